@@ -1,0 +1,369 @@
+//! The board: one shared-memory table of worker progress, used alike by threads and processes.
+//!
+//! It owns a `memfd` mapped `MAP_SHARED`, created once before any worker exists, so that forked
+//! children inherit the very same pages. A header carries run-wide flags (generation, stop,
+//! pause, next task for dynamic dispatch) and a fixed array of slots, one per worker, each
+//! aligned to 128 bytes so that two workers never write the same cache line.
+//!
+//! Workers only store atomics here, at chunk boundaries: no lock, no syscall, no channel. It must
+//! not know about workloads, launchers or screens.
+
+use std::ffi::CStr;
+use std::num::NonZeroUsize;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+
+use nix::sys::memfd::{memfd_create, MFdFlags};
+use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
+
+/// How many workers one run may have: the board's slot count.
+pub const MAX_WORKERS: usize = 1024;
+
+/// CPUs a slot can remember having run on (four 64-bit masks).
+pub const MAX_TRACKED_CPUS: usize = 256;
+
+/// The lifecycle of one worker as stored in its slot (DESIGN.md's worker state machine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum SlotState {
+    Pending = 0,
+    Running = 1,
+    Paused = 2,
+    Draining = 3,
+    Done = 4,
+    Cancelled = 5,
+    /// The worker caught its own panic and recorded it before leaving.
+    Panicked = 6,
+}
+
+impl SlotState {
+    #[must_use]
+    pub fn from_raw(raw: u32) -> Self {
+        match raw {
+            1 => Self::Running,
+            2 => Self::Paused,
+            3 => Self::Draining,
+            4 => Self::Done,
+            5 => Self::Cancelled,
+            6 => Self::Panicked,
+            _ => Self::Pending,
+        }
+    }
+
+    /// True once the worker has left its work loop.
+    #[must_use]
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Done | Self::Cancelled | Self::Panicked)
+    }
+}
+
+/// Run-wide flags and counters.
+#[repr(C, align(128))]
+pub struct Header {
+    /// Bumped for every run; a worker that sees another generation is stale and stops.
+    pub generation: AtomicU64,
+    /// Non-zero: stop handing out work (see [`StopLevel`]).
+    pub stop: AtomicU32,
+    /// Non-zero: thread workers wait at their next chunk boundary.
+    pub pause: AtomicU32,
+    /// Dynamic dispatch: the next task index to hand out, taken with `fetch_add`.
+    pub next_task: AtomicU64,
+    /// Total tasks of the current run.
+    pub tasks_total: AtomicU64,
+}
+
+/// How hard a stop request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum StopLevel {
+    Run = 0,
+    /// Finish the task in hand, take no new one.
+    AfterTask = 1,
+    /// Stop at the next chunk boundary.
+    AfterChunk = 2,
+}
+
+/// One worker's row. Written only by that worker (and by the engine before the worker starts).
+#[repr(C, align(128))]
+pub struct Slot {
+    pub state: AtomicU32,
+    /// Last CPU seen at a chunk boundary, -1 before the first.
+    pub core: AtomicI32,
+    pub pid: AtomicI32,
+    pub tid: AtomicI32,
+    pub tasks_done: AtomicU64,
+    pub tasks_total: AtomicU64,
+    /// Units done inside the current task, and how many it has.
+    pub units_done: AtomicU64,
+    pub units_total: AtomicU64,
+    /// Every CPU seen at a chunk boundary, as a bit set.
+    pub cores_seen: [AtomicU64; MAX_TRACKED_CPUS / 64],
+    /// Thread CPU time, updated at task boundaries.
+    pub cpu_ns: AtomicU64,
+    /// Time spent waiting for the emulated interpreter lock.
+    pub lock_wait_ns: AtomicU64,
+    /// CLOCK_MONOTONIC instants (ns): asked for, first instruction, last chunk, left.
+    pub requested_ns: AtomicU64,
+    pub started_ns: AtomicU64,
+    pub heartbeat_ns: AtomicU64,
+    pub finished_ns: AtomicU64,
+    /// Wrapping sum of the digests of the tasks this worker completed.
+    pub digest: AtomicU64,
+    /// Which run this slot belongs to.
+    pub generation: AtomicU64,
+}
+
+impl Slot {
+    fn reset(&self, generation: u64) {
+        self.state.store(SlotState::Pending as u32, Ordering::Relaxed);
+        self.core.store(-1, Ordering::Relaxed);
+        self.pid.store(0, Ordering::Relaxed);
+        self.tid.store(0, Ordering::Relaxed);
+        for counter in [
+            &self.tasks_done,
+            &self.tasks_total,
+            &self.units_done,
+            &self.units_total,
+            &self.cpu_ns,
+            &self.lock_wait_ns,
+            &self.requested_ns,
+            &self.started_ns,
+            &self.heartbeat_ns,
+            &self.finished_ns,
+            &self.digest,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+        for mask in &self.cores_seen {
+            mask.store(0, Ordering::Relaxed);
+        }
+        self.generation.store(generation, Ordering::Release);
+    }
+
+    #[must_use]
+    pub fn state(&self) -> SlotState {
+        SlotState::from_raw(self.state.load(Ordering::Acquire))
+    }
+
+    pub fn set_state(&self, state: SlotState) {
+        self.state.store(state as u32, Ordering::Release);
+    }
+
+    /// Remembers `cpu` as seen. One writer per slot, so load-then-store is enough.
+    #[inline]
+    pub fn note_core(&self, cpu: usize) {
+        self.core.store(i32::try_from(cpu).unwrap_or(-1), Ordering::Relaxed);
+        if cpu < MAX_TRACKED_CPUS {
+            let mask = &self.cores_seen[cpu / 64];
+            let bit = 1u64 << (cpu % 64);
+            let seen = mask.load(Ordering::Relaxed);
+            if seen & bit == 0 {
+                mask.store(seen | bit, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Every CPU this worker was seen on, ascending.
+    #[must_use]
+    pub fn cores_seen(&self) -> Vec<usize> {
+        let mut cores = Vec::new();
+        for (word, mask) in self.cores_seen.iter().enumerate() {
+            let bits = mask.load(Ordering::Relaxed);
+            for bit in 0..64 {
+                if bits & (1 << bit) != 0 {
+                    cores.push(word * 64 + bit);
+                }
+            }
+        }
+        cores
+    }
+
+    pub fn add(counter: &AtomicU64, amount: u64) {
+        counter.store(counter.load(Ordering::Relaxed).wrapping_add(amount), Ordering::Relaxed);
+    }
+}
+
+#[repr(C)]
+struct Table {
+    header: Header,
+    slots: [Slot; MAX_WORKERS],
+}
+
+/// Failure to create the shared table.
+#[derive(Debug, thiserror::Error)]
+pub enum BoardError {
+    #[error("cannot create the shared progress board: {0}")]
+    Create(nix::Error),
+}
+
+/// The shared table. Cheap to share between threads; a forked child keeps the same mapping.
+pub struct Board {
+    table: NonNull<Table>,
+    fd: OwnedFd,
+}
+
+// SAFETY: every field reachable through `table` is an atomic; the mapping lives as long as the
+// Board and is never moved.
+unsafe impl Send for Board {}
+// SAFETY: as above, shared access only ever goes through atomics.
+unsafe impl Sync for Board {}
+
+impl Board {
+    /// Maps a fresh zeroed table. Call once, before any worker exists.
+    pub fn create() -> Result<Self, BoardError> {
+        const NAME: &CStr = c"concur-tui-board";
+        let fd = memfd_create(NAME, MFdFlags::MFD_CLOEXEC).map_err(BoardError::Create)?;
+        let len = std::mem::size_of::<Table>();
+        let len_off = libc::off_t::try_from(len).map_err(|_| BoardError::Create(nix::Error::EOVERFLOW))?;
+        nix::unistd::ftruncate(&fd, len_off).map_err(BoardError::Create)?;
+        let nonzero = NonZeroUsize::new(len).ok_or(BoardError::Create(nix::Error::EINVAL))?;
+        // SAFETY: a fresh shared mapping of our own memfd; nothing else aliases it yet.
+        let ptr =
+            unsafe { mmap(None, nonzero, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_SHARED, &fd, 0) }
+                .map_err(BoardError::Create)?;
+        // The file is zero-filled and all-zero bytes are valid atomics.
+        let board = Self { table: ptr.cast(), fd };
+        for slot in board.slots() {
+            slot.core.store(-1, Ordering::Relaxed);
+        }
+        Ok(board)
+    }
+
+    fn table(&self) -> &Table {
+        // SAFETY: mapped in `create`, unmapped only in `drop`, and only atomics inside.
+        unsafe { self.table.as_ref() }
+    }
+
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        &self.table().header
+    }
+
+    #[must_use]
+    pub fn slots(&self) -> &[Slot] {
+        &self.table().slots
+    }
+
+    /// The slot of worker `index`. Panics on an index past [`MAX_WORKERS`]: plans are validated first.
+    #[must_use]
+    pub fn slot(&self, index: usize) -> &Slot {
+        &self.table().slots[index]
+    }
+
+    /// The descriptor a re-executed worker can map.
+    #[must_use]
+    pub fn raw_fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+
+    /// Clears the header and the first `workers` slots for a new run and returns its generation.
+    /// Only call while no worker of an earlier run can still write.
+    pub fn begin_run(&self, workers: usize, tasks_total: u64) -> u64 {
+        let header = self.header();
+        let generation = header.generation.load(Ordering::Relaxed) + 1;
+        header.stop.store(StopLevel::Run as u32, Ordering::Relaxed);
+        header.pause.store(0, Ordering::Relaxed);
+        header.next_task.store(0, Ordering::Relaxed);
+        header.tasks_total.store(tasks_total, Ordering::Relaxed);
+        for slot in &self.slots()[..workers.min(MAX_WORKERS)] {
+            slot.reset(generation);
+        }
+        header.generation.store(generation, Ordering::Release);
+        generation
+    }
+
+    pub fn request_stop(&self, level: StopLevel) {
+        self.header().stop.fetch_max(level as u32, Ordering::AcqRel);
+    }
+
+    #[must_use]
+    pub fn stop_level(&self) -> u32 {
+        self.header().stop.load(Ordering::Relaxed)
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.header().pause.store(u32::from(paused), Ordering::Release);
+    }
+}
+
+impl Drop for Board {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `create`, with its length; no reference outlives `self`.
+        unsafe {
+            let _ = munmap(self.table.cast(), std::mem::size_of::<Table>());
+        }
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: the same clock in every process, so instants written by a
+/// child compare with the parent's. It is served by the vDSO, not a syscall.
+#[must_use]
+pub fn monotonic_ns() -> u64 {
+    let ts =
+        nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).unwrap_or(nix::sys::time::TimeSpec::new(0, 0));
+    u64::try_from(ts.tv_sec()).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec()).unwrap_or(0)
+}
+
+/// CPU time of the calling thread, in nanoseconds.
+#[must_use]
+pub fn thread_cpu_ns() -> u64 {
+    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .unwrap_or(nix::sys::time::TimeSpec::new(0, 0));
+    u64::try_from(ts.tv_sec()).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_never_share_a_cache_line() {
+        assert_eq!(std::mem::align_of::<Slot>(), 128);
+        assert_eq!(std::mem::size_of::<Slot>() % 128, 0);
+        assert_eq!(std::mem::size_of::<Header>() % 128, 0);
+    }
+
+    #[test]
+    fn a_new_run_clears_slots_and_bumps_the_generation() {
+        let board = Board::create().expect("memfd");
+        let first = board.begin_run(2, 10);
+        board.slot(1).note_core(3);
+        Slot::add(&board.slot(1).tasks_done, 4);
+        board.request_stop(StopLevel::AfterChunk);
+        let second = board.begin_run(2, 10);
+        assert_eq!(second, first + 1);
+        assert_eq!(board.slot(1).tasks_done.load(Ordering::Relaxed), 0);
+        assert!(board.slot(1).cores_seen().is_empty());
+        assert_eq!(board.stop_level(), 0);
+    }
+
+    #[test]
+    fn cores_seen_is_a_set() {
+        let board = Board::create().expect("memfd");
+        board.begin_run(1, 1);
+        for cpu in [5, 1, 5, 130] {
+            board.slot(0).note_core(cpu);
+        }
+        assert_eq!(board.slot(0).cores_seen(), vec![1, 5, 130]);
+        assert_eq!(board.slot(0).core.load(Ordering::Relaxed), 130);
+    }
+
+    #[test]
+    fn a_forked_child_writes_what_the_parent_reads() {
+        let board = Board::create().expect("memfd");
+        board.begin_run(1, 1);
+        // SAFETY: the child only stores an atomic and calls _exit.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            nix::unistd::ForkResult::Child => {
+                board.slot(0).tasks_done.store(42, Ordering::Relaxed);
+                // SAFETY: leave without running the test harness's destructors.
+                unsafe { libc::_exit(0) }
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                nix::sys::wait::waitpid(child, None).expect("waitpid");
+                assert_eq!(board.slot(0).tasks_done.load(Ordering::Relaxed), 42);
+            }
+        }
+    }
+}

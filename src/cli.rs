@@ -1,0 +1,122 @@
+//! The command line: clap definitions, and their translation into a [`PlanRequest`].
+//! Values are checked here as far as their syntax goes; the plan checks the rest.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::engine::affinity::Affinity;
+use crate::engine::plan::DEFAULT_SWITCH_INTERVAL;
+use crate::engine::{DrainPolicy, Model, PlanRequest, Schedule};
+use crate::units::parse_duration;
+use crate::workload::WorkloadKind;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "concur-tui",
+    version,
+    about = "A concurrency lab in the terminal: threads vs processes, measured on your machine.",
+    long_about = "Without a subcommand, opens the dashboard (needs a terminal). \
+                  `concur-tui run` runs the same engine headless, for scripts and CI."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Grace period for the dashboard's runs after Ctrl-C or `c`, such as 3s or 500ms.
+    #[arg(long, value_parser = parse_duration, default_value = "3s", global = true)]
+    pub grace: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the workload catalog: name and what it shows.
+    List,
+    /// Run one workload headless and print a report.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Which workload of `concur-tui list` to run.
+    #[arg(long, short = 'w', value_enum, default_value_t = WorkloadKind::Cpu)]
+    pub workload: WorkloadKind,
+    /// sequential: one worker; threads: N OS threads; processes: N forked processes.
+    #[arg(long, short = 'm', value_enum, default_value_t = Model::Threads)]
+    pub model: Model,
+    /// Number of workers [default: one per allowed CPU; 1 for sequential].
+    #[arg(long, short = 'n')]
+    pub workers: Option<usize>,
+    /// Number of tasks, split among the workers.
+    #[arg(long, short = 't', default_value_t = 8)]
+    pub tasks: u64,
+    /// Task size: integers per task for cpu, milliseconds for io [default: cpu 150000000 (~50 ms), io 200].
+    #[arg(long, short = 's')]
+    pub size: Option<u64>,
+    /// none, spread (worker i on the i-th allowed CPU), single (all on the first) or a CPU list
+    /// such as 0,2-3 (worker i on the i-th listed CPU).
+    #[arg(long, short = 'a', default_value = "none", value_parser = parse_affinity)]
+    pub affinity: Affinity,
+    /// Emulate an interpreter lock: one per process, threads take turns holding it.
+    #[arg(long)]
+    pub gil: bool,
+    /// How long a lock holder computes before handing over to a waiter, such as 5ms.
+    #[arg(long, value_parser = parse_duration, requires = "gil")]
+    pub switch_interval: Option<Duration>,
+    /// static: tasks split in blocks up front; dynamic: workers take tasks from a shared counter.
+    #[arg(long, value_enum, default_value_t = Schedule::Static)]
+    pub schedule: Schedule,
+    /// Tasks taken per grab under the dynamic schedule.
+    #[arg(long, default_value_t = 1)]
+    pub chunk: u64,
+    /// After a stop request, stop at the next chunk or after the task in hand.
+    #[arg(long, value_enum, default_value_t = DrainPolicy::Chunk)]
+    pub drain: DrainPolicy,
+    /// table for people, json for scripts.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Make the launch of worker N fail as if fork or thread creation returned EAGAIN (tests).
+    #[arg(long, hide = true)]
+    pub fail_launch_at: Option<usize>,
+}
+
+fn parse_affinity(text: &str) -> Result<Affinity, String> {
+    text.parse().map_err(|error: crate::engine::affinity::AffinityError| error.to_string())
+}
+
+impl RunArgs {
+    #[must_use]
+    pub fn plan_request(&self, grace: Duration) -> PlanRequest {
+        PlanRequest {
+            workload: self.workload,
+            model: self.model,
+            workers: self.workers,
+            tasks: self.tasks,
+            size: self.size,
+            affinity: self.affinity.clone(),
+            gil: self.gil.then(|| self.switch_interval.unwrap_or(DEFAULT_SWITCH_INTERVAL)),
+            schedule: self.schedule,
+            chunk: self.chunk,
+            grace,
+            drain: self.drain,
+        }
+    }
+}
+
+/// clap's error as one line: the message, and the valid values when it lists them.
+#[must_use]
+pub fn one_line_error(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let kept: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .collect();
+    format!("{} (see --help)", kept.join(" "))
+}

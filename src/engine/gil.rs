@@ -1,0 +1,157 @@
+//! The emulated interpreter lock: what makes CPU-bound threads take turns, as CPython's GIL does.
+//!
+//! One lock per process. A worker holds it while it computes. A waiter that has waited a whole
+//! switch interval without the lock changing hands raises `drop_request`; the holder sees it at
+//! its next chunk boundary (one relaxed load, no lock), lets go, and waits until somebody else
+//! has taken it before it queues again (CPython's forced switching). Blocking waits run with the
+//! lock released. This is the one deliberate lock on a worker's path.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Default)]
+struct LockState {
+    held: bool,
+    /// Bumped at every acquisition: a waiter uses it to tell whether the lock moved.
+    acquisitions: u64,
+    waiters: usize,
+}
+
+#[derive(Debug)]
+pub struct InterpreterLock {
+    state: Mutex<LockState>,
+    changed: Condvar,
+    drop_request: AtomicBool,
+    switch_interval: Duration,
+}
+
+impl InterpreterLock {
+    #[must_use]
+    pub fn new(switch_interval: Duration) -> Self {
+        Self {
+            state: Mutex::new(LockState::default()),
+            changed: Condvar::new(),
+            drop_request: AtomicBool::new(false),
+            switch_interval,
+        }
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, LockState> {
+        // The state is a few integers that stay consistent at every unlock; a worker that
+        // panicked while holding the mutex leaves nothing half-done.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Blocks until this worker holds the lock; returns how long it waited.
+    pub fn acquire(&self) -> Duration {
+        let start = Instant::now();
+        let mut state = self.lock_state();
+        if state.held {
+            state.waiters += 1;
+            while state.held {
+                let seen = state.acquisitions;
+                let (next, timeout) =
+                    self.changed.wait_timeout(state, self.switch_interval).unwrap_or_else(PoisonError::into_inner);
+                state = next;
+                if state.held && timeout.timed_out() && state.acquisitions == seen {
+                    self.drop_request.store(true, Ordering::Relaxed);
+                }
+            }
+            state.waiters -= 1;
+        }
+        state.held = true;
+        state.acquisitions += 1;
+        self.drop_request.store(false, Ordering::Relaxed);
+        drop(state);
+        self.changed.notify_all();
+        start.elapsed()
+    }
+
+    /// Lets go of the lock.
+    pub fn release(&self) {
+        let mut state = self.lock_state();
+        state.held = false;
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    /// At a chunk boundary: if a waiter asked, hand the lock over and queue again. Returns the
+    /// time spent without it.
+    #[inline]
+    pub fn yield_if_requested(&self) -> Duration {
+        if !self.drop_request.load(Ordering::Relaxed) {
+            return Duration::ZERO;
+        }
+        let start = Instant::now();
+        let mut state = self.lock_state();
+        state.held = false;
+        let seen = state.acquisitions;
+        self.changed.notify_all();
+        while state.acquisitions == seen && state.waiters > 0 {
+            state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(state);
+        self.acquire();
+        start.elapsed()
+    }
+
+    /// Runs `wait` with the lock released, and takes it back after. Returns the time spent
+    /// waiting for the lock afterwards.
+    pub fn released_while(&self, wait: &mut dyn FnMut()) -> Duration {
+        self.release();
+        wait();
+        self.acquire()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+    use std::sync::Arc;
+
+    #[test]
+    fn an_uncontended_lock_never_waits() {
+        let lock = InterpreterLock::new(Duration::from_millis(5));
+        let waited = lock.acquire();
+        assert!(lock.yield_if_requested().is_zero());
+        lock.release();
+        assert!(waited < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn only_one_holder_computes_at_a_time_and_the_lock_changes_hands() {
+        let lock = Arc::new(InterpreterLock::new(Duration::from_millis(1)));
+        let inside = Arc::new(AtomicU64::new(0));
+        let last_holder = Arc::new(AtomicU64::new(u64::MAX));
+        let handovers = Arc::new(AtomicU64::new(0));
+        let handles: Vec<_> = (0..2u64)
+            .map(|me| {
+                let (lock, inside) = (Arc::clone(&lock), Arc::clone(&inside));
+                let (last_holder, handovers) = (Arc::clone(&last_holder), Arc::clone(&handovers));
+                std::thread::spawn(move || {
+                    lock.acquire();
+                    for _ in 0..50_000_000 {
+                        if handovers.load(Ordering::SeqCst) >= 4 {
+                            break;
+                        }
+                        assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders at once");
+                        if last_holder.swap(me, Ordering::SeqCst) != me {
+                            handovers.fetch_add(1, Ordering::SeqCst);
+                        }
+                        std::hint::black_box(crate::workload::sum_of_squares(0, 200));
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        lock.yield_if_requested();
+                    }
+                    lock.release();
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().expect("worker");
+        }
+        // The first holder counts as one handover; a lock that never moved would stop there.
+        assert!(handovers.load(Ordering::SeqCst) >= 3, "the lock never changed hands");
+    }
+}

@@ -1,0 +1,524 @@
+//! The engine: turns a [`Plan`] into running workers, stops, pauses and reaps them, and hands
+//! back a [`RunReport`]. It is the only code that creates, signals or reaps a worker.
+//!
+//! A [`Run`] never blocks its caller for long: [`Run::poll`] reaps what has ended and enforces
+//! the shutdown deadlines, so the dashboard can call it every frame and `run` in a loop.
+
+pub mod affinity;
+pub mod gil;
+mod outcome;
+pub mod plan;
+pub mod processes;
+pub mod threads;
+pub mod worker;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+pub use outcome::{CrashReason, WorkerOutcome};
+pub use plan::{DrainPolicy, Model, Plan, PlanError, PlanRequest, Schedule};
+
+use crate::board::{monotonic_ns, Board, BoardError, StopLevel};
+use crate::report::{RunOutcome, RunReport, WorkerReport};
+use crate::units::ns_to_seconds;
+use crate::workload::Workload;
+use gil::InterpreterLock;
+use threads::{spawn_worker, ThreadResult, ThreadWorker};
+use worker::{TaskSource, WorkerSpec};
+
+/// How long a process has between SIGTERM and SIGKILL once the grace period is over.
+const TERM_TO_KILL: Duration = Duration::from_millis(500);
+
+/// A run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    Board(#[from] BoardError),
+    #[error(
+        "fork of worker {index} failed: {source}; the {started} worker(s) already started were stopped and reaped"
+    )]
+    Fork { index: usize, started: usize, source: nix::Error },
+    #[error("starting thread worker {index} failed: {source}; the {started} worker(s) already started were stopped and joined")]
+    Thread { index: usize, started: usize, source: std::io::Error },
+}
+
+/// Owns the board; starts runs one at a time.
+pub struct Engine {
+    board: Arc<Board>,
+}
+
+impl Engine {
+    /// Creates the board. Call before any other thread exists where possible.
+    pub fn new() -> Result<Self, LaunchError> {
+        Ok(Self { board: Arc::new(Board::create()?) })
+    }
+
+    #[must_use]
+    pub fn board(&self) -> &Arc<Board> {
+        &self.board
+    }
+
+    /// Launches every worker of `plan`. On a failed launch the workers already started are
+    /// stopped and reaped before the error returns.
+    pub fn start(&self, plan: &Plan) -> Result<Run, LaunchError> {
+        self.start_with_faults(plan, None)
+    }
+
+    /// As [`Engine::start`], but the launch of worker `fail_at` fails as if the OS refused it:
+    /// the way tests reach the clean-up path, since root is exempt from RLIMIT_NPROC.
+    pub fn start_with_faults(&self, plan: &Plan, fail_at: Option<usize>) -> Result<Run, LaunchError> {
+        let workload: Arc<dyn Workload> = Arc::from(plan.workload.build(plan.size));
+        let generation = self.board.begin_run(plan.workers, plan.tasks);
+        let gil = match plan.model {
+            Model::Processes => None,
+            Model::Sequential | Model::Threads => plan.gil.map(|interval| Arc::new(InterpreterLock::new(interval))),
+        };
+        let mut run = Run {
+            board: Arc::clone(&self.board),
+            plan: plan.clone(),
+            workload: Arc::clone(&workload),
+            started_at: Instant::now(),
+            started_ns: monotonic_ns(),
+            workers: Vec::with_capacity(plan.workers),
+            stop: None,
+            paused: false,
+            group: None,
+            finished_at: None,
+        };
+        for index in 0..plan.workers {
+            let tasks = match plan.schedule {
+                Schedule::Static => TaskSource::Static(plan.static_tasks(index)),
+                Schedule::Dynamic => TaskSource::Dynamic { chunk: plan.chunk },
+            };
+            let launched = if fail_at == Some(index) {
+                Err(match plan.model {
+                    Model::Processes => Launch::Fork(nix::Error::EAGAIN),
+                    _ => Launch::Thread(std::io::Error::from_raw_os_error(libc::EAGAIN)),
+                })
+            } else {
+                run.launch(index, generation, tasks, gil.as_ref())
+            };
+            if let Err(failure) = launched {
+                let started = run.workers.len();
+                run.abort();
+                return Err(match failure {
+                    Launch::Fork(source) => LaunchError::Fork { index, started, source },
+                    Launch::Thread(source) => LaunchError::Thread { index, started, source },
+                });
+            }
+        }
+        Ok(run)
+    }
+}
+
+enum Launch {
+    Fork(nix::Error),
+    Thread(std::io::Error),
+}
+
+/// One worker as the engine tracks it.
+enum Handle {
+    Thread(JoinHandle<ThreadResult>),
+    Process(Pid),
+    Ended(Ending),
+}
+
+struct Ending {
+    outcome: WorkerOutcome,
+    /// From wait4, for processes.
+    cpu_ns: Option<u64>,
+    max_rss_bytes: Option<u64>,
+}
+
+/// Why the run is stopping and how far escalation has gone.
+#[derive(Debug, Clone, Copy)]
+struct Stopping {
+    reason: StopReason,
+    deadline: Instant,
+    terminated_at: Option<Instant>,
+    killed: bool,
+}
+
+/// Who asked a run to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// `c` in the dashboard, or a failed launch.
+    User,
+    Signal(Signal),
+}
+
+/// Where a run is, for the front ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Running,
+    Paused,
+    /// Stopping; workers have until `remaining` runs out.
+    Draining {
+        remaining: Duration,
+    },
+    /// Every worker has ended; call [`Run::finish`].
+    Ended,
+}
+
+/// A run in progress.
+pub struct Run {
+    board: Arc<Board>,
+    plan: Plan,
+    workload: Arc<dyn Workload>,
+    started_at: Instant,
+    started_ns: u64,
+    workers: Vec<Handle>,
+    stop: Option<Stopping>,
+    paused: bool,
+    group: Option<Pid>,
+    finished_at: Option<Instant>,
+}
+
+impl Run {
+    fn launch(
+        &mut self,
+        index: usize,
+        generation: u64,
+        tasks: TaskSource,
+        gil: Option<&Arc<InterpreterLock>>,
+    ) -> Result<(), Launch> {
+        let cpu = self.plan.pinning[index];
+        let handle = match self.plan.model {
+            Model::Sequential | Model::Threads => Handle::Thread(
+                spawn_worker(ThreadWorker {
+                    index,
+                    board: Arc::clone(&self.board),
+                    generation,
+                    workload: Arc::clone(&self.workload),
+                    tasks,
+                    cpu,
+                    gil: gil.cloned(),
+                })
+                .map_err(Launch::Thread)?,
+            ),
+            Model::Processes => {
+                let spec = WorkerSpec {
+                    index,
+                    board: &self.board,
+                    generation,
+                    workload: self.workload.as_ref(),
+                    tasks,
+                    cpu,
+                    gil: None,
+                    terminate: None,
+                };
+                let pid = processes::fork_worker(&spec, self.group, self.plan.gil).map_err(Launch::Fork)?;
+                self.group.get_or_insert(pid);
+                Handle::Process(pid)
+            }
+        };
+        self.workers.push(handle);
+        Ok(())
+    }
+
+    #[must_use]
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    #[must_use]
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    #[must_use]
+    pub fn elapsed(&self) -> Duration {
+        self.finished_at.unwrap_or_else(Instant::now).duration_since(self.started_at)
+    }
+
+    /// Pids of the worker processes still alive (not yet reaped).
+    #[must_use]
+    pub fn live_pids(&self) -> Vec<Pid> {
+        self.workers
+            .iter()
+            .filter_map(|handle| match handle {
+                Handle::Process(pid) => Some(*pid),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The run's process group, for processes.
+    #[must_use]
+    pub fn process_group(&self) -> Option<Pid> {
+        self.group
+    }
+
+    /// Tasks completed so far across workers.
+    #[must_use]
+    pub fn tasks_done(&self) -> u64 {
+        self.board.slots()[..self.plan.workers].iter().map(|slot| slot.tasks_done.load(Ordering::Relaxed)).sum()
+    }
+
+    #[must_use]
+    pub fn phase(&self) -> Phase {
+        if self.workers.iter().all(|handle| matches!(handle, Handle::Ended(_))) {
+            Phase::Ended
+        } else if let Some(stop) = &self.stop {
+            Phase::Draining { remaining: stop.deadline.saturating_duration_since(Instant::now()) }
+        } else if self.paused {
+            Phase::Paused
+        } else {
+            Phase::Running
+        }
+    }
+
+    /// Who asked this run to stop, if anybody did.
+    #[must_use]
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.stop.map(|stop| stop.reason)
+    }
+
+    /// Pauses or resumes: processes with SIGSTOP/SIGCONT, threads through the board's flag.
+    pub fn set_paused(&mut self, paused: bool) {
+        if self.stop.is_some() || self.paused == paused {
+            return;
+        }
+        self.paused = paused;
+        self.board.set_paused(paused);
+        let signal = if paused { Signal::SIGSTOP } else { Signal::SIGCONT };
+        for pid in self.live_pids() {
+            processes::signal(pid, signal);
+        }
+    }
+
+    #[must_use]
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Stop handing out tasks and raise the stop flag; the grace period starts now. A second
+    /// request escalates at once.
+    pub fn request_stop(&mut self, reason: StopReason) {
+        if self.stop.is_some() {
+            self.escalate();
+            return;
+        }
+        let level = match self.plan.drain {
+            DrainPolicy::Chunk => StopLevel::AfterChunk,
+            DrainPolicy::Task => StopLevel::AfterTask,
+        };
+        self.board.request_stop(level);
+        self.stop =
+            Some(Stopping { reason, deadline: Instant::now() + self.plan.grace, terminated_at: None, killed: false });
+        if self.paused {
+            self.paused = false;
+            self.board.set_paused(false);
+            for pid in self.live_pids() {
+                processes::signal(pid, Signal::SIGCONT);
+            }
+        }
+    }
+
+    /// Ends everything now: SIGKILL to live processes, live threads abandoned.
+    pub fn escalate(&mut self) {
+        let stop = self.stop.get_or_insert(Stopping {
+            reason: StopReason::User,
+            deadline: Instant::now(),
+            terminated_at: None,
+            killed: false,
+        });
+        stop.deadline = Instant::now();
+        stop.killed = true;
+        self.board.request_stop(StopLevel::AfterChunk);
+        for pid in self.live_pids() {
+            processes::signal(pid, Signal::SIGKILL);
+            processes::signal(pid, Signal::SIGCONT);
+        }
+        self.abandon_live_threads();
+        self.reap(true);
+    }
+
+    fn abandon_live_threads(&mut self) {
+        for handle in &mut self.workers {
+            if matches!(handle, Handle::Thread(_)) {
+                // The thread keeps running detached; its slot generation goes stale at the next
+                // run, which makes it stop at its next chunk boundary.
+                *handle =
+                    Handle::Ended(Ending { outcome: WorkerOutcome::Abandoned, cpu_ns: None, max_rss_bytes: None });
+            }
+        }
+    }
+
+    /// Reaps what has ended and enforces the grace period. Never blocks. Returns the phase.
+    pub fn poll(&mut self) -> Phase {
+        self.reap(false);
+        if let Some(stop) = self.stop {
+            let now = Instant::now();
+            if now >= stop.deadline && stop.terminated_at.is_none() {
+                for pid in self.live_pids() {
+                    processes::signal(pid, Signal::SIGTERM);
+                }
+                self.abandon_live_threads();
+                self.stop = Some(Stopping { terminated_at: Some(now), ..stop });
+            } else if let Some(terminated) = stop.terminated_at {
+                if !stop.killed && now >= terminated + TERM_TO_KILL {
+                    for pid in self.live_pids() {
+                        processes::signal(pid, Signal::SIGKILL);
+                    }
+                    self.stop = Some(Stopping { killed: true, ..stop });
+                }
+            }
+        }
+        let phase = self.phase();
+        if phase == Phase::Ended && self.finished_at.is_none() {
+            self.finished_at = Some(Instant::now());
+        }
+        phase
+    }
+
+    fn reap(&mut self, blocking: bool) {
+        for (index, handle) in self.workers.iter_mut().enumerate() {
+            let ending = match handle {
+                Handle::Ended(_) => continue,
+                Handle::Thread(thread) => {
+                    if !thread.is_finished() && !blocking {
+                        continue;
+                    }
+                    let placeholder = Ending { outcome: WorkerOutcome::Abandoned, cpu_ns: None, max_rss_bytes: None };
+                    let Handle::Thread(thread) = std::mem::replace(handle, Handle::Ended(placeholder)) else {
+                        continue;
+                    };
+                    let result = thread.join().unwrap_or_else(|payload| Err(threads::panic_message(payload.as_ref())));
+                    Ending { outcome: WorkerOutcome::from_thread(result), cpu_ns: None, max_rss_bytes: None }
+                }
+                Handle::Process(pid) => {
+                    let waited = if blocking { processes::reap_blocking(*pid) } else { processes::try_reap(*pid) };
+                    match waited {
+                        Ok(None) => continue,
+                        Ok(Some(reaped)) => Ending {
+                            outcome: WorkerOutcome::from_wait_status(reaped.status, self.board.slot(index).state()),
+                            cpu_ns: Some(reaped.cpu_ns),
+                            max_rss_bytes: Some(reaped.max_rss_bytes),
+                        },
+                        // ECHILD: someone else reaped it; nothing more can be known.
+                        Err(_) => Ending { outcome: WorkerOutcome::Failed(-1), cpu_ns: None, max_rss_bytes: None },
+                    }
+                }
+            };
+            *handle = Handle::Ended(ending);
+        }
+    }
+
+    /// Used when a launch fails: stop at once and reap everything started so far.
+    fn abort(&mut self) {
+        self.request_stop(StopReason::User);
+        for pid in self.live_pids() {
+            processes::signal(pid, Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + TERM_TO_KILL;
+        while self.phase() != Phase::Ended && Instant::now() < deadline {
+            self.reap(false);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        for pid in self.live_pids() {
+            processes::signal(pid, Signal::SIGKILL);
+        }
+        self.reap(true);
+    }
+
+    /// Waits (polling every `tick`) until every worker has ended. `on_tick` runs between
+    /// polls and may ask the run to stop; it is how `run` prints progress and reacts to signals.
+    pub fn wait(&mut self, tick: Duration, mut on_tick: impl FnMut(&mut Run)) {
+        while self.poll() != Phase::Ended {
+            on_tick(self);
+            std::thread::sleep(tick);
+        }
+    }
+
+    /// The report of an ended run. Call after [`Phase::Ended`]; a still-running worker is
+    /// reported as abandoned.
+    #[must_use]
+    pub fn finish(mut self) -> RunReport {
+        if self.phase() != Phase::Ended {
+            self.escalate();
+        }
+        let wall = self.elapsed();
+        let mut workers = Vec::with_capacity(self.workers.len());
+        let mut checksum = 0u64;
+        let mut children_rss = 0u64;
+        for (index, handle) in self.workers.iter().enumerate() {
+            let slot = self.board.slot(index);
+            checksum = checksum.wrapping_add(slot.digest.load(Ordering::Relaxed));
+            let (outcome, cpu_ns) = match handle {
+                Handle::Ended(ending) => {
+                    children_rss += ending.max_rss_bytes.unwrap_or(0);
+                    (ending.outcome.clone(), ending.cpu_ns.unwrap_or_else(|| slot.cpu_ns.load(Ordering::Relaxed)))
+                }
+                _ => (WorkerOutcome::Abandoned, slot.cpu_ns.load(Ordering::Relaxed)),
+            };
+            let requested = slot.requested_ns.load(Ordering::Relaxed);
+            let started = slot.started_ns.load(Ordering::Relaxed);
+            workers.push(WorkerReport {
+                index,
+                pid: slot.pid.load(Ordering::Relaxed),
+                tid: slot.tid.load(Ordering::Relaxed),
+                outcome,
+                tasks_done: slot.tasks_done.load(Ordering::Relaxed),
+                cpu_seconds: ns_to_seconds(cpu_ns),
+                cores: slot.cores_seen(),
+                lock_wait_seconds: ns_to_seconds(slot.lock_wait_ns.load(Ordering::Relaxed)),
+                startup_seconds: if started >= requested && requested > 0 {
+                    ns_to_seconds(started - requested)
+                } else {
+                    0.0
+                },
+            });
+        }
+        let tasks_done: u64 = workers.iter().map(|w| w.tasks_done).sum();
+        let outcome = if let Some(stop) = self.stop {
+            match stop.reason {
+                StopReason::Signal(signal) => RunOutcome::Cancelled(Some(signal)),
+                StopReason::User => RunOutcome::Cancelled(None),
+            }
+        } else if workers.iter().any(|w| w.outcome.is_failure() || !matches!(w.outcome, WorkerOutcome::Done)) {
+            RunOutcome::Failed
+        } else {
+            RunOutcome::Finished
+        };
+        let expected_checksum =
+            if tasks_done == self.plan.tasks { self.workload.expected_checksum(self.plan.tasks) } else { None };
+        RunReport {
+            plan: self.plan.clone(),
+            outcome,
+            wall_seconds: wall.as_secs_f64(),
+            cpu_seconds: workers.iter().map(|w| w.cpu_seconds).sum(),
+            peak_rss_bytes: own_peak_rss_bytes() + children_rss,
+            tasks_done,
+            checksum,
+            expected_checksum,
+            started_ns: self.started_ns,
+            workers,
+        }
+    }
+}
+
+impl Drop for Run {
+    /// A run dropped before it ended (an error path, a panic) still leaves no child behind.
+    fn drop(&mut self) {
+        if self.workers.iter().any(|handle| matches!(handle, Handle::Process(_))) {
+            self.board.request_stop(StopLevel::AfterChunk);
+            for pid in self.live_pids() {
+                processes::signal(pid, Signal::SIGKILL);
+                processes::signal(pid, Signal::SIGCONT);
+            }
+            self.reap(true);
+        }
+    }
+}
+
+/// The peak resident set of this process so far.
+fn own_peak_rss_bytes() -> u64 {
+    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+        .map_or(0, |usage| u64::try_from(usage.max_rss()).unwrap_or(0) * 1024)
+}

@@ -1,0 +1,153 @@
+//! How a worker ended, decided from what the engine saw (join result, wait status) and what the
+//! worker left in its slot.
+
+use std::fmt;
+
+use nix::sys::signal::Signal;
+
+use crate::board::SlotState;
+
+/// Why a worker crashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrashReason {
+    Signal(Signal),
+    Panic(String),
+}
+
+/// DESIGN.md's final worker states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerOutcome {
+    Done,
+    Cancelled,
+    /// Ended by a signal the engine (or someone) sent to stop it.
+    Killed(Signal),
+    Crashed(CrashReason),
+    Failed(i32),
+    /// A thread that did not stop within the grace period; it cannot be killed.
+    Abandoned,
+}
+
+impl WorkerOutcome {
+    /// The name scripts see in JSON.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Cancelled => "cancelled",
+            Self::Killed(_) => "killed",
+            Self::Crashed(_) => "crashed",
+            Self::Failed(_) => "failed",
+            Self::Abandoned => "abandoned",
+        }
+    }
+
+    /// Crashed or failed: what makes the exit status 1.
+    #[must_use]
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Self::Crashed(_) | Self::Failed(_))
+    }
+
+    /// From a thread's end: its returned state or its panic message.
+    #[must_use]
+    pub fn from_thread(result: Result<SlotState, String>) -> Self {
+        match result {
+            Ok(SlotState::Done) => Self::Done,
+            Ok(SlotState::Cancelled) => Self::Cancelled,
+            Ok(other) => Self::Crashed(CrashReason::Panic(format!("worker left in state {other:?}"))),
+            Err(message) => Self::Crashed(CrashReason::Panic(message)),
+        }
+    }
+
+    /// From a child's wait status and the state it left in its slot.
+    #[must_use]
+    pub fn from_wait_status(status: i32, slot_state: SlotState) -> Self {
+        if libc::WIFEXITED(status) {
+            match (libc::WEXITSTATUS(status), slot_state) {
+                (0, SlotState::Done) => Self::Done,
+                (0, SlotState::Cancelled) => Self::Cancelled,
+                (super::processes::EXIT_PANICKED, _) => {
+                    Self::Crashed(CrashReason::Panic("panicked in the worker process".into()))
+                }
+                (code, _) => Self::Failed(code),
+            }
+        } else if libc::WIFSIGNALED(status) {
+            match Signal::try_from(libc::WTERMSIG(status)) {
+                Ok(
+                    signal @ (Signal::SIGSEGV
+                    | Signal::SIGABRT
+                    | Signal::SIGBUS
+                    | Signal::SIGFPE
+                    | Signal::SIGILL
+                    | Signal::SIGTRAP
+                    | Signal::SIGSYS),
+                ) => Self::Crashed(CrashReason::Signal(signal)),
+                Ok(signal) => Self::Killed(signal),
+                Err(_) => Self::Failed(128 + libc::WTERMSIG(status)),
+            }
+        } else {
+            Self::Failed(-1)
+        }
+    }
+
+    /// The signal that ended the worker, if one did.
+    #[must_use]
+    pub fn signal(&self) -> Option<Signal> {
+        match self {
+            Self::Killed(signal) | Self::Crashed(CrashReason::Signal(signal)) => Some(*signal),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn panic_message(&self) -> Option<&str> {
+        match self {
+            Self::Crashed(CrashReason::Panic(message)) => Some(message),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn exit_code(&self) -> Option<i32> {
+        match self {
+            Self::Failed(code) => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for WorkerOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Killed(signal) => write!(f, "killed ({})", signal.as_str()),
+            Self::Crashed(CrashReason::Signal(signal)) => {
+                write!(f, "crashed ({})", signal.as_str())
+            }
+            Self::Crashed(CrashReason::Panic(message)) => write!(f, "crashed (panic: {message})"),
+            Self::Failed(code) => write!(f, "failed (exit {code})"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_statuses_become_outcomes() {
+        let exited = |code: i32| code << 8;
+        assert_eq!(WorkerOutcome::from_wait_status(exited(0), SlotState::Done), WorkerOutcome::Done);
+        assert_eq!(WorkerOutcome::from_wait_status(exited(0), SlotState::Cancelled), WorkerOutcome::Cancelled);
+        assert_eq!(WorkerOutcome::from_wait_status(exited(3), SlotState::Running), WorkerOutcome::Failed(3));
+        assert_eq!(
+            WorkerOutcome::from_wait_status(libc::SIGSEGV, SlotState::Running),
+            WorkerOutcome::Crashed(CrashReason::Signal(Signal::SIGSEGV))
+        );
+        assert_eq!(
+            WorkerOutcome::from_wait_status(libc::SIGKILL, SlotState::Running),
+            WorkerOutcome::Killed(Signal::SIGKILL)
+        );
+        assert!(WorkerOutcome::from_wait_status(libc::SIGABRT, SlotState::Running).is_failure());
+        assert!(!WorkerOutcome::Killed(Signal::SIGTERM).is_failure());
+    }
+}

@@ -1,0 +1,251 @@
+//! A run's plan: what the user asked for, validated once at the edge so launchers never see a
+//! bad value.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::affinity::{allowed_cpus, Affinity, AffinityError};
+use crate::board::MAX_WORKERS;
+use crate::workload::WorkloadKind;
+
+/// How work is executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Model {
+    /// One worker does every task in order.
+    Sequential,
+    /// N OS threads in this process.
+    Threads,
+    /// N processes made with fork.
+    Processes,
+}
+
+impl Model {
+    pub const ALL: [Self; 3] = [Self::Sequential, Self::Threads, Self::Processes];
+
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sequential => "sequential",
+            Self::Threads => "threads",
+            Self::Processes => "processes",
+        }
+    }
+}
+
+impl fmt::Display for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How tasks reach workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// Tasks split into equal contiguous blocks before the start.
+    #[default]
+    Static,
+    /// Workers take the next tasks from the board's shared counter, as a pool does.
+    Dynamic,
+}
+
+/// Where a stop request lets workers stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DrainPolicy {
+    /// At the next chunk boundary.
+    #[default]
+    Chunk,
+    /// After the task in hand, as `executor.shutdown(wait=True)`.
+    Task,
+}
+
+/// Default grace period between a stop request and SIGTERM/SIGKILL.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);
+/// CPython's default `sys.setswitchinterval`.
+pub const DEFAULT_SWITCH_INTERVAL: Duration = Duration::from_millis(5);
+
+/// What the user asked for, before validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRequest {
+    pub workload: WorkloadKind,
+    pub model: Model,
+    /// None: one per allowed CPU (one for sequential).
+    pub workers: Option<usize>,
+    pub tasks: u64,
+    /// None: the workload's default.
+    pub size: Option<u64>,
+    pub affinity: Affinity,
+    /// Some(switch interval): the emulated interpreter lock is on.
+    pub gil: Option<Duration>,
+    pub schedule: Schedule,
+    pub chunk: u64,
+    pub grace: Duration,
+    pub drain: DrainPolicy,
+}
+
+impl PlanRequest {
+    #[must_use]
+    pub fn new(workload: WorkloadKind, model: Model) -> Self {
+        Self {
+            workload,
+            model,
+            workers: None,
+            tasks: 8,
+            size: None,
+            affinity: Affinity::None,
+            gil: None,
+            schedule: Schedule::Static,
+            chunk: 1,
+            grace: DEFAULT_GRACE,
+            drain: DrainPolicy::Chunk,
+        }
+    }
+}
+
+/// A validated plan: every field is usable as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub workload: WorkloadKind,
+    pub model: Model,
+    pub workers: usize,
+    pub tasks: u64,
+    pub size: u64,
+    pub affinity: Affinity,
+    /// The CPU each worker is pinned to, if any.
+    pub pinning: Vec<Option<usize>>,
+    pub gil: Option<Duration>,
+    pub schedule: Schedule,
+    pub chunk: u64,
+    pub grace: Duration,
+    pub drain: DrainPolicy,
+}
+
+/// A plan that cannot run; the message names the option and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("--workers must be at least 1")]
+    NoWorkers,
+    #[error("--workers {0} is more than the board holds ({MAX_WORKERS})")]
+    TooManyWorkers(usize),
+    #[error("--model sequential runs exactly one worker; drop --workers or pick threads or processes")]
+    SequentialWithWorkers,
+    #[error("--tasks must be at least 1")]
+    NoTasks,
+    #[error("--size must be at least 1")]
+    NoSize,
+    #[error("--chunk must be at least 1")]
+    NoChunk,
+    #[error("--switch-interval must be longer than zero")]
+    ZeroSwitchInterval,
+    #[error("{0}")]
+    Affinity(#[from] AffinityError),
+}
+
+impl PlanRequest {
+    /// Validates against the CPUs this process may use.
+    pub fn validate(&self) -> Result<Plan, PlanError> {
+        self.validate_with(&allowed_cpus()?)
+    }
+
+    pub fn validate_with(&self, allowed: &[usize]) -> Result<Plan, PlanError> {
+        let workers = match (self.model, self.workers) {
+            (Model::Sequential, Some(n)) if n > 1 => return Err(PlanError::SequentialWithWorkers),
+            (Model::Sequential, _) => 1,
+            (_, Some(n)) => n,
+            (_, None) => allowed.len().max(1),
+        };
+        if workers == 0 {
+            return Err(PlanError::NoWorkers);
+        }
+        if workers > MAX_WORKERS {
+            return Err(PlanError::TooManyWorkers(workers));
+        }
+        if self.tasks == 0 {
+            return Err(PlanError::NoTasks);
+        }
+        let size = self.size.unwrap_or_else(|| self.workload.default_size());
+        if size == 0 {
+            return Err(PlanError::NoSize);
+        }
+        if self.chunk == 0 {
+            return Err(PlanError::NoChunk);
+        }
+        if self.gil == Some(Duration::ZERO) {
+            return Err(PlanError::ZeroSwitchInterval);
+        }
+        let pinning = self.affinity.assign(workers, allowed)?;
+        Ok(Plan {
+            workload: self.workload,
+            model: self.model,
+            workers,
+            tasks: self.tasks,
+            size,
+            affinity: self.affinity.clone(),
+            pinning,
+            gil: self.gil,
+            schedule: self.schedule,
+            chunk: self.chunk,
+            grace: self.grace,
+            drain: self.drain,
+        })
+    }
+}
+
+impl Plan {
+    /// The contiguous block of tasks worker `index` runs under the static schedule.
+    #[must_use]
+    pub fn static_tasks(&self, index: usize) -> std::ops::Range<u64> {
+        let workers = self.workers as u64;
+        let index = index as u64;
+        let start = self.tasks * index / workers;
+        let end = self.tasks * (index + 1) / workers;
+        start..end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> PlanRequest {
+        PlanRequest { workers: Some(4), tasks: 10, ..PlanRequest::new(WorkloadKind::Cpu, Model::Threads) }
+    }
+
+    #[test]
+    fn static_blocks_cover_every_task_once() {
+        let plan = request().validate_with(&[0, 1]).expect("valid");
+        let blocks: Vec<_> = (0..4).map(|i| plan.static_tasks(i)).collect();
+        assert_eq!(blocks, vec![0..2, 2..5, 5..7, 7..10]);
+    }
+
+    #[test]
+    fn defaults_fill_in() {
+        let plan = PlanRequest::new(WorkloadKind::Io, Model::Processes).validate_with(&[0, 1, 2]).expect("valid");
+        assert_eq!(plan.workers, 3);
+        assert_eq!(plan.size, WorkloadKind::Io.default_size());
+        let seq = PlanRequest::new(WorkloadKind::Cpu, Model::Sequential).validate_with(&[0, 1]).expect("valid");
+        assert_eq!(seq.workers, 1);
+    }
+
+    #[test]
+    fn bad_requests_say_what_is_wrong() {
+        let cases = [
+            (PlanRequest { workers: Some(0), ..request() }, PlanError::NoWorkers),
+            (PlanRequest { workers: Some(MAX_WORKERS + 1), ..request() }, PlanError::TooManyWorkers(MAX_WORKERS + 1)),
+            (PlanRequest { tasks: 0, ..request() }, PlanError::NoTasks),
+            (PlanRequest { size: Some(0), ..request() }, PlanError::NoSize),
+            (PlanRequest { gil: Some(Duration::ZERO), ..request() }, PlanError::ZeroSwitchInterval),
+            (PlanRequest { model: Model::Sequential, ..request() }, PlanError::SequentialWithWorkers),
+        ];
+        for (req, expected) in cases {
+            assert_eq!(req.validate_with(&[0, 1]), Err(expected));
+        }
+        let pinned = PlanRequest { affinity: Affinity::List(vec![7]), ..request() };
+        assert!(matches!(
+            pinned.validate_with(&[0, 1]),
+            Err(PlanError::Affinity(AffinityError::NotAllowed { cpu: 7, .. }))
+        ));
+    }
+}

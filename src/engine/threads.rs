@@ -1,0 +1,63 @@
+//! Worker threads: named OS threads (`worker-3`) running the shared worker loop; a panic is
+//! caught in the thread and comes back as its message.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use super::gil::InterpreterLock;
+use super::worker::{run_worker, TaskSource, WorkerSpec};
+use crate::board::{monotonic_ns, Board, SlotState};
+use crate::workload::Workload;
+
+/// What a worker thread returns: its final state, or its panic message.
+pub type ThreadResult = Result<SlotState, String>;
+
+/// What a thread needs to own, since it may outlive the call that started it.
+pub struct ThreadWorker {
+    pub index: usize,
+    pub board: Arc<Board>,
+    pub generation: u64,
+    pub workload: Arc<dyn Workload>,
+    pub tasks: TaskSource,
+    pub cpu: Option<usize>,
+    pub gil: Option<Arc<InterpreterLock>>,
+}
+
+pub fn spawn_worker(worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
+    worker.board.slot(worker.index).requested_ns.store(monotonic_ns(), Ordering::Relaxed);
+    std::thread::Builder::new().name(format!("worker-{}", worker.index)).spawn(move || {
+        let spec = WorkerSpec {
+            index: worker.index,
+            board: &worker.board,
+            generation: worker.generation,
+            workload: worker.workload.as_ref(),
+            tasks: worker.tasks.clone(),
+            cpu: worker.cpu,
+            gil: worker.gil.as_deref(),
+            terminate: None,
+        };
+        std::panic::catch_unwind(AssertUnwindSafe(|| run_worker(&spec))).map_err(|payload| {
+            if let Some(gil) = &worker.gil {
+                // The panic unwound past the loop's own release.
+                gil.release();
+            }
+            worker.board.slot(worker.index).set_state(SlotState::Panicked);
+            panic_message(payload.as_ref())
+        })
+    })
+}
+
+/// The text of a panic payload.
+#[must_use]
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "panic with a non-text payload".to_owned()
+    }
+}

@@ -1,0 +1,231 @@
+//! The worker loop, the same for a thread and a forked process: take tasks, run them with
+//! hooks that store progress into the board, obey stop and pause, hold the interpreter lock
+//! when there is one.
+//!
+//! Code here may run in a forked child: it must not print, log, take a lock another thread may
+//! hold (the interpreter lock is the child's own), or touch a channel.
+
+use std::cell::Cell;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::affinity::pin_current_thread;
+use super::gil::InterpreterLock;
+use crate::board::{monotonic_ns, thread_cpu_ns, Board, Header, Slot, SlotState, StopLevel};
+use crate::workload::{Flow, Hooks, TaskEnd, Workload};
+
+thread_local! {
+    static IN_WORKER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True on a worker thread (or in a forked worker). The program's panic hook stays silent
+/// there: the engine reports a worker's panic as that worker's outcome.
+#[must_use]
+pub fn is_worker_thread() -> bool {
+    IN_WORKER.with(Cell::get)
+}
+
+/// Where a worker's tasks come from.
+#[derive(Debug, Clone)]
+pub enum TaskSource {
+    /// A block fixed before the start.
+    Static(Range<u64>),
+    /// Grab `chunk` tasks at a time from the board's shared counter.
+    Dynamic { chunk: u64 },
+}
+
+/// Everything one worker needs, borrowed from the engine.
+pub struct WorkerSpec<'a> {
+    pub index: usize,
+    pub board: &'a Board,
+    pub generation: u64,
+    pub workload: &'a dyn Workload,
+    pub tasks: TaskSource,
+    pub cpu: Option<usize>,
+    pub gil: Option<&'a InterpreterLock>,
+    /// Set by a SIGTERM handler in a forked worker.
+    pub terminate: Option<&'a AtomicBool>,
+}
+
+struct BoardHooks<'a> {
+    slot: &'a Slot,
+    header: &'a Header,
+    generation: u64,
+    gil: Option<&'a InterpreterLock>,
+    terminate: Option<&'a AtomicBool>,
+    draining: bool,
+}
+
+impl BoardHooks<'_> {
+    fn stop_level(&self) -> u32 {
+        if self.terminate.is_some_and(|flag| flag.load(Ordering::Relaxed))
+            || self.header.generation.load(Ordering::Relaxed) != self.generation
+        {
+            return StopLevel::AfterChunk as u32;
+        }
+        self.header.stop.load(Ordering::Relaxed)
+    }
+
+    fn add_lock_wait(&self, waited: Duration) {
+        if !waited.is_zero() {
+            Slot::add(&self.slot.lock_wait_ns, u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX));
+        }
+    }
+
+    fn note_stop(&mut self) {
+        if !self.draining {
+            self.draining = true;
+            self.slot.set_state(SlotState::Draining);
+        }
+    }
+
+    /// Waits while the run is paused, without the interpreter lock.
+    fn wait_while_paused(&mut self) {
+        self.slot.set_state(SlotState::Paused);
+        if let Some(gil) = self.gil {
+            gil.release();
+        }
+        while self.header.pause.load(Ordering::Acquire) != 0 && self.stop_level() == StopLevel::Run as u32 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if let Some(gil) = self.gil {
+            self.add_lock_wait(gil.acquire());
+        }
+        self.slot.set_state(SlotState::Running);
+    }
+}
+
+impl Hooks for BoardHooks<'_> {
+    #[inline]
+    fn checkpoint(&mut self, units_done: u64) -> Flow {
+        let level = self.stop_level();
+        if level != StopLevel::Run as u32 {
+            self.note_stop();
+            if level >= StopLevel::AfterChunk as u32 {
+                return Flow::Stop;
+            }
+        }
+        self.slot.units_done.store(units_done, Ordering::Relaxed);
+        self.slot.heartbeat_ns.store(monotonic_ns(), Ordering::Relaxed);
+        if let Some(cpu) = current_cpu() {
+            self.slot.note_core(cpu);
+        }
+        if self.header.pause.load(Ordering::Relaxed) != 0 && level == StopLevel::Run as u32 {
+            self.wait_while_paused();
+        }
+        if let Some(gil) = self.gil {
+            self.add_lock_wait(gil.yield_if_requested());
+        }
+        Flow::Continue
+    }
+
+    fn blocking(&mut self, wait: &mut dyn FnMut()) {
+        match self.gil {
+            Some(gil) => self.add_lock_wait(gil.released_while(wait)),
+            None => wait(),
+        }
+    }
+}
+
+/// The CPU the caller runs on (vDSO or rseq, no syscall on current glibc).
+fn current_cpu() -> Option<usize> {
+    // SAFETY: no arguments, no memory; returns -1 on failure.
+    usize::try_from(unsafe { libc::sched_getcpu() }).ok()
+}
+
+/// Marks the calling thread as a worker for the panic hook.
+pub fn mark_worker_thread() {
+    IN_WORKER.with(|flag| flag.set(true));
+}
+
+/// Runs one worker to its end and returns the state it ended in ([`SlotState::Done`] or
+/// [`SlotState::Cancelled`]). A panic in the workload unwinds through here to the launcher.
+pub fn run_worker(spec: &WorkerSpec<'_>) -> SlotState {
+    let slot = spec.board.slot(spec.index);
+    slot.started_ns.store(monotonic_ns(), Ordering::Relaxed);
+    mark_worker_thread();
+    slot.pid.store(nix::unistd::getpid().as_raw(), Ordering::Relaxed);
+    slot.tid.store(nix::unistd::gettid().as_raw(), Ordering::Relaxed);
+    if let Some(cpu) = spec.cpu {
+        // Validated against the allowed CPUs; a failure (CPU hot-unplugged) leaves the worker
+        // unpinned, and its `cores` in the report show where it really ran.
+        let _ = pin_current_thread(cpu);
+    }
+    if let Some(cpu) = current_cpu() {
+        slot.note_core(cpu);
+    }
+    slot.set_state(SlotState::Running);
+    let mut hooks = BoardHooks {
+        slot,
+        header: spec.board.header(),
+        generation: spec.generation,
+        gil: spec.gil,
+        terminate: spec.terminate,
+        draining: false,
+    };
+    if let Some(gil) = spec.gil {
+        hooks.add_lock_wait(gil.acquire());
+    }
+    let cpu_at_start = thread_cpu_ns();
+    let mut next_static = match &spec.tasks {
+        TaskSource::Static(range) => {
+            slot.tasks_total.store(range.end - range.start, Ordering::Relaxed);
+            range.clone()
+        }
+        TaskSource::Dynamic { .. } => 0..0,
+    };
+    let units_total = spec.workload.units_per_task();
+    let mut final_state = SlotState::Done;
+    loop {
+        if hooks.stop_level() != StopLevel::Run as u32 {
+            hooks.note_stop();
+            final_state = SlotState::Cancelled;
+            break;
+        }
+        let Some(task) = next_task(spec, &mut next_static) else {
+            break;
+        };
+        slot.units_done.store(0, Ordering::Relaxed);
+        slot.units_total.store(units_total, Ordering::Relaxed);
+        match spec.workload.run_task(task, &mut hooks) {
+            TaskEnd::Completed { digest } => {
+                Slot::add(&slot.digest, digest);
+                Slot::add(&slot.tasks_done, 1);
+            }
+            TaskEnd::Stopped => {
+                final_state = SlotState::Cancelled;
+                break;
+            }
+        }
+        slot.cpu_ns.store(thread_cpu_ns().saturating_sub(cpu_at_start), Ordering::Relaxed);
+    }
+    if let Some(gil) = spec.gil {
+        gil.release();
+    }
+    slot.cpu_ns.store(thread_cpu_ns().saturating_sub(cpu_at_start), Ordering::Relaxed);
+    slot.finished_ns.store(monotonic_ns(), Ordering::Relaxed);
+    slot.set_state(final_state);
+    final_state
+}
+
+fn next_task(spec: &WorkerSpec<'_>, static_block: &mut Range<u64>) -> Option<u64> {
+    match spec.tasks {
+        TaskSource::Static(_) => static_block.next(),
+        TaskSource::Dynamic { chunk } => {
+            if let Some(task) = static_block.next() {
+                return Some(task);
+            }
+            let header = spec.board.header();
+            let total = header.tasks_total.load(Ordering::Relaxed);
+            let start = header.next_task.fetch_add(chunk, Ordering::AcqRel);
+            if start >= total {
+                return None;
+            }
+            let slot = spec.board.slot(spec.index);
+            Slot::add(&slot.tasks_total, (start + chunk).min(total) - start);
+            *static_block = start + 1..(start + chunk).min(total);
+            Some(start)
+        }
+    }
+}

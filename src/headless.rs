@@ -1,0 +1,116 @@
+//! The engine without a screen: `concur-tui list` and `concur-tui run`. Progress goes to stderr
+//! when it is a terminal; the report goes to stdout.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use crate::cli::{Format, RunArgs};
+use crate::engine::{Engine, LaunchError, Phase, PlanError, StopReason};
+use crate::report::{to_json, to_table};
+use crate::signals::Listener;
+use crate::workload::WorkloadKind;
+
+/// How often the run loop reaps, reads signals and may redraw progress.
+const TICK: Duration = Duration::from_millis(10);
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+
+/// Why `run` could not produce a report.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadlessError {
+    /// Bad usage: exit 2, nothing started.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    #[error("cannot listen for signals: {0}")]
+    Signals(std::io::Error),
+    #[error("cannot write the report: {0}")]
+    Output(std::io::Error),
+}
+
+impl HeadlessError {
+    #[must_use]
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Plan(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// `concur-tui list`: one line per workload.
+pub fn list(out: &mut impl Write) -> std::io::Result<()> {
+    for kind in WorkloadKind::ALL {
+        writeln!(out, "{:<12} {}", kind.name(), kind.summary())?;
+    }
+    Ok(())
+}
+
+/// `concur-tui run`: returns the exit status.
+pub fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError> {
+    let plan = args.plan_request(grace).validate()?;
+    let engine = Engine::new()?;
+    let signals = Listener::start().map_err(HeadlessError::Signals)?;
+    let mut run = engine.start_with_faults(&plan, args.fail_launch_at)?;
+    let mut progress = std::io::stderr().is_terminal().then(Progress::default);
+    run.wait(TICK, |run| {
+        while let Ok(signal) = signals.received.try_recv() {
+            run.request_stop(StopReason::Signal(signal));
+        }
+        if let Some(progress) = progress.as_mut() {
+            progress.draw(run);
+        }
+    });
+    if let Some(progress) = progress.as_mut() {
+        progress.clear();
+    }
+    let report = run.finish();
+    let text = match args.format {
+        Format::Table => to_table(&report),
+        Format::Json => format!("{:#}\n", to_json(&report)),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(HeadlessError::Output)?;
+    Ok(report.outcome.exit_code())
+}
+
+/// The one-line progress display on stderr.
+#[derive(Default)]
+struct Progress {
+    last: Option<Instant>,
+}
+
+impl Progress {
+    fn draw(&mut self, run: &crate::engine::Run) {
+        if self.last.is_some_and(|last| last.elapsed() < PROGRESS_EVERY) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let elapsed = run.elapsed().as_secs_f64();
+        let done = run.tasks_done();
+        #[allow(clippy::cast_precision_loss)]
+        let rate = if elapsed > 0.0 { done as f64 / elapsed } else { 0.0 };
+        let state = match run.phase() {
+            Phase::Draining { remaining } => {
+                format!("draining, {:.1} s of grace left", remaining.as_secs_f64())
+            }
+            Phase::Paused => "paused".to_owned(),
+            Phase::Running | Phase::Ended => "running".to_owned(),
+        };
+        let plan = run.plan();
+        let _ = write!(
+            std::io::stderr(),
+            "\r\x1b[K{} · {} × {} · {done}/{} tasks · {rate:.1} tasks/s · {elapsed:.1} s · {state}",
+            plan.workload,
+            plan.model,
+            plan.workers,
+            plan.tasks
+        );
+    }
+
+    fn clear(&mut self) {
+        if self.last.is_some() {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! concur-tui: a concurrency lab in the terminal.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the command line (clap) and the values it parses.
+//! - [`workload`]: the catalog; each workload is a pure function of a task and progress hooks.
+//! - [`board`]: the shared-memory table that workers write and everybody else reads.
+//! - [`engine`]: plans, launches, signals and reaps workers; the only place that does.
+//! - [`report`]: what a finished run means, as a table or JSON; shared by every front end.
+//! - [`headless`]: `concur-tui run` and `list`, the engine without a screen.
+//! - [`signals`]: SIGINT, SIGTERM and SIGHUP turned into messages on a channel.
+//!
+//! Data flows one way: workers store atomics into the board, the engine and the front ends read
+//! it. Workers never talk to a front end and a front end never touches a worker.
+
+pub mod board;
+pub mod cli;
+pub mod engine;
+pub mod headless;
+pub mod report;
+pub mod signals;
+pub mod units;
+pub mod workload;

@@ -1,0 +1,62 @@
+//! Entry point: install the error and panic hooks, parse the command line, dispatch.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use concur_tui::cli::{one_line_error, Cli, Command};
+use concur_tui::engine::worker::is_worker_thread;
+use concur_tui::headless;
+
+fn main() -> ExitCode {
+    if let Err(error) = install_hooks() {
+        eprintln!("error: {error}");
+        return ExitCode::from(1);
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => {
+            // --help and --version.
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("{}", one_line_error(&error));
+            return ExitCode::from(2);
+        }
+    };
+    let code = match cli.command {
+        Some(Command::List) => match headless::list(&mut std::io::stdout().lock()) {
+            Ok(()) => 0,
+            Err(error) => {
+                eprintln!("error: cannot write the list: {error}");
+                1
+            }
+        },
+        Some(Command::Run(args)) => match headless::run(&args, cli.grace) {
+            Ok(code) => code,
+            Err(error) => {
+                eprintln!("error: {error}");
+                error.exit_code()
+            }
+        },
+        None => {
+            eprintln!("error: the dashboard is not built yet; use `concur-tui run` (see --help)");
+            2
+        }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// color-eyre for reports; worker threads stay silent, since the engine reports their panics.
+fn install_hooks() -> color_eyre::Result<()> {
+    let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default().into_hooks();
+    eyre_hook.install()?;
+    let panic_hook = panic_hook.into_panic_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if is_worker_thread() {
+            return;
+        }
+        panic_hook(info);
+    }));
+    Ok(())
+}

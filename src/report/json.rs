@@ -1,0 +1,67 @@
+//! The JSON report: one object whose names scripts depend on (README, "JSON contract").
+
+use serde_json::{json, Value};
+
+use super::{RunReport, WorkerReport};
+use crate::engine::Plan;
+
+#[must_use]
+pub fn to_json(report: &RunReport) -> Value {
+    json!({
+        "plan": plan_json(&report.plan),
+        "outcome": report.outcome.name(),
+        "wall_seconds": report.wall_seconds,
+        "cpu_seconds": report.cpu_seconds,
+        "peak_rss_bytes": report.peak_rss_bytes,
+        "tasks_done": report.tasks_done,
+        "workers": report.workers.iter().map(worker_json).collect::<Vec<_>>(),
+        "metrics": {
+            "checksum": report.checksum,
+            "expected_checksum": report.expected_checksum,
+            "startup_median_seconds": report.median_startup_seconds(),
+        },
+    })
+}
+
+fn plan_json(plan: &Plan) -> Value {
+    json!({
+        "workload": plan.workload.name(),
+        "model": plan.model.name(),
+        "workers": plan.workers,
+        "tasks": plan.tasks,
+        "size": plan.size,
+        "affinity": plan.affinity.to_string(),
+        "gil": plan.gil.is_some(),
+        "switch_interval_ms": plan.gil.map(|interval| interval.as_secs_f64() * 1e3),
+        "schedule": plan.schedule,
+        "chunk": plan.chunk,
+        "drain": plan.drain,
+        "grace_seconds": plan.grace.as_secs_f64(),
+    })
+}
+
+fn worker_json(worker: &WorkerReport) -> Value {
+    let mut value = json!({
+        "index": worker.index,
+        "pid": worker.pid,
+        "tid": worker.tid,
+        "outcome": worker.outcome.name(),
+        "tasks_done": worker.tasks_done,
+        "cpu_seconds": worker.cpu_seconds,
+        "cores": worker.cores,
+        "lock_wait_seconds": worker.lock_wait_seconds,
+        "startup_seconds": worker.startup_seconds,
+    });
+    if let Some(object) = value.as_object_mut() {
+        if let Some(signal) = worker.outcome.signal() {
+            object.insert("signal".into(), signal.as_str().into());
+        }
+        if let Some(message) = worker.outcome.panic_message() {
+            object.insert("panic".into(), message.into());
+        }
+        if let Some(code) = worker.outcome.exit_code() {
+            object.insert("exit_code".into(), code.into());
+        }
+    }
+    value
+}

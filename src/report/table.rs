@@ -1,0 +1,66 @@
+//! The readable report of `run --format table`: one row per worker, then the totals.
+
+use std::fmt::Write;
+
+use super::RunReport;
+use crate::engine::affinity::format_cpu_list;
+use crate::units::{format_bytes, format_seconds};
+
+#[must_use]
+pub fn to_table(report: &RunReport) -> String {
+    let plan = &report.plan;
+    let lock = match plan.gil {
+        Some(interval) => format!("lock on ({})", crate::units::format_duration(interval)),
+        None => "lock off".to_owned(),
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} · {} · {} worker(s) · {} task(s) of size {} · affinity {} · {lock}",
+        plan.workload, plan.model, plan.workers, plan.tasks, plan.size, plan.affinity
+    );
+    let _ = writeln!(
+        out,
+        "{:>6}  {:>8}  {:>8}  {:<24}  {:>6}  {:>9}  {:<8}  {:>9}  {:>9}",
+        "worker", "pid", "tid", "outcome", "tasks", "cpu", "cores", "lock wait", "start-up"
+    );
+    for worker in &report.workers {
+        let _ = writeln!(
+            out,
+            "{:>6}  {:>8}  {:>8}  {:<24}  {:>6}  {:>9}  {:<8}  {:>9}  {:>9}",
+            worker.index,
+            worker.pid,
+            worker.tid,
+            truncate(&worker.outcome.to_string(), 24),
+            worker.tasks_done,
+            format_seconds(worker.cpu_seconds),
+            format_cpu_list(&worker.cores),
+            format_seconds(worker.lock_wait_seconds),
+            format_seconds(worker.startup_seconds),
+        );
+    }
+    let checksum = match report.checksum_ok() {
+        Some(true) => "checksum ok".to_owned(),
+        Some(false) => format!("checksum MISMATCH ({} expected {:?})", report.checksum, report.expected_checksum),
+        None => format!("{}/{} tasks done", report.tasks_done, plan.tasks),
+    };
+    let _ = writeln!(
+        out,
+        "{} · wall {} · cpu {} · peak RSS {} · {checksum}",
+        report.outcome.name(),
+        format_seconds(report.wall_seconds),
+        format_seconds(report.cpu_seconds),
+        format_bytes(report.peak_rss_bytes),
+    );
+    out
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(width - 1).collect();
+        cut.push('…');
+        cut
+    }
+}

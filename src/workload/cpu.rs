@@ -1,0 +1,114 @@
+//! `cpu`: the articles' CPU-bound task, the wrapping sum of `i*i` over a range.
+
+use super::{Flow, Hooks, TaskEnd, Workload};
+
+/// Integers per task by default: about 50 ms on one core of the reference machine.
+pub const DEFAULT_SIZE: u64 = 150_000_000;
+
+/// Integers summed between two checkpoints: about 20 µs, so a stop lands within microseconds
+/// and the checkpoint's cost stays far below 1 %.
+const CHUNK: u64 = 1 << 16;
+
+pub struct Cpu {
+    pub size: u64,
+}
+
+/// Wrapping sum of `i*i` for `i` in `start..end`, one multiply-add at a time as the C reference
+/// does: the empty `asm!` hides `acc` from the optimiser, so it can neither vectorise the loop nor
+/// replace it by a closed form.
+#[must_use]
+pub fn sum_of_squares(start: u64, end: u64) -> u64 {
+    let mut acc = 0u64;
+    let mut i = start;
+    while i < end {
+        acc = acc.wrapping_add(i.wrapping_mul(i));
+        opaque(&mut acc);
+        i += 1;
+    }
+    acc
+}
+
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline(always)]
+fn opaque(value: &mut u64) {
+    // SAFETY: an empty instruction sequence that only claims to read and write one register.
+    unsafe { std::arch::asm!("/* {0} */", inout(reg) * value, options(nomem, nostack, preserves_flags)) }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[inline(always)]
+fn opaque(value: &mut u64) {
+    *value = std::hint::black_box(*value);
+}
+
+/// Closed form of the sum of `i*i` for `i < n`, modulo 2^64, or None when it would overflow u128.
+#[must_use]
+pub fn expected_sum_of_squares(n: u64) -> Option<u64> {
+    let n = u128::from(n);
+    let product = n.checked_mul(n.saturating_sub(1))?.checked_mul((2 * n).saturating_sub(1))?;
+    // Truncation to the low 64 bits is the wrapping the kernel does.
+    Some((product / 6) as u64)
+}
+
+impl Workload for Cpu {
+    fn units_per_task(&self) -> u64 {
+        self.size
+    }
+
+    fn run_task(&self, task: u64, hooks: &mut dyn Hooks) -> TaskEnd {
+        let start = task.wrapping_mul(self.size);
+        let mut acc = 0u64;
+        let mut done = 0u64;
+        while done < self.size {
+            let step = CHUNK.min(self.size - done);
+            acc = acc.wrapping_add(sum_of_squares(start + done, start + done + step));
+            done += step;
+            if hooks.checkpoint(done) == Flow::Stop {
+                return TaskEnd::Stopped;
+            }
+        }
+        TaskEnd::Completed { digest: acc }
+    }
+
+    fn expected_checksum(&self, tasks: u64) -> Option<u64> {
+        expected_sum_of_squares(tasks.checked_mul(self.size)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::testing::Recorder;
+
+    #[test]
+    fn matches_pythons_sum_for_a_million() {
+        // sum(i*i for i in range(10**6)) % 2**64, as floors.c prints it.
+        assert_eq!(sum_of_squares(0, 1_000_000), 333_332_833_333_500_000);
+        assert_eq!(expected_sum_of_squares(1_000_000), Some(333_332_833_333_500_000));
+    }
+
+    #[test]
+    fn tasks_cover_disjoint_ranges_so_their_digests_add_up() {
+        let cpu = Cpu { size: 100_000 };
+        let mut total = 0u64;
+        for task in 0..5 {
+            match cpu.run_task(task, &mut Recorder::default()) {
+                TaskEnd::Completed { digest } => total = total.wrapping_add(digest),
+                TaskEnd::Stopped => panic!("nobody asked to stop"),
+            }
+        }
+        assert_eq!(Some(total), cpu.expected_checksum(5));
+        assert_eq!(total, sum_of_squares(0, 500_000));
+    }
+
+    #[test]
+    fn checkpoints_count_units_and_stop_is_obeyed() {
+        let cpu = Cpu { size: 3 * CHUNK + 7 };
+        let mut all = Recorder::default();
+        assert!(matches!(cpu.run_task(0, &mut all), TaskEnd::Completed { .. }));
+        assert_eq!(all.checkpoints, vec![CHUNK, 2 * CHUNK, 3 * CHUNK, 3 * CHUNK + 7]);
+        let mut stopper = Recorder { stop_after: Some(2), ..Recorder::default() };
+        assert_eq!(cpu.run_task(0, &mut stopper), TaskEnd::Stopped);
+        assert_eq!(stopper.checkpoints.len(), 2);
+    }
+}

@@ -1,0 +1,157 @@
+//! The workload catalog: what a worker computes, one file per kind.
+//!
+//! A workload is a pure function of (task index, progress hooks): it reports progress through
+//! [`Hooks::checkpoint`] at chunk boundaries and obeys the [`Flow`] it gets back. It must not
+//! know whether it runs in a thread or a process, and never touches the board, the terminal or
+//! a channel directly.
+
+mod cpu;
+mod io;
+
+pub use cpu::{sum_of_squares, Cpu};
+pub use io::Io;
+
+/// What a worker should do after a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskEnd {
+    /// Ran to the end; `digest` folds into the run's checksum so a lost or repeated task shows.
+    Completed { digest: u64 },
+    /// Left at a chunk boundary because a stop was asked for.
+    Stopped,
+}
+
+/// What the engine lends a running task.
+pub trait Hooks {
+    /// Called at every chunk boundary with the units done so far in this task.
+    fn checkpoint(&mut self, units_done: u64) -> Flow;
+    /// Runs a wait that uses no CPU with the interpreter lock released, as CPython releases the
+    /// GIL around blocking I/O.
+    fn blocking(&mut self, wait: &mut dyn FnMut());
+}
+
+/// One kind of work from the catalog, configured with its size.
+pub trait Workload: Send + Sync {
+    /// Progress units in one task (iterations, milliseconds…).
+    fn units_per_task(&self) -> u64;
+    fn run_task(&self, task: u64, hooks: &mut dyn Hooks) -> TaskEnd;
+    /// The wrapping sum of the digests of tasks `0..tasks`, when it can be known in advance.
+    fn expected_checksum(&self, tasks: u64) -> Option<u64>;
+}
+
+/// The catalog's entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkloadKind {
+    Cpu,
+    Io,
+}
+
+impl WorkloadKind {
+    pub const ALL: [Self; 2] = [Self::Cpu, Self::Io];
+
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Io => "io",
+        }
+    }
+
+    /// One line for `concur-tui list`.
+    #[must_use]
+    pub fn summary(self) -> &'static str {
+        match self {
+            Self::Cpu => "CPU-bound: sum of i*i over a range; scales with cores, not under an interpreter lock",
+            Self::Io => "I/O-bound: waits without using the CPU; threads overlap the waits, lock or not",
+        }
+    }
+
+    /// The paragraph the dashboard shows beside the catalog.
+    #[must_use]
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Self::Cpu => {
+                "Each task sums i*i over its own range of integers, the articles' CPU-bound example. \
+                 Two workers on two cores should finish in about half the time, whether they are \
+                 threads or processes. Switch on the interpreter lock and threads must take turns \
+                 holding it, so they gain nothing; forked processes each have their own lock and \
+                 still scale. Pin every worker to one core and nothing scales either."
+            }
+            Self::Io => {
+                "Each task waits for a while without using the CPU, the articles' I/O-bound example \
+                 (a sleep standing in for a network or disk request). Waits overlap, so sixteen \
+                 threads finish sixteen tasks in about the time of one, and the interpreter lock does \
+                 not matter: it is released while waiting. Processes overlap too, but each costs a \
+                 fork and its own memory."
+            }
+        }
+    }
+
+    /// What `--size` means for this workload, and its default.
+    #[must_use]
+    pub fn size_unit(self) -> &'static str {
+        match self {
+            Self::Cpu => "integers per task",
+            Self::Io => "milliseconds per task",
+        }
+    }
+
+    #[must_use]
+    pub fn default_size(self) -> u64 {
+        match self {
+            Self::Cpu => cpu::DEFAULT_SIZE,
+            Self::Io => io::DEFAULT_MILLIS,
+        }
+    }
+
+    /// The workload with `size` (see [`Self::size_unit`]).
+    #[must_use]
+    pub fn build(self, size: u64) -> Box<dyn Workload> {
+        match self {
+            Self::Cpu => Box::new(Cpu { size }),
+            Self::Io => Box::new(Io { millis: size }),
+        }
+    }
+}
+
+impl std::fmt::Display for WorkloadKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Flow, Hooks};
+
+    /// Hooks that record checkpoints and stop after `stop_after` of them.
+    #[derive(Default)]
+    pub struct Recorder {
+        pub checkpoints: Vec<u64>,
+        pub stop_after: Option<usize>,
+        pub blocking_calls: usize,
+    }
+
+    impl Hooks for Recorder {
+        fn checkpoint(&mut self, units_done: u64) -> Flow {
+            self.checkpoints.push(units_done);
+            match self.stop_after {
+                Some(n) if self.checkpoints.len() >= n => Flow::Stop,
+                _ => Flow::Continue,
+            }
+        }
+
+        fn blocking(&mut self, wait: &mut dyn FnMut()) {
+            self.blocking_calls += 1;
+            wait();
+        }
+    }
+}
