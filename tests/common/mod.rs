@@ -1,0 +1,134 @@
+//! Shared helpers for the end-to-end tests: start the real binary with a tag in its
+//! environment, so that every process it forks carries the tag and a leak can be found by
+//! scanning /proc, whatever else runs on the machine.
+
+#![allow(dead_code)]
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_concur-tui");
+const TAG_VAR: &str = "CONCUR_TUI_TEST_TAG";
+
+/// A unique tag for one test's processes.
+pub fn new_tag() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!("{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The binary with `args`, tagged, with SIGINT/SIGTERM at their default disposition (a test
+/// harness started in the background of a shell would otherwise pass SIGINT down as ignored).
+pub fn command(tag: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command.args(args).env(TAG_VAR, tag).env("NO_COLOR", "1").stdin(Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            libc::signal(libc::SIGHUP, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    command
+}
+
+/// Runs the binary to its end; checks that it left no process behind.
+pub fn run(args: &[&str]) -> Output {
+    let tag = new_tag();
+    let output = command(&tag, args).output().expect("start the binary");
+    assert_no_leftovers(&tag);
+    output
+}
+
+/// Pids of live processes carrying `tag` in their environment.
+pub fn tagged_processes(tag: &str) -> Vec<i32> {
+    let needle = format!("{TAG_VAR}={tag}\0");
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|environ| environ.windows(needle.len()).any(|window| window == needle.as_bytes()))
+        })
+        .filter(|pid| !is_zombie(*pid))
+        .collect()
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .unwrap_or(true)
+}
+
+/// Fails (after killing them) if processes with `tag` are still alive. A process that is just
+/// exiting gets a moment to go.
+pub fn assert_no_leftovers(tag: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut left = tagged_processes(tag);
+    while !left.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        left = tagged_processes(tag);
+    }
+    for pid in &left {
+        // SAFETY: kill with a pid and a signal number.
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
+    }
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}
+
+/// Kills and reaps a child when dropped, so a failing test leaves nothing running.
+pub struct Reaped(Option<Child>);
+
+impl Reaped {
+    pub fn new(child: Child) -> Self {
+        Self(Some(child))
+    }
+
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
+    }
+
+    /// Waits for the child to end and takes its output.
+    pub fn wait_with_output(mut self) -> Output {
+        self.0.take().expect("child").wait_with_output().expect("wait for the child")
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Polls `condition` every 20 ms for up to `limit`; a hang detector, not a speed check.
+pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    condition()
+}
+
+/// Direct children of `pid` (all its threads).
+pub fn children_of(pid: u32) -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("children")).ok())
+        .flat_map(|text| text.split_whitespace().filter_map(|p| p.parse().ok()).collect::<Vec<i32>>())
+        .collect()
+}
+
+/// True while a process with this pid exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    !is_zombie(pid)
+}

@@ -1,0 +1,239 @@
+//! `concur-tui list` and `concur-tui run` as a script would use them: the real binary, every
+//! model, the JSON contract, bad input, signals, and no process left behind.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{alive, children_of, command, new_tag, run, tagged_processes, wait_until, Reaped};
+use serde_json::Value;
+
+fn run_json(args: &[&str]) -> (i32, Value) {
+    let mut full = vec!["run", "--format", "json"];
+    full.extend_from_slice(args);
+    let output = run(&full);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
+    (output.status.code().expect("exit code"), json)
+}
+
+fn workers(json: &Value) -> &Vec<Value> {
+    json["workers"].as_array().expect("workers array")
+}
+
+#[test]
+fn list_names_every_workload_with_what_it_shows() {
+    let output = run(&["list"]);
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).expect("utf-8");
+    for name in ["cpu", "io"] {
+        let line = text.lines().find(|line| line.split_whitespace().next() == Some(name));
+        let line = line.unwrap_or_else(|| panic!("{name} missing from:\n{text}"));
+        assert!(line.len() > name.len() + 20, "no explanation: {line}");
+    }
+}
+
+#[test]
+fn every_model_runs_every_task_exactly_once() {
+    for model in ["sequential", "threads", "processes"] {
+        let workers_arg = if model == "sequential" { "1" } else { "3" };
+        let (code, json) = run_json(&["-w", "cpu", "-m", model, "-n", workers_arg, "-t", "7", "-s", "200000"]);
+        assert_eq!(code, 0, "{model}: {json}");
+        assert_eq!(json["outcome"], "finished");
+        assert_eq!(json["tasks_done"], 7);
+        assert_eq!(json["metrics"]["checksum"], json["metrics"]["expected_checksum"], "{model}");
+        let done: u64 = workers(&json).iter().map(|w| w["tasks_done"].as_u64().expect("tasks_done")).sum();
+        assert_eq!(done, 7);
+        assert!(workers(&json).iter().all(|w| w["outcome"] == "done"));
+    }
+}
+
+#[test]
+fn the_json_report_keeps_its_contract() {
+    let (code, json) = run_json(&["-w", "io", "-m", "processes", "-n", "2", "-t", "2", "-s", "20", "--gil"]);
+    assert_eq!(code, 0);
+    let plan = &json["plan"];
+    for key in ["workload", "model", "workers", "tasks", "size", "affinity", "gil", "switch_interval_ms"] {
+        assert!(plan.get(key).is_some(), "plan.{key} missing: {plan}");
+    }
+    assert_eq!(plan["workload"], "io");
+    assert_eq!(plan["model"], "processes");
+    assert_eq!(plan["gil"], true);
+    assert_eq!(plan["switch_interval_ms"], 5.0);
+    for key in ["outcome", "wall_seconds", "cpu_seconds", "peak_rss_bytes", "workers"] {
+        assert!(json.get(key).is_some(), "{key} missing");
+    }
+    assert!(json["peak_rss_bytes"].as_u64().expect("bytes") > 0);
+    let parent = std::process::id();
+    for worker in workers(&json) {
+        for key in [
+            "index",
+            "pid",
+            "tid",
+            "outcome",
+            "tasks_done",
+            "cpu_seconds",
+            "cores",
+            "lock_wait_seconds",
+            "startup_seconds",
+        ] {
+            assert!(worker.get(key).is_some(), "worker.{key} missing: {worker}");
+        }
+        assert!(worker["startup_seconds"].as_f64().expect("seconds") > 0.0);
+        assert!(!worker["cores"].as_array().expect("cores").is_empty());
+        // Processes: each worker is its own process, not the binary's.
+        assert_ne!(worker["pid"].as_i64(), Some(i64::from(parent)));
+    }
+    let pids: Vec<_> = workers(&json).iter().map(|w| w["pid"].as_i64()).collect();
+    assert_ne!(pids[0], pids[1], "two workers in one process");
+}
+
+#[test]
+fn threads_share_one_process_and_processes_do_not() {
+    let (_, threads) = run_json(&["-w", "io", "-m", "threads", "-n", "3", "-t", "3", "-s", "10"]);
+    let pids: Vec<_> = workers(&threads).iter().map(|w| w["pid"].as_i64()).collect();
+    assert!(pids.windows(2).all(|w| w[0] == w[1]), "{pids:?}");
+    let tids: Vec<_> = workers(&threads).iter().map(|w| w["tid"].as_i64()).collect();
+    assert!(tids.windows(2).all(|w| w[0] != w[1]), "{tids:?}");
+}
+
+#[test]
+fn the_lock_makes_threads_wait_but_not_processes() {
+    // Two CPU-bound threads under one lock must queue for it; two processes each have their own.
+    let args = ["-w", "cpu", "-n", "2", "-t", "4", "-s", "20000000", "--gil", "--switch-interval", "1ms"];
+    let (_, threads) = run_json(&[&args[..], &["-m", "threads"]].concat());
+    let waited: f64 = workers(&threads).iter().map(|w| w["lock_wait_seconds"].as_f64().expect("wait")).sum();
+    assert!(waited > 0.0, "threads never waited for the lock: {threads}");
+    let (_, processes) = run_json(&[&args[..], &["-m", "processes"]].concat());
+    for worker in workers(&processes) {
+        assert!(worker["lock_wait_seconds"].as_f64().expect("wait") < 1e-3, "{worker}");
+    }
+}
+
+#[test]
+fn single_affinity_puts_every_worker_on_one_and_the_same_core() {
+    for model in ["threads", "processes"] {
+        let (code, json) = run_json(&["-w", "cpu", "-m", model, "-n", "2", "-t", "4", "-s", "2000000", "-a", "single"]);
+        assert_eq!(code, 0);
+        let cores: Vec<_> = workers(&json).iter().map(|w| w["cores"].clone()).collect();
+        assert_eq!(cores[0].as_array().map(Vec::len), Some(1), "{model}: {cores:?}");
+        assert_eq!(cores[0], cores[1], "{model}");
+    }
+}
+
+#[test]
+fn spread_affinity_follows_the_allowed_cpus() {
+    let allowed = allowed_cpus();
+    let (code, json) = run_json(&["-w", "cpu", "-m", "threads", "-n", "2", "-t", "2", "-s", "1000000", "-a", "spread"]);
+    assert_eq!(code, 0);
+    for (i, worker) in workers(&json).iter().enumerate() {
+        let expected = allowed[i % allowed.len()];
+        assert_eq!(worker["cores"], serde_json::json!([expected]), "{worker}");
+    }
+}
+
+fn allowed_cpus() -> Vec<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").expect("status");
+    let line = status.lines().find(|l| l.starts_with("Cpus_allowed_list:")).expect("allowed list");
+    let list = line.split(':').nth(1).expect("value").trim();
+    list.split(',')
+        .flat_map(|part| match part.split_once('-') {
+            Some((a, b)) => (a.parse::<usize>().expect("cpu")..=b.parse().expect("cpu")).collect::<Vec<_>>(),
+            None => vec![part.parse().expect("cpu")],
+        })
+        .collect()
+}
+
+#[test]
+fn the_table_report_reads_like_a_table() {
+    let output = run(&["run", "-w", "io", "-m", "threads", "-n", "2", "-t", "2", "-s", "5"]);
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(text.contains("worker") && text.contains("outcome") && text.contains("start-up"), "{text}");
+    assert!(text.lines().last().is_some_and(|l| l.starts_with("finished") && l.contains("checksum ok")), "{text}");
+    assert!(output.stderr.is_empty(), "progress must stay off a piped stderr");
+}
+
+#[test]
+fn bad_input_is_one_line_on_stderr_and_exit_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["run", "--workers", "0"], "--workers"),
+        (&["run", "--workers", "100000"], "board"),
+        (&["run", "--tasks", "0"], "--tasks"),
+        (&["run", "--workload", "nope"], "cpu"),
+        (&["run", "--affinity", "4000"], "affinity"),
+        (&["run", "--affinity", "0,255"], "not available"),
+        (&["run", "--gil", "--switch-interval", "soon"], "duration"),
+        (&["run", "--switch-interval", "5ms"], "--gil"),
+        (&["run", "--model", "sequential", "--workers", "3"], "sequential"),
+        (&["run", "--size", "0"], "--size"),
+        (&["run", "--frobnicate"], "frobnicate"),
+        (&["--grace", "forever"], "duration"),
+    ];
+    for (args, needle) in cases {
+        let output = run(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?} not one line: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?} printed a report");
+    }
+}
+
+#[test]
+fn a_failed_fork_stops_and_reaps_the_workers_already_started() {
+    for model in ["processes", "threads"] {
+        let output =
+            run(&["run", "-w", "io", "-m", model, "-n", "4", "-t", "4", "-s", "5000", "--fail-launch-at", "2"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("worker 2") && stderr.contains("2 worker(s) already started"), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+}
+
+/// Starts a long processes run, waits for its workers to exist, sends `signal`.
+fn interrupt_a_run(model: &str, signal: i32) -> (i32, Value, Vec<i32>) {
+    let tag = new_tag();
+    let args = ["run", "-f", "json", "-w", "cpu", "-m", model, "-n", "2", "-t", "64", "--grace", "5s"];
+    let child = command(&tag, &args).stdout(std::process::Stdio::piped()).spawn().expect("start");
+    let child = Reaped::new(child);
+    let pid = child.id();
+    let started = wait_until(Duration::from_secs(20), || match model {
+        "processes" => children_of(pid).len() >= 2,
+        _ => std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, Iterator::count) >= 3,
+    });
+    assert!(started, "workers never started");
+    let workers_seen = children_of(pid);
+    // SAFETY: kill with a pid and a signal number.
+    unsafe { libc::kill(pid as i32, signal) };
+    let output = child.wait_with_output();
+    let json = serde_json::from_slice(&output.stdout).expect("a report even when interrupted");
+    common::assert_no_leftovers(&tag);
+    (output.status.code().expect("exit code"), json, workers_seen)
+}
+
+#[test]
+fn sigint_and_sigterm_cancel_the_run_report_it_and_leave_no_child() {
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143), (libc::SIGHUP, 129)] {
+        for model in ["processes", "threads"] {
+            let (status, json, workers_seen) = interrupt_a_run(model, signal);
+            assert_eq!(status, code, "{model} signal {signal}: {json}");
+            assert_eq!(json["outcome"], "cancelled");
+            assert!(workers(&json).iter().all(|w| w["outcome"] == "cancelled"), "{json}");
+            assert!((json["tasks_done"].as_u64().expect("done")) < 64);
+            assert!(workers_seen.iter().all(|pid| !alive(*pid)), "{workers_seen:?}");
+        }
+    }
+}
+
+#[test]
+fn tagging_finds_live_processes() {
+    // The leak detector itself must be able to fail.
+    let tag = new_tag();
+    let args = ["run", "-w", "io", "-m", "processes", "-n", "1", "-t", "1", "-s", "10000"];
+    let child = Reaped::new(command(&tag, &args).spawn().expect("start"));
+    let pid = child.id() as i32;
+    assert!(wait_until(Duration::from_secs(10), || tagged_processes(&tag).contains(&pid)));
+    drop(child);
+}
