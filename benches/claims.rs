@@ -1,0 +1,137 @@
+//! `cargo bench`: the project's speed goals as ratios, measured in one run beside the C floors
+//! of `../shared/reference/floors.c` (compiled here with gcc when both are present). Absolute
+//! times drift on shared machines; the ratios are what the README and the notes quote.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+use concur_tui::engine::affinity::Affinity;
+use concur_tui::engine::{Engine, Model, PlanRequest};
+use concur_tui::report::RunReport;
+use concur_tui::workload::WorkloadKind;
+
+const REPEATS: usize = 3;
+/// Start-up is measured one worker at a time, as floors.c does, so that the figure is the cost
+/// of one start and not the queueing of many on two cores.
+const STARTUP_RUNS: usize = 101;
+
+fn main() {
+    let floors = c_floors();
+    let engine = Engine::new().expect("board");
+
+    println!("## cpu kernel (sum of i*i, i < 10^6, progress reporting included)");
+    let kernel = median_of(REPEATS, || {
+        let report = run(&engine, PlanRequest {
+            tasks: 200,
+            size: Some(1_000_000),
+            ..PlanRequest::new(WorkloadKind::Cpu, Model::Sequential)
+        });
+        report.wall_seconds / 200.0 * 1e9
+    });
+    compare("cpu task, ns", kernel, floors.get("B6.cpu_task.ns"));
+
+    println!("\n## worker start-up (ask → first instruction), median of {STARTUP_RUNS} one-worker runs");
+    for (model, floor) in [(Model::Threads, "B1.pthread_create_join.us"), (Model::Processes, "B2.fork_exit_wait.us")] {
+        let startup = median_of(STARTUP_RUNS, || {
+            let report = run(&engine, PlanRequest {
+                workers: Some(1),
+                tasks: 1,
+                size: Some(1000),
+                ..PlanRequest::new(WorkloadKind::Cpu, model)
+            });
+            report.median_startup_seconds().unwrap_or(f64::NAN) * 1e6
+        });
+        compare(&format!("{model} start-up, µs"), startup, floors.get(floor));
+    }
+
+    println!("\n## 2-worker speedup, cpu, 8 tasks of the default size (baseline: 1 worker, same model)");
+    for (label, model, gil, affinity) in [
+        ("threads", Model::Threads, false, Affinity::None),
+        ("processes", Model::Processes, false, Affinity::None),
+        ("threads + lock", Model::Threads, true, Affinity::None),
+        ("processes + lock", Model::Processes, true, Affinity::None),
+        ("threads, affinity single", Model::Threads, false, Affinity::Single),
+        ("processes, affinity single", Model::Processes, false, Affinity::Single),
+    ] {
+        let wall = |workers| {
+            median_of(REPEATS, || {
+                run(&engine, PlanRequest {
+                    workers: Some(workers),
+                    tasks: 8,
+                    gil: gil.then_some(concur_tui::engine::plan::DEFAULT_SWITCH_INTERVAL),
+                    affinity: affinity.clone(),
+                    ..PlanRequest::new(WorkloadKind::Cpu, model)
+                })
+                .wall_seconds
+            })
+        };
+        let (one, two) = (wall(1), wall(2));
+        println!("{label:<28} 1 worker {one:.3} s, 2 workers {two:.3} s, speedup {:.2}", one / two);
+    }
+    if let Some(ratio) = floors.get("B6.cpu8.speedup_x") {
+        println!("{:<28} C pthreads, same machine now: speedup {ratio:.2}", "floors.c B6");
+    }
+
+    println!("\n## io: 16 tasks of 200 ms");
+    for (model, workers) in [(Model::Sequential, 1), (Model::Threads, 16), (Model::Processes, 16)] {
+        let report = run(&engine, PlanRequest {
+            workers: (model != Model::Sequential).then_some(workers),
+            tasks: 16,
+            ..PlanRequest::new(WorkloadKind::Io, model)
+        });
+        println!("{model:<12} {workers:>2} worker(s): {:.3} s", report.wall_seconds);
+    }
+}
+
+fn run(engine: &Engine, request: PlanRequest) -> RunReport {
+    let plan = request.validate().expect("a valid plan");
+    let mut run = engine.start(&plan).expect("start");
+    run.wait(std::time::Duration::from_millis(1), |_| {});
+    let report = run.finish();
+    assert_eq!(report.checksum_ok(), Some(true), "a benchmark run lost or repeated a task");
+    report
+}
+
+fn median_of(repeats: usize, mut measure: impl FnMut() -> f64) -> f64 {
+    let mut values: Vec<f64> = (0..repeats).map(|_| measure()).collect();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn compare(label: &str, ours: f64, floor: Option<&f64>) {
+    match floor {
+        Some(floor) => println!("{label:<28} ours {ours:.1}, C floor {floor:.1}, ratio {:.2}×", ours / floor),
+        None => println!("{label:<28} ours {ours:.1} (no C floor: gcc or floors.c missing)"),
+    }
+}
+
+/// Compiles and runs floors.c B1, B2 and B6; empty when gcc or the file is missing.
+fn c_floors() -> HashMap<String, f64> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/floors.c");
+    let mut figures = HashMap::new();
+    if !source.exists() {
+        return figures;
+    }
+    let dir = std::env::temp_dir().join(format!("concur-tui-floors-{}", std::process::id()));
+    if std::fs::create_dir_all(&dir).is_err() {
+        return figures;
+    }
+    let binary = dir.join("floors");
+    let built = Command::new("gcc").args(["-O2", "-pthread"]).arg(&source).arg("-o").arg(&binary).status();
+    if built.is_ok_and(|status| status.success()) {
+        for group in ["B1", "B2", "B6"] {
+            if let Ok(output) = Command::new(&binary).arg(group).output() {
+                for line in String::from_utf8_lossy(&output.stdout).lines() {
+                    if let Some((name, value)) = line.split_once(' ') {
+                        if let Ok(value) = value.trim().parse() {
+                            figures.insert(name.to_owned(), value);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    figures
+}
