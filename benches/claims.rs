@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::Command;
 
 use concur_tui::engine::affinity::Affinity;
-use concur_tui::engine::{Engine, Model, PlanRequest};
+use std::time::{Duration, Instant};
+
+use concur_tui::engine::{DrainPolicy, Engine, Model, Phase, PlanRequest, StopReason};
 use concur_tui::report::RunReport;
 use concur_tui::workload::WorkloadKind;
 
@@ -22,11 +24,14 @@ fn main() {
 
     println!("## cpu kernel (sum of i*i, i < 10^6, progress reporting included)");
     let kernel = median_of(REPEATS, || {
-        let report = run(&engine, PlanRequest {
-            tasks: 200,
-            size: Some(1_000_000),
-            ..PlanRequest::new(WorkloadKind::Cpu, Model::Sequential)
-        });
+        let report = run(
+            &engine,
+            &PlanRequest {
+                tasks: 200,
+                size: Some(1_000_000),
+                ..PlanRequest::new(WorkloadKind::Cpu, Model::Sequential)
+            },
+        );
         report.wall_seconds / 200.0 * 1e9
     });
     compare("cpu task, ns", kernel, floors.get("B6.cpu_task.ns"));
@@ -34,12 +39,15 @@ fn main() {
     println!("\n## worker start-up (ask → first instruction), median of {STARTUP_RUNS} one-worker runs");
     for (model, floor) in [(Model::Threads, "B1.pthread_create_join.us"), (Model::Processes, "B2.fork_exit_wait.us")] {
         let startup = median_of(STARTUP_RUNS, || {
-            let report = run(&engine, PlanRequest {
-                workers: Some(1),
-                tasks: 1,
-                size: Some(1000),
-                ..PlanRequest::new(WorkloadKind::Cpu, model)
-            });
+            let report = run(
+                &engine,
+                &PlanRequest {
+                    workers: Some(1),
+                    tasks: 1,
+                    size: Some(1000),
+                    ..PlanRequest::new(WorkloadKind::Cpu, model)
+                },
+            );
             report.median_startup_seconds().unwrap_or(f64::NAN) * 1e6
         });
         compare(&format!("{model} start-up, µs"), startup, floors.get(floor));
@@ -56,13 +64,16 @@ fn main() {
     ] {
         let wall = |workers| {
             median_of(REPEATS, || {
-                run(&engine, PlanRequest {
-                    workers: Some(workers),
-                    tasks: 8,
-                    gil: gil.then_some(concur_tui::engine::plan::DEFAULT_SWITCH_INTERVAL),
-                    affinity: affinity.clone(),
-                    ..PlanRequest::new(WorkloadKind::Cpu, model)
-                })
+                run(
+                    &engine,
+                    &PlanRequest {
+                        workers: Some(workers),
+                        tasks: 8,
+                        gil: gil.then_some(concur_tui::engine::plan::DEFAULT_SWITCH_INTERVAL),
+                        affinity: affinity.clone(),
+                        ..PlanRequest::new(WorkloadKind::Cpu, model)
+                    },
+                )
                 .wall_seconds
             })
         };
@@ -75,16 +86,57 @@ fn main() {
 
     println!("\n## io: 16 tasks of 200 ms");
     for (model, workers) in [(Model::Sequential, 1), (Model::Threads, 16), (Model::Processes, 16)] {
-        let report = run(&engine, PlanRequest {
-            workers: (model != Model::Sequential).then_some(workers),
-            tasks: 16,
-            ..PlanRequest::new(WorkloadKind::Io, model)
-        });
+        let report = run(
+            &engine,
+            &PlanRequest {
+                workers: (model != Model::Sequential).then_some(workers),
+                tasks: 16,
+                ..PlanRequest::new(WorkloadKind::Io, model)
+            },
+        );
         println!("{model:<12} {workers:>2} worker(s): {:.3} s", report.wall_seconds);
+    }
+
+    shutdown(&engine);
+}
+
+/// Median time from a stop request to the last worker ended, over 20 runs of 2 busy workers;
+/// and from a second request (escalation) to the end, with workers that would drain slowly.
+fn shutdown(engine: &Engine) {
+    println!("\n## shutdown, median of 20 (in-process: the signal itself adds microseconds)");
+    for model in [Model::Threads, Model::Processes] {
+        let mut first = Vec::new();
+        let mut second = Vec::new();
+        for _ in 0..20 {
+            for (times, drain) in [(&mut first, DrainPolicy::Chunk), (&mut second, DrainPolicy::Task)] {
+                let plan =
+                    PlanRequest { workers: Some(2), tasks: 64, drain, ..PlanRequest::new(WorkloadKind::Cpu, model) }
+                        .validate()
+                        .expect("plan");
+                let mut run = engine.start(&plan).expect("start");
+                std::thread::sleep(Duration::from_millis(30));
+                if drain == DrainPolicy::Task {
+                    run.request_stop(StopReason::User);
+                }
+                let asked = Instant::now();
+                run.request_stop(StopReason::User);
+                while run.poll() != Phase::Ended {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                times.push(asked.elapsed().as_secs_f64() * 1e3);
+                let _ = run.finish();
+            }
+        }
+        first.sort_by(f64::total_cmp);
+        second.sort_by(f64::total_cmp);
+        println!(
+            "{model:<10} stop → last worker stopped {:.2} ms (max {:.2}); second stop → ended {:.2} ms",
+            first[10], first[19], second[10]
+        );
     }
 }
 
-fn run(engine: &Engine, request: PlanRequest) -> RunReport {
+fn run(engine: &Engine, request: &PlanRequest) -> RunReport {
     let plan = request.validate().expect("a valid plan");
     let mut run = engine.start(&plan).expect("start");
     run.wait(std::time::Duration::from_millis(1), |_| {});
