@@ -21,23 +21,31 @@ pub fn to_table(report: &RunReport) -> String {
     );
     let _ = writeln!(
         out,
-        "{:>6}  {:>8}  {:>8}  {:<24}  {:>6}  {:>9}  {:<8}  {:>9}  {:>9}",
-        "worker", "pid", "tid", "outcome", "tasks", "cpu", "cores", "lock wait", "start-up"
+        "{:>3} {:>7} {:>7} {:<16} {:>5} {:>8} {:<6} {:>9} {:>9}",
+        "#", "pid", "tid", "outcome", "tasks", "cpu", "cores", "lock wait", "start-up"
     );
+    let mut notes = Vec::new();
     for worker in &report.workers {
+        let outcome = worker.outcome.to_string();
+        if outcome.len() > worker.outcome.name().len() {
+            notes.push(format!("worker {}: {outcome}", worker.index));
+        }
         let _ = writeln!(
             out,
-            "{:>6}  {:>8}  {:>8}  {:<24}  {:>6}  {:>9}  {:<8}  {:>9}  {:>9}",
+            "{:>3} {:>7} {:>7} {:<16} {:>5} {:>8} {:<6} {:>9} {:>9}",
             worker.index,
             worker.pid,
             worker.tid,
-            truncate(&worker.outcome.to_string(), 24),
+            truncate(&outcome, 16),
             worker.tasks_done,
             format_seconds(worker.cpu_seconds),
-            format_cpu_list(&worker.cores),
+            truncate(&format_cpu_list(&worker.cores), 6),
             format_seconds(worker.lock_wait_seconds),
             format_seconds(worker.startup_seconds),
         );
+    }
+    for note in notes {
+        let _ = writeln!(out, "{note}");
     }
     let checksum = match report.checksum_ok() {
         Some(true) => "checksum ok".to_owned(),
