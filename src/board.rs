@@ -112,6 +112,33 @@ pub struct Slot {
     pub digest: AtomicU64,
     /// Which run this slot belongs to.
     pub generation: AtomicU64,
+    /// A crash the engine asked this worker to commit at its next chunk boundary
+    /// ([`InjectedCrash`] as u32, 0 for none): the dashboard's `x`, to show isolation.
+    pub inject: AtomicU32,
+}
+
+/// A crash a worker commits on request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum InjectedCrash {
+    /// A Rust panic: caught in a thread, fatal to a process's worker alone.
+    Panic = 1,
+    /// A real invalid memory access.
+    Segfault = 2,
+    /// `abort()`.
+    Abort = 3,
+}
+
+impl InjectedCrash {
+    #[must_use]
+    pub fn from_raw(raw: u32) -> Option<Self> {
+        match raw {
+            1 => Some(Self::Panic),
+            2 => Some(Self::Segfault),
+            3 => Some(Self::Abort),
+            _ => None,
+        }
+    }
 }
 
 impl Slot {
@@ -138,6 +165,7 @@ impl Slot {
         for mask in &self.cores_seen {
             mask.store(0, Ordering::Relaxed);
         }
+        self.inject.store(0, Ordering::Relaxed);
         self.generation.store(generation, Ordering::Release);
     }
 

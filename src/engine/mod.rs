@@ -23,7 +23,7 @@ use nix::unistd::Pid;
 pub use outcome::{CrashReason, WorkerOutcome};
 pub use plan::{DrainPolicy, Model, Plan, PlanError, PlanRequest, Schedule};
 
-use crate::board::{monotonic_ns, Board, BoardError, StopLevel};
+use crate::board::{monotonic_ns, Board, BoardError, InjectedCrash, StopLevel};
 use crate::report::{RunOutcome, RunReport, WorkerReport};
 use crate::units::ns_to_seconds;
 use crate::workload::Workload;
@@ -295,6 +295,25 @@ impl Run {
     #[must_use]
     pub fn is_paused(&self) -> bool {
         self.paused
+    }
+
+    /// Asks running worker `index` to crash at its next chunk boundary: a panic in a thread
+    /// (caught and reported), a real SIGSEGV in a process (only that process dies). Returns
+    /// false when there is no such running worker.
+    pub fn inject_crash(&mut self, index: usize) -> bool {
+        let running = match self.workers.get(index) {
+            Some(Handle::Thread(thread)) => !thread.is_finished(),
+            Some(Handle::Process(_)) => true,
+            _ => false,
+        };
+        if running {
+            let crash = match self.plan.model {
+                Model::Processes => InjectedCrash::Segfault,
+                Model::Sequential | Model::Threads => InjectedCrash::Panic,
+            };
+            self.board.slot(index).inject.store(crash as u32, Ordering::Relaxed);
+        }
+        running
     }
 
     /// Stop handing out tasks and raise the stop flag; the grace period starts now. A second

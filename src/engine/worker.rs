@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::affinity::pin_current_thread;
 use super::gil::InterpreterLock;
-use crate::board::{monotonic_ns, thread_cpu_ns, Board, Header, Slot, SlotState, StopLevel};
+use crate::board::{monotonic_ns, thread_cpu_ns, Board, Header, InjectedCrash, Slot, SlotState, StopLevel};
 use crate::workload::{Flow, Hooks, TaskEnd, Workload};
 
 thread_local! {
@@ -106,6 +106,10 @@ impl Hooks for BoardHooks<'_> {
                 return Flow::Stop;
             }
         }
+        if let Some(crash) = InjectedCrash::from_raw(self.slot.inject.load(Ordering::Relaxed)) {
+            self.slot.inject.store(0, Ordering::Relaxed);
+            commit_crash(crash);
+        }
         self.slot.units_done.store(units_done, Ordering::Relaxed);
         self.slot.heartbeat_ns.store(monotonic_ns(), Ordering::Relaxed);
         if let Some(cpu) = current_cpu() {
@@ -125,6 +129,22 @@ impl Hooks for BoardHooks<'_> {
             Some(gil) => self.add_lock_wait(gil.released_while(wait)),
             None => wait(),
         }
+    }
+}
+
+/// Crashes the calling worker for real. Async-signal-safe except for the panic, which unwinds
+/// to the launcher's `catch_unwind`.
+pub fn commit_crash(crash: InjectedCrash) {
+    match crash {
+        InjectedCrash::Panic => panic!("crash injected on request"),
+        InjectedCrash::Segfault => {
+            // SAFETY: deliberately not safe: a write to the zero page, which is never mapped, to
+            // raise a genuine SIGSEGV. Only ever asked of a worker process, whose death is the
+            // point of the demonstration.
+            unsafe { std::ptr::write_volatile(std::ptr::null_mut::<u64>().wrapping_add(1), 1) };
+        }
+        // SAFETY: abort takes no arguments and never returns.
+        InjectedCrash::Abort => unsafe { libc::abort() },
     }
 }
 
