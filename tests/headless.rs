@@ -237,3 +237,48 @@ fn tagging_finds_live_processes() {
     assert!(wait_until(Duration::from_secs(10), || tagged_processes(&tag).contains(&pid)));
     drop(child);
 }
+
+#[test]
+fn past_the_grace_period_threads_are_abandoned_and_processes_terminated() {
+    // Draining after the task in hand, with 5 s tasks and a 200 ms grace period: nobody finishes
+    // in time. Threads cannot be killed, so they are reported abandoned; processes get SIGTERM,
+    // which they obey at their next chunk.
+    for (model, expected) in [("threads", "abandoned"), ("processes", "cancelled")] {
+        let tag = new_tag();
+        let args = ["run", "-f", "json", "-w", "io", "-m", model, "-n", "2", "-t", "2", "-s", "5000"];
+        let child = command(&tag, &[&args[..], &["--drain", "task", "--grace", "200ms"]].concat())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start");
+        let child = Reaped::new(child);
+        let pid = child.id();
+        let started = wait_until(Duration::from_secs(20), || match model {
+            "processes" => children_of(pid).len() >= 2,
+            _ => std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, Iterator::count) >= 3,
+        });
+        assert!(started);
+        // SAFETY: kill with a pid and a signal number.
+        unsafe { libc::kill(pid as i32, libc::SIGINT) };
+        let output = child.wait_with_output();
+        assert_eq!(output.status.code(), Some(130));
+        let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        assert!(workers(&json).iter().all(|w| w["outcome"] == expected), "{model}: {json}");
+        common::assert_no_leftovers(&tag);
+    }
+}
+
+#[test]
+fn kill_9_of_the_program_takes_its_worker_processes_with_it() {
+    let tag = new_tag();
+    let args = ["run", "-w", "io", "-m", "processes", "-n", "3", "-t", "3", "-s", "20000"];
+    let child = Reaped::new(command(&tag, &args).spawn().expect("start"));
+    let pid = child.id();
+    assert!(wait_until(Duration::from_secs(20), || children_of(pid).len() >= 3));
+    let workers = children_of(pid);
+    // SAFETY: kill with a pid and a signal number.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    drop(child);
+    // PDEATHSIG kills them; init reaps them. Poll, never assume a duration.
+    assert!(wait_until(Duration::from_secs(10), || workers.iter().all(|w| !alive(*w))), "{workers:?} outlived");
+    common::assert_no_leftovers(&tag);
+}

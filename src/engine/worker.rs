@@ -58,10 +58,14 @@ struct BoardHooks<'a> {
 }
 
 impl BoardHooks<'_> {
+    /// False once a newer run has taken the board: this worker was abandoned and must not
+    /// write its slot any more.
+    fn is_current(&self) -> bool {
+        self.header.generation.load(Ordering::Relaxed) == self.generation
+    }
+
     fn stop_level(&self) -> u32 {
-        if self.terminate.is_some_and(|flag| flag.load(Ordering::Relaxed))
-            || self.header.generation.load(Ordering::Relaxed) != self.generation
-        {
+        if self.terminate.is_some_and(|flag| flag.load(Ordering::Relaxed)) || !self.is_current() {
             return StopLevel::AfterChunk as u32;
         }
         self.header.stop.load(Ordering::Relaxed)
@@ -209,6 +213,7 @@ pub fn run_worker(spec: &WorkerSpec<'_>) -> SlotState {
         slot.units_done.store(0, Ordering::Relaxed);
         slot.units_total.store(units_total, Ordering::Relaxed);
         match spec.workload.run_task(task, &mut hooks) {
+            TaskEnd::Completed { .. } if !hooks.is_current() => break,
             TaskEnd::Completed { digest } => {
                 Slot::add(&slot.digest, digest);
                 Slot::add(&slot.tasks_done, 1);
@@ -222,6 +227,10 @@ pub fn run_worker(spec: &WorkerSpec<'_>) -> SlotState {
     }
     if let Some(gil) = spec.gil {
         gil.release();
+    }
+    if !hooks.is_current() {
+        // Abandoned by an earlier run: the slot belongs to a newer one now.
+        return SlotState::Cancelled;
     }
     slot.cpu_ns.store(thread_cpu_ns().saturating_sub(cpu_at_start), Ordering::Relaxed);
     slot.finished_ns.store(monotonic_ns(), Ordering::Relaxed);
