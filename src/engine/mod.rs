@@ -429,6 +429,19 @@ impl Run {
         }
     }
 
+    fn reap_processes_blocking(&mut self) {
+        for handle in &mut self.workers {
+            if let Handle::Process(pid) = handle {
+                let _ = processes::reap_blocking(*pid);
+                *handle = Handle::Ended(Ending {
+                    outcome: WorkerOutcome::Killed(Signal::SIGKILL),
+                    cpu_ns: None,
+                    max_rss_bytes: None,
+                });
+            }
+        }
+    }
+
     /// Used when a launch fails: stop at once and reap everything started so far.
     fn abort(&mut self) {
         self.request_stop(StopReason::User);
@@ -523,15 +536,16 @@ impl Run {
 }
 
 impl Drop for Run {
-    /// A run dropped before it ended (an error path, a panic) still leaves no child behind.
+    /// A run dropped before it ended (an error path, a panic) still leaves no child behind,
+    /// and its threads are told to stop.
     fn drop(&mut self) {
-        if self.workers.iter().any(|handle| matches!(handle, Handle::Process(_))) {
+        if self.workers.iter().any(|handle| !matches!(handle, Handle::Ended(_))) {
             self.board.request_stop(StopLevel::AfterChunk);
             for pid in self.live_pids() {
                 processes::signal(pid, Signal::SIGKILL);
                 processes::signal(pid, Signal::SIGCONT);
             }
-            self.reap(true);
+            self.reap_processes_blocking();
         }
     }
 }
