@@ -7,17 +7,23 @@
 //! - [`board`]: the shared-memory table that workers write and everybody else reads.
 //! - [`engine`]: plans, launches, signals and reaps workers; the only place that does.
 //! - [`report`]: what a finished run means, as a table or JSON; shared by every front end.
+//! - [`app`]: the dashboard's state, events, keys, `update` and its loop.
+//! - [`ui`]: drawing the dashboard; a pure function of the state.
 //! - [`headless`]: `concur-tui run` and `list`, the engine without a screen.
 //! - [`signals`]: SIGINT, SIGTERM and SIGHUP turned into messages on a channel.
+//! - [`telemetry`]: per-core load (sysinfo) and the live view of a run (the board), as snapshots.
 //!
 //! Data flows one way: workers store atomics into the board, the engine and the front ends read
 //! it. Workers never talk to a front end and a front end never touches a worker.
 
+pub mod app;
 pub mod board;
 pub mod cli;
 pub mod engine;
 pub mod headless;
 pub mod report;
 pub mod signals;
+pub mod telemetry;
+pub mod ui;
 pub mod units;
 pub mod workload;

@@ -1,11 +1,12 @@
 //! Entry point: install the error and panic hooks, parse the command line, dispatch.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 use concur_tui::cli::{one_line_error, Cli, Command};
 use concur_tui::engine::worker::is_worker_thread;
-use concur_tui::headless;
+use concur_tui::{app, headless};
 
 fn main() -> ExitCode {
     if let Err(error) = install_hooks() {
@@ -39,12 +40,27 @@ fn main() -> ExitCode {
                 error.exit_code()
             }
         },
-        None => {
-            eprintln!("error: the dashboard is not built yet; use `concur-tui run` (see --help)");
-            2
-        }
+        None => dashboard(cli.grace),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// The dashboard, on a terminal only; its summary goes to stdout once the terminal is restored.
+fn dashboard(grace: std::time::Duration) -> i32 {
+    if !std::io::stdout().is_terminal() {
+        eprintln!("error: the dashboard needs a terminal; for scripts use `concur-tui run` (see --help)");
+        return 2;
+    }
+    match app::run(grace) {
+        Ok(ending) => {
+            print!("{}", ending.summary);
+            ending.exit_code
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            1
+        }
+    }
 }
 
 /// color-eyre for reports; worker threads stay silent, since the engine reports their panics.
@@ -56,6 +72,8 @@ fn install_hooks() -> color_eyre::Result<()> {
         if is_worker_thread() {
             return;
         }
+        // Leave the alternate screen first, or the report would be drawn into it and lost.
+        app::terminal::restore();
         panic_hook(info);
     }));
     Ok(())

@@ -248,6 +248,18 @@ impl Run {
             .collect()
     }
 
+    /// The outcome of each worker that has ended, by index.
+    #[must_use]
+    pub fn outcomes(&self) -> Vec<Option<WorkerOutcome>> {
+        self.workers
+            .iter()
+            .map(|handle| match handle {
+                Handle::Ended(ending) => Some(ending.outcome.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The run's process group, for processes.
     #[must_use]
     pub fn process_group(&self) -> Option<Pid> {

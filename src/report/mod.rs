@@ -5,7 +5,7 @@ mod json;
 mod table;
 
 pub use json::to_json;
-pub use table::to_table;
+pub use table::{to_summary, to_table};
 
 use nix::sys::signal::Signal;
 

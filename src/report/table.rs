@@ -72,3 +72,29 @@ fn truncate(text: &str, width: usize) -> String {
         cut
     }
 }
+
+/// The few lines printed after the dashboard leaves during a run: what was running, why it
+/// stopped, how each worker ended.
+#[must_use]
+pub fn to_summary(report: &RunReport, cause: &str) -> String {
+    let plan = &report.plan;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "concur-tui: stopped by {cause} while running {} · {} × {} ({}/{} tasks done, {})",
+        plan.workload,
+        plan.model,
+        plan.workers,
+        report.tasks_done,
+        plan.tasks,
+        format_seconds(report.wall_seconds)
+    );
+    for worker in &report.workers {
+        let _ = writeln!(
+            out,
+            "  worker {:>3}  pid {:>7}  {} after {} task(s)",
+            worker.index, worker.pid, worker.outcome, worker.tasks_done
+        );
+    }
+    out
+}

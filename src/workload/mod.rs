@@ -79,18 +79,16 @@ impl WorkloadKind {
     pub fn explanation(self) -> &'static str {
         match self {
             Self::Cpu => {
-                "Each task sums i*i over its own range of integers, the articles' CPU-bound example. \
-                 Two workers on two cores should finish in about half the time, whether they are \
-                 threads or processes. Switch on the interpreter lock and threads must take turns \
-                 holding it, so they gain nothing; forked processes each have their own lock and \
-                 still scale. Pin every worker to one core and nothing scales either."
+                "Each task sums i*i over its own range of integers. Two workers on two cores finish \
+                 in about half the time, threads or processes alike. With the interpreter lock on, \
+                 threads take turns and gain nothing, while processes, each with its own lock, \
+                 still scale. Pinned to one core, nothing scales."
             }
             Self::Io => {
-                "Each task waits for a while without using the CPU, the articles' I/O-bound example \
-                 (a sleep standing in for a network or disk request). Waits overlap, so sixteen \
-                 threads finish sixteen tasks in about the time of one, and the interpreter lock does \
-                 not matter: it is released while waiting. Processes overlap too, but each costs a \
-                 fork and its own memory."
+                "Each task waits without using the CPU, standing in for a network or disk request. \
+                 Waits overlap: sixteen threads finish sixteen tasks in about the time of one, and \
+                 the interpreter lock does not matter, since it is released while waiting. \
+                 Processes overlap too, but each costs a fork and memory of its own."
             }
         }
     }

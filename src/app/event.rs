@@ -1,0 +1,34 @@
+//! What reaches `update` (events) and what `update` asks of the loop (commands).
+
+use nix::sys::signal::Signal;
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::engine::{PlanRequest, StopReason};
+use crate::report::RunReport;
+use crate::telemetry::{CoreSample, RunView};
+
+/// Everything that can change the dashboard's state.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// SIGINT, SIGTERM or SIGHUP delivered to the process.
+    Signal(Signal),
+    Cores(CoreSample),
+    /// The live view of the current run, once per frame while it lasts.
+    Progress(RunView),
+    /// Every worker of the current run has ended.
+    Finished(RunReport),
+    /// The run could not start (bad plan, failed fork): the message says why.
+    StartFailed(String),
+}
+
+/// What the loop must do for `update`: the only way the dashboard reaches the engine.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub enum Command {
+    Start(PlanRequest),
+    SetPaused(bool),
+    Stop(StopReason),
+    InjectCrash(usize),
+}

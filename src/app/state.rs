@@ -1,0 +1,284 @@
+//! Everything the dashboard knows: settings, selection, the live run, finished runs, core
+//! load, overlays and shutdown. Changed only by [`super::update`]; read by `ui`.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::engine::affinity::Affinity;
+use crate::engine::{DrainPolicy, Model, PlanRequest};
+use crate::report::{efficiency, speedup, RunOutcome, RunReport};
+use crate::telemetry::RunView;
+use crate::workload::WorkloadKind;
+
+/// Samples of history kept per core for the sparkline.
+pub const CORE_HISTORY: usize = 48;
+
+/// The panel that arrow keys act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Catalog,
+    Settings,
+    Workers,
+    Results,
+}
+
+impl Focus {
+    pub const ORDER: [Self; 4] = [Self::Catalog, Self::Settings, Self::Workers, Self::Results];
+
+    #[must_use]
+    pub fn next(self) -> Self {
+        let at = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
+        Self::ORDER[(at + 1) % Self::ORDER.len()]
+    }
+
+    #[must_use]
+    pub fn previous(self) -> Self {
+        let at = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
+        Self::ORDER[(at + Self::ORDER.len() - 1) % Self::ORDER.len()]
+    }
+}
+
+/// The rows of the settings panel, in display order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    Model,
+    Workers,
+    Tasks,
+    Size,
+    Affinity,
+    Lock,
+    SwitchInterval,
+    Drain,
+    Grace,
+}
+
+impl Setting {
+    pub const ALL: [Self; 9] = [
+        Self::Model,
+        Self::Workers,
+        Self::Tasks,
+        Self::Size,
+        Self::Affinity,
+        Self::Lock,
+        Self::SwitchInterval,
+        Self::Drain,
+        Self::Grace,
+    ];
+
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Model => "model",
+            Self::Workers => "workers",
+            Self::Tasks => "tasks",
+            Self::Size => "size",
+            Self::Affinity => "affinity",
+            Self::Lock => "lock",
+            Self::SwitchInterval => "switch",
+            Self::Drain => "drain",
+            Self::Grace => "grace",
+        }
+    }
+}
+
+/// Choices offered by ←/→ for the settings that are not free numbers.
+pub const AFFINITIES: [Affinity; 3] = [Affinity::None, Affinity::Spread, Affinity::Single];
+pub const SWITCH_INTERVALS_MS: [u64; 5] = [1, 2, 5, 20, 100];
+pub const GRACES_MS: [u64; 6] = [200, 500, 1000, 3000, 5000, 10_000];
+pub const TASK_COUNTS: [u64; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+/// The run settings, one value per row of the panel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub model: Model,
+    pub workers: usize,
+    pub tasks: u64,
+    /// Size per workload, in [`WorkloadKind::ALL`] order.
+    pub sizes: Vec<u64>,
+    pub affinity: Affinity,
+    pub lock: bool,
+    pub switch_interval: Duration,
+    pub drain: DrainPolicy,
+    pub grace: Duration,
+}
+
+impl Settings {
+    #[must_use]
+    pub fn new(cpus: usize, grace: Duration) -> Self {
+        Self {
+            model: Model::Threads,
+            workers: cpus.max(1),
+            tasks: 16,
+            sizes: WorkloadKind::ALL.iter().map(|kind| kind.default_size()).collect(),
+            affinity: Affinity::None,
+            lock: false,
+            switch_interval: crate::engine::plan::DEFAULT_SWITCH_INTERVAL,
+            drain: DrainPolicy::Chunk,
+            grace,
+        }
+    }
+
+    #[must_use]
+    pub fn size_of(&self, workload: WorkloadKind) -> u64 {
+        let at = WorkloadKind::ALL.iter().position(|k| *k == workload).unwrap_or(0);
+        self.sizes.get(at).copied().unwrap_or_else(|| workload.default_size())
+    }
+
+    /// The plan request these settings make for `workload`.
+    #[must_use]
+    pub fn request(&self, workload: WorkloadKind) -> PlanRequest {
+        PlanRequest {
+            workers: Some(if self.model == Model::Sequential { 1 } else { self.workers }),
+            tasks: self.tasks,
+            size: Some(self.size_of(workload)),
+            affinity: self.affinity.clone(),
+            gil: self.lock.then_some(self.switch_interval),
+            grace: self.grace,
+            drain: self.drain,
+            ..PlanRequest::new(workload, self.model)
+        }
+    }
+}
+
+/// Per-core load and its history.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CoreView {
+    pub usage: f32,
+    pub history: VecDeque<u8>,
+}
+
+/// A finished run with its comparison against the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultRow {
+    pub report: RunReport,
+    /// Against the sequential or 1-worker run of the same workload, size and tasks.
+    pub speedup: Option<f64>,
+    pub efficiency: Option<f64>,
+}
+
+/// Why the dashboard is shutting down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// `q`: drain the run, then leave with status 0.
+    Quit,
+    /// Ctrl-C, SIGINT, SIGTERM, SIGHUP: drain, then leave with 128 + signal.
+    Signal(Signal),
+}
+
+impl Shutdown {
+    #[must_use]
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Self::Quit => 0,
+            Self::Signal(signal) => 128 + signal as i32,
+        }
+    }
+}
+
+/// The overlay drawn above the panels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+}
+
+/// The dashboard's whole state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub selected: usize,
+    pub focus: Focus,
+    pub setting: usize,
+    pub settings: Settings,
+    pub run: Option<RunView>,
+    pub results: Vec<ResultRow>,
+    pub results_scroll: usize,
+    pub workers_scroll: usize,
+    pub cores: Vec<CoreView>,
+    pub overlay: Option<Overlay>,
+    /// A one-line message: what went wrong with the last request, or what happened.
+    pub message: Option<String>,
+    pub shutdown: Option<Shutdown>,
+    /// Set when the dashboard should leave, with its exit status.
+    pub exit: Option<i32>,
+    /// The run that was interrupted by the shutdown, for the summary printed after leaving.
+    pub interrupted: Option<RunReport>,
+    pub size: (u16, u16),
+    /// False when `NO_COLOR` asks for no colours.
+    pub color: bool,
+}
+
+impl State {
+    #[must_use]
+    pub fn new(cpus: usize, grace: Duration) -> Self {
+        Self {
+            selected: 0,
+            focus: Focus::Catalog,
+            setting: 0,
+            settings: Settings::new(cpus, grace),
+            run: None,
+            results: Vec::new(),
+            results_scroll: 0,
+            workers_scroll: 0,
+            cores: vec![CoreView::default(); cpus.max(1)],
+            overlay: None,
+            message: None,
+            shutdown: None,
+            exit: None,
+            interrupted: None,
+            size: (80, 24),
+            color: true,
+        }
+    }
+
+    #[must_use]
+    pub fn workload(&self) -> WorkloadKind {
+        WorkloadKind::ALL[self.selected.min(WorkloadKind::ALL.len() - 1)]
+    }
+
+    /// True while a run has workers that have not all ended.
+    #[must_use]
+    pub fn running(&self) -> bool {
+        self.run.is_some()
+    }
+
+    /// Adds a finished run and recomputes every row's comparison.
+    pub fn add_result(&mut self, report: RunReport) {
+        self.results.push(ResultRow { report, speedup: None, efficiency: None });
+        let reports: Vec<RunReport> = self.results.iter().map(|row| row.report.clone()).collect();
+        for row in &mut self.results {
+            let base = baseline_for(&reports, &row.report);
+            row.speedup = base.and_then(|base| speedup(base.wall_seconds, row.report.wall_seconds));
+            row.efficiency = row.speedup.map(|s| efficiency(s, row.report.plan.workers));
+        }
+        self.results_scroll = self.results.len().saturating_sub(1);
+    }
+
+    /// The baseline missing for the selected workload and settings, if it is missing.
+    #[must_use]
+    pub fn baseline_missing(&self) -> bool {
+        let request = self.settings.request(self.workload());
+        !self.results.iter().any(|row| is_baseline_for(&row.report, request.workload, request.size, request.tasks))
+    }
+}
+
+fn is_baseline_for(report: &RunReport, workload: WorkloadKind, size: Option<u64>, tasks: u64) -> bool {
+    report.outcome == RunOutcome::Finished
+        && report.plan.workers == 1
+        && report.plan.workload == workload
+        && Some(report.plan.size) == size
+        && report.plan.tasks == tasks
+}
+
+/// The run a report's speedup is measured against: the latest finished sequential run of the
+/// same workload, size and tasks, else the latest finished 1-worker run of any model.
+#[must_use]
+pub fn baseline_for<'a>(reports: &'a [RunReport], report: &RunReport) -> Option<&'a RunReport> {
+    let candidates = || {
+        reports
+            .iter()
+            .rev()
+            .filter(|r| is_baseline_for(r, report.plan.workload, Some(report.plan.size), report.plan.tasks))
+    };
+    candidates().find(|r| r.plan.model == Model::Sequential).or_else(|| candidates().next())
+}

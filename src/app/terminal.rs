@@ -1,0 +1,63 @@
+//! The terminal guard: one place enters raw mode and the alternate screen, one idempotent
+//! `restore` leaves them. It runs on every exit path: on drop, and first in the panic hook.
+
+use std::io::{stdout, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::cursor::Show;
+use ratatui::crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use ratatui::crossterm::ExecutableCommand;
+use ratatui::Terminal;
+
+/// Whether this process has the terminal in raw mode and on the alternate screen. Process-wide
+/// by nature: there is one terminal, and the panic hook must be able to find it.
+static ENTERED: AtomicBool = AtomicBool::new(false);
+
+pub type Screen = Terminal<CrosstermBackend<Stdout>>;
+
+/// Owns the terminal while the dashboard runs.
+pub struct TerminalGuard {
+    pub screen: Screen,
+}
+
+impl TerminalGuard {
+    pub fn enter() -> std::io::Result<Self> {
+        enable_raw_mode()?;
+        ENTERED.store(true, Ordering::SeqCst);
+        let mut out = stdout();
+        if let Err(error) = out.execute(EnterAlternateScreen) {
+            restore();
+            return Err(error);
+        }
+        match Terminal::new(CrosstermBackend::new(out)) {
+            Ok(mut screen) => {
+                let _ = screen.hide_cursor();
+                let _ = screen.clear();
+                Ok(Self { screen })
+            }
+            Err(error) => {
+                restore();
+                Err(error)
+            }
+        }
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Leaves raw mode and the alternate screen and shows the cursor, if this process entered
+/// them. Safe to call any number of times, from any thread, a panic hook included.
+pub fn restore() {
+    if ENTERED.swap(false, Ordering::SeqCst) {
+        let mut out = stdout();
+        let _ = out.execute(LeaveAlternateScreen);
+        let _ = out.execute(Show);
+        let _ = disable_raw_mode();
+        let _ = out.flush();
+    }
+}

@@ -1,0 +1,11 @@
+//! Telemetry: what the front ends show of the machine and of a run, as plain snapshots.
+//!
+//! [`cores`] owns sysinfo and its clock on a sampler thread and ships per-core load;
+//! [`workers`] reads the board into a [`RunView`]. Nothing here draws, decides or touches a
+//! worker.
+
+pub mod cores;
+pub mod workers;
+
+pub use cores::{CoreSample, CoreSampler};
+pub use workers::{RunView, WorkerState, WorkerView};

@@ -1,0 +1,278 @@
+//! Drawing: a pure function of the dashboard's [`State`]. It decides nothing and changes
+//! nothing; one file per panel, colours from [`theme`].
+
+mod catalog;
+mod cores;
+mod footer;
+mod help;
+mod results;
+mod settings;
+pub mod theme;
+mod workers;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::app::state::{Focus, Overlay, State};
+use theme::Theme;
+
+/// The smallest terminal the layout fits in.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// Paints the whole dashboard.
+pub fn draw(frame: &mut Frame, state: &State) {
+    let theme = Theme { color: state.color };
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        render_too_small(frame, area);
+        return;
+    }
+    let spare = area.height.saturating_sub(MIN_HEIGHT);
+    let results_height = 5 + (spare / 2).min(state.results.len().saturating_sub(2) as u16);
+    let catalog_height = 7 + (spare / 6).min(2);
+    let [catalog_area, middle, results_area, footer_area] = Layout::vertical([
+        Constraint::Length(catalog_height),
+        Constraint::Min(11),
+        Constraint::Length(results_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let settings_width = if area.width >= 110 { 34 } else { 28 };
+    let [settings_area, right] =
+        Layout::horizontal([Constraint::Length(settings_width), Constraint::Min(0)]).areas(middle);
+    let core_rows = (state.cores.len() as u16).clamp(1, (right.height.saturating_sub(6)).max(1));
+    let [cores_area, workers_area] =
+        Layout::vertical([Constraint::Length(core_rows + 2), Constraint::Min(4)]).areas(right);
+
+    catalog::render(frame, catalog_area, state, theme);
+    settings::render(frame, settings_area, state, theme);
+    cores::render(frame, cores_area, state, theme);
+    workers::render(frame, workers_area, state, theme);
+    results::render(frame, results_area, state, theme);
+    footer::render(frame, footer_area, state, theme);
+    if state.overlay == Some(Overlay::Help) {
+        help::render(frame, area, theme);
+    }
+}
+
+/// A bordered block whose border shows focus.
+fn panel<'a>(title: impl Into<Line<'a>>, focused: bool, theme: Theme) -> Block<'a> {
+    Block::bordered().title(title.into().style(theme.title())).border_style(theme.border(focused))
+}
+
+fn focused(state: &State, focus: Focus) -> bool {
+    state.focus == focus && state.overlay.is_none()
+}
+
+fn render_too_small(frame: &mut Frame, area: Rect) {
+    let text = format!(
+        "Terminal too small: {}×{}, the dashboard needs at least {MIN_WIDTH}×{MIN_HEIGHT}. \
+         Resize it, or press q to quit.",
+        area.width, area.height
+    );
+    let height = 4.min(area.height);
+    let y = area.y + area.height.saturating_sub(height) / 2;
+    frame.render_widget(
+        Paragraph::new(text).wrap(Wrap { trim: true }).centered(),
+        Rect { x: area.x, y, width: area.width, height },
+    );
+}
+
+/// Cuts `text` to `width` characters, marking the cut.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else if width == 0 {
+        String::new()
+    } else {
+        let mut cut: String = text.chars().take(width - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use nix::sys::signal::Signal;
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    use super::*;
+    use crate::app::state::Overlay;
+    use crate::engine::{CrashReason, Model, Phase, PlanRequest, WorkerOutcome};
+    use crate::report::{RunOutcome, RunReport, WorkerReport};
+    use crate::telemetry::{CoreSample, RunView, WorkerState, WorkerView};
+    use crate::workload::WorkloadKind;
+
+    fn report(model: Model, workers: usize, wall: f64, outcome: RunOutcome) -> RunReport {
+        let plan = PlanRequest { workers: Some(workers), tasks: 16, ..PlanRequest::new(WorkloadKind::Cpu, model) }
+            .validate_with(&[0, 1])
+            .expect("plan");
+        let worker_reports = (0..workers)
+            .map(|index| WorkerReport {
+                index,
+                pid: 4000 + index as i32,
+                tid: 4000 + index as i32,
+                outcome: if index == 1 && outcome == RunOutcome::Failed {
+                    WorkerOutcome::Crashed(CrashReason::Signal(Signal::SIGSEGV))
+                } else {
+                    WorkerOutcome::Done
+                },
+                tasks_done: 16 / workers as u64,
+                cpu_seconds: wall * 0.95,
+                cores: vec![index % 2],
+                lock_wait_seconds: 0.0,
+                startup_seconds: 0.000_2,
+            })
+            .collect();
+        RunReport {
+            plan,
+            outcome,
+            wall_seconds: wall,
+            cpu_seconds: wall * 0.95 * workers as f64,
+            peak_rss_bytes: 5 * 1024 * 1024,
+            tasks_done: 16,
+            checksum: 1,
+            expected_checksum: Some(1),
+            started_ns: 0,
+            workers: worker_reports,
+        }
+    }
+
+    fn worker(index: usize, state: WorkerState, progress: f64) -> WorkerView {
+        WorkerView {
+            index,
+            state,
+            tasks_done: index as u64,
+            tasks_total: 8,
+            task_progress: progress,
+            rate: Some(9.5),
+            core: Some(index % 2),
+            cpu_seconds: 0.25,
+            lock_wait_seconds: 0.125,
+            pid: 5000,
+            tid: 5001 + index as i32,
+            reason: (state == WorkerState::Crashed).then(|| "crashed (panic: boom)".to_owned()),
+        }
+    }
+
+    /// A fixed state: two finished runs and a third draining, two cores with history.
+    fn fixture() -> State {
+        let mut state = State::new(2, Duration::from_secs(3));
+        state.color = false;
+        for i in 0..30u8 {
+            crate::app::update(
+                &mut state,
+                crate::app::Event::Cores(CoreSample { usage: vec![f32::from(i * 3), 97.0] }),
+            );
+        }
+        state.add_result(report(Model::Sequential, 1, 0.8, RunOutcome::Finished));
+        state.add_result(report(Model::Processes, 2, 0.42, RunOutcome::Failed));
+        let plan = PlanRequest {
+            workers: Some(4),
+            tasks: 32,
+            gil: Some(Duration::from_millis(5)),
+            ..PlanRequest::new(WorkloadKind::Cpu, Model::Threads)
+        }
+        .validate_with(&[0, 1])
+        .expect("plan");
+        state.run = Some(RunView {
+            plan,
+            phase: Phase::Draining { remaining: Duration::from_millis(2400) },
+            elapsed: Duration::from_millis(1234),
+            tasks_done: 6,
+            stop_reason: None,
+            workers: vec![
+                worker(0, WorkerState::Draining, 0.5),
+                worker(1, WorkerState::Crashed, 0.0),
+                worker(2, WorkerState::Cancelled, 0.0),
+                worker(3, WorkerState::Running, 0.875),
+            ],
+        });
+        state.message = Some("cpu · processes × 2: failed in 420.0 ms".into());
+        state
+    }
+
+    fn render_with(width: u16, height: u16, paint: impl FnOnce(&mut Frame)) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+        terminal.draw(paint).expect("draw");
+        terminal.backend().to_string()
+    }
+
+    fn panel_snapshot(width: u16, height: u16, render: fn(&mut Frame, Rect, &State, Theme), state: &State) -> String {
+        render_with(width, height, |frame| render(frame, frame.area(), state, Theme { color: false }))
+    }
+
+    #[test]
+    fn catalog_panel() {
+        insta::assert_snapshot!(panel_snapshot(80, 7, catalog::render, &fixture()));
+    }
+
+    #[test]
+    fn settings_panel_with_the_focused_row() {
+        let mut state = fixture();
+        state.run = None;
+        state.focus = Focus::Settings;
+        state.setting = 3;
+        insta::assert_snapshot!(panel_snapshot(28, 11, settings::render, &state));
+    }
+
+    #[test]
+    fn cores_panel() {
+        insta::assert_snapshot!(panel_snapshot(52, 4, cores::render, &fixture()));
+    }
+
+    #[test]
+    fn workers_panel_while_draining() {
+        insta::assert_snapshot!(panel_snapshot(100, 8, workers::render, &fixture()));
+    }
+
+    #[test]
+    fn workers_panel_narrow_after_a_run() {
+        let mut state = fixture();
+        state.run = None;
+        insta::assert_snapshot!(panel_snapshot(52, 7, workers::render, &state));
+    }
+
+    #[test]
+    fn results_panel() {
+        insta::assert_snapshot!(panel_snapshot(118, 6, results::render, &fixture()));
+    }
+
+    #[test]
+    fn footer_while_running_and_idle() {
+        let running = panel_snapshot(80, 1, footer::render, &fixture());
+        let mut idle = fixture();
+        idle.run = None;
+        let idle = panel_snapshot(80, 1, footer::render, &idle);
+        insta::assert_snapshot!(format!("{running}\n{idle}"));
+    }
+
+    #[test]
+    fn help_overlay() {
+        let mut state = fixture();
+        state.overlay = Some(Overlay::Help);
+        insta::assert_snapshot!(render_with(80, 24, |frame| draw(frame, &state)));
+    }
+
+    #[test]
+    fn whole_dashboard_at_80_by_24() {
+        insta::assert_snapshot!(render_with(80, 24, |frame| draw(frame, &fixture())));
+    }
+
+    #[test]
+    fn a_small_terminal_gets_a_clear_message_not_a_broken_layout() {
+        insta::assert_snapshot!(render_with(60, 15, |frame| draw(frame, &fixture())));
+    }
+
+    #[test]
+    fn fit_marks_cuts() {
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abc", 4), "abc");
+    }
+}

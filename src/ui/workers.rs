@@ -1,0 +1,156 @@
+//! The workers panel: one row per worker of the current (or last) run, a gauge, its figures
+//! and its state in its own colour; a line counting workers per state above it.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+use super::theme::{bar, Theme};
+use super::{fit, focused, panel};
+use crate::app::state::{Focus, State};
+use crate::engine::Phase;
+use crate::telemetry::{WorkerState, WorkerView};
+use crate::units::format_seconds;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+    let is_focused = focused(state, Focus::Workers);
+    let (title, workers, lock) = match (&state.run, state.results.last()) {
+        (Some(run), _) => {
+            let plan = &run.plan;
+            let title = format!(
+                " Workers · {} · {} × {} · {}/{} tasks · {} ",
+                plan.workload,
+                plan.model,
+                plan.workers,
+                run.tasks_done,
+                plan.tasks,
+                format_seconds(run.elapsed.as_secs_f64()),
+            );
+            (title, run.workers.clone(), plan.gil.is_some())
+        }
+        (None, Some(last)) => {
+            let plan = &last.report.plan;
+            let title = format!(
+                " Workers · last run: {} · {} × {} · {} ",
+                plan.workload,
+                plan.model,
+                plan.workers,
+                last.report.outcome.name()
+            );
+            (title, last.report.workers.iter().map(WorkerView::from_report).collect(), plan.gil.is_some())
+        }
+        (None, None) => (" Workers ".to_owned(), Vec::new(), false),
+    };
+    let mut block = panel(title, is_focused, theme);
+    if let Some(message) = &state.message {
+        block = block.title_bottom(Line::styled(format!(" {message} "), theme.dim()));
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if workers.is_empty() {
+        let hint = format!(
+            "Press Enter to run {} with {} × {}.",
+            state.workload(),
+            state.settings.model,
+            if state.settings.model == crate::engine::Model::Sequential { 1 } else { state.settings.workers }
+        );
+        frame.render_widget(Paragraph::new(Line::styled(hint, theme.dim())), inner);
+        return;
+    }
+    let [counts_area, table_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let phase = state.run.as_ref().map(|run| run.phase);
+    frame.render_widget(state_counts(phase, &workers, theme), counts_area);
+
+    // Base columns first; then, as width allows: pid/tid, lock wait (when the lock is on), and
+    // the reason a worker ended badly in what is left.
+    let wide = inner.width >= 96;
+    let gauge_width = if wide { 16 } else { 8 };
+    let mut header = vec!["#", "state", "task", "tasks", "/s", "core", "cpu"];
+    let mut widths = vec![
+        Constraint::Length(3),
+        Constraint::Length(9),
+        Constraint::Length(gauge_width),
+        Constraint::Length(6),
+        Constraint::Length(5),
+        Constraint::Length(4),
+        Constraint::Length(8),
+    ];
+    let mut budget = inner.width.saturating_sub(49 + gauge_width - 8);
+    let show_lock = lock && budget >= 10;
+    if show_lock {
+        header.push("lock wait");
+        widths.push(Constraint::Length(9));
+        budget -= 10;
+    }
+    let show_pid = budget >= 16;
+    if show_pid {
+        header.push("pid/tid");
+        widths.push(Constraint::Length(15));
+        budget -= 16;
+    }
+    let show_reason = budget >= 8;
+    if show_reason {
+        header.push("why");
+        widths.push(Constraint::Min(7));
+    }
+    let visible = usize::from(table_area.height.saturating_sub(1)).max(1);
+    let first = state.workers_scroll.saturating_sub(visible - 1).min(workers.len().saturating_sub(visible));
+    let rows = workers.iter().skip(first).take(visible).map(|worker| {
+        let mut cells = vec![
+            Cell::from(worker.index.to_string()),
+            Cell::from(Span::styled(worker.state.name(), theme.state(worker.state))),
+            Cell::from(Span::styled(bar(worker.task_progress, usize::from(gauge_width)), theme.state(worker.state))),
+            Cell::from(if worker.tasks_total > 0 {
+                format!("{}/{}", worker.tasks_done, worker.tasks_total)
+            } else {
+                worker.tasks_done.to_string()
+            }),
+            Cell::from(worker.rate.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.1}"))),
+            Cell::from(worker.core.map_or_else(|| "-".to_owned(), |c| c.to_string())),
+            Cell::from(format_seconds(worker.cpu_seconds)),
+        ];
+        if show_lock {
+            cells.push(Cell::from(format_seconds(worker.lock_wait_seconds)));
+        }
+        if show_pid {
+            cells.push(Cell::from(format!("{}/{}", worker.pid, worker.tid)));
+        }
+        if show_reason {
+            cells.push(Cell::from(Span::styled(fit(worker.reason.as_deref().unwrap_or(""), 60), theme.warning())));
+        }
+        let row = Row::new(cells);
+        if is_focused && worker.index == state.workers_scroll {
+            row.style(theme.selected())
+        } else {
+            row
+        }
+    });
+    let table = Table::new(rows, widths).header(Row::new(header).style(theme.dim())).column_spacing(1);
+    frame.render_widget(table, table_area);
+}
+
+/// `running 3 · done 1 · crashed 1`: every state present, even when rows are scrolled away;
+/// led by the run's phase when it is paused or draining, with the grace countdown.
+fn state_counts(phase: Option<Phase>, workers: &[WorkerView], theme: Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    match phase {
+        Some(Phase::Draining { remaining }) => spans.push(Span::styled(
+            format!("DRAINING {:.1} s left · ", remaining.as_secs_f64()),
+            theme.state(WorkerState::Draining),
+        )),
+        Some(Phase::Paused) => spans.push(Span::styled("PAUSED · ", theme.state(WorkerState::Paused))),
+        _ => {}
+    }
+    let lead = spans.len();
+    for state in WorkerState::ALL {
+        let count = workers.iter().filter(|w| w.state == state).count();
+        if count > 0 {
+            if spans.len() > lead {
+                spans.push(Span::styled(" · ", theme.dim()));
+            }
+            spans.push(Span::styled(format!("{} {count}", state.name()), theme.state(state)));
+        }
+    }
+    Line::from(spans)
+}
