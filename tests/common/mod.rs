@@ -9,8 +9,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod pty;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_concur-tui");
-const TAG_VAR: &str = "CONCUR_TUI_TEST_TAG";
+pub const TAG_VAR: &str = "CONCUR_TUI_TEST_TAG";
 
 /// A unique tag for one test's processes.
 pub fn new_tag() -> String {

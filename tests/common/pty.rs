@@ -1,0 +1,113 @@
+//! The real binary in a pseudo-terminal: type keys, read the screen through vt100, check the
+//! terminal it leaves behind. Dropping a [`Dashboard`] kills and reaps it.
+
+use std::io::{Read, Write};
+use std::num::NonZeroU16;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+
+use super::{wait_until, BIN, TAG_VAR};
+
+pub struct Dashboard {
+    child: Box<dyn Child + Send + Sync>,
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    pub tag: String,
+}
+
+impl Dashboard {
+    /// Starts `concur-tui ARGS` in a `cols`×`rows` terminal.
+    pub fn start(args: &[&str], cols: u16, rows: u16) -> Self {
+        let pair =
+            native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("open a pty");
+        let tag = super::new_tag();
+        let mut command = CommandBuilder::new(BIN);
+        command.args(args);
+        command.env(TAG_VAR, &tag);
+        command.env("TERM", "xterm-256color");
+        command.env_remove("NO_COLOR");
+        let child = pair.slave.spawn_command(command).expect("spawn in the pty");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        let writer = pair.master.take_writer().expect("pty writer");
+        let size = |n: u16| NonZeroU16::new(n).expect("non-zero size");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(size(rows), size(cols), 0)));
+        let feed = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            while let Ok(read) = reader.read(&mut buffer) {
+                if read == 0 {
+                    break;
+                }
+                if let Ok(mut parser) = feed.lock() {
+                    parser.process(&buffer[..read]);
+                }
+            }
+        });
+        Self { child, master: pair.master, writer, screen, tag }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.process_id().map_or(0, |pid| pid as i32)
+    }
+
+    pub fn contents(&self) -> String {
+        self.screen.lock().map(|parser| parser.screen().contents()).unwrap_or_default()
+    }
+
+    /// Waits until the screen shows `text`; a hang detector, generous on a busy machine.
+    pub fn wait_for(&self, text: &str) {
+        let shown = wait_until(Duration::from_secs(30), || self.contents().contains(text));
+        assert!(shown, "never saw {text:?}; the screen:\n{}", self.contents());
+    }
+
+    pub fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("type into the pty");
+        self.writer.flush().expect("flush the pty");
+        // One key at a time reaches the program as one key event.
+        std::thread::sleep(Duration::from_millis(30));
+    }
+
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill with a pid and a signal number.
+        unsafe { libc::kill(self.pid(), signal) };
+    }
+
+    /// Waits for the program to exit and returns its exit code.
+    pub fn wait_exit(&mut self) -> u32 {
+        let mut status = None;
+        let exited = wait_until(Duration::from_secs(30), || {
+            status = self.child.try_wait().ok().flatten();
+            status.is_some()
+        });
+        assert!(exited, "the dashboard never exited; the screen:\n{}", self.contents());
+        // Let the reader drain what was written last.
+        std::thread::sleep(Duration::from_millis(200));
+        status.map_or(u32::MAX, |s| s.exit_code())
+    }
+
+    /// Alternate screen left, cursor visible, and the line discipline back in cooked mode.
+    pub fn assert_terminal_restored(&self) {
+        let (alternate, hidden) =
+            self.screen.lock().map(|p| (p.screen().alternate_screen(), p.screen().hide_cursor())).expect("screen");
+        assert!(!alternate, "still on the alternate screen");
+        assert!(!hidden, "cursor still hidden");
+        let fd = self.master.as_raw_fd().expect("the pty's descriptor");
+        // SAFETY: termios is plain old data that tcgetattr fills.
+        let mut termios: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid descriptor and a pointer to a local.
+        assert_eq!(unsafe { libc::tcgetattr(fd, &raw mut termios) }, 0, "tcgetattr");
+        assert!(termios.c_lflag & libc::ICANON != 0, "raw mode still on: no ICANON");
+        assert!(termios.c_lflag & libc::ECHO != 0, "raw mode still on: no ECHO");
+    }
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,148 @@
+//! The dashboard driven as a person would: the real binary in a pseudo-terminal, keys typed,
+//! the screen read, the exit status, the terminal left behind and every worker process checked.
+
+mod common;
+
+use common::pty::Dashboard;
+use common::{assert_no_leftovers, children_of, wait_until};
+use std::time::Duration;
+
+/// Settings for a long processes run of `io` whose draining can be watched: 2 workers, tasks
+/// of 3.2 s (200 ms doubled four times), draining at the end of the task in hand.
+fn long_processes_run(dashboard: &mut Dashboard) {
+    dashboard.wait_for("Catalog");
+    dashboard.send("j"); // io
+    dashboard.send("m"); // threads → processes
+    dashboard.send("\t"); // focus the settings
+    for _ in 0..3 {
+        dashboard.send("j"); // down to "size"
+    }
+    for _ in 0..4 {
+        dashboard.send("l");
+    }
+    dashboard.wait_for("3200 ms");
+    dashboard.send("d"); // drain at the end of the task
+    dashboard.wait_for("end of task");
+    dashboard.send("\r");
+    dashboard.wait_for("running 2");
+    // Both workers inside their first task: their gauges have started to fill.
+    let started = wait_until(Duration::from_secs(20), || {
+        let screen = dashboard.contents();
+        let rows = screen
+            .lines()
+            .filter(|line| line.contains(" running ") && line.contains(['▏', '▎', '▍', '▌', '▋', '▊', '▉', '█']));
+        rows.count() == 2
+    });
+    assert!(started, "workers never began a task:\n{}", dashboard.contents());
+}
+
+fn worker_pids(dashboard: &Dashboard) -> Vec<i32> {
+    let pid = dashboard.pid() as u32;
+    assert!(wait_until(Duration::from_secs(20), || children_of(pid).len() >= 2), "no worker processes");
+    children_of(pid)
+}
+
+fn assert_all_gone(pids: &[i32]) {
+    assert!(
+        wait_until(Duration::from_secs(10), || pids.iter().all(|pid| !common::alive(*pid))),
+        "workers outlived the dashboard: {pids:?}"
+    );
+}
+
+#[test]
+fn runs_a_workload_shows_its_result_and_quits_with_q() {
+    let mut dashboard = Dashboard::start(&[], 120, 36);
+    dashboard.wait_for("Catalog");
+    dashboard.wait_for("Press Enter to run cpu");
+    dashboard.send("j"); // io: 16 tasks of 200 ms on 2 threads
+    dashboard.send("\r");
+    dashboard.wait_for("io · threads × 2: finished");
+    let screen = dashboard.contents();
+    let row = screen.lines().find(|line| line.contains("│1 ") && line.contains("io")).unwrap_or_default();
+    assert!(row.contains("threads") && row.contains("finished"), "no results row:\n{screen}");
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    dashboard.assert_terminal_restored();
+    assert!(dashboard.contents().contains("1 run(s) finished"), "{}", dashboard.contents());
+    assert_no_leftovers(&dashboard.tag);
+}
+
+#[test]
+fn ctrl_c_during_a_processes_run_drains_then_exits_130() {
+    let mut dashboard = Dashboard::start(&["--grace", "10s"], 120, 36);
+    long_processes_run(&mut dashboard);
+    let workers = worker_pids(&dashboard);
+    dashboard.send("\x03");
+    dashboard.wait_for("DRAINING");
+    assert_eq!(dashboard.wait_exit(), 130);
+    dashboard.assert_terminal_restored();
+    let screen = dashboard.contents();
+    assert!(screen.contains("stopped by SIGINT while running io · processes × 2"), "{screen}");
+    // Draining at the end of the task: each worker finished the task in hand.
+    assert_eq!(screen.matches("cancelled after 1 task(s)").count(), 2, "{screen}");
+    assert_all_gone(&workers);
+    assert_no_leftovers(&dashboard.tag);
+}
+
+#[test]
+fn a_second_ctrl_c_kills_at_once() {
+    let mut dashboard = Dashboard::start(&["--grace", "10s"], 120, 36);
+    long_processes_run(&mut dashboard);
+    let workers = worker_pids(&dashboard);
+    dashboard.send("\x03");
+    dashboard.wait_for("DRAINING");
+    dashboard.send("\x03");
+    assert_eq!(dashboard.wait_exit(), 130);
+    dashboard.assert_terminal_restored();
+    let screen = dashboard.contents();
+    // Escalation is SIGKILL, not the end of a 3.2 s task.
+    assert_eq!(screen.matches("killed (SIGKILL) after 0 task(s)").count(), 2, "{screen}");
+    assert_all_gone(&workers);
+    assert_no_leftovers(&dashboard.tag);
+}
+
+#[test]
+fn sigterm_and_sighup_shut_down_like_ctrl_c() {
+    for (signal, code, name) in [(libc::SIGTERM, 143, "SIGTERM"), (libc::SIGHUP, 129, "SIGHUP")] {
+        let mut dashboard = Dashboard::start(&[], 120, 36);
+        dashboard.wait_for("Catalog");
+        dashboard.send("m"); // processes, cpu
+        dashboard.send("\r");
+        dashboard.wait_for("running 2");
+        let workers = worker_pids(&dashboard);
+        dashboard.signal(signal);
+        assert_eq!(dashboard.wait_exit(), code, "{name}");
+        dashboard.assert_terminal_restored();
+        assert!(dashboard.contents().contains(&format!("stopped by {name}")), "{}", dashboard.contents());
+        assert_all_gone(&workers);
+        assert_no_leftovers(&dashboard.tag);
+    }
+}
+
+#[test]
+fn kill_9_of_the_dashboard_leaves_no_worker() {
+    let mut dashboard = Dashboard::start(&[], 100, 30);
+    long_processes_run(&mut dashboard);
+    let workers = worker_pids(&dashboard);
+    dashboard.signal(libc::SIGKILL);
+    dashboard.wait_exit();
+    assert_all_gone(&workers);
+    assert_no_leftovers(&dashboard.tag);
+}
+
+#[test]
+fn a_small_terminal_says_so_and_quits_cleanly() {
+    let mut dashboard = Dashboard::start(&[], 60, 15);
+    dashboard.wait_for("Terminal too small");
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    dashboard.assert_terminal_restored();
+}
+
+#[test]
+fn without_a_terminal_it_points_to_run() {
+    let output = common::run(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("concur-tui run") && stderr.trim_end().lines().count() == 1, "{stderr}");
+}
