@@ -91,9 +91,6 @@ fn main() {
         }
         println!("{label:<28} 1 worker {one:.3} s, 2 workers {two:.3} s, speedup {:.2}", one / two);
     }
-    if let Some(ratio) = floors.get("B6.cpu8.speedup_x") {
-        println!("{:<28} C pthreads, same machine now: speedup {ratio:.2}", "floors.c B6");
-    }
 
     println!("\n## io: 16 tasks of 200 ms");
     for (model, workers) in [(Model::Sequential, 1), (Model::Threads, 16), (Model::Processes, 16)] {
