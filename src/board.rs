@@ -71,6 +71,10 @@ pub struct Header {
     pub next_task: AtomicU64,
     /// Total tasks of the current run.
     pub tasks_total: AtomicU64,
+    /// A counter every worker of the run may update (the `contention` workload).
+    pub counter: AtomicU64,
+    /// A process-shared lock word guarding `counter` under the mutex strategy: 0 free, 1 held.
+    pub counter_lock: AtomicU32,
 }
 
 /// How hard a stop request is.
@@ -112,6 +116,17 @@ pub struct Slot {
     pub digest: AtomicU64,
     /// Which run this slot belongs to.
     pub generation: AtomicU64,
+    /// Time spent inside tasks, for busy and idle figures.
+    pub busy_ns: AtomicU64,
+    /// This worker's own counter (the sharded strategy of `contention`).
+    pub own_counter: AtomicU64,
+    /// Resident and proportional set size the worker measured of itself (`memory`).
+    pub rss_bytes: AtomicU64,
+    pub pss_bytes: AtomicU64,
+    /// The task in hand plus one (0: none), and the end of the block it grabbed: what a
+    /// replacement must redo when this worker crashes.
+    pub current_task: AtomicU64,
+    pub block_end: AtomicU64,
     /// A crash the engine asked this worker to commit at its next chunk boundary
     /// ([`InjectedCrash`] as u32, 0 for none): the dashboard's `x`, to show isolation.
     pub inject: AtomicU32,
@@ -159,6 +174,12 @@ impl Slot {
             &self.heartbeat_ns,
             &self.finished_ns,
             &self.digest,
+            &self.busy_ns,
+            &self.own_counter,
+            &self.rss_bytes,
+            &self.pss_bytes,
+            &self.current_task,
+            &self.block_end,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
@@ -294,6 +315,8 @@ impl Board {
         header.pause.store(0, Ordering::Relaxed);
         header.next_task.store(0, Ordering::Relaxed);
         header.tasks_total.store(tasks_total, Ordering::Relaxed);
+        header.counter.store(0, Ordering::Relaxed);
+        header.counter_lock.store(0, Ordering::Relaxed);
         for slot in &self.slots()[..workers.min(MAX_WORKERS)] {
             slot.reset(generation);
         }

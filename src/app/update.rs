@@ -309,6 +309,7 @@ mod tests {
             expected_checksum: None,
             started_ns: 0,
             workers: Vec::new(),
+            metrics: Vec::new(),
         };
         update(&mut state, Event::Finished(report));
         assert_eq!(state.exit, Some(130));

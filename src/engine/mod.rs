@@ -26,7 +26,7 @@ pub use plan::{DrainPolicy, Model, Plan, PlanError, PlanRequest, Schedule};
 use crate::board::{monotonic_ns, Board, BoardError, InjectedCrash, StopLevel};
 use crate::report::{RunOutcome, RunReport, WorkerReport};
 use crate::units::ns_to_seconds;
-use crate::workload::Workload;
+use crate::workload::{RunCells, Workload};
 use gil::InterpreterLock;
 use threads::{spawn_worker, ThreadResult, ThreadWorker};
 use worker::{TaskSource, WorkerSpec};
@@ -93,7 +93,7 @@ impl Engine {
         for index in 0..plan.workers {
             let tasks = match plan.schedule {
                 Schedule::Static => TaskSource::Static(plan.static_tasks(index)),
-                Schedule::Dynamic => TaskSource::Dynamic { chunk: plan.chunk },
+                Schedule::Dynamic => TaskSource::Dynamic { chunk: plan.chunk, first: 0..0 },
             };
             let launched = if fail_at == Some(index) {
                 Err(match plan.model {
@@ -517,6 +517,10 @@ impl Run {
                 } else {
                     0.0
                 },
+                busy_seconds: ns_to_seconds(slot.busy_ns.load(Ordering::Relaxed)),
+                idle_seconds: (wall.as_secs_f64() - ns_to_seconds(slot.busy_ns.load(Ordering::Relaxed))).max(0.0),
+                rss_bytes: slot.rss_bytes.load(Ordering::Relaxed),
+                pss_bytes: slot.pss_bytes.load(Ordering::Relaxed),
             });
         }
         let tasks_done: u64 = workers.iter().map(|w| w.tasks_done).sum();
@@ -532,6 +536,14 @@ impl Run {
         };
         let expected_checksum =
             if tasks_done == self.plan.tasks { self.workload.expected_checksum(self.plan.tasks) } else { None };
+        let metrics = self.workload.metrics(&RunCells {
+            shared_counter: self.board.header().counter.load(Ordering::Relaxed),
+            own_counters: (0..self.workers.len())
+                .map(|index| self.board.slot(index).own_counter.load(Ordering::Relaxed))
+                .collect(),
+            tasks: self.plan.tasks,
+            tasks_done,
+        });
         RunReport {
             plan: self.plan.clone(),
             outcome,
@@ -543,6 +555,7 @@ impl Run {
             expected_checksum,
             started_ns: self.started_ns,
             workers,
+            metrics,
         }
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::affinity::pin_current_thread;
 use super::gil::InterpreterLock;
 use crate::board::{monotonic_ns, thread_cpu_ns, Board, Header, InjectedCrash, Slot, SlotState, StopLevel};
-use crate::workload::{Flow, Hooks, TaskEnd, Workload};
+use crate::workload::{Cells, Flow, Hooks, TaskEnd, Workload};
 
 thread_local! {
     static IN_WORKER: Cell<bool> = const { Cell::new(false) };
@@ -31,8 +31,9 @@ pub fn is_worker_thread() -> bool {
 pub enum TaskSource {
     /// A block fixed before the start.
     Static(Range<u64>),
-    /// Grab `chunk` tasks at a time from the board's shared counter.
-    Dynamic { chunk: u64 },
+    /// Do `first` (a crashed worker's unfinished block, when replacing it), then grab `chunk`
+    /// tasks at a time from the board's shared counter.
+    Dynamic { chunk: u64, first: Range<u64> },
 }
 
 /// Everything one worker needs, borrowed from the engine.
@@ -49,6 +50,7 @@ pub struct WorkerSpec<'a> {
 }
 
 struct BoardHooks<'a> {
+    index: usize,
     slot: &'a Slot,
     header: &'a Header,
     generation: u64,
@@ -134,6 +136,23 @@ impl Hooks for BoardHooks<'_> {
             None => wait(),
         }
     }
+
+    fn cells(&self) -> Cells<'_> {
+        Cells {
+            shared_counter: &self.header.counter,
+            shared_lock: &self.header.counter_lock,
+            own_counter: &self.slot.own_counter,
+            rss_bytes: &self.slot.rss_bytes,
+            pss_bytes: &self.slot.pss_bytes,
+            worker: self.index,
+            tasks_done: self.slot.tasks_done.load(Ordering::Relaxed),
+            in_process: self.terminate.is_some(),
+        }
+    }
+
+    fn add_lock_wait(&mut self, waited: Duration) {
+        BoardHooks::add_lock_wait(self, waited);
+    }
 }
 
 /// Crashes the calling worker for real. Async-signal-safe except for the panic, which unwinds
@@ -181,6 +200,7 @@ pub fn run_worker(spec: &WorkerSpec<'_>) -> SlotState {
     }
     slot.set_state(SlotState::Running);
     let mut hooks = BoardHooks {
+        index: spec.index,
         slot,
         header: spec.board.header(),
         generation: spec.generation,
@@ -195,11 +215,15 @@ pub fn run_worker(spec: &WorkerSpec<'_>) -> SlotState {
     let mut next_static = match &spec.tasks {
         TaskSource::Static(range) => {
             slot.tasks_total.store(range.end - range.start, Ordering::Relaxed);
+            slot.block_end.store(range.end, Ordering::Relaxed);
             range.clone()
         }
-        TaskSource::Dynamic { .. } => 0..0,
+        TaskSource::Dynamic { first, .. } => {
+            slot.block_end.store(first.end, Ordering::Relaxed);
+            Slot::add(&slot.tasks_total, first.end - first.start);
+            first.clone()
+        }
     };
-    let units_total = spec.workload.units_per_task();
     let mut final_state = SlotState::Done;
     loop {
         if hooks.stop_level() != StopLevel::Run as u32 {
@@ -211,8 +235,15 @@ pub fn run_worker(spec: &WorkerSpec<'_>) -> SlotState {
             break;
         };
         slot.units_done.store(0, Ordering::Relaxed);
-        slot.units_total.store(units_total, Ordering::Relaxed);
-        match spec.workload.run_task(task, &mut hooks) {
+        slot.units_total.store(spec.workload.units_for(task), Ordering::Relaxed);
+        slot.current_task.store(task + 1, Ordering::Relaxed);
+        let task_start = monotonic_ns();
+        let end = spec.workload.run_task(task, &mut hooks);
+        if hooks.is_current() {
+            Slot::add(&slot.busy_ns, monotonic_ns().saturating_sub(task_start));
+            slot.current_task.store(0, Ordering::Relaxed);
+        }
+        match end {
             TaskEnd::Completed { .. } if !hooks.is_current() => break,
             TaskEnd::Completed { digest } => {
                 Slot::add(&slot.digest, digest);
@@ -241,7 +272,7 @@ pub fn run_worker(spec: &WorkerSpec<'_>) -> SlotState {
 fn next_task(spec: &WorkerSpec<'_>, static_block: &mut Range<u64>) -> Option<u64> {
     match spec.tasks {
         TaskSource::Static(_) => static_block.next(),
-        TaskSource::Dynamic { chunk } => {
+        TaskSource::Dynamic { chunk, .. } => {
             if let Some(task) = static_block.next() {
                 return Some(task);
             }
@@ -252,8 +283,10 @@ fn next_task(spec: &WorkerSpec<'_>, static_block: &mut Range<u64>) -> Option<u64
                 return None;
             }
             let slot = spec.board.slot(spec.index);
-            Slot::add(&slot.tasks_total, (start + chunk).min(total) - start);
-            *static_block = start + 1..(start + chunk).min(total);
+            let end = (start + chunk).min(total);
+            Slot::add(&slot.tasks_total, end - start);
+            slot.block_end.store(end, Ordering::Relaxed);
+            *static_block = start + 1..end;
             Some(start)
         }
     }

@@ -7,6 +7,16 @@ use crate::engine::Plan;
 
 #[must_use]
 pub fn to_json(report: &RunReport) -> Value {
+    let mut metrics = json!({
+        "checksum": report.checksum,
+        "expected_checksum": report.expected_checksum,
+        "startup_median_seconds": report.median_startup_seconds(),
+    });
+    if let Some(object) = metrics.as_object_mut() {
+        for (name, value) in &report.metrics {
+            object.insert((*name).to_owned(), value.clone());
+        }
+    }
     json!({
         "plan": plan_json(&report.plan),
         "outcome": report.outcome.name(),
@@ -15,11 +25,7 @@ pub fn to_json(report: &RunReport) -> Value {
         "peak_rss_bytes": report.peak_rss_bytes,
         "tasks_done": report.tasks_done,
         "workers": report.workers.iter().map(worker_json).collect::<Vec<_>>(),
-        "metrics": {
-            "checksum": report.checksum,
-            "expected_checksum": report.expected_checksum,
-            "startup_median_seconds": report.median_startup_seconds(),
-        },
+        "metrics": metrics,
     })
 }
 
@@ -51,7 +57,15 @@ fn worker_json(worker: &WorkerReport) -> Value {
         "cores": worker.cores,
         "lock_wait_seconds": worker.lock_wait_seconds,
         "startup_seconds": worker.startup_seconds,
+        "metrics": {
+            "busy_seconds": worker.busy_seconds,
+            "idle_seconds": worker.idle_seconds,
+        },
     });
+    if worker.rss_bytes > 0 {
+        value["metrics"]["rss_bytes"] = worker.rss_bytes.into();
+        value["metrics"]["pss_bytes"] = worker.pss_bytes.into();
+    }
     if let Some(object) = value.as_object_mut() {
         if let Some(signal) = worker.outcome.signal() {
             object.insert("signal".into(), signal.as_str().into());

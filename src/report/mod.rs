@@ -57,6 +57,12 @@ pub struct WorkerReport {
     pub lock_wait_seconds: f64,
     /// From asking for the worker to its first instruction.
     pub startup_seconds: f64,
+    /// Time inside tasks, and the rest of the run's wall time.
+    pub busy_seconds: f64,
+    pub idle_seconds: f64,
+    /// What the worker measured of its own memory (the `memory` workload; 0 otherwise).
+    pub rss_bytes: u64,
+    pub pss_bytes: u64,
 }
 
 /// A finished run.
@@ -76,6 +82,8 @@ pub struct RunReport {
     /// CLOCK_MONOTONIC at the start, to order runs.
     pub started_ns: u64,
     pub workers: Vec<WorkerReport>,
+    /// The workload's own run-wide figures, by their JSON names.
+    pub metrics: Vec<(&'static str, serde_json::Value)>,
 }
 
 impl RunReport {

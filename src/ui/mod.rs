@@ -128,6 +128,10 @@ mod tests {
                 cores: vec![index % 2],
                 lock_wait_seconds: 0.0,
                 startup_seconds: 0.000_2,
+                busy_seconds: wall * 0.9,
+                idle_seconds: wall * 0.1,
+                rss_bytes: 0,
+                pss_bytes: 0,
             })
             .collect();
         RunReport {
@@ -141,6 +145,7 @@ mod tests {
             expected_checksum: Some(1),
             started_ns: 0,
             workers: worker_reports,
+            metrics: Vec::new(),
         }
     }
 

@@ -51,7 +51,7 @@ pub fn expected_sum_of_squares(n: u64) -> Option<u64> {
 }
 
 impl Workload for Cpu {
-    fn units_per_task(&self) -> u64 {
+    fn units_for(&self, _task: u64) -> u64 {
         self.size
     }
 

@@ -14,7 +14,7 @@ pub struct Io {
 }
 
 impl Workload for Io {
-    fn units_per_task(&self) -> u64 {
+    fn units_for(&self, _task: u64) -> u64 {
         self.millis
     }
 

@@ -5,6 +5,8 @@
 //! know whether it runs in a thread or a process, and never touches the board, the terminal or
 //! a channel directly.
 
+use std::sync::atomic::{AtomicU32, AtomicU64};
+
 mod cpu;
 mod io;
 
@@ -28,6 +30,24 @@ pub enum TaskEnd {
     Stopped,
 }
 
+/// Shared memory a task may use: the same cells for threads and for forked processes.
+pub struct Cells<'a> {
+    /// One counter for the whole run.
+    pub shared_counter: &'a AtomicU64,
+    /// A lock word for `shared_counter`, usable across processes.
+    pub shared_lock: &'a AtomicU32,
+    /// This worker's own counter.
+    pub own_counter: &'a AtomicU64,
+    /// Where this worker reports its own memory use.
+    pub rss_bytes: &'a AtomicU64,
+    pub pss_bytes: &'a AtomicU64,
+    /// Which worker this is, and how many tasks it has completed.
+    pub worker: usize,
+    pub tasks_done: u64,
+    /// True in a forked worker process, false in a thread.
+    pub in_process: bool,
+}
+
 /// What the engine lends a running task.
 pub trait Hooks {
     /// Called at every chunk boundary with the units done so far in this task.
@@ -35,15 +55,31 @@ pub trait Hooks {
     /// Runs a wait that uses no CPU with the interpreter lock released, as CPython releases the
     /// GIL around blocking I/O.
     fn blocking(&mut self, wait: &mut dyn FnMut());
+    /// The shared cells of the run and this worker.
+    fn cells(&self) -> Cells<'_>;
+    /// Adds time spent waiting for a lock the workload itself takes.
+    fn add_lock_wait(&mut self, waited: std::time::Duration);
 }
 
 /// One kind of work from the catalog, configured with its size.
 pub trait Workload: Send + Sync {
-    /// Progress units in one task (iterations, milliseconds…).
-    fn units_per_task(&self) -> u64;
+    /// Progress units in task `task` (iterations, milliseconds…).
+    fn units_for(&self, task: u64) -> u64;
     fn run_task(&self, task: u64, hooks: &mut dyn Hooks) -> TaskEnd;
     /// The wrapping sum of the digests of tasks `0..tasks`, when it can be known in advance.
     fn expected_checksum(&self, tasks: u64) -> Option<u64>;
+    /// The workload's own run-wide figures, named as in the JSON contract.
+    fn metrics(&self, _run: &RunCells) -> Vec<(&'static str, serde_json::Value)> {
+        Vec::new()
+    }
+}
+
+/// What a finished run left in the shared cells, for [`Workload::metrics`].
+pub struct RunCells {
+    pub shared_counter: u64,
+    pub own_counters: Vec<u64>,
+    pub tasks: u64,
+    pub tasks_done: u64,
 }
 
 /// The catalog's entries.
@@ -130,12 +166,22 @@ impl std::fmt::Display for WorkloadKind {
 pub(crate) mod testing {
     use super::{Flow, Hooks};
 
+    use std::sync::atomic::{AtomicU32, AtomicU64};
+
     /// Hooks that record checkpoints and stop after `stop_after` of them.
     #[derive(Default)]
     pub struct Recorder {
         pub checkpoints: Vec<u64>,
         pub stop_after: Option<usize>,
         pub blocking_calls: usize,
+        pub counter: AtomicU64,
+        pub lock: AtomicU32,
+        pub own: AtomicU64,
+        pub rss: AtomicU64,
+        pub pss: AtomicU64,
+        pub worker: usize,
+        pub tasks_done: u64,
+        pub lock_waits: usize,
     }
 
     impl Hooks for Recorder {
@@ -150,6 +196,23 @@ pub(crate) mod testing {
         fn blocking(&mut self, wait: &mut dyn FnMut()) {
             self.blocking_calls += 1;
             wait();
+        }
+
+        fn cells(&self) -> super::Cells<'_> {
+            super::Cells {
+                shared_counter: &self.counter,
+                shared_lock: &self.lock,
+                own_counter: &self.own,
+                rss_bytes: &self.rss,
+                pss_bytes: &self.pss,
+                worker: self.worker,
+                tasks_done: self.tasks_done,
+                in_process: false,
+            }
+        }
+
+        fn add_lock_wait(&mut self, _waited: std::time::Duration) {
+            self.lock_waits += 1;
         }
     }
 }
