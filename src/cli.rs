@@ -56,7 +56,8 @@ pub struct RunArgs {
     /// Number of tasks, split among the workers.
     #[arg(long, short = 't', default_value_t = 8)]
     pub tasks: u64,
-    /// Task size: integers per task for cpu, milliseconds for io [default: cpu 150000000 (~50 ms), io 200].
+    /// Task size: cpu and crash integers, io milliseconds, memory MiB, contention increments,
+    /// imbalance integers per unit of weight (see `list` and the README for the defaults).
     #[arg(long, short = 's')]
     pub size: Option<u64>,
     /// none, spread (worker i on the i-th allowed CPU), single (all on the first) or a CPU list
@@ -78,6 +79,24 @@ pub struct RunArgs {
     /// After a stop request, stop at the next chunk or after the task in hand.
     #[arg(long, value_enum, default_value_t = DrainPolicy::Chunk)]
     pub drain: DrainPolicy,
+    /// contention: racy (load then store), mutex, atomic or sharded.
+    #[arg(long, value_enum)]
+    pub strategy: Option<crate::workload::Strategy>,
+    /// crash: how the chosen worker fails: panic, abort, segv or exit [default: panic].
+    #[arg(long, value_enum)]
+    pub crash: Option<crate::workload::CrashKind>,
+    /// crash: which worker fails [default: 0].
+    #[arg(long)]
+    pub crash_worker: Option<usize>,
+    /// crash: on its how-many-th task, from 1 [default: 2].
+    #[arg(long)]
+    pub crash_at: Option<u64>,
+    /// imbalance: the seed of the skewed task sizes [default: 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replace a crashed worker process and redo its task (processes, dynamic schedule).
+    #[arg(long)]
+    pub respawn: bool,
     /// table for people, json for scripts.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -105,6 +124,12 @@ impl RunArgs {
             chunk: self.chunk,
             grace,
             drain: self.drain,
+            strategy: self.strategy,
+            crash: self.crash,
+            crash_worker: self.crash_worker,
+            crash_at: self.crash_at,
+            seed: self.seed,
+            respawn: self.respawn,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Soak: many runs started and cancelled at random moments in one process, threads and
-//! processes mixed. Afterwards there must be no zombie, no stray child, no leaked descriptor,
+//! processes mixed, every workload of the catalog. Afterwards there must be no zombie, no stray child, no leaked descriptor,
 //! and memory must not have grown with the number of runs.
 
 use std::time::{Duration, Instant};
@@ -56,16 +56,19 @@ fn children() -> Vec<(i32, char)> {
 fn soak(engine: &Engine, rng: &mut Rng, runs: usize) {
     for round in 0..runs {
         let model = if rng.below(2) == 0 { Model::Threads } else { Model::Processes };
-        let workload = if rng.below(3) == 0 { WorkloadKind::Io } else { WorkloadKind::Cpu };
+        let workload = WorkloadKind::ALL[rng.below(WorkloadKind::ALL.len() as u64) as usize];
         let size = match workload {
             WorkloadKind::Io => 20 + rng.below(60),
-            WorkloadKind::Cpu => 200_000 + rng.below(2_000_000),
+            WorkloadKind::Cpu | WorkloadKind::Crash => 200_000 + rng.below(2_000_000),
+            WorkloadKind::Memory => 1 + rng.below(8),
+            WorkloadKind::Contention | WorkloadKind::Imbalance => 20_000 + rng.below(200_000),
         };
         let plan = PlanRequest {
             workers: Some(1 + rng.below(4) as usize),
             tasks: 1 + rng.below(12),
             size: Some(size),
             gil: (rng.below(3) == 0).then_some(Duration::from_millis(1)),
+            strategy: (workload == WorkloadKind::Contention).then_some(concur_tui::workload::Strategy::Mutex),
             grace: Duration::from_millis(500),
             ..PlanRequest::new(workload, model)
         }

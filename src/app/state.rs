@@ -7,10 +7,10 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::engine::affinity::Affinity;
-use crate::engine::{DrainPolicy, Model, PlanRequest};
+use crate::engine::{DrainPolicy, Model, PlanRequest, Schedule};
 use crate::report::{efficiency, speedup, RunOutcome, RunReport};
 use crate::telemetry::RunView;
-use crate::workload::WorkloadKind;
+use crate::workload::{CrashKind, Strategy, WorkloadKind};
 
 /// Samples of history kept per core for the sparkline.
 pub const CORE_HISTORY: usize = 48;
@@ -49,7 +49,7 @@ pub enum Setting {
     Size,
     Affinity,
     Lock,
-    SwitchInterval,
+    Variant,
     Drain,
     Grace,
 }
@@ -62,7 +62,7 @@ impl Setting {
         Self::Size,
         Self::Affinity,
         Self::Lock,
-        Self::SwitchInterval,
+        Self::Variant,
         Self::Drain,
         Self::Grace,
     ];
@@ -76,7 +76,7 @@ impl Setting {
             Self::Size => "size",
             Self::Affinity => "affinity",
             Self::Lock => "lock",
-            Self::SwitchInterval => "switch",
+            Self::Variant => "variant",
             Self::Drain => "drain",
             Self::Grace => "grace",
         }
@@ -85,7 +85,8 @@ impl Setting {
 
 /// Choices offered by ←/→ for the settings that are not free numbers.
 pub const AFFINITIES: [Affinity; 3] = [Affinity::None, Affinity::Spread, Affinity::Single];
-pub const SWITCH_INTERVALS_MS: [u64; 5] = [1, 2, 5, 20, 100];
+/// The lock row: off (0), or on with this switch interval in milliseconds.
+pub const LOCK_CHOICES_MS: [u64; 6] = [0, 1, 2, 5, 20, 100];
 pub const GRACES_MS: [u64; 6] = [200, 500, 1000, 3000, 5000, 10_000];
 pub const TASK_COUNTS: [u64; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
@@ -102,6 +103,10 @@ pub struct Settings {
     pub switch_interval: Duration,
     pub drain: DrainPolicy,
     pub grace: Duration,
+    /// The variant row: contention's strategy, crash's kind, imbalance's schedule.
+    pub strategy: Strategy,
+    pub crash: CrashKind,
+    pub schedule: Schedule,
 }
 
 impl Settings {
@@ -117,6 +122,9 @@ impl Settings {
             switch_interval: crate::engine::plan::DEFAULT_SWITCH_INTERVAL,
             drain: DrainPolicy::Chunk,
             grace,
+            strategy: Strategy::Racy,
+            crash: CrashKind::Panic,
+            schedule: Schedule::Static,
         }
     }
 
@@ -137,6 +145,9 @@ impl Settings {
             gil: self.lock.then_some(self.switch_interval),
             grace: self.grace,
             drain: self.drain,
+            strategy: (workload == WorkloadKind::Contention).then_some(self.strategy),
+            crash: (workload == WorkloadKind::Crash).then_some(self.crash),
+            schedule: if workload == WorkloadKind::Imbalance { self.schedule } else { Schedule::Static },
             ..PlanRequest::new(workload, self.model)
         }
     }

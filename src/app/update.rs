@@ -6,12 +6,12 @@ use nix::sys::signal::Signal;
 use super::event::{Command, Event};
 use super::keys::{action_for, available, Action};
 use super::state::{
-    CoreView, Focus, Overlay, Setting, Shutdown, State, AFFINITIES, CORE_HISTORY, GRACES_MS, SWITCH_INTERVALS_MS,
+    CoreView, Focus, Overlay, Setting, Shutdown, State, AFFINITIES, CORE_HISTORY, GRACES_MS, LOCK_CHOICES_MS,
     TASK_COUNTS,
 };
 use crate::board::MAX_WORKERS;
-use crate::engine::{DrainPolicy, Model, Phase, StopReason};
-use crate::workload::WorkloadKind;
+use crate::engine::{DrainPolicy, Model, Phase, Schedule, StopReason};
+use crate::workload::{CrashKind, Strategy, WorkloadKind};
 
 /// Folds one event into the state.
 pub fn update(state: &mut State, event: Event) -> Vec<Command> {
@@ -116,7 +116,7 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
         Action::MoreWorkers => change(state, Setting::Workers, 1),
         Action::FewerWorkers => change(state, Setting::Workers, -1),
         Action::CycleAffinity => change(state, Setting::Affinity, 1),
-        Action::ToggleLock => change(state, Setting::Lock, 1),
+        Action::ToggleLock => state.settings.lock = !state.settings.lock,
         Action::ToggleDrain => change(state, Setting::Drain, 1),
         Action::PauseResume => {
             let paused = state.run.as_ref().is_some_and(|run| run.phase == Phase::Paused);
@@ -181,11 +181,34 @@ fn change(state: &mut State, setting: Setting, step: isize) {
             }
         }
         Setting::Affinity => settings.affinity = cycle(&AFFINITIES, &settings.affinity, step),
-        Setting::Lock => settings.lock = !settings.lock,
-        Setting::SwitchInterval => {
-            let ms = cycle(&SWITCH_INTERVALS_MS, &(settings.switch_interval.as_millis() as u64), step);
-            settings.switch_interval = std::time::Duration::from_millis(ms);
+        Setting::Lock => {
+            let now = if settings.lock { settings.switch_interval.as_millis() as u64 } else { 0 };
+            let ms = cycle(&LOCK_CHOICES_MS, &now, step);
+            settings.lock = ms > 0;
+            if ms > 0 {
+                settings.switch_interval = std::time::Duration::from_millis(ms);
+            }
         }
+        Setting::Variant => match workload {
+            WorkloadKind::Contention => {
+                settings.strategy = cycle(
+                    &[Strategy::Racy, Strategy::Mutex, Strategy::Atomic, Strategy::Sharded],
+                    &settings.strategy,
+                    step,
+                );
+            }
+            WorkloadKind::Crash => {
+                settings.crash = cycle(
+                    &[CrashKind::Panic, CrashKind::Abort, CrashKind::Segv, CrashKind::Exit],
+                    &settings.crash,
+                    step,
+                );
+            }
+            WorkloadKind::Imbalance => {
+                settings.schedule = cycle(&[Schedule::Static, Schedule::Dynamic], &settings.schedule, step);
+            }
+            WorkloadKind::Cpu | WorkloadKind::Io | WorkloadKind::Memory => {}
+        },
         Setting::Drain => {
             settings.drain = match settings.drain {
                 DrainPolicy::Chunk => DrainPolicy::Task,

@@ -6,6 +6,7 @@
 
 pub mod affinity;
 pub mod gil;
+mod host;
 mod outcome;
 pub mod plan;
 pub mod processes;
@@ -23,7 +24,7 @@ use nix::unistd::Pid;
 pub use outcome::{CrashReason, WorkerOutcome};
 pub use plan::{DrainPolicy, Model, Plan, PlanError, PlanRequest, Schedule};
 
-use crate::board::{monotonic_ns, Board, BoardError, InjectedCrash, StopLevel};
+use crate::board::{monotonic_ns, Board, BoardError, InjectedCrash, SlotState, StopLevel};
 use crate::report::{RunOutcome, RunReport, WorkerReport};
 use crate::units::ns_to_seconds;
 use crate::workload::{RunCells, Workload};
@@ -72,7 +73,7 @@ impl Engine {
     /// As [`Engine::start`], but the launch of worker `fail_at` fails as if the OS refused it:
     /// the way tests reach the clean-up path, since root is exempt from RLIMIT_NPROC.
     pub fn start_with_faults(&self, plan: &Plan, fail_at: Option<usize>) -> Result<Run, LaunchError> {
-        let workload: Arc<dyn Workload> = Arc::from(plan.workload.build(plan.size));
+        let workload: Arc<dyn Workload> = Arc::from(plan.workload.build(plan.size, &plan.options));
         let generation = self.board.begin_run(plan.workers, plan.tasks);
         let gil = match plan.model {
             Model::Processes => None,
@@ -89,12 +90,29 @@ impl Engine {
             paused: false,
             group: None,
             finished_at: None,
+            replaced: Vec::new(),
         };
+        let source = |index| match plan.schedule {
+            Schedule::Static => TaskSource::Static(plan.static_tasks(index)),
+            Schedule::Dynamic => TaskSource::Dynamic { chunk: plan.chunk, first: 0..0 },
+        };
+        if plan.hosted {
+            let host = host::fork_host(host::HostedGroup {
+                board: &self.board,
+                generation,
+                workload: &workload,
+                sources: (0..plan.workers).map(source).collect(),
+                pinning: &plan.pinning,
+                switch_interval: plan.gil,
+                group: None,
+            })
+            .map_err(|source| LaunchError::Fork { index: 0, started: 0, source })?;
+            run.group = Some(host);
+            run.workers = (0..plan.workers).map(|_| Handle::Hosted(host)).collect();
+            return Ok(run);
+        }
         for index in 0..plan.workers {
-            let tasks = match plan.schedule {
-                Schedule::Static => TaskSource::Static(plan.static_tasks(index)),
-                Schedule::Dynamic => TaskSource::Dynamic { chunk: plan.chunk, first: 0..0 },
-            };
+            let tasks = source(index);
             let launched = if fail_at == Some(index) {
                 Err(match plan.model {
                     Model::Processes => Launch::Fork(nix::Error::EAGAIN),
@@ -125,6 +143,8 @@ enum Launch {
 enum Handle {
     Thread(JoinHandle<ThreadResult>),
     Process(Pid),
+    /// A thread of the group running in host process `Pid`.
+    Hosted(Pid),
     Ended(Ending),
 }
 
@@ -177,6 +197,8 @@ pub struct Run {
     paused: bool,
     group: Option<Pid>,
     finished_at: Option<Instant>,
+    /// Workers that crashed and were replaced (--respawn): index and how they ended.
+    replaced: Vec<(usize, WorkerOutcome)>,
 }
 
 impl Run {
@@ -198,6 +220,7 @@ impl Run {
                     tasks,
                     cpu,
                     gil: gil.cloned(),
+                    terminate: None,
                 })
                 .map_err(Launch::Thread)?,
             ),
@@ -239,13 +262,16 @@ impl Run {
     /// Pids of the worker processes still alive (not yet reaped).
     #[must_use]
     pub fn live_pids(&self) -> Vec<Pid> {
-        self.workers
+        let mut pids: Vec<Pid> = self
+            .workers
             .iter()
             .filter_map(|handle| match handle {
-                Handle::Process(pid) => Some(*pid),
+                Handle::Process(pid) | Handle::Hosted(pid) => Some(*pid),
                 _ => None,
             })
-            .collect()
+            .collect();
+        pids.dedup();
+        pids
     }
 
     /// The outcome of each worker that has ended, by index.
@@ -315,7 +341,7 @@ impl Run {
     pub fn inject_crash(&mut self, index: usize) -> bool {
         let running = match self.workers.get(index) {
             Some(Handle::Thread(thread)) => !thread.is_finished(),
-            Some(Handle::Process(_)) => true,
+            Some(Handle::Process(_) | Handle::Hosted(_)) => true,
             _ => false,
         };
         if running {
@@ -409,6 +435,8 @@ impl Run {
     }
 
     fn reap(&mut self, blocking: bool) {
+        let mut host_status = None;
+        let mut respawn = Vec::new();
         for (index, handle) in self.workers.iter_mut().enumerate() {
             let ending = match handle {
                 Handle::Ended(_) => continue,
@@ -422,6 +450,27 @@ impl Run {
                     };
                     let result = thread.join().unwrap_or_else(|payload| Err(threads::panic_message(payload.as_ref())));
                     Ending { outcome: WorkerOutcome::from_thread(result), cpu_ns: None, max_rss_bytes: None }
+                }
+                Handle::Hosted(host) => {
+                    if host_status.is_none() {
+                        let waited =
+                            if blocking { processes::reap_blocking(*host) } else { processes::try_reap(*host) };
+                        host_status = match waited {
+                            Ok(None) => continue,
+                            Ok(Some(reaped)) => Some(reaped.status),
+                            Err(_) => Some(-1),
+                        };
+                    }
+                    let status = host_status.unwrap_or(-1);
+                    let outcome = match self.board.slot(index).state() {
+                        SlotState::Done => WorkerOutcome::Done,
+                        SlotState::Cancelled => WorkerOutcome::Cancelled,
+                        SlotState::Panicked => {
+                            WorkerOutcome::Crashed(CrashReason::Panic("panicked in its thread".into()))
+                        }
+                        other => WorkerOutcome::from_wait_status(status, other),
+                    };
+                    Ending { outcome, cpu_ns: None, max_rss_bytes: None }
                 }
                 Handle::Process(pid) => {
                     let waited = if blocking { processes::reap_blocking(*pid) } else { processes::try_reap(*pid) };
@@ -437,13 +486,44 @@ impl Run {
                     }
                 }
             };
+            if self.plan.respawn && self.stop.is_none() && ending.outcome.is_failure() {
+                respawn.push((index, ending.outcome.clone()));
+            }
             *handle = Handle::Ended(ending);
+        }
+        for (index, outcome) in respawn {
+            self.respawn(index, outcome);
+        }
+    }
+
+    /// Forks a replacement for crashed worker `index` in the same slot; it first redoes the
+    /// task in hand and the rest of the block it had taken.
+    fn respawn(&mut self, index: usize, outcome: WorkerOutcome) {
+        let slot = self.board.slot(index);
+        let current = slot.current_task.load(Ordering::Relaxed);
+        let block_end = slot.block_end.load(Ordering::Relaxed);
+        let first = if current > 0 { current - 1..block_end.max(current) } else { 0..0 };
+        slot.current_task.store(0, Ordering::Relaxed);
+        slot.set_state(crate::board::SlotState::Pending);
+        let spec = WorkerSpec {
+            index,
+            board: &self.board,
+            generation: self.board.header().generation.load(Ordering::Relaxed),
+            workload: self.workload.as_ref(),
+            tasks: TaskSource::Dynamic { chunk: self.plan.chunk, first },
+            cpu: self.plan.pinning[index],
+            gil: None,
+            terminate: None,
+        };
+        if let Ok(pid) = processes::fork_worker(&spec, self.group, self.plan.gil) {
+            self.workers[index] = Handle::Process(pid);
+            self.replaced.push((index, outcome));
         }
     }
 
     fn reap_processes_blocking(&mut self) {
         for handle in &mut self.workers {
-            if let Handle::Process(pid) = handle {
+            if let Handle::Process(pid) | Handle::Hosted(pid) = handle {
                 let _ = processes::reap_blocking(*pid);
                 *handle = Handle::Ended(Ending {
                     outcome: WorkerOutcome::Killed(Signal::SIGKILL),
@@ -543,7 +623,26 @@ impl Run {
                 .collect(),
             tasks: self.plan.tasks,
             tasks_done,
+            partial_units: (0..self.workers.len())
+                .map(|index| self.board.slot(index))
+                .filter(|slot| slot.current_task.load(Ordering::Relaxed) != 0)
+                .map(|slot| slot.units_done.load(Ordering::Relaxed))
+                .sum(),
+            wall_seconds: wall.as_secs_f64(),
+            rss_bytes: workers.iter().map(|w| w.rss_bytes).collect(),
+            pss_bytes: workers.iter().map(|w| w.pss_bytes).collect(),
+            processes: self.plan.model == Model::Processes,
         });
+        let mut metrics = metrics;
+        if self.plan.respawn {
+            metrics.push(("replaced_workers", serde_json::json!(self.replaced.len())));
+            let replaced: Vec<_> = self
+                .replaced
+                .iter()
+                .map(|(index, outcome)| serde_json::json!({"index": index, "outcome": outcome.to_string()}))
+                .collect();
+            metrics.push(("replaced", serde_json::json!(replaced)));
+        }
         RunReport {
             plan: self.plan.clone(),
             outcome,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::affinity::{allowed_cpus, Affinity, AffinityError};
 use crate::board::MAX_WORKERS;
-use crate::workload::WorkloadKind;
+use crate::workload::{CrashKind, Strategy, WorkloadKind, WorkloadOptions};
 
 /// How work is executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
@@ -83,6 +83,14 @@ pub struct PlanRequest {
     pub chunk: u64,
     pub grace: Duration,
     pub drain: DrainPolicy,
+    /// Workload options as given; None: not given (the default applies).
+    pub strategy: Option<Strategy>,
+    pub crash: Option<CrashKind>,
+    pub crash_worker: Option<usize>,
+    pub crash_at: Option<u64>,
+    pub seed: Option<u64>,
+    /// Replace a crashed worker process and redo its task.
+    pub respawn: bool,
 }
 
 impl PlanRequest {
@@ -100,6 +108,12 @@ impl PlanRequest {
             chunk: 1,
             grace: DEFAULT_GRACE,
             drain: DrainPolicy::Chunk,
+            strategy: None,
+            crash: None,
+            crash_worker: None,
+            crash_at: None,
+            seed: None,
+            respawn: false,
         }
     }
 }
@@ -120,6 +134,10 @@ pub struct Plan {
     pub chunk: u64,
     pub grace: Duration,
     pub drain: DrainPolicy,
+    pub options: WorkloadOptions,
+    pub respawn: bool,
+    /// The thread group runs in a host process of its own, since the workload may kill it.
+    pub hosted: bool,
 }
 
 /// A plan that cannot run; the message names the option and how to fix it.
@@ -141,6 +159,14 @@ pub enum PlanError {
     ZeroSwitchInterval,
     #[error("{0}")]
     Affinity(#[from] AffinityError),
+    #[error("{option} applies to --workload {applies_to} only")]
+    OptionNotFor { option: &'static str, applies_to: &'static str },
+    #[error("--crash-worker {0} is not a worker of this run (workers are 0 to {1})")]
+    NoSuchWorker(usize, usize),
+    #[error("--crash-at counts tasks from 1")]
+    CrashAtZero,
+    #[error("--respawn needs --model processes and --schedule dynamic, so that a replacement can take the lost task")]
+    RespawnNeedsDynamicProcesses,
 }
 
 impl PlanRequest {
@@ -176,6 +202,10 @@ impl PlanRequest {
             return Err(PlanError::ZeroSwitchInterval);
         }
         let pinning = self.affinity.assign(workers, allowed)?;
+        let options = self.workload_options(workers)?;
+        if self.respawn && (self.model != Model::Processes || self.schedule != Schedule::Dynamic) {
+            return Err(PlanError::RespawnNeedsDynamicProcesses);
+        }
         Ok(Plan {
             workload: self.workload,
             model: self.model,
@@ -189,7 +219,41 @@ impl PlanRequest {
             chunk: self.chunk,
             grace: self.grace,
             drain: self.drain,
+            options,
+            respawn: self.respawn,
+            hosted: self.model != Model::Processes && self.workload.may_kill_its_process(&options),
         })
+    }
+
+    /// The workload's options, refusing those given for another workload.
+    fn workload_options(&self, workers: usize) -> Result<WorkloadOptions, PlanError> {
+        let only_for = |given: bool, option, workload: WorkloadKind| {
+            if given && self.workload != workload {
+                Err(PlanError::OptionNotFor { option, applies_to: workload.name() })
+            } else {
+                Ok(())
+            }
+        };
+        only_for(self.strategy.is_some(), "--strategy", WorkloadKind::Contention)?;
+        only_for(self.crash.is_some(), "--crash", WorkloadKind::Crash)?;
+        only_for(self.crash_worker.is_some(), "--crash-worker", WorkloadKind::Crash)?;
+        only_for(self.crash_at.is_some(), "--crash-at", WorkloadKind::Crash)?;
+        only_for(self.seed.is_some(), "--seed", WorkloadKind::Imbalance)?;
+        let defaults = WorkloadOptions::default();
+        let options = WorkloadOptions {
+            strategy: self.strategy.unwrap_or(defaults.strategy),
+            crash: self.crash.unwrap_or(defaults.crash),
+            crash_worker: self.crash_worker.unwrap_or(defaults.crash_worker),
+            crash_at: self.crash_at.unwrap_or(defaults.crash_at),
+            seed: self.seed.unwrap_or(defaults.seed),
+        };
+        if options.crash_worker >= workers {
+            return Err(PlanError::NoSuchWorker(options.crash_worker, workers - 1));
+        }
+        if options.crash_at == 0 {
+            return Err(PlanError::CrashAtZero);
+        }
+        Ok(options)
     }
 }
 

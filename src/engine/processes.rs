@@ -54,6 +54,23 @@ fn child_main(
     group: Option<Pid>,
     switch_interval: Option<std::time::Duration>,
 ) -> ! {
+    become_worker_process(parent, group);
+    // Each process has its own interpreter lock, so processes never wait for one another's.
+    let own_lock = switch_interval.map(InterpreterLock::new);
+    let child_spec =
+        WorkerSpec { gil: own_lock.as_ref(), terminate: Some(&TERMINATE), tasks: spec.tasks.clone(), ..*spec };
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| run_worker(&child_spec)));
+    if result.is_err() {
+        spec.board.slot(spec.index).set_state(SlotState::Panicked);
+        exit_now(EXIT_PANICKED);
+    }
+    exit_now(0)
+}
+
+/// The first acts of any forked child of the engine: die with the parent (and leave if it is
+/// already gone), join the run's process group, leave SIGINT to the parent, take SIGTERM as
+/// "stop after this chunk" (it raises [`terminate_flag`]).
+pub fn become_worker_process(parent: Pid, group: Option<Pid>) {
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     if getppid() != parent {
@@ -70,20 +87,16 @@ fn child_main(
         let _ = sigaction(Signal::SIGTERM, &terminate);
     }
     let _ = nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
-    // Each process has its own interpreter lock, so processes never wait for one another's.
-    let own_lock = switch_interval.map(InterpreterLock::new);
-    let child_spec =
-        WorkerSpec { gil: own_lock.as_ref(), terminate: Some(&TERMINATE), tasks: spec.tasks.clone(), ..*spec };
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| run_worker(&child_spec)));
-    if result.is_err() {
-        spec.board.slot(spec.index).set_state(SlotState::Panicked);
-        exit_now(EXIT_PANICKED);
-    }
-    exit_now(0)
+}
+
+/// Raised by SIGTERM in a process made by [`become_worker_process`].
+#[must_use]
+pub fn terminate_flag() -> &'static AtomicBool {
+    &TERMINATE
 }
 
 /// Leaves the process at once: no destructors, no atexit handlers, no stdio flush.
-fn exit_now(code: i32) -> ! {
+pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit is async-signal-safe and never returns.
     unsafe { libc::_exit(code) }
 }

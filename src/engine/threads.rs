@@ -24,6 +24,8 @@ pub struct ThreadWorker {
     pub tasks: TaskSource,
     pub cpu: Option<usize>,
     pub gil: Option<Arc<InterpreterLock>>,
+    /// Set by SIGTERM when the thread group runs in a host process.
+    pub terminate: Option<&'static std::sync::atomic::AtomicBool>,
 }
 
 pub fn spawn_worker(worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
@@ -37,7 +39,7 @@ pub fn spawn_worker(worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadRe
             tasks: worker.tasks.clone(),
             cpu: worker.cpu,
             gil: worker.gil.as_deref(),
-            terminate: None,
+            terminate: worker.terminate,
         };
         std::panic::catch_unwind(AssertUnwindSafe(|| run_worker(&spec))).map_err(|payload| {
             if let Some(gil) = &worker.gil {

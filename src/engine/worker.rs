@@ -105,6 +105,15 @@ impl BoardHooks<'_> {
 impl Hooks for BoardHooks<'_> {
     #[inline]
     fn checkpoint(&mut self, units_done: u64) -> Flow {
+        if !self.is_current() {
+            return Flow::Stop;
+        }
+        // Progress first: the chunk just finished counts even when the worker stops here.
+        self.slot.units_done.store(units_done, Ordering::Relaxed);
+        self.slot.heartbeat_ns.store(monotonic_ns(), Ordering::Relaxed);
+        if let Some(cpu) = current_cpu() {
+            self.slot.note_core(cpu);
+        }
         let level = self.stop_level();
         if level != StopLevel::Run as u32 {
             self.note_stop();
@@ -115,11 +124,6 @@ impl Hooks for BoardHooks<'_> {
         if let Some(crash) = InjectedCrash::from_raw(self.slot.inject.load(Ordering::Relaxed)) {
             self.slot.inject.store(0, Ordering::Relaxed);
             commit_crash(crash);
-        }
-        self.slot.units_done.store(units_done, Ordering::Relaxed);
-        self.slot.heartbeat_ns.store(monotonic_ns(), Ordering::Relaxed);
-        if let Some(cpu) = current_cpu() {
-            self.slot.note_core(cpu);
         }
         if self.header.pause.load(Ordering::Relaxed) != 0 && level == StopLevel::Run as u32 {
             self.wait_while_paused();

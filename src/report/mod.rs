@@ -10,6 +10,7 @@ pub use table::{to_summary, to_table};
 use nix::sys::signal::Signal;
 
 use crate::engine::{Plan, WorkerOutcome};
+use crate::workload::WorkloadKind;
 
 /// How a run ended as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +94,29 @@ impl RunReport {
         let mut startups: Vec<f64> = self.workers.iter().map(|w| w.startup_seconds).filter(|s| *s > 0.0).collect();
         startups.sort_by(f64::total_cmp);
         startups.get(startups.len() / 2).copied()
+    }
+
+    /// The figure that matters most for this run's workload, in a few words.
+    #[must_use]
+    pub fn headline(&self) -> String {
+        let metric = |name: &str| self.metrics.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        let number = |name: &str| metric(name).and_then(|v| v.as_u64()).unwrap_or(0);
+        let crashed = self.workers.iter().filter(|w| w.outcome.is_failure()).count();
+        match self.plan.workload {
+            WorkloadKind::Contention => format!("lost {} of {}", number("lost_updates"), number("expected")),
+            WorkloadKind::Memory => format!("PSS {}", crate::units::format_bytes(number("pss_bytes"))),
+            WorkloadKind::Imbalance => {
+                let idle = self.workers.iter().map(|w| w.idle_seconds).fold(0.0, f64::max);
+                format!("max idle {}", crate::units::format_seconds(idle))
+            }
+            WorkloadKind::Crash if self.plan.respawn => format!("{} replaced", number("replaced_workers")),
+            WorkloadKind::Crash => format!("{crashed} crashed"),
+            WorkloadKind::Cpu | WorkloadKind::Io => match self.checksum_ok() {
+                Some(true) => "checksum ok".to_owned(),
+                Some(false) => "checksum WRONG".to_owned(),
+                None => format!("{}/{} tasks", self.tasks_done, self.plan.tasks),
+            },
+        }
     }
 
     /// False when every task completed but the checksum says some ran twice or not at all.

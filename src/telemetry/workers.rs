@@ -142,7 +142,10 @@ impl RunView {
                     lock_wait_seconds: ns_to_seconds(slot.lock_wait_ns.load(Ordering::Relaxed)),
                     pid: slot.pid.load(Ordering::Relaxed),
                     tid: slot.tid.load(Ordering::Relaxed),
-                    reason: ended.filter(|outcome| outcome.to_string() != outcome.name()).map(ToString::to_string),
+                    reason: ended
+                        .filter(|outcome| outcome.to_string() != outcome.name())
+                        .map(ToString::to_string)
+                        .or_else(|| memory_note(slot.pss_bytes.load(Ordering::Relaxed))),
                 }
             })
             .collect();
@@ -183,7 +186,14 @@ impl WorkerView {
             lock_wait_seconds: worker.lock_wait_seconds,
             pid: worker.pid,
             tid: worker.tid,
-            reason: (worker.outcome.to_string() != worker.outcome.name()).then(|| worker.outcome.to_string()),
+            reason: (worker.outcome.to_string() != worker.outcome.name())
+                .then(|| worker.outcome.to_string())
+                .or_else(|| memory_note(worker.pss_bytes)),
         }
     }
+}
+
+/// `PSS 64.0 MiB`, for a worker that measured its memory.
+fn memory_note(pss_bytes: u64) -> Option<String> {
+    (pss_bytes > 0).then(|| format!("PSS {}", crate::units::format_bytes(pss_bytes)))
 }

@@ -45,8 +45,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         Constraint::Length(5),
     ];
     if wide {
-        header.extend(["cpu", "peak mem", "start-up", "outcome"]);
-        widths.extend([Constraint::Length(9), Constraint::Length(10), Constraint::Length(9), Constraint::Min(9)]);
+        header.extend(["cpu", "peak mem", "start-up", "outcome", "figure"]);
+        widths.extend([
+            Constraint::Length(9),
+            Constraint::Length(10),
+            Constraint::Length(9),
+            Constraint::Length(9),
+            Constraint::Min(10),
+        ]);
     }
     let visible = usize::from(inner.height.saturating_sub(1)).max(1);
     let first = state.results_scroll.saturating_sub(visible - 1).min(state.results.len().saturating_sub(visible));
@@ -84,6 +90,7 @@ fn result_row(index: usize, row: &ResultRow, wide: bool, theme: Theme) -> Row<'s
         let outcome_style =
             if report.outcome == crate::report::RunOutcome::Finished { theme.good() } else { theme.warning() };
         cells.push(Cell::from(Span::styled(report.outcome.name(), outcome_style)));
+        cells.push(Cell::from(report.headline()));
     }
     Row::new(cells)
 }

@@ -22,8 +22,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         .enumerate()
         .map(|(row, setting)| {
             let value = value_of(*setting, &state.settings, state.workload());
-            let value_style =
-                if *setting == Setting::SwitchInterval && !state.settings.lock { theme.dim() } else { theme.value() };
+            let value_style = if *setting == Setting::Variant && value == "—" { theme.dim() } else { theme.value() };
             let line = Line::from(vec![
                 Span::styled(format!(" {:<9}", setting.label()), theme.dim()),
                 Span::styled(value, value_style),
@@ -46,8 +45,17 @@ fn value_of(setting: Setting, settings: &Settings, workload: WorkloadKind) -> St
         Setting::Tasks => settings.tasks.to_string(),
         Setting::Size => format_size(workload, settings.size_of(workload)),
         Setting::Affinity => settings.affinity.to_string(),
-        Setting::Lock => if settings.lock { "on" } else { "off" }.to_owned(),
-        Setting::SwitchInterval => format_duration(settings.switch_interval),
+        Setting::Lock if settings.lock => format!("on, {}", format_duration(settings.switch_interval)),
+        Setting::Lock => "off".to_owned(),
+        Setting::Variant => match workload {
+            WorkloadKind::Contention => settings.strategy.name().to_owned(),
+            WorkloadKind::Crash => format!("{} (worker 0)", settings.crash.name()),
+            WorkloadKind::Imbalance => match settings.schedule {
+                crate::engine::Schedule::Static => "static split".to_owned(),
+                crate::engine::Schedule::Dynamic => "dynamic".to_owned(),
+            },
+            WorkloadKind::Cpu | WorkloadKind::Io | WorkloadKind::Memory => "—".to_owned(),
+        },
         Setting::Drain => match settings.drain {
             DrainPolicy::Chunk => "next chunk".to_owned(),
             DrainPolicy::Task => "end of task".to_owned(),
@@ -56,14 +64,22 @@ fn value_of(setting: Setting, settings: &Settings, workload: WorkloadKind) -> St
     }
 }
 
-/// `150M i` for integers, `200 ms` for waits.
+/// `150M ints`, `200 ms`, `64 MiB`: the size in the workload's own unit.
 fn format_size(workload: WorkloadKind, size: u64) -> String {
+    let count = |noun: &str| {
+        if size >= 1_000_000 && size.is_multiple_of(1_000_000) {
+            format!("{}M {noun}", size / 1_000_000)
+        } else if size >= 1_000_000 {
+            format!("{:.1}M {noun}", size as f64 / 1e6)
+        } else {
+            format!("{size} {noun}")
+        }
+    };
     match workload {
         WorkloadKind::Io => format!("{size} ms"),
-        WorkloadKind::Cpu if size >= 1_000_000 && size.is_multiple_of(1_000_000) => {
-            format!("{}M ints", size / 1_000_000)
-        }
-        WorkloadKind::Cpu if size >= 1_000_000 => format!("{:.1}M ints", size as f64 / 1e6),
-        WorkloadKind::Cpu => format!("{size} ints"),
+        WorkloadKind::Memory => format!("{size} MiB"),
+        WorkloadKind::Contention => count("incr"),
+        WorkloadKind::Cpu | WorkloadKind::Crash => count("ints"),
+        WorkloadKind::Imbalance => count("ints/w"),
     }
 }

@@ -41,6 +41,22 @@ fn opaque(value: &mut u64) {
     *value = std::hint::black_box(*value);
 }
 
+/// The kernel as a task: the sum of `i*i` over `start..start + len`, with a checkpoint every
+/// chunk. Its digest is the sum itself.
+pub fn sum_range(start: u64, len: u64, hooks: &mut dyn Hooks) -> TaskEnd {
+    let mut acc = 0u64;
+    let mut done = 0u64;
+    while done < len {
+        let step = CHUNK.min(len - done);
+        acc = acc.wrapping_add(sum_of_squares(start + done, start + done + step));
+        done += step;
+        if hooks.checkpoint(done) == Flow::Stop {
+            return TaskEnd::Stopped;
+        }
+    }
+    TaskEnd::Completed { digest: acc }
+}
+
 /// Closed form of the sum of `i*i` for `i < n`, modulo 2^64, or None when it would overflow u128.
 #[must_use]
 pub fn expected_sum_of_squares(n: u64) -> Option<u64> {
@@ -56,18 +72,7 @@ impl Workload for Cpu {
     }
 
     fn run_task(&self, task: u64, hooks: &mut dyn Hooks) -> TaskEnd {
-        let start = task.wrapping_mul(self.size);
-        let mut acc = 0u64;
-        let mut done = 0u64;
-        while done < self.size {
-            let step = CHUNK.min(self.size - done);
-            acc = acc.wrapping_add(sum_of_squares(start + done, start + done + step));
-            done += step;
-            if hooks.checkpoint(done) == Flow::Stop {
-                return TaskEnd::Stopped;
-            }
-        }
-        TaskEnd::Completed { digest: acc }
+        sum_range(task.wrapping_mul(self.size), self.size, hooks)
     }
 
     fn expected_checksum(&self, tasks: u64) -> Option<u64> {

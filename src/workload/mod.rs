@@ -7,11 +7,19 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
+mod contention;
 mod cpu;
+mod crash;
+mod imbalance;
 mod io;
+mod memory;
 
+pub use contention::{Contention, Strategy};
 pub use cpu::{sum_of_squares, Cpu};
+pub use crash::{crash, segfault, Crash, CrashKind, CRASH_EXIT_CODE};
+pub use imbalance::Imbalance;
 pub use io::Io;
+pub use memory::Memory;
 
 /// What a worker should do after a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +88,14 @@ pub struct RunCells {
     pub own_counters: Vec<u64>,
     pub tasks: u64,
     pub tasks_done: u64,
+    /// Units done in tasks that were stopped half-way.
+    pub partial_units: u64,
+    pub wall_seconds: f64,
+    /// What each worker measured of its own memory.
+    pub rss_bytes: Vec<u64>,
+    pub pss_bytes: Vec<u64>,
+    /// True when the workers were processes.
+    pub processes: bool,
 }
 
 /// The catalog's entries.
@@ -88,16 +104,49 @@ pub struct RunCells {
 pub enum WorkloadKind {
     Cpu,
     Io,
+    Memory,
+    Contention,
+    Imbalance,
+    Crash,
+}
+
+/// Options that only some workloads take; validated against the workload in the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkloadOptions {
+    /// `contention`: how workers update the shared counter.
+    pub strategy: Strategy,
+    /// `crash`: how, which worker, on its how-many-th task (1-based).
+    pub crash: CrashKind,
+    pub crash_worker: usize,
+    pub crash_at: u64,
+    /// `imbalance`: the seed of the task sizes.
+    pub seed: u64,
+}
+
+impl Default for WorkloadOptions {
+    fn default() -> Self {
+        Self {
+            strategy: Strategy::Racy,
+            crash: CrashKind::Panic,
+            crash_worker: 0,
+            crash_at: 2,
+            seed: imbalance::DEFAULT_SEED,
+        }
+    }
 }
 
 impl WorkloadKind {
-    pub const ALL: [Self; 2] = [Self::Cpu, Self::Io];
+    pub const ALL: [Self; 6] = [Self::Cpu, Self::Io, Self::Memory, Self::Contention, Self::Imbalance, Self::Crash];
 
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Self::Cpu => "cpu",
             Self::Io => "io",
+            Self::Memory => "memory",
+            Self::Contention => "contention",
+            Self::Imbalance => "imbalance",
+            Self::Crash => "crash",
         }
     }
 
@@ -107,6 +156,10 @@ impl WorkloadKind {
         match self {
             Self::Cpu => "CPU-bound: sum of i*i over a range; scales with cores, not under an interpreter lock",
             Self::Io => "I/O-bound: waits without using the CPU; threads overlap the waits, lock or not",
+            Self::Memory => "each worker allocates and touches memory: processes cost more, copy-on-write shows",
+            Self::Contention => "one shared counter: racy updates get lost; mutex, atomic and sharded do not",
+            Self::Imbalance => "skewed task sizes: a static split idles workers, dynamic dispatch balances them",
+            Self::Crash => "one worker crashes: a process dies alone, a thread's abort takes its group down",
         }
     }
 
@@ -126,6 +179,26 @@ impl WorkloadKind {
                  the interpreter lock does not matter, since it is released while waiting. \
                  Processes overlap too, but each costs a fork and memory of its own."
             }
+            Self::Memory => {
+                "Each task allocates and touches its size in MiB, and a worker process also writes \
+                 a buffer it inherited, so copy-on-write copies it. Workers report their RSS and \
+                 PSS: threads share one address space, processes each pay for their own copy."
+            }
+            Self::Contention => {
+                "Every worker increments one shared counter. Racy (a load, then a store) loses \
+                 updates as soon as two workers overlap; a mutex loses none but makes them queue; \
+                 an atomic add is cheaper; sharded counters, summed at the end, never contend."
+            }
+            Self::Imbalance => {
+                "Tasks of skewed sizes, the same for a given seed. Split statically, one worker can \
+                 be left with the heavy ones while the others sit idle; taken dynamically from a \
+                 shared counter, as a pool does, the load balances. Tiny chunks cost dispatch."
+            }
+            Self::Crash => {
+                "One worker crashes on a chosen task. A crashed process dies alone and the others \
+                 finish; a panicking thread is caught, but an abort or a segfault takes its whole \
+                 process down, so thread groups run in a host process here. --respawn replaces it."
+            }
         }
     }
 
@@ -133,8 +206,11 @@ impl WorkloadKind {
     #[must_use]
     pub fn size_unit(self) -> &'static str {
         match self {
-            Self::Cpu => "integers per task",
+            Self::Cpu | Self::Crash => "integers per task",
             Self::Io => "milliseconds per task",
+            Self::Memory => "MiB per task",
+            Self::Contention => "increments per task",
+            Self::Imbalance => "integers per unit of task weight",
         }
     }
 
@@ -143,16 +219,33 @@ impl WorkloadKind {
         match self {
             Self::Cpu => cpu::DEFAULT_SIZE,
             Self::Io => io::DEFAULT_MILLIS,
+            Self::Memory => memory::DEFAULT_MIB,
+            Self::Contention => contention::DEFAULT_INCREMENTS,
+            Self::Imbalance => imbalance::DEFAULT_SIZE,
+            Self::Crash => crash::DEFAULT_SIZE,
         }
     }
 
-    /// The workload with `size` (see [`Self::size_unit`]).
+    /// The workload with `size` (see [`Self::size_unit`]) and its options.
     #[must_use]
-    pub fn build(self, size: u64) -> Box<dyn Workload> {
+    pub fn build(self, size: u64, options: &WorkloadOptions) -> Box<dyn Workload> {
         match self {
             Self::Cpu => Box::new(Cpu { size }),
             Self::Io => Box::new(Io { millis: size }),
+            Self::Memory => Box::new(Memory::new(size)),
+            Self::Contention => Box::new(Contention { increments: size, strategy: options.strategy }),
+            Self::Imbalance => Box::new(Imbalance { size, seed: options.seed }),
+            Self::Crash => {
+                Box::new(Crash { size, kind: options.crash, worker: options.crash_worker, at: options.crash_at })
+            }
         }
+    }
+
+    /// True when a thread group running this workload could take its whole process down, so
+    /// it must run in a host process of its own.
+    #[must_use]
+    pub fn may_kill_its_process(self, options: &WorkloadOptions) -> bool {
+        self == Self::Crash && options.crash.kills_the_process()
     }
 }
 

@@ -1,0 +1,101 @@
+//! `memory`: each task allocates and touches `--size` MiB; a worker process also writes into a
+//! buffer it inherited across fork, so copy-on-write copies it. Each worker then reads its own
+//! RSS and PSS from `/proc/self/smaps_rollup`: processes cost more memory than threads, and
+//! copy-on-write shows up as soon as an inherited page is written.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use serde_json::json;
+
+use super::{Flow, Hooks, RunCells, TaskEnd, Workload};
+
+pub const DEFAULT_MIB: u64 = 64;
+const MIB: usize = 1 << 20;
+const PAGE: usize = 4096;
+
+pub struct Memory {
+    pub mib: u64,
+    /// Allocated and touched by the engine's process before any worker exists, so that
+    /// forked workers inherit it. Only processes write it (one worker each); atomics keep a
+    /// shared write well-defined anyway.
+    inherited: Box<[AtomicU8]>,
+}
+
+impl Memory {
+    #[must_use]
+    pub fn new(mib: u64) -> Self {
+        let bytes = usize::try_from(mib).unwrap_or(0).saturating_mul(MIB);
+        let inherited: Box<[AtomicU8]> = (0..bytes).map(|_| AtomicU8::new(1)).collect();
+        Self { mib, inherited }
+    }
+}
+
+impl Workload for Memory {
+    fn units_for(&self, _task: u64) -> u64 {
+        self.mib
+    }
+
+    fn run_task(&self, task: u64, hooks: &mut dyn Hooks) -> TaskEnd {
+        let mib = usize::try_from(self.mib).unwrap_or(0);
+        let mut own = Vec::<u8>::with_capacity(mib * MIB);
+        let in_process = hooks.cells().in_process;
+        for done in 0..mib {
+            // Writing the zeros makes every page resident.
+            own.extend(std::iter::repeat_n(0u8, MIB));
+            if in_process {
+                for page in (done * MIB..(done + 1) * MIB).step_by(PAGE) {
+                    self.inherited[page].store(2, Ordering::Relaxed);
+                }
+            }
+            if hooks.checkpoint(done as u64 + 1) == Flow::Stop {
+                return TaskEnd::Stopped;
+            }
+        }
+        if let Some((rss, pss)) = own_memory() {
+            let cells = hooks.cells();
+            cells.rss_bytes.store(rss, Ordering::Relaxed);
+            cells.pss_bytes.store(pss, Ordering::Relaxed);
+        }
+        std::hint::black_box(&own);
+        TaskEnd::Completed { digest: task + 1 }
+    }
+
+    fn expected_checksum(&self, tasks: u64) -> Option<u64> {
+        Some(tasks.wrapping_mul(tasks.wrapping_add(1)) / 2)
+    }
+
+    fn metrics(&self, run: &RunCells) -> Vec<(&'static str, serde_json::Value)> {
+        // Threads share one process: its PSS is the total. Processes add up, with the parent
+        // (which holds the inherited buffer) on top.
+        let (rss, pss) = if run.processes {
+            let parent = own_memory().unwrap_or((0, 0));
+            (parent.0 + run.rss_bytes.iter().sum::<u64>(), parent.1 + run.pss_bytes.iter().sum::<u64>())
+        } else {
+            (run.rss_bytes.iter().copied().max().unwrap_or(0), run.pss_bytes.iter().copied().max().unwrap_or(0))
+        };
+        vec![("rss_bytes", json!(rss)), ("pss_bytes", json!(pss)), ("inherited_bytes", json!(self.inherited.len()))]
+    }
+}
+
+/// RSS and PSS of the calling process, in bytes, from `/proc/self/smaps_rollup`.
+#[must_use]
+pub fn own_memory() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = text.lines().find(|line| line.starts_with(name))?;
+        let kib: u64 = line[name.len()..].trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kib * 1024)
+    };
+    Some((field("Rss:")?, field("Pss:")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_its_own_memory() {
+        let (rss, pss) = own_memory().expect("smaps_rollup");
+        assert!(rss > 0 && pss > 0 && pss <= rss);
+    }
+}

@@ -1,0 +1,162 @@
+//! The catalog's claims as invariants on the real binary: lost updates, crash isolation,
+//! copy-on-write memory, balanced schedules, respawn, and bad options refused.
+
+mod common;
+
+use serde_json::Value;
+
+fn run_json(args: &[&str]) -> (i32, Value) {
+    let mut full = vec!["run", "--format", "json"];
+    full.extend_from_slice(args);
+    let output = common::run(&full);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
+    (output.status.code().expect("exit code"), json)
+}
+
+fn metric(json: &Value, name: &str) -> u64 {
+    json["metrics"][name].as_u64().unwrap_or_else(|| panic!("metrics.{name} missing: {json}"))
+}
+
+#[test]
+fn racy_increments_lose_updates_and_the_others_lose_none() {
+    let (_, racy) = run_json(&["-w", "contention", "-m", "threads", "-n", "2", "-t", "4", "--strategy", "racy"]);
+    assert!(metric(&racy, "lost_updates") > 0, "two racy threads lost nothing: {racy}");
+    assert_eq!(metric(&racy, "expected"), 4_000_000);
+    for model in ["threads", "processes"] {
+        for strategy in ["mutex", "atomic", "sharded"] {
+            let (code, json) = run_json(&[
+                "-w",
+                "contention",
+                "-m",
+                model,
+                "-n",
+                "2",
+                "-t",
+                "4",
+                "-s",
+                "200000",
+                "--strategy",
+                strategy,
+            ]);
+            assert_eq!(code, 0, "{model} {strategy}: {json}");
+            assert_eq!(metric(&json, "lost_updates"), 0, "{model} {strategy}: {json}");
+            assert_eq!(metric(&json, "final_count"), 800_000, "{model} {strategy}");
+        }
+    }
+}
+
+#[test]
+fn every_crash_leaves_the_program_running_and_names_the_worker_and_reason() {
+    let cases = [
+        ("processes", "panic", "panic"),
+        ("processes", "abort", "SIGABRT"),
+        ("processes", "segv", "SIGSEGV"),
+        ("processes", "exit", "3"),
+        ("threads", "panic", "panicked on its task 2"),
+        ("threads", "abort", "SIGABRT"),
+        ("threads", "segv", "SIGSEGV"),
+        ("threads", "exit", "3"),
+    ];
+    for (model, crash, reason) in cases {
+        let args =
+            ["-w", "crash", "-m", model, "-n", "3", "-t", "9", "-s", "100000", "--crash", crash, "--crash-worker", "1"];
+        let (code, json) = run_json(&args);
+        assert_eq!(code, 1, "{model} {crash}: the program must survive and report: {json}");
+        assert_eq!(json["outcome"], "failed");
+        let workers = json["workers"].as_array().expect("workers");
+        let crashed = &workers[1];
+        let why = [&crashed["signal"], &crashed["panic"], &crashed["exit_code"]]
+            .iter()
+            .map(ToString::to_string)
+            .collect::<String>();
+        assert!(why.contains(reason), "{model} {crash}: worker 1 should say {reason}: {crashed}");
+        let isolated = model == "processes" || crash == "panic";
+        for other in [&workers[0], &workers[2]] {
+            if isolated {
+                assert_eq!(other["outcome"], "done", "{model} {crash}: {other}");
+            } else {
+                // abort, segv and exit take the whole thread group down, as in Python: a worker
+                // still at work then ends the same way; one that had already finished is done.
+                assert!(
+                    other["outcome"] == "done" || other["outcome"] == crashed["outcome"],
+                    "{model} {crash}: {other}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn respawn_replaces_a_crashed_process_and_finishes_every_task() {
+    let args = ["-w", "crash", "-m", "processes", "-n", "2", "-t", "8", "-s", "100000", "--crash", "segv"];
+    let (code, json) = run_json(&[&args[..], &["--schedule", "dynamic", "--respawn"]].concat());
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["tasks_done"], 8);
+    assert_eq!(json["metrics"]["checksum"], json["metrics"]["expected_checksum"]);
+    assert_eq!(metric(&json, "replaced_workers"), 1);
+    assert!(json["metrics"]["replaced"][0]["outcome"].as_str().is_some_and(|o| o.contains("SIGSEGV")));
+}
+
+#[test]
+fn processes_that_write_inherited_memory_cost_more_than_threads() {
+    let total = |model| {
+        let (code, json) = run_json(&["-w", "memory", "-m", model, "-n", "2", "-t", "2", "-s", "32"]);
+        assert_eq!(code, 0, "{json}");
+        for worker in json["workers"].as_array().expect("workers") {
+            assert!(worker["metrics"]["pss_bytes"].as_u64().is_some_and(|b| b > 0), "{worker}");
+        }
+        metric(&json, "pss_bytes")
+    };
+    let (threads, processes) = (total("threads"), total("processes"));
+    assert!(processes > threads, "processes {processes} B, threads {threads} B");
+}
+
+#[test]
+fn both_schedules_run_every_skewed_task_once_and_report_busy_and_idle() {
+    for schedule in ["static", "dynamic"] {
+        let (code, json) = run_json(&[
+            "-w",
+            "imbalance",
+            "-m",
+            "threads",
+            "-n",
+            "2",
+            "-t",
+            "12",
+            "-s",
+            "100000",
+            "--schedule",
+            schedule,
+        ]);
+        assert_eq!(code, 0);
+        assert_eq!(json["metrics"]["checksum"], json["metrics"]["expected_checksum"], "{schedule}");
+        for worker in json["workers"].as_array().expect("workers") {
+            assert!(worker["metrics"]["busy_seconds"].as_f64().is_some_and(|s| s > 0.0), "{worker}");
+            assert!(worker["metrics"]["idle_seconds"].as_f64().is_some(), "{worker}");
+        }
+    }
+}
+
+#[test]
+fn options_for_another_workload_are_refused() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["-w", "cpu", "--strategy", "mutex"], "--strategy applies to --workload contention"),
+        (&["-w", "contention", "--strategy", "spinlock"], "spinlock"),
+        (&["-w", "io", "--crash", "segv"], "--crash applies"),
+        (&["-w", "crash", "-n", "2", "--crash-worker", "5"], "not a worker"),
+        (&["-w", "crash", "--crash-at", "0"], "from 1"),
+        (&["-w", "crash", "-m", "threads", "--respawn"], "--respawn needs"),
+        (&["-w", "crash", "-m", "processes", "--respawn"], "--respawn needs"),
+        (&["-w", "cpu", "--seed", "3"], "--seed applies"),
+    ];
+    for (args, needle) in cases {
+        let mut full = vec!["run"];
+        full.extend_from_slice(args);
+        let output = common::run(&full);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle) && stderr.trim_end().lines().count() == 1, "{args:?}: {stderr}");
+    }
+}
