@@ -279,6 +279,21 @@ impl Board {
         Ok(board)
     }
 
+    /// Maps the board a parent created, from the descriptor a re-executed worker inherited.
+    pub fn from_fd(fd: OwnedFd) -> Result<Self, BoardError> {
+        let len = NonZeroUsize::new(std::mem::size_of::<Table>()).ok_or(BoardError::Create(nix::Error::EINVAL))?;
+        let size = nix::sys::stat::fstat(&fd).map_err(BoardError::Create)?.st_size;
+        if usize::try_from(size).ok() != Some(len.get()) {
+            return Err(BoardError::Create(nix::Error::EINVAL));
+        }
+        // SAFETY: a shared mapping of a memfd of exactly the table's size, zero-filled or
+        // written by the parent; only atomics are accessed through it.
+        let ptr =
+            unsafe { mmap(None, len, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_SHARED, &fd, 0) }
+                .map_err(BoardError::Create)?;
+        Ok(Self { table: ptr.cast(), fd })
+    }
+
     fn table(&self) -> &Table {
         // SAFETY: mapped in `create`, unmapped only in `drop`, and only atomics inside.
         unsafe { self.table.as_ref() }

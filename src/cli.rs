@@ -33,6 +33,9 @@ pub enum Command {
     List,
     /// Run one workload headless and print a report.
     Run(RunArgs),
+    /// A worker process started with --start spawn (internal).
+    #[command(name = "__worker", hide = true)]
+    Worker { spec: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -94,6 +97,9 @@ pub struct RunArgs {
     /// imbalance: the seed of the skewed task sizes [default: 42].
     #[arg(long)]
     pub seed: Option<u64>,
+    /// How worker processes start: fork, or spawn (re-execute this binary, as Python's spawn).
+    #[arg(long, value_enum, default_value_t = crate::engine::StartMethod::Fork)]
+    pub start: crate::engine::StartMethod,
     /// Replace a crashed worker process and redo its task (processes, dynamic schedule).
     #[arg(long)]
     pub respawn: bool,
@@ -130,6 +136,7 @@ impl RunArgs {
             crash_at: self.crash_at,
             seed: self.seed,
             respawn: self.respawn,
+            start: self.start,
         }
     }
 }

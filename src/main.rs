@@ -40,6 +40,13 @@ fn main() -> ExitCode {
                 error.exit_code()
             }
         },
+        Some(Command::Worker { spec }) => match concur_tui::engine::spawned::worker_main(&spec) {
+            Ok(code) => code,
+            Err(error) => {
+                eprintln!("error: {error}");
+                2
+            }
+        },
         None => dashboard(cli.grace),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))

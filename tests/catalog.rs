@@ -150,6 +150,8 @@ fn options_for_another_workload_are_refused() {
         (&["-w", "crash", "-m", "threads", "--respawn"], "--respawn needs"),
         (&["-w", "crash", "-m", "processes", "--respawn"], "--respawn needs"),
         (&["-w", "cpu", "--seed", "3"], "--seed applies"),
+        (&["-w", "cpu", "-m", "threads", "--start", "spawn"], "--start spawn"),
+        (&["-w", "cpu", "-m", "processes", "--start", "vfork"], "vfork"),
     ];
     for (args, needle) in cases {
         let mut full = vec!["run"];
@@ -159,4 +161,32 @@ fn options_for_another_workload_are_refused() {
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(needle) && stderr.trim_end().lines().count() == 1, "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn spawned_workers_re_execute_the_binary_and_share_the_board() {
+    let parent_exe = std::fs::canonicalize(common::BIN).expect("binary path");
+    for start in ["fork", "spawn"] {
+        let args = ["-w", "cpu", "-m", "processes", "-n", "2", "-t", "6", "-s", "200000", "--start", start];
+        let (code, json) = run_json(&args);
+        assert_eq!(code, 0, "{start}: {json}");
+        assert_eq!(json["plan"]["start"], start);
+        assert_eq!(json["metrics"]["checksum"], json["metrics"]["expected_checksum"], "{start}");
+        for worker in json["workers"].as_array().expect("workers") {
+            assert!(worker["startup_seconds"].as_f64().is_some_and(|s| s > 0.0), "{start}: {worker}");
+        }
+    }
+    // A spawned worker runs the same binary through the hidden subcommand.
+    let tag = common::new_tag();
+    let args = ["run", "-w", "io", "-m", "processes", "-n", "1", "-t", "1", "-s", "20000", "--start", "spawn"];
+    let child = common::Reaped::new(common::command(&tag, &args).spawn().expect("start"));
+    let pid = child.id();
+    assert!(common::wait_until(std::time::Duration::from_secs(20), || !common::children_of(pid).is_empty()));
+    let worker = common::children_of(pid)[0];
+    let cmdline = std::fs::read(format!("/proc/{worker}/cmdline")).expect("cmdline");
+    assert!(cmdline.windows(8).any(|w| w == b"__worker"), "{}", String::from_utf8_lossy(&cmdline));
+    let exe = std::fs::read_link(format!("/proc/{worker}/exe")).expect("exe");
+    assert_eq!(exe, parent_exe);
+    drop(child);
+    common::assert_no_leftovers(&tag);
 }

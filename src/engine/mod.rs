@@ -10,6 +10,7 @@ mod host;
 mod outcome;
 pub mod plan;
 pub mod processes;
+pub mod spawned;
 pub mod threads;
 pub mod worker;
 
@@ -22,7 +23,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 pub use outcome::{CrashReason, WorkerOutcome};
-pub use plan::{DrainPolicy, Model, Plan, PlanError, PlanRequest, Schedule};
+pub use plan::{DrainPolicy, Model, Plan, PlanError, PlanRequest, Schedule, StartMethod};
 
 use crate::board::{monotonic_ns, Board, BoardError, InjectedCrash, SlotState, StopLevel};
 use crate::report::{RunOutcome, RunReport, WorkerReport};
@@ -46,6 +47,10 @@ pub enum LaunchError {
     Fork { index: usize, started: usize, source: nix::Error },
     #[error("starting thread worker {index} failed: {source}; the {started} worker(s) already started were stopped and joined")]
     Thread { index: usize, started: usize, source: std::io::Error },
+    #[error(
+        "spawning worker {index} failed: {source}; the {started} worker(s) already started were stopped and reaped"
+    )]
+    Spawn { index: usize, started: usize, source: std::io::Error },
 }
 
 /// Owns the board; starts runs one at a time.
@@ -127,6 +132,7 @@ impl Engine {
                 return Err(match failure {
                     Launch::Fork(source) => LaunchError::Fork { index, started, source },
                     Launch::Thread(source) => LaunchError::Thread { index, started, source },
+                    Launch::Spawn(source) => LaunchError::Spawn { index, started, source },
                 });
             }
         }
@@ -137,6 +143,7 @@ impl Engine {
 enum Launch {
     Fork(nix::Error),
     Thread(std::io::Error),
+    Spawn(std::io::Error),
 }
 
 /// One worker as the engine tracks it.
@@ -235,13 +242,29 @@ impl Run {
                     gil: None,
                     terminate: None,
                 };
-                let pid = processes::fork_worker(&spec, self.group, self.plan.gil).map_err(Launch::Fork)?;
+                let pid = self.start_process(&spec)?;
                 self.group.get_or_insert(pid);
                 Handle::Process(pid)
             }
         };
         self.workers.push(handle);
         Ok(())
+    }
+
+    /// Forks or spawns one worker process, as the plan says.
+    fn start_process(&self, spec: &WorkerSpec<'_>) -> Result<Pid, Launch> {
+        match self.plan.start {
+            StartMethod::Fork => processes::fork_worker(spec, self.group, self.plan.gil).map_err(Launch::Fork),
+            StartMethod::Spawn => spawned::spawn_worker(
+                spec,
+                self.group,
+                self.plan.workload,
+                self.plan.size,
+                &self.plan.options,
+                self.plan.gil,
+            )
+            .map_err(Launch::Spawn),
+        }
     }
 
     #[must_use]
@@ -515,7 +538,7 @@ impl Run {
             gil: None,
             terminate: None,
         };
-        if let Ok(pid) = processes::fork_worker(&spec, self.group, self.plan.gil) {
+        if let Ok(pid) = self.start_process(&spec) {
             self.workers[index] = Handle::Process(pid);
             self.replaced.push((index, outcome));
         }

@@ -50,6 +50,17 @@ pub enum Schedule {
     Dynamic,
 }
 
+/// How a worker process is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartMethod {
+    /// `fork`: a copy of this process, memory and all (copy-on-write).
+    #[default]
+    Fork,
+    /// Re-execute this program with a hidden worker subcommand, as Python's "spawn".
+    Spawn,
+}
+
 /// Where a stop request lets workers stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -91,6 +102,7 @@ pub struct PlanRequest {
     pub seed: Option<u64>,
     /// Replace a crashed worker process and redo its task.
     pub respawn: bool,
+    pub start: StartMethod,
 }
 
 impl PlanRequest {
@@ -114,6 +126,7 @@ impl PlanRequest {
             crash_at: None,
             seed: None,
             respawn: false,
+            start: StartMethod::Fork,
         }
     }
 }
@@ -136,6 +149,7 @@ pub struct Plan {
     pub drain: DrainPolicy,
     pub options: WorkloadOptions,
     pub respawn: bool,
+    pub start: StartMethod,
     /// The thread group runs in a host process of its own, since the workload may kill it.
     pub hosted: bool,
 }
@@ -165,6 +179,8 @@ pub enum PlanError {
     NoSuchWorker(usize, usize),
     #[error("--crash-at counts tasks from 1")]
     CrashAtZero,
+    #[error("--start spawn makes processes: use it with --model processes")]
+    SpawnNeedsProcesses,
     #[error("--respawn needs --model processes and --schedule dynamic, so that a replacement can take the lost task")]
     RespawnNeedsDynamicProcesses,
 }
@@ -206,6 +222,9 @@ impl PlanRequest {
         if self.respawn && (self.model != Model::Processes || self.schedule != Schedule::Dynamic) {
             return Err(PlanError::RespawnNeedsDynamicProcesses);
         }
+        if self.start == StartMethod::Spawn && self.model != Model::Processes {
+            return Err(PlanError::SpawnNeedsProcesses);
+        }
         Ok(Plan {
             workload: self.workload,
             model: self.model,
@@ -221,6 +240,7 @@ impl PlanRequest {
             drain: self.drain,
             options,
             respawn: self.respawn,
+            start: self.start,
             hosted: self.model != Model::Processes && self.workload.may_kill_its_process(&options),
         })
     }

@@ -43,6 +43,8 @@ fn plan_json(plan: &Plan) -> Value {
         "chunk": plan.chunk,
         "drain": plan.drain,
         "grace_seconds": plan.grace.as_secs_f64(),
+        "start": plan.start,
+        "respawn": plan.respawn,
     })
 }
 

@@ -14,7 +14,7 @@ pub const DEFAULT_INCREMENTS: u64 = 1_000_000;
 const CHUNK: u64 = 4096;
 
 /// How workers update the shared counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
     #[default]

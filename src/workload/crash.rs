@@ -10,7 +10,7 @@ use super::{Hooks, TaskEnd, Workload};
 pub const DEFAULT_SIZE: u64 = 20_000_000;
 
 /// How the chosen worker fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CrashKind {
     /// A Rust panic: caught in a thread; in a process, that process alone ends.

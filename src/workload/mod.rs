@@ -99,7 +99,7 @@ pub struct RunCells {
 }
 
 /// The catalog's entries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WorkloadKind {
     Cpu,
@@ -111,7 +111,7 @@ pub enum WorkloadKind {
 }
 
 /// Options that only some workloads take; validated against the workload in the plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WorkloadOptions {
     /// `contention`: how workers update the shared counter.
     pub strategy: Strategy,

@@ -1,0 +1,136 @@
+//! The spawn start method: a worker process that re-executes this program's own binary with a
+//! hidden `__worker` subcommand and maps the board from an inherited descriptor, as Python's
+//! multiprocessing "spawn" does. Slower to start than fork, and immune to its hazards: nothing
+//! of the parent's memory or threads comes along.
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use nix::unistd::{getpid, Pid};
+
+use super::gil::InterpreterLock;
+use super::processes::{become_worker_process, terminate_flag, EXIT_PANICKED};
+use super::worker::{run_worker, TaskSource, WorkerSpec};
+use crate::board::{monotonic_ns, Board, SlotState};
+use crate::workload::{WorkloadKind, WorkloadOptions};
+
+/// Everything a spawned worker needs, passed as one JSON argument.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SpawnSpec {
+    pub board_fd: i32,
+    pub parent: i32,
+    /// The run's process group; 0: found it.
+    pub group: i32,
+    pub index: usize,
+    pub generation: u64,
+    pub workload: WorkloadKind,
+    pub size: u64,
+    pub options: WorkloadOptions,
+    /// Static: the block. Dynamic: `chunk` and the block to redo first.
+    pub dynamic_chunk: Option<u64>,
+    pub tasks_start: u64,
+    pub tasks_end: u64,
+    pub cpu: Option<usize>,
+    pub switch_interval_ns: Option<u64>,
+}
+
+/// Why a spawned worker could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnedError {
+    #[error("cannot read the worker spec: {0}")]
+    Spec(#[from] serde_json::Error),
+    #[error(transparent)]
+    Board(#[from] crate::board::BoardError),
+}
+
+/// Starts worker `spec.index` as a re-executed process; returns its pid.
+pub fn spawn_worker(
+    spec: &WorkerSpec<'_>,
+    group: Option<Pid>,
+    workload: WorkloadKind,
+    size: u64,
+    options: &WorkloadOptions,
+    switch_interval: Option<Duration>,
+) -> std::io::Result<Pid> {
+    let (dynamic_chunk, tasks) = match &spec.tasks {
+        TaskSource::Static(range) => (None, range.clone()),
+        TaskSource::Dynamic { chunk, first } => (Some(*chunk), first.clone()),
+    };
+    let board_fd = spec.board.raw_fd();
+    let parent = getpid();
+    let wire = SpawnSpec {
+        board_fd,
+        parent: parent.as_raw(),
+        group: group.map_or(0, Pid::as_raw),
+        index: spec.index,
+        generation: spec.generation,
+        workload,
+        size,
+        options: *options,
+        dynamic_chunk,
+        tasks_start: tasks.start,
+        tasks_end: tasks.end,
+        cpu: spec.cpu,
+        switch_interval_ns: switch_interval.map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+    };
+    let json = serde_json::to_string(&wire).map_err(std::io::Error::other)?;
+    let mut command = Command::new("/proc/self/exe");
+    command.arg("__worker").arg(json).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let group_id = group.map_or(0, Pid::as_raw);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            // Kept across exec: die with the parent, ignore the terminal's SIGINT.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            libc::setpgid(0, group_id);
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            // The board's memfd crosses exec only without its close-on-exec flag.
+            if libc::fcntl(board_fd, libc::F_SETFD, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    spec.board.slot(spec.index).requested_ns.store(monotonic_ns(), Ordering::Relaxed);
+    let child = command.spawn()?;
+    let pid = Pid::from_raw(i32::try_from(child.id()).map_err(std::io::Error::other)?);
+    let _ = nix::unistd::setpgid(pid, group.unwrap_or(pid));
+    // The engine reaps it by pid with wait4; the std handle is not needed.
+    drop(child);
+    Ok(pid)
+}
+
+/// The hidden `__worker` subcommand: map the board, run one worker, return the exit status.
+pub fn worker_main(json: &str) -> Result<i32, SpawnedError> {
+    let spec: SpawnSpec = serde_json::from_str(json)?;
+    let parent = Pid::from_raw(spec.parent);
+    become_worker_process(parent, (spec.group != 0).then(|| Pid::from_raw(spec.group)));
+    // SAFETY: the descriptor number was passed by the parent, which cleared its close-on-exec
+    // flag for us; nothing else in this fresh process owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(spec.board_fd) };
+    let board = Board::from_fd(fd)?;
+    let workload = spec.workload.build(spec.size, &spec.options);
+    let gil = spec.switch_interval_ns.map(|ns| InterpreterLock::new(Duration::from_nanos(ns)));
+    let tasks = match spec.dynamic_chunk {
+        Some(chunk) => TaskSource::Dynamic { chunk, first: spec.tasks_start..spec.tasks_end },
+        None => TaskSource::Static(spec.tasks_start..spec.tasks_end),
+    };
+    let worker = WorkerSpec {
+        index: spec.index,
+        board: &board,
+        generation: spec.generation,
+        workload: workload.as_ref(),
+        tasks,
+        cpu: spec.cpu,
+        gil: gil.as_ref(),
+        terminate: Some(terminate_flag()),
+    };
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_worker(&worker))).is_err() {
+        board.slot(spec.index).set_state(SlotState::Panicked);
+        return Ok(EXIT_PANICKED);
+    }
+    Ok(0)
+}
