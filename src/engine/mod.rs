@@ -410,11 +410,13 @@ impl Run {
         });
         stop.deadline = Instant::now();
         stop.killed = true;
-        self.board.request_stop(StopLevel::AfterChunk);
+        // Kill first, then raise the flag: a process that saw the flag before its SIGKILL could
+        // still leave at a chunk boundary and be reported as cancelled, not killed.
         for pid in self.live_pids() {
             processes::signal(pid, Signal::SIGKILL);
             processes::signal(pid, Signal::SIGCONT);
         }
+        self.board.request_stop(StopLevel::AfterChunk);
         self.abandon_live_threads();
         self.reap(true);
     }
