@@ -130,6 +130,31 @@ pub struct Slot {
     /// A crash the engine asked this worker to commit at its next chunk boundary
     /// ([`InjectedCrash`] as u32, 0 for none): the dashboard's `x`, to show isolation.
     pub inject: AtomicU32,
+    /// Bytes this worker sent and received over its line, and the time it spent exchanging.
+    pub line_bytes: AtomicU64,
+    pub line_ns: AtomicU64,
+    /// The `shm` transport's two lanes between this worker and the coordinator.
+    pub mailbox: Mailbox,
+}
+
+/// Two one-message lanes in shared memory, on a cache line of their own so that the
+/// coordinator's writes never slow the worker's progress stores.
+#[repr(C, align(128))]
+#[derive(Default)]
+pub struct Mailbox {
+    pub to_coordinator: Lane,
+    pub to_worker: Lane,
+}
+
+/// One direction of a [`Mailbox`]: a message of up to 8 bytes, published by bumping `seq`.
+#[derive(Default)]
+pub struct Lane {
+    /// Bumped after each message; the reader waits for it to change (a futex word).
+    pub seq: AtomicU32,
+    /// Non-zero while the reader sleeps on `seq`: the writer must wake it.
+    pub sleeping: AtomicU32,
+    pub len: AtomicU32,
+    pub payload: AtomicU64,
 }
 
 /// A crash a worker commits on request.
@@ -180,6 +205,8 @@ impl Slot {
             &self.pss_bytes,
             &self.current_task,
             &self.block_end,
+            &self.line_bytes,
+            &self.line_ns,
         ] {
             counter.store(0, Ordering::Relaxed);
         }

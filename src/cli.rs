@@ -59,8 +59,9 @@ pub struct RunArgs {
     /// Number of tasks, split among the workers.
     #[arg(long, short = 't', default_value_t = 8)]
     pub tasks: u64,
-    /// Task size: cpu and crash integers, io milliseconds, memory MiB, contention increments,
-    /// imbalance integers per unit of weight (see `list` and the README for the defaults).
+    /// Task size: cpu and crash integers, io milliseconds, data MiB in all, ipc round trips,
+    /// memory MiB, contention increments, imbalance integers per unit of weight (see `list` and
+    /// the README for the defaults).
     #[arg(long, short = 's')]
     pub size: Option<u64>,
     /// none, spread (worker i on the i-th allowed CPU), single (all on the first) or a CPU list
@@ -94,9 +95,17 @@ pub struct RunArgs {
     /// crash: on its how-many-th task, from 1 [default: 2].
     #[arg(long)]
     pub crash_at: Option<u64>,
-    /// imbalance: the seed of the skewed task sizes [default: 42].
+    /// imbalance and data: the seed of the task sizes or of the dataset [default: 42].
     #[arg(long)]
     pub seed: Option<u64>,
+    /// data: inherit (read in place, copy-on-write for processes) or pipe (each chunk sent to
+    /// the worker process and its result sent back, as Pool.map).
+    #[arg(long, value_enum)]
+    pub transfer: Option<crate::workload::Transfer>,
+    /// ipc: channel (threads), pipe, socket or shm (processes) [default: channel for threads,
+    /// pipe for processes].
+    #[arg(long, value_enum)]
+    pub transport: Option<crate::workload::Transport>,
     /// How worker processes start: fork, or spawn (re-execute this binary, as Python's spawn).
     #[arg(long, value_enum, default_value_t = crate::engine::StartMethod::Fork)]
     pub start: crate::engine::StartMethod,
@@ -135,6 +144,8 @@ impl RunArgs {
             crash_worker: self.crash_worker,
             crash_at: self.crash_at,
             seed: self.seed,
+            transfer: self.transfer,
+            transport: self.transport,
             respawn: self.respawn,
             start: self.start,
         }

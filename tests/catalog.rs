@@ -152,6 +152,14 @@ fn options_for_another_workload_are_refused() {
         (&["-w", "cpu", "--seed", "3"], "--seed applies"),
         (&["-w", "cpu", "-m", "threads", "--start", "spawn"], "--start spawn"),
         (&["-w", "cpu", "-m", "processes", "--start", "vfork"], "vfork"),
+        (&["-w", "data", "-m", "threads", "--transfer", "pipe"], "--transfer pipe sends each chunk"),
+        (&["-w", "data", "--transfer", "pickle"], "pickle"),
+        (&["-w", "cpu", "--transfer", "pipe"], "--transfer applies to --workload data"),
+        (&["-w", "ipc", "-m", "threads", "--transport", "shm"], "--transport shm connects processes"),
+        (&["-w", "ipc", "-m", "processes", "--transport", "channel"], "--transport channel connects threads"),
+        (&["-w", "io", "--transport", "socket"], "--transport applies to --workload ipc"),
+        (&["-w", "data", "-s", "100000"], "at most 1024"),
+        (&["-w", "memory", "-s", "100000"], "at most 8192"),
     ];
     for (args, needle) in cases {
         let mut full = vec!["run"];

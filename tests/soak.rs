@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use concur_tui::engine::{Engine, Model, Phase, PlanRequest, StopReason};
-use concur_tui::workload::WorkloadKind;
+use concur_tui::workload::{Transfer, Transport, WorkloadKind};
 
 /// xorshift64*: reproducible randomness without a dependency.
 struct Rng(u64);
@@ -60,15 +60,21 @@ fn soak(engine: &Engine, rng: &mut Rng, runs: usize) {
         let size = match workload {
             WorkloadKind::Io => 20 + rng.below(60),
             WorkloadKind::Cpu | WorkloadKind::Crash => 200_000 + rng.below(2_000_000),
-            WorkloadKind::Memory => 1 + rng.below(8),
+            WorkloadKind::Memory | WorkloadKind::Data => 1 + rng.below(8),
             WorkloadKind::Contention | WorkloadKind::Imbalance => 20_000 + rng.below(200_000),
+            WorkloadKind::Ipc => 200 + rng.below(3_000),
         };
+        // Lines between processes: every transport, and data sent over pipes half the time.
+        let transport = [Transport::Pipe, Transport::Socket, Transport::Shm][rng.below(3) as usize];
+        let piped = model == Model::Processes && rng.below(2) == 0;
         let plan = PlanRequest {
             workers: Some(1 + rng.below(4) as usize),
             tasks: 1 + rng.below(12),
             size: Some(size),
             gil: (rng.below(3) == 0).then_some(Duration::from_millis(1)),
             strategy: (workload == WorkloadKind::Contention).then_some(concur_tui::workload::Strategy::Mutex),
+            transfer: (workload == WorkloadKind::Data && piped).then_some(Transfer::Pipe),
+            transport: (workload == WorkloadKind::Ipc && model == Model::Processes).then_some(transport),
             grace: Duration::from_millis(500),
             ..PlanRequest::new(workload, model)
         }

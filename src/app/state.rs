@@ -10,7 +10,7 @@ use crate::engine::affinity::Affinity;
 use crate::engine::{DrainPolicy, Model, PlanRequest, Schedule};
 use crate::report::{efficiency, speedup, RunOutcome, RunReport};
 use crate::telemetry::RunView;
-use crate::workload::{CrashKind, Strategy, WorkloadKind};
+use crate::workload::{CrashKind, Strategy, Transfer, Transport, WorkloadKind};
 
 /// Samples of history kept per core for the sparkline.
 pub const CORE_HISTORY: usize = 48;
@@ -103,10 +103,13 @@ pub struct Settings {
     pub switch_interval: Duration,
     pub drain: DrainPolicy,
     pub grace: Duration,
-    /// The variant row: contention's strategy, crash's kind, imbalance's schedule.
+    /// The variant row: contention's strategy, crash's kind, imbalance's schedule, data's
+    /// transfer, ipc's transport between processes.
     pub strategy: Strategy,
     pub crash: CrashKind,
     pub schedule: Schedule,
+    pub transfer: Transfer,
+    pub transport: Transport,
 }
 
 impl Settings {
@@ -125,6 +128,19 @@ impl Settings {
             strategy: Strategy::Racy,
             crash: CrashKind::Panic,
             schedule: Schedule::Static,
+            transfer: Transfer::Inherit,
+            transport: Transport::Pipe,
+        }
+    }
+
+    /// What ipc talks over under `model`: a channel between threads, the chosen transport
+    /// between processes.
+    #[must_use]
+    pub fn transport_for(&self, model: Model) -> Transport {
+        if model == Model::Processes {
+            self.transport
+        } else {
+            Transport::Channel
         }
     }
 
@@ -148,6 +164,8 @@ impl Settings {
             strategy: (workload == WorkloadKind::Contention).then_some(self.strategy),
             crash: (workload == WorkloadKind::Crash).then_some(self.crash),
             schedule: if workload == WorkloadKind::Imbalance { self.schedule } else { Schedule::Static },
+            transfer: (workload == WorkloadKind::Data).then_some(self.transfer),
+            transport: (workload == WorkloadKind::Ipc).then(|| self.transport_for(self.model)),
             ..PlanRequest::new(workload, self.model)
         }
     }

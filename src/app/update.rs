@@ -11,7 +11,7 @@ use super::state::{
 };
 use crate::board::MAX_WORKERS;
 use crate::engine::{DrainPolicy, Model, Phase, Schedule, StopReason};
-use crate::workload::{CrashKind, Strategy, WorkloadKind};
+use crate::workload::{CrashKind, Strategy, Transfer, Transport, WorkloadKind};
 
 /// Folds one event into the state.
 pub fn update(state: &mut State, event: Event) -> Vec<Command> {
@@ -207,7 +207,15 @@ fn change(state: &mut State, setting: Setting, step: isize) {
             WorkloadKind::Imbalance => {
                 settings.schedule = cycle(&[Schedule::Static, Schedule::Dynamic], &settings.schedule, step);
             }
-            WorkloadKind::Cpu | WorkloadKind::Io | WorkloadKind::Memory => {}
+            WorkloadKind::Data => {
+                settings.transfer = cycle(&[Transfer::Inherit, Transfer::Pipe], &settings.transfer, step);
+            }
+            // Between threads there is only the channel; between processes, a choice.
+            WorkloadKind::Ipc if settings.model == Model::Processes => {
+                settings.transport =
+                    cycle(&[Transport::Pipe, Transport::Socket, Transport::Shm], &settings.transport, step);
+            }
+            WorkloadKind::Cpu | WorkloadKind::Io | WorkloadKind::Ipc | WorkloadKind::Memory => {}
         },
         Setting::Drain => {
             settings.drain = match settings.drain {
@@ -281,6 +289,26 @@ mod tests {
         assert_eq!(request.workload, WorkloadKind::ALL[1]);
         assert_eq!((request.model, request.workers), (Model::Processes, Some(3)));
         assert!(request.gil.is_some());
+    }
+
+    #[test]
+    fn the_variant_row_picks_ipc_transports_between_processes_and_data_transfers() {
+        let mut state = new_state();
+        press(&mut state, "jjjm\tjjjjjj");
+        assert_eq!((state.workload(), state.settings.model), (WorkloadKind::Ipc, Model::Processes));
+        let commands = press(&mut state, ">>\n");
+        let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+        assert_eq!(request.transport, Some(Transport::Shm));
+        // Threads have only the channel: the row does not move, and the run uses the channel.
+        let mut state = new_state();
+        press(&mut state, "jjj\tjjjjjj>");
+        assert_eq!(state.settings.transport_for(state.settings.model), Transport::Channel);
+        let mut state = new_state();
+        press(&mut state, "jjm\tjjjjjj>");
+        assert_eq!(state.workload(), WorkloadKind::Data);
+        let commands = press(&mut state, "\n");
+        let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+        assert_eq!((request.transfer, request.transport), (Some(Transfer::Pipe), None));
     }
 
     #[test]

@@ -56,6 +56,7 @@ pub fn fork_host(group: HostedGroup<'_>) -> nix::Result<Pid> {
                         cpu: group.pinning.get(index).copied().flatten(),
                         gil: gil.clone(),
                         terminate: Some(terminate_flag()),
+                        line: None,
                     })
                     .ok()
                 })

@@ -7,6 +7,7 @@
 pub mod affinity;
 pub mod gil;
 mod host;
+pub mod line;
 mod outcome;
 pub mod plan;
 pub mod processes;
@@ -14,7 +15,7 @@ pub mod spawned;
 pub mod threads;
 pub mod worker;
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -28,8 +29,9 @@ pub use plan::{DrainPolicy, Model, Plan, PlanError, PlanRequest, Schedule, Start
 use crate::board::{monotonic_ns, Board, BoardError, InjectedCrash, SlotState, StopLevel};
 use crate::report::{RunOutcome, RunReport, WorkerReport};
 use crate::units::ns_to_seconds;
-use crate::workload::{RunCells, Workload};
+use crate::workload::{ExchangeError, Line, RunCells, Workload};
 use gil::InterpreterLock;
+use line::End;
 use threads::{spawn_worker, ThreadResult, ThreadWorker};
 use worker::{TaskSource, WorkerSpec};
 
@@ -51,6 +53,10 @@ pub enum LaunchError {
         "spawning worker {index} failed: {source}; the {started} worker(s) already started were stopped and reaped"
     )]
     Spawn { index: usize, started: usize, source: std::io::Error },
+    #[error(
+        "opening the line to worker {index} failed: {source}; the {started} worker(s) already started were stopped and reaped"
+    )]
+    Line { index: usize, started: usize, source: std::io::Error },
 }
 
 /// Owns the board; starts runs one at a time.
@@ -78,7 +84,8 @@ impl Engine {
     /// As [`Engine::start`], but the launch of worker `fail_at` fails as if the OS refused it:
     /// the way tests reach the clean-up path, since root is exempt from RLIMIT_NPROC.
     pub fn start_with_faults(&self, plan: &Plan, fail_at: Option<usize>) -> Result<Run, LaunchError> {
-        let workload: Arc<dyn Workload> = Arc::from(plan.workload.build(plan.size, &plan.options));
+        let workload: Arc<dyn Workload> = Arc::from(plan.workload.build(plan.size, plan.tasks, &plan.options));
+        workload.prepare();
         let generation = self.board.begin_run(plan.workers, plan.tasks);
         let gil = match plan.model {
             Model::Processes => None,
@@ -96,6 +103,8 @@ impl Engine {
             group: None,
             finished_at: None,
             replaced: Vec::new(),
+            coordinators: Vec::new(),
+            quit_coordinators: Arc::new(AtomicBool::new(false)),
         };
         let source = |index| match plan.schedule {
             Schedule::Static => TaskSource::Static(plan.static_tasks(index)),
@@ -133,6 +142,7 @@ impl Engine {
                     Launch::Fork(source) => LaunchError::Fork { index, started, source },
                     Launch::Thread(source) => LaunchError::Thread { index, started, source },
                     Launch::Spawn(source) => LaunchError::Spawn { index, started, source },
+                    Launch::Line(source) => LaunchError::Line { index, started, source },
                 });
             }
         }
@@ -144,6 +154,7 @@ enum Launch {
     Fork(nix::Error),
     Thread(std::io::Error),
     Spawn(std::io::Error),
+    Line(std::io::Error),
 }
 
 /// One worker as the engine tracks it.
@@ -206,6 +217,28 @@ pub struct Run {
     finished_at: Option<Instant>,
     /// Workers that crashed and were replaced (--respawn): index and how they ended.
     replaced: Vec<(usize, WorkerOutcome)>,
+    /// The coordinator's side of each worker's line, for workloads that talk, and the flag
+    /// that tells them the run is over.
+    coordinators: Vec<JoinHandle<()>>,
+    quit_coordinators: Arc<AtomicBool>,
+}
+
+/// The coordinator's end of one line, as a workload's `serve` sees it.
+struct CoordinatorLine {
+    end: End,
+    quit: Arc<AtomicBool>,
+}
+
+impl Line for CoordinatorLine {
+    fn send(&mut self, message: &[u8]) -> Result<(), ExchangeError> {
+        let quit = &self.quit;
+        self.end.send(message, &mut || !quit.load(Ordering::Relaxed))
+    }
+
+    fn recv(&mut self, into: &mut Vec<u8>) -> Result<(), ExchangeError> {
+        let quit = &self.quit;
+        self.end.recv(into, &mut || !quit.load(Ordering::Relaxed))
+    }
 }
 
 impl Run {
@@ -217,6 +250,7 @@ impl Run {
         gil: Option<&Arc<InterpreterLock>>,
     ) -> Result<(), Launch> {
         let cpu = self.plan.pinning[index];
+        let line = self.open_line(index)?;
         let handle = match self.plan.model {
             Model::Sequential | Model::Threads => Handle::Thread(
                 spawn_worker(ThreadWorker {
@@ -228,6 +262,7 @@ impl Run {
                     cpu,
                     gil: gil.cloned(),
                     terminate: None,
+                    line,
                 })
                 .map_err(Launch::Thread)?,
             ),
@@ -242,7 +277,7 @@ impl Run {
                     gil: None,
                     terminate: None,
                 };
-                let pid = self.start_process(&spec)?;
+                let pid = self.start_process(&spec, line)?;
                 self.group.get_or_insert(pid);
                 Handle::Process(pid)
             }
@@ -252,18 +287,44 @@ impl Run {
     }
 
     /// Forks or spawns one worker process, as the plan says.
-    fn start_process(&self, spec: &WorkerSpec<'_>) -> Result<Pid, Launch> {
+    fn start_process(&self, spec: &WorkerSpec<'_>, line: Option<End>) -> Result<Pid, Launch> {
         match self.plan.start {
-            StartMethod::Fork => processes::fork_worker(spec, self.group, self.plan.gil).map_err(Launch::Fork),
-            StartMethod::Spawn => spawned::spawn_worker(
-                spec,
-                self.group,
-                self.plan.workload,
-                self.plan.size,
-                &self.plan.options,
-                self.plan.gil,
-            )
-            .map_err(Launch::Spawn),
+            StartMethod::Fork => processes::fork_worker(spec, self.group, self.plan.gil, line).map_err(Launch::Fork),
+            StartMethod::Spawn => {
+                let work = spawned::SpawnedWork {
+                    workload: self.plan.workload,
+                    size: self.plan.size,
+                    options: &self.plan.options,
+                    switch_interval: self.plan.gil,
+                };
+                spawned::spawn_worker(spec, self.group, &work, line).map_err(Launch::Spawn)
+            }
+        }
+    }
+
+    /// For a workload that talks: makes worker `index`'s line, starts the coordinator's side on
+    /// a thread of its own, and returns the worker's end.
+    fn open_line(&mut self, index: usize) -> Result<Option<End>, Launch> {
+        let Some(transport) = self.workload.line() else {
+            return Ok(None);
+        };
+        let (worker_end, coordinator_end) = line::pair(transport, &self.board, index).map_err(Launch::Line)?;
+        let mut coordinator = CoordinatorLine { end: coordinator_end, quit: Arc::clone(&self.quit_coordinators) };
+        let workload = Arc::clone(&self.workload);
+        let thread = std::thread::Builder::new()
+            .name(format!("coordinator-{index}"))
+            .spawn(move || workload.serve(index, &mut coordinator))
+            .map_err(Launch::Line)?;
+        self.coordinators.push(thread);
+        Ok(Some(worker_end))
+    }
+
+    /// Tells the coordinators the run is over and waits for them: each notices within one
+    /// slice of its wait.
+    fn end_coordinators(&mut self) {
+        self.quit_coordinators.store(true, Ordering::Relaxed);
+        for thread in self.coordinators.drain(..) {
+            let _ = thread.join();
         }
     }
 
@@ -524,6 +585,9 @@ impl Run {
     /// Forks a replacement for crashed worker `index` in the same slot; it first redoes the
     /// task in hand and the rest of the block it had taken.
     fn respawn(&mut self, index: usize, outcome: WorkerOutcome) {
+        let Ok(line) = self.open_line(index) else {
+            return;
+        };
         let slot = self.board.slot(index);
         let current = slot.current_task.load(Ordering::Relaxed);
         let block_end = slot.block_end.load(Ordering::Relaxed);
@@ -540,7 +604,7 @@ impl Run {
             gil: None,
             terminate: None,
         };
-        if let Ok(pid) = self.start_process(&spec) {
+        if let Ok(pid) = self.start_process(&spec, line) {
             self.workers[index] = Handle::Process(pid);
             self.replaced.push((index, outcome));
         }
@@ -592,6 +656,9 @@ impl Run {
         if self.phase() != Phase::Ended {
             self.escalate();
         }
+        // Every worker has ended, so every message it sent was answered: what the coordinators
+        // gathered is complete.
+        self.end_coordinators();
         let wall = self.elapsed();
         let mut workers = Vec::with_capacity(self.workers.len());
         let mut checksum = 0u64;
@@ -629,18 +696,20 @@ impl Run {
             });
         }
         let tasks_done: u64 = workers.iter().map(|w| w.tasks_done).sum();
+        let expected_checksum =
+            if tasks_done == self.plan.tasks { self.workload.expected_checksum(self.plan.tasks) } else { None };
+        let wrong_result = expected_checksum.is_some_and(|expected| expected != checksum);
         let outcome = if let Some(stop) = self.stop {
             match stop.reason {
                 StopReason::Signal(signal) => RunOutcome::Cancelled(Some(signal)),
                 StopReason::User => RunOutcome::Cancelled(None),
             }
-        } else if workers.iter().any(|w| w.outcome.is_failure() || !matches!(w.outcome, WorkerOutcome::Done)) {
+        } else if wrong_result || workers.iter().any(|w| !matches!(w.outcome, WorkerOutcome::Done)) {
+            // A result that does not match the sequential one fails the run, whatever the workers say.
             RunOutcome::Failed
         } else {
             RunOutcome::Finished
         };
-        let expected_checksum =
-            if tasks_done == self.plan.tasks { self.workload.expected_checksum(self.plan.tasks) } else { None };
         let metrics = self.workload.metrics(&RunCells {
             shared_counter: self.board.header().counter.load(Ordering::Relaxed),
             own_counters: (0..self.workers.len())
@@ -657,6 +726,13 @@ impl Run {
             rss_bytes: workers.iter().map(|w| w.rss_bytes).collect(),
             pss_bytes: workers.iter().map(|w| w.pss_bytes).collect(),
             processes: self.plan.model == Model::Processes,
+            line_bytes: (0..self.workers.len())
+                .map(|index| self.board.slot(index).line_bytes.load(Ordering::Relaxed))
+                .sum(),
+            line_seconds: (0..self.workers.len())
+                .map(|index| ns_to_seconds(self.board.slot(index).line_ns.load(Ordering::Relaxed)))
+                .sum(),
+            inherited_memory: self.plan.model != Model::Processes || self.plan.start == StartMethod::Fork,
         });
         let mut metrics = metrics;
         if self.plan.respawn {
@@ -696,6 +772,7 @@ impl Drop for Run {
             }
             self.reap_processes_blocking();
         }
+        self.end_coordinators();
     }
 }
 

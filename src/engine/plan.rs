@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::affinity::{allowed_cpus, Affinity, AffinityError};
 use crate::board::MAX_WORKERS;
-use crate::workload::{CrashKind, Strategy, WorkloadKind, WorkloadOptions};
+use crate::workload::{CrashKind, Strategy, Transfer, Transport, WorkloadKind, WorkloadOptions};
 
 /// How work is executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
@@ -100,6 +100,9 @@ pub struct PlanRequest {
     pub crash_worker: Option<usize>,
     pub crash_at: Option<u64>,
     pub seed: Option<u64>,
+    pub transfer: Option<Transfer>,
+    /// None: a channel between threads, a pipe between processes.
+    pub transport: Option<Transport>,
     /// Replace a crashed worker process and redo its task.
     pub respawn: bool,
     pub start: StartMethod,
@@ -125,6 +128,8 @@ impl PlanRequest {
             crash_worker: None,
             crash_at: None,
             seed: None,
+            transfer: None,
+            transport: None,
             respawn: false,
             start: StartMethod::Fork,
         }
@@ -167,6 +172,8 @@ pub enum PlanError {
     NoTasks,
     #[error("--size must be at least 1")]
     NoSize,
+    #[error("--size {size} is more than --workload {workload} allows: at most {max} ({unit})")]
+    SizeTooLarge { size: u64, workload: WorkloadKind, max: u64, unit: &'static str },
     #[error("--chunk must be at least 1")]
     NoChunk,
     #[error("--switch-interval must be longer than zero")]
@@ -183,6 +190,10 @@ pub enum PlanError {
     SpawnNeedsProcesses,
     #[error("--respawn needs --model processes and --schedule dynamic, so that a replacement can take the lost task")]
     RespawnNeedsDynamicProcesses,
+    #[error("--transfer pipe sends each chunk to a worker process: use it with --model processes")]
+    TransferNeedsProcesses,
+    #[error("--transport {transport} connects {connects}: use it with --model {use_model}")]
+    TransportNotForModel { transport: Transport, connects: &'static str, use_model: &'static str },
 }
 
 impl PlanRequest {
@@ -211,6 +222,14 @@ impl PlanRequest {
         if size == 0 {
             return Err(PlanError::NoSize);
         }
+        if let Some(max) = self.workload.max_size().filter(|max| size > *max) {
+            return Err(PlanError::SizeTooLarge {
+                size,
+                workload: self.workload,
+                max,
+                unit: self.workload.size_unit(),
+            });
+        }
         if self.chunk == 0 {
             return Err(PlanError::NoChunk);
         }
@@ -219,6 +238,18 @@ impl PlanRequest {
         }
         let pinning = self.affinity.assign(workers, allowed)?;
         let options = self.workload_options(workers)?;
+        if options.transfer == Transfer::Pipe && self.model != Model::Processes {
+            return Err(PlanError::TransferNeedsProcesses);
+        }
+        if self.workload == WorkloadKind::Ipc && options.transport.is_for_threads() != (self.model != Model::Processes)
+        {
+            let (connects, use_model) = if options.transport.is_for_threads() {
+                ("threads", "threads or sequential")
+            } else {
+                ("processes", "processes")
+            };
+            return Err(PlanError::TransportNotForModel { transport: options.transport, connects, use_model });
+        }
         if self.respawn && (self.model != Model::Processes || self.schedule != Schedule::Dynamic) {
             return Err(PlanError::RespawnNeedsDynamicProcesses);
         }
@@ -258,7 +289,12 @@ impl PlanRequest {
         only_for(self.crash.is_some(), "--crash", WorkloadKind::Crash)?;
         only_for(self.crash_worker.is_some(), "--crash-worker", WorkloadKind::Crash)?;
         only_for(self.crash_at.is_some(), "--crash-at", WorkloadKind::Crash)?;
-        only_for(self.seed.is_some(), "--seed", WorkloadKind::Imbalance)?;
+        if self.seed.is_some() && !matches!(self.workload, WorkloadKind::Imbalance | WorkloadKind::Data) {
+            return Err(PlanError::OptionNotFor { option: "--seed", applies_to: "imbalance or data" });
+        }
+        only_for(self.transfer.is_some(), "--transfer", WorkloadKind::Data)?;
+        only_for(self.transport.is_some(), "--transport", WorkloadKind::Ipc)?;
+        let natural_transport = if self.model == Model::Processes { Transport::Pipe } else { Transport::Channel };
         let defaults = WorkloadOptions::default();
         let options = WorkloadOptions {
             strategy: self.strategy.unwrap_or(defaults.strategy),
@@ -266,6 +302,8 @@ impl PlanRequest {
             crash_worker: self.crash_worker.unwrap_or(defaults.crash_worker),
             crash_at: self.crash_at.unwrap_or(defaults.crash_at),
             seed: self.seed.unwrap_or(defaults.seed),
+            transfer: self.transfer.unwrap_or(defaults.transfer),
+            transport: self.transport.unwrap_or(natural_transport),
         };
         if options.crash_worker >= workers {
             return Err(PlanError::NoSuchWorker(options.crash_worker, workers - 1));
@@ -322,6 +360,31 @@ mod tests {
             (PlanRequest { size: Some(0), ..request() }, PlanError::NoSize),
             (PlanRequest { gil: Some(Duration::ZERO), ..request() }, PlanError::ZeroSwitchInterval),
             (PlanRequest { model: Model::Sequential, ..request() }, PlanError::SequentialWithWorkers),
+            (
+                PlanRequest { workload: WorkloadKind::Data, transfer: Some(Transfer::Pipe), ..request() },
+                PlanError::TransferNeedsProcesses,
+            ),
+            (
+                PlanRequest { workload: WorkloadKind::Ipc, transport: Some(Transport::Shm), ..request() },
+                PlanError::TransportNotForModel {
+                    transport: Transport::Shm,
+                    connects: "processes",
+                    use_model: "processes",
+                },
+            ),
+            (
+                PlanRequest { transport: Some(Transport::Pipe), ..request() },
+                PlanError::OptionNotFor { option: "--transport", applies_to: "ipc" },
+            ),
+            (
+                PlanRequest { workload: WorkloadKind::Data, size: Some(2000), ..request() },
+                PlanError::SizeTooLarge {
+                    size: 2000,
+                    workload: WorkloadKind::Data,
+                    max: 1024,
+                    unit: "MiB of data in all",
+                },
+            ),
         ];
         for (req, expected) in cases {
             assert_eq!(req.validate_with(&[0, 1]), Err(expected));

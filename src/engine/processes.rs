@@ -12,6 +12,7 @@ use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal
 use nix::unistd::{fork, getpid, getppid, setpgid, ForkResult, Pid};
 
 use super::gil::InterpreterLock;
+use super::line::End;
 use super::worker::{run_worker, WorkerSpec};
 use crate::board::{monotonic_ns, SlotState};
 
@@ -28,18 +29,21 @@ extern "C" fn on_sigterm(_: libc::c_int) {
 }
 
 /// Forks one worker. In the child this never returns. `group` is the run's process group (None:
-/// the child founds it).
+/// the child founds it). `line` is the worker's end of its line: the child keeps it, the parent
+/// closes its copy.
 pub fn fork_worker(
     spec: &WorkerSpec<'_>,
     group: Option<Pid>,
     switch_interval: Option<std::time::Duration>,
+    line: Option<End>,
 ) -> nix::Result<Pid> {
     let parent = getpid();
     spec.board.slot(spec.index).requested_ns.store(monotonic_ns(), Ordering::Relaxed);
     // SAFETY: the child runs only `child_main`, which keeps to the discipline above.
     match unsafe { fork() }? {
-        ForkResult::Child => child_main(spec, parent, group, switch_interval),
+        ForkResult::Child => child_main(spec, parent, group, switch_interval, line),
         ForkResult::Parent { child } => {
+            drop(line);
             // Also done by the child; doing it here closes the race where the parent signals
             // the group before the child has joined it. Failure (child already gone) is harmless.
             let _ = setpgid(child, group.unwrap_or(child));
@@ -53,13 +57,14 @@ fn child_main(
     parent: Pid,
     group: Option<Pid>,
     switch_interval: Option<std::time::Duration>,
+    line: Option<End>,
 ) -> ! {
     become_worker_process(parent, group);
     // Each process has its own interpreter lock, so processes never wait for one another's.
     let own_lock = switch_interval.map(InterpreterLock::new);
     let child_spec =
         WorkerSpec { gil: own_lock.as_ref(), terminate: Some(&TERMINATE), tasks: spec.tasks.clone(), ..*spec };
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| run_worker(&child_spec)));
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| run_worker(&child_spec, line)));
     if result.is_err() {
         spec.board.slot(spec.index).set_state(SlotState::Panicked);
         exit_now(EXIT_PANICKED);

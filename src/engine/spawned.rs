@@ -7,11 +7,13 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use nix::unistd::{getpid, Pid};
 
 use super::gil::InterpreterLock;
+use super::line::{End, WireEnd};
 use super::processes::{become_worker_process, terminate_flag, EXIT_PANICKED};
 use super::worker::{run_worker, TaskSource, WorkerSpec};
 use crate::board::{monotonic_ns, Board, SlotState};
@@ -28,6 +30,7 @@ pub struct SpawnSpec {
     pub generation: u64,
     pub workload: WorkloadKind,
     pub size: u64,
+    pub tasks_total: u64,
     pub options: WorkloadOptions,
     /// Static: the block. Dynamic: `chunk` and the block to redo first.
     pub dynamic_chunk: Option<u64>,
@@ -35,6 +38,8 @@ pub struct SpawnSpec {
     pub tasks_end: u64,
     pub cpu: Option<usize>,
     pub switch_interval_ns: Option<u64>,
+    /// The worker's end of its line to the coordinator, for workloads that talk.
+    pub line: Option<WireEnd>,
 }
 
 /// Why a spawned worker could not run.
@@ -46,21 +51,33 @@ pub enum SpawnedError {
     Board(#[from] crate::board::BoardError),
 }
 
-/// Starts worker `spec.index` as a re-executed process; returns its pid.
+/// What a spawned worker runs, beside its [`WorkerSpec`].
+pub struct SpawnedWork<'a> {
+    pub workload: WorkloadKind,
+    pub size: u64,
+    pub options: &'a WorkloadOptions,
+    pub switch_interval: Option<Duration>,
+}
+
+/// Starts worker `spec.index` as a re-executed process; returns its pid. `line` is the worker's
+/// end of its line: its descriptors cross `exec`, and the parent's copy is closed.
 pub fn spawn_worker(
     spec: &WorkerSpec<'_>,
     group: Option<Pid>,
-    workload: WorkloadKind,
-    size: u64,
-    options: &WorkloadOptions,
-    switch_interval: Option<Duration>,
+    work: &SpawnedWork<'_>,
+    line: Option<End>,
 ) -> std::io::Result<Pid> {
+    let SpawnedWork { workload, size, options, switch_interval } = *work;
     let (dynamic_chunk, tasks) = match &spec.tasks {
         TaskSource::Static(range) => (None, range.clone()),
         TaskSource::Dynamic { chunk, first } => (Some(*chunk), first.clone()),
     };
     let board_fd = spec.board.raw_fd();
     let parent = getpid();
+    let (line_wire, line_fds) = match line.as_ref().and_then(End::wire) {
+        Some((wire, fds)) => (Some(wire), fds),
+        None => (None, Vec::new()),
+    };
     let wire = SpawnSpec {
         board_fd,
         parent: parent.as_raw(),
@@ -69,12 +86,14 @@ pub fn spawn_worker(
         generation: spec.generation,
         workload,
         size,
+        tasks_total: spec.board.header().tasks_total.load(Ordering::Relaxed),
         options: *options,
         dynamic_chunk,
         tasks_start: tasks.start,
         tasks_end: tasks.end,
         cpu: spec.cpu,
         switch_interval_ns: switch_interval.map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        line: line_wire,
     };
     let json = serde_json::to_string(&wire).map_err(std::io::Error::other)?;
     let mut command = Command::new("/proc/self/exe");
@@ -88,8 +107,11 @@ pub fn spawn_worker(
             libc::setpgid(0, group_id);
             libc::signal(libc::SIGINT, libc::SIG_IGN);
             // The board's memfd crosses exec only without its close-on-exec flag.
-            if libc::fcntl(board_fd, libc::F_SETFD, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
+            // So do the line's descriptors, and its reads and writes stay non-blocking.
+            for fd in std::iter::once(board_fd).chain(line_fds.iter().copied()) {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             Ok(())
         });
@@ -100,6 +122,7 @@ pub fn spawn_worker(
     let _ = nix::unistd::setpgid(pid, group.unwrap_or(pid));
     // The engine reaps it by pid with wait4; the std handle is not needed.
     drop(child);
+    drop(line);
     Ok(pid)
 }
 
@@ -111,8 +134,10 @@ pub fn worker_main(json: &str) -> Result<i32, SpawnedError> {
     // SAFETY: the descriptor number was passed by the parent, which cleared its close-on-exec
     // flag for us; nothing else in this fresh process owns it.
     let fd = unsafe { OwnedFd::from_raw_fd(spec.board_fd) };
-    let board = Board::from_fd(fd)?;
-    let workload = spec.workload.build(spec.size, &spec.options);
+    let board = Arc::new(Board::from_fd(fd)?);
+    // SAFETY: the parent passed these descriptors for this worker's line alone.
+    let line = spec.line.map(|wire| unsafe { End::from_wire(wire, &board, spec.index) });
+    let workload = spec.workload.build(spec.size, spec.tasks_total, &spec.options);
     let gil = spec.switch_interval_ns.map(|ns| InterpreterLock::new(Duration::from_nanos(ns)));
     let tasks = match spec.dynamic_chunk {
         Some(chunk) => TaskSource::Dynamic { chunk, first: spec.tasks_start..spec.tasks_end },
@@ -128,7 +153,7 @@ pub fn worker_main(json: &str) -> Result<i32, SpawnedError> {
         gil: gil.as_ref(),
         terminate: Some(terminate_flag()),
     };
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_worker(&worker))).is_err() {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_worker(&worker, line))).is_err() {
         board.slot(spec.index).set_state(SlotState::Panicked);
         return Ok(EXIT_PANICKED);
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use super::gil::InterpreterLock;
+use super::line::End;
 use super::worker::{run_worker, TaskSource, WorkerSpec};
 use crate::board::{monotonic_ns, Board, SlotState};
 use crate::workload::Workload;
@@ -26,6 +27,8 @@ pub struct ThreadWorker {
     pub gil: Option<Arc<InterpreterLock>>,
     /// Set by SIGTERM when the thread group runs in a host process.
     pub terminate: Option<&'static std::sync::atomic::AtomicBool>,
+    /// The worker's end of its line to the coordinator, for workloads that talk.
+    pub line: Option<End>,
 }
 
 pub fn spawn_worker(worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
@@ -41,7 +44,8 @@ pub fn spawn_worker(worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadRe
             gil: worker.gil.as_deref(),
             terminate: worker.terminate,
         };
-        std::panic::catch_unwind(AssertUnwindSafe(|| run_worker(&spec))).map_err(|payload| {
+        let line = worker.line;
+        std::panic::catch_unwind(AssertUnwindSafe(|| run_worker(&spec, line))).map_err(|payload| {
             if let Some(gil) = &worker.gil {
                 // The panic unwound past the loop's own release.
                 gil.release();

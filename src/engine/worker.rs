@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use super::affinity::pin_current_thread;
 use super::gil::InterpreterLock;
+use super::line::End;
 use crate::board::{monotonic_ns, thread_cpu_ns, Board, Header, InjectedCrash, Slot, SlotState, StopLevel};
-use crate::workload::{Cells, Flow, Hooks, TaskEnd, Workload};
+use crate::workload::{Cells, ExchangeError, Flow, Hooks, TaskEnd, Workload};
 
 thread_local! {
     static IN_WORKER: Cell<bool> = const { Cell::new(false) };
@@ -57,6 +58,8 @@ struct BoardHooks<'a> {
     gil: Option<&'a InterpreterLock>,
     terminate: Option<&'a AtomicBool>,
     draining: bool,
+    /// This worker's end of its line to the coordinator, for workloads that talk.
+    line: Option<End>,
 }
 
 impl BoardHooks<'_> {
@@ -67,10 +70,7 @@ impl BoardHooks<'_> {
     }
 
     fn stop_level(&self) -> u32 {
-        if self.terminate.is_some_and(|flag| flag.load(Ordering::Relaxed)) || !self.is_current() {
-            return StopLevel::AfterChunk as u32;
-        }
-        self.header.stop.load(Ordering::Relaxed)
+        stop_level(self.header, self.terminate, self.generation)
     }
 
     fn add_lock_wait(&self, waited: Duration) {
@@ -157,6 +157,36 @@ impl Hooks for BoardHooks<'_> {
     fn add_lock_wait(&mut self, waited: Duration) {
         BoardHooks::add_lock_wait(self, waited);
     }
+
+    fn exchange(&mut self, message: &[u8], reply: &mut Vec<u8>) -> Result<(), ExchangeError> {
+        let Some(mut line) = self.line.take() else {
+            return Err(ExchangeError::Broken("this workload has no line to the coordinator".into()));
+        };
+        let started = monotonic_ns();
+        let mut outcome = Ok(());
+        let (header, terminate, generation) = (self.header, self.terminate, self.generation);
+        self.blocking(&mut || {
+            // Only a stop at the next chunk interrupts a wait; a drain at the end of the task
+            // lets the task's exchanges finish.
+            let mut keep_waiting = || stop_level(header, terminate, generation) < StopLevel::AfterChunk as u32;
+            outcome = line.send(message, &mut keep_waiting).and_then(|()| line.recv(reply, &mut keep_waiting));
+        });
+        self.line = Some(line);
+        Slot::add(&self.slot.line_ns, monotonic_ns().saturating_sub(started));
+        Slot::add(&self.slot.line_bytes, (message.len() + reply.len()) as u64);
+        outcome
+    }
+}
+
+/// How hard the worker is asked to stop: a SIGTERM or a newer run on the board counts as a stop
+/// at the next chunk.
+fn stop_level(header: &Header, terminate: Option<&AtomicBool>, generation: u64) -> u32 {
+    if terminate.is_some_and(|flag| flag.load(Ordering::Relaxed))
+        || header.generation.load(Ordering::Relaxed) != generation
+    {
+        return StopLevel::AfterChunk as u32;
+    }
+    header.stop.load(Ordering::Relaxed)
 }
 
 /// Crashes the calling worker for real. Async-signal-safe except for the panic, which unwinds
@@ -188,7 +218,7 @@ pub fn mark_worker_thread() {
 
 /// Runs one worker to its end and returns the state it ended in ([`SlotState::Done`] or
 /// [`SlotState::Cancelled`]). A panic in the workload unwinds through here to the launcher.
-pub fn run_worker(spec: &WorkerSpec<'_>) -> SlotState {
+pub fn run_worker(spec: &WorkerSpec<'_>, line: Option<End>) -> SlotState {
     let slot = spec.board.slot(spec.index);
     slot.started_ns.store(monotonic_ns(), Ordering::Relaxed);
     mark_worker_thread();
@@ -211,6 +241,7 @@ pub fn run_worker(spec: &WorkerSpec<'_>) -> SlotState {
         gil: spec.gil,
         terminate: spec.terminate,
         draining: false,
+        line,
     };
     if let Some(gil) = spec.gil {
         hooks.add_lock_wait(gil.acquire());

@@ -111,7 +111,18 @@ impl RunReport {
             }
             WorkloadKind::Crash if self.plan.respawn => format!("{} replaced", number("replaced_workers")),
             WorkloadKind::Crash => format!("{crashed} crashed"),
-            WorkloadKind::Cpu | WorkloadKind::Io => match self.checksum_ok() {
+            WorkloadKind::Ipc => match metric("p50_us").and_then(|v| v.as_f64()) {
+                Some(p50) => format!("p50 {p50:.1} µs"),
+                None => format!("{}/{} tasks", self.tasks_done, self.plan.tasks),
+            },
+            WorkloadKind::Data if self.plan.options.transfer == crate::workload::Transfer::Pipe => {
+                match self.checksum_ok() {
+                    Some(true) => format!("ok, {} piped", crate::units::format_bytes(number("bytes_transferred"))),
+                    Some(false) => "checksum WRONG".to_owned(),
+                    None => format!("{}/{} tasks", self.tasks_done, self.plan.tasks),
+                }
+            }
+            WorkloadKind::Cpu | WorkloadKind::Io | WorkloadKind::Data => match self.checksum_ok() {
                 Some(true) => "checksum ok".to_owned(),
                 Some(false) => "checksum WRONG".to_owned(),
                 None => format!("{}/{} tasks", self.tasks_done, self.plan.tasks),

@@ -10,7 +10,7 @@ use super::{focused, panel};
 use crate::app::state::{Focus, Setting, Settings, State};
 use crate::engine::{DrainPolicy, Model};
 use crate::units::format_duration;
-use crate::workload::WorkloadKind;
+use crate::workload::{Transfer, WorkloadKind};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let is_focused = focused(state, Focus::Settings);
@@ -54,6 +54,11 @@ fn value_of(setting: Setting, settings: &Settings, workload: WorkloadKind) -> St
                 crate::engine::Schedule::Static => "static split".to_owned(),
                 crate::engine::Schedule::Dynamic => "dynamic".to_owned(),
             },
+            WorkloadKind::Data => match settings.transfer {
+                Transfer::Inherit => "inherit (in place)".to_owned(),
+                Transfer::Pipe => "pipe (as Pool.map)".to_owned(),
+            },
+            WorkloadKind::Ipc => settings.transport_for(settings.model).name().to_owned(),
             WorkloadKind::Cpu | WorkloadKind::Io | WorkloadKind::Memory => "—".to_owned(),
         },
         Setting::Drain => match settings.drain {
@@ -78,6 +83,8 @@ fn format_size(workload: WorkloadKind, size: u64) -> String {
     match workload {
         WorkloadKind::Io => format!("{size} ms"),
         WorkloadKind::Memory => format!("{size} MiB"),
+        WorkloadKind::Data => format!("{size} MiB data"),
+        WorkloadKind::Ipc => count("trips"),
         WorkloadKind::Contention => count("incr"),
         WorkloadKind::Cpu | WorkloadKind::Crash => count("ints"),
         WorkloadKind::Imbalance => count("ints/w"),

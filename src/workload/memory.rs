@@ -10,6 +10,8 @@ use serde_json::json;
 use super::{Flow, Hooks, RunCells, TaskEnd, Workload};
 
 pub const DEFAULT_MIB: u64 = 64;
+/// The largest allocation per task.
+pub const MAX_MIB: u64 = 8192;
 const MIB: usize = 1 << 20;
 const PAGE: usize = 4096;
 

@@ -10,15 +10,19 @@ use std::sync::atomic::{AtomicU32, AtomicU64};
 mod contention;
 mod cpu;
 mod crash;
+mod data;
 mod imbalance;
 mod io;
+mod ipc;
 mod memory;
 
 pub use contention::{Contention, Strategy};
 pub use cpu::{sum_of_squares, Cpu};
 pub use crash::{crash, segfault, Crash, CrashKind, CRASH_EXIT_CODE};
+pub use data::{Data, Transfer};
 pub use imbalance::Imbalance;
 pub use io::Io;
+pub use ipc::Ipc;
 pub use memory::Memory;
 
 /// What a worker should do after a checkpoint.
@@ -36,6 +40,63 @@ pub enum TaskEnd {
     Completed { digest: u64 },
     /// Left at a chunk boundary because a stop was asked for.
     Stopped,
+}
+
+/// Why [`Hooks::exchange`] came back without a reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExchangeError {
+    /// The run is stopping: leave the task as at a chunk boundary.
+    #[error("the run is stopping")]
+    Stopping,
+    /// The line is gone (the coordinator hung up) or refused the message.
+    #[error("the line to the coordinator broke: {0}")]
+    Broken(String),
+}
+
+/// How messages travel between the coordinator and a worker (`ipc`, `data --transfer pipe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// A crossbeam channel each way: threads only.
+    Channel,
+    /// Two pipes, one each way.
+    Pipe,
+    /// A Unix stream socket pair.
+    Socket,
+    /// A mailbox in the board's shared memory, with a futex to sleep on.
+    Shm,
+}
+
+impl Transport {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Channel => "channel",
+            Self::Pipe => "pipe",
+            Self::Socket => "socket",
+            Self::Shm => "shm",
+        }
+    }
+
+    /// True when the transport connects threads of one process; false when it connects processes.
+    #[must_use]
+    pub fn is_for_threads(self) -> bool {
+        self == Self::Channel
+    }
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The coordinator's end of a worker's line: whole messages, one in flight each way.
+pub trait Line {
+    /// Sends one message. Fails once the worker has hung up or the run is over.
+    fn send(&mut self, message: &[u8]) -> Result<(), ExchangeError>;
+    /// Receives one message into `into`, replacing what it held.
+    fn recv(&mut self, into: &mut Vec<u8>) -> Result<(), ExchangeError>;
 }
 
 /// Shared memory a task may use: the same cells for threads and for forked processes.
@@ -67,6 +128,9 @@ pub trait Hooks {
     fn cells(&self) -> Cells<'_>;
     /// Adds time spent waiting for a lock the workload itself takes.
     fn add_lock_wait(&mut self, waited: std::time::Duration);
+    /// Sends `message` to the coordinator over this worker's line and waits for the reply, with
+    /// the interpreter lock released; only for workloads whose [`Workload::line`] is `Some`.
+    fn exchange(&mut self, message: &[u8], reply: &mut Vec<u8>) -> Result<(), ExchangeError>;
 }
 
 /// One kind of work from the catalog, configured with its size.
@@ -80,6 +144,16 @@ pub trait Workload: Send + Sync {
     fn metrics(&self, _run: &RunCells) -> Vec<(&'static str, serde_json::Value)> {
         Vec::new()
     }
+    /// Work done once in the program before any worker starts (never in a spawned worker), so
+    /// that forked workers inherit it and the coordinator never makes a worker wait for it.
+    fn prepare(&self) {}
+    /// The line each worker needs to the coordinator, if the workload talks to it.
+    fn line(&self) -> Option<Transport> {
+        None
+    }
+    /// The coordinator's side of worker `worker`'s line. The engine runs it on a thread of its
+    /// own in the program, never in a worker, until the line fails.
+    fn serve(&self, _worker: usize, _line: &mut dyn Line) {}
 }
 
 /// What a finished run left in the shared cells, for [`Workload::metrics`].
@@ -96,6 +170,12 @@ pub struct RunCells {
     pub pss_bytes: Vec<u64>,
     /// True when the workers were processes.
     pub processes: bool,
+    /// What crossed the workers' lines, both ways, and the time workers spent in exchanges.
+    pub line_bytes: u64,
+    pub line_seconds: f64,
+    /// True when workers could write memory the coordinator made (threads and forked
+    /// processes); false for spawned processes, which share only the board.
+    pub inherited_memory: bool,
 }
 
 /// The catalog's entries.
@@ -104,6 +184,8 @@ pub struct RunCells {
 pub enum WorkloadKind {
     Cpu,
     Io,
+    Data,
+    Ipc,
     Memory,
     Contention,
     Imbalance,
@@ -119,8 +201,12 @@ pub struct WorkloadOptions {
     pub crash: CrashKind,
     pub crash_worker: usize,
     pub crash_at: u64,
-    /// `imbalance`: the seed of the task sizes.
+    /// `imbalance`: the seed of the task sizes; `data`: the seed of the dataset.
     pub seed: u64,
+    /// `data`: how a worker gets its chunk.
+    pub transfer: Transfer,
+    /// `ipc`: what the round trips travel over.
+    pub transport: Transport,
 }
 
 impl Default for WorkloadOptions {
@@ -131,18 +217,23 @@ impl Default for WorkloadOptions {
             crash_worker: 0,
             crash_at: 2,
             seed: imbalance::DEFAULT_SEED,
+            transfer: Transfer::Inherit,
+            transport: Transport::Channel,
         }
     }
 }
 
 impl WorkloadKind {
-    pub const ALL: [Self; 6] = [Self::Cpu, Self::Io, Self::Memory, Self::Contention, Self::Imbalance, Self::Crash];
+    pub const ALL: [Self; 8] =
+        [Self::Cpu, Self::Io, Self::Data, Self::Ipc, Self::Memory, Self::Contention, Self::Imbalance, Self::Crash];
 
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Self::Cpu => "cpu",
             Self::Io => "io",
+            Self::Data => "data",
+            Self::Ipc => "ipc",
             Self::Memory => "memory",
             Self::Contention => "contention",
             Self::Imbalance => "imbalance",
@@ -156,6 +247,8 @@ impl WorkloadKind {
         match self {
             Self::Cpu => "CPU-bound: sum of i*i over a range; scales with cores, not under an interpreter lock",
             Self::Io => "I/O-bound: waits without using the CPU; threads overlap the waits, lock or not",
+            Self::Data => "data-intensive: histograms of a dataset, combined and checked; shared, or sent over a pipe",
+            Self::Ipc => "talking costs: round trips to each worker over a channel, pipe, socket or shared memory",
             Self::Memory => "each worker allocates and touches memory: processes cost more, copy-on-write shows",
             Self::Contention => "one shared counter: racy updates get lost; mutex, atomic and sharded do not",
             Self::Imbalance => "skewed task sizes: a static split idles workers, dynamic dispatch balances them",
@@ -178,6 +271,19 @@ impl WorkloadKind {
                  Waits overlap: sixteen threads finish sixteen tasks in about the time of one, and \
                  the interpreter lock does not matter, since it is released while waiting. \
                  Processes overlap too, but each costs a fork and memory of its own."
+            }
+            Self::Data => {
+                "A dataset made from a seed is split into chunks; each task counts the bytes of its \
+                 chunk and the partial histograms are combined and checked against a sequential \
+                 count. Threads read the data in place; forked processes inherit it copy-on-write, \
+                 and since they only read, nothing is copied. Transfer pipe sends every chunk to \
+                 its process and the result back, as multiprocessing's Pool.map does."
+            }
+            Self::Ipc => {
+                "The coordinator answers ping after ping from each worker. Between threads a \
+                 channel hop costs microseconds; between processes every message crosses the \
+                 kernel (pipe, socket) unless they share memory. Round trips per second and the \
+                 p50/p99 latency show what each way of talking costs."
             }
             Self::Memory => {
                 "Each task allocates and touches its size in MiB, and a worker process also writes \
@@ -208,9 +314,21 @@ impl WorkloadKind {
         match self {
             Self::Cpu | Self::Crash => "integers per task",
             Self::Io => "milliseconds per task",
+            Self::Data => "MiB of data in all",
+            Self::Ipc => "round trips per task",
             Self::Memory => "MiB per task",
             Self::Contention => "increments per task",
             Self::Imbalance => "integers per unit of task weight",
+        }
+    }
+
+    /// The largest `--size` the workload takes, where a larger one would exhaust memory.
+    #[must_use]
+    pub fn max_size(self) -> Option<u64> {
+        match self {
+            Self::Data => Some(data::MAX_MIB),
+            Self::Memory => Some(memory::MAX_MIB),
+            Self::Cpu | Self::Io | Self::Ipc | Self::Contention | Self::Imbalance | Self::Crash => None,
         }
     }
 
@@ -219,6 +337,8 @@ impl WorkloadKind {
         match self {
             Self::Cpu => cpu::DEFAULT_SIZE,
             Self::Io => io::DEFAULT_MILLIS,
+            Self::Data => data::DEFAULT_MIB,
+            Self::Ipc => ipc::DEFAULT_ROUND_TRIPS,
             Self::Memory => memory::DEFAULT_MIB,
             Self::Contention => contention::DEFAULT_INCREMENTS,
             Self::Imbalance => imbalance::DEFAULT_SIZE,
@@ -228,8 +348,10 @@ impl WorkloadKind {
 
     /// The workload with `size` (see [`Self::size_unit`]) and its options.
     #[must_use]
-    pub fn build(self, size: u64, options: &WorkloadOptions) -> Box<dyn Workload> {
+    pub fn build(self, size: u64, tasks: u64, options: &WorkloadOptions) -> Box<dyn Workload> {
         match self {
+            Self::Data => Box::new(Data::new(size, options.seed, tasks, options.transfer)),
+            Self::Ipc => Box::new(Ipc::new(size, options.transport)),
             Self::Cpu => Box::new(Cpu { size }),
             Self::Io => Box::new(Io { millis: size }),
             Self::Memory => Box::new(Memory::new(size)),
@@ -275,6 +397,7 @@ pub(crate) mod testing {
         pub worker: usize,
         pub tasks_done: u64,
         pub lock_waits: usize,
+        pub exchanges: usize,
     }
 
     impl Hooks for Recorder {
@@ -306,6 +429,14 @@ pub(crate) mod testing {
 
         fn add_lock_wait(&mut self, _waited: std::time::Duration) {
             self.lock_waits += 1;
+        }
+
+        /// Echoes the message, as a coordinator that only answers would.
+        fn exchange(&mut self, message: &[u8], reply: &mut Vec<u8>) -> Result<(), super::ExchangeError> {
+            self.exchanges += 1;
+            reply.clear();
+            reply.extend_from_slice(message);
+            Ok(())
         }
     }
 }

@@ -1,0 +1,337 @@
+//! `data`: the articles' data-intensive processing. A dataset generated from a seed is split into
+//! one chunk per task; each task reduces its chunk to a byte histogram; the coordinator combines
+//! the partial histograms and checks them against the sequential result. Threads read the data
+//! in place; forked processes inherit it copy-on-write and never copy it, since they only read.
+//! With `--transfer pipe` a worker instead asks the coordinator for each chunk over a pipe and
+//! sends its histogram back, as `multiprocessing.Pool.map` pickles arguments and results.
+
+use std::num::NonZeroUsize;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
+use serde_json::json;
+
+use super::{ExchangeError, Flow, Hooks, Line, RunCells, TaskEnd, Transport, Workload};
+
+pub const DEFAULT_MIB: u64 = 64;
+/// The largest dataset: it is held in memory whole, and made before the run starts.
+pub const MAX_MIB: u64 = 1024;
+const BINS: usize = 256;
+/// Bytes between two checkpoints.
+const CHUNK: usize = 1 << 20;
+
+/// One histogram per task, in memory shared with forked workers (MAP_SHARED, made before any
+/// fork), so the coordinator can combine what processes computed.
+struct Partials {
+    ptr: NonNull<AtomicU64>,
+    len: usize,
+}
+
+// SAFETY: only atomics live in the mapping, which outlives every reference handed out.
+unsafe impl Send for Partials {}
+// SAFETY: as above.
+unsafe impl Sync for Partials {}
+
+impl Partials {
+    fn new(tasks: usize) -> nix::Result<Self> {
+        let len = tasks.max(1) * BINS;
+        let bytes = NonZeroUsize::new(len * std::mem::size_of::<AtomicU64>()).ok_or(nix::Error::EINVAL)?;
+        // SAFETY: a fresh anonymous shared mapping, zero-filled; zero bytes are valid atomics.
+        let ptr =
+            unsafe { mmap_anonymous(None, bytes, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_SHARED) }?;
+        Ok(Self { ptr: ptr.cast(), len })
+    }
+
+    fn bins(&self, task: usize) -> &[AtomicU64] {
+        // SAFETY: the mapping holds `len` atomics; callers stay within the tasks it was sized for.
+        let all = unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) };
+        all.get(task * BINS..(task + 1) * BINS).unwrap_or(&[])
+    }
+}
+
+impl Drop for Partials {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, with its length; no reference outlives `self`.
+        unsafe {
+            let _ = munmap(self.ptr.cast(), self.len * std::mem::size_of::<AtomicU64>());
+        }
+    }
+}
+
+/// How a worker gets its chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transfer {
+    /// Read in place: shared by threads, inherited copy-on-write by forked processes, made
+    /// anew from the seed by spawned ones.
+    #[default]
+    Inherit,
+    /// Sent to the worker over a pipe, the histogram sent back: processes only.
+    Pipe,
+}
+
+impl Transfer {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Inherit => "inherit",
+            Self::Pipe => "pipe",
+        }
+    }
+}
+
+pub struct Data {
+    len: usize,
+    seed: u64,
+    tasks: u64,
+    transfer: Transfer,
+    /// Made by [`Workload::prepare`] in the program, before any worker exists, so forked workers
+    /// share its pages; made on first use in a spawned worker that reads in place.
+    bytes: OnceLock<Vec<u8>>,
+    /// The histogram of the whole dataset, counted sequentially.
+    whole: OnceLock<[u64; BINS]>,
+    partials: Option<Partials>,
+}
+
+impl Data {
+    /// The dataset of `mib` MiB from `seed`, and the shared space for `tasks` partial results.
+    #[must_use]
+    pub fn new(mib: u64, seed: u64, tasks: u64, transfer: Transfer) -> Self {
+        let partials = usize::try_from(tasks).ok().and_then(|tasks| Partials::new(tasks).ok());
+        Self {
+            len: usize::try_from(mib).unwrap_or(0).saturating_mul(1 << 20),
+            seed,
+            tasks,
+            transfer,
+            bytes: OnceLock::new(),
+            whole: OnceLock::new(),
+            partials,
+        }
+    }
+
+    fn dataset(&self) -> &[u8] {
+        self.bytes.get_or_init(|| {
+            let mut state = self.seed | 1;
+            let mut data = Vec::with_capacity(self.len);
+            while data.len() < self.len {
+                // xorshift64: reproducible bytes from the seed.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                data.extend_from_slice(&state.to_le_bytes()[..8.min(self.len - data.len())]);
+            }
+            data
+        })
+    }
+
+    fn whole_histogram(&self) -> &[u64; BINS] {
+        self.whole.get_or_init(|| {
+            let mut whole = [0u64; BINS];
+            histogram_of(self.dataset(), &mut whole);
+            whole
+        })
+    }
+
+    fn chunk_bounds(&self, task: u64) -> std::ops::Range<usize> {
+        let (len, tasks) = (self.len as u128, u128::from(self.tasks.max(1)));
+        let at = |task: u64| (len * u128::from(task) / tasks) as usize;
+        at(task)..at(task + 1)
+    }
+
+    fn chunk(&self, task: u64) -> &[u8] {
+        &self.dataset()[self.chunk_bounds(task)]
+    }
+
+    /// Counts `chunk` with a checkpoint after every piece; None when told to stop.
+    fn count(chunk: &[u8], hooks: &mut dyn Hooks) -> Option<[u64; BINS]> {
+        let mut histogram = [0u64; BINS];
+        for (done, piece) in chunk.chunks(CHUNK).enumerate() {
+            histogram_of(piece, &mut histogram);
+            if hooks.checkpoint(done as u64 + 1) == Flow::Stop {
+                return None;
+            }
+        }
+        Some(histogram)
+    }
+
+    /// A pipe worker's task: ask for the chunk, count it, send the histogram back.
+    fn run_piped(&self, task: u64, hooks: &mut dyn Hooks) -> Result<Option<[u64; BINS]>, ExchangeError> {
+        let mut chunk = Vec::new();
+        hooks.exchange(&task.to_le_bytes(), &mut chunk)?;
+        if chunk.len() != self.chunk_bounds(task).len() {
+            return Err(ExchangeError::Broken(format!("chunk {task} came with {} bytes", chunk.len())));
+        }
+        let Some(histogram) = Self::count(&chunk, hooks) else {
+            return Ok(None);
+        };
+        let mut message = Vec::with_capacity(8 + BINS * 8);
+        message.extend_from_slice(&task.to_le_bytes());
+        for count in histogram {
+            message.extend_from_slice(&count.to_le_bytes());
+        }
+        hooks.exchange(&message, &mut chunk)?;
+        Ok(Some(histogram))
+    }
+
+    fn store_partial(&self, task: u64, histogram: &[u64; BINS]) {
+        if let Some(partials) = &self.partials {
+            for (cell, count) in partials.bins(task as usize).iter().zip(histogram) {
+                cell.store(*count, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// What a histogram folds into for the run's checksum: linear, so partial digests add up to the
+/// digest of the whole, and weighted per bin, so a misplaced count shows.
+fn digest(histogram: &[u64]) -> u64 {
+    histogram.iter().enumerate().fold(0u64, |sum, (bin, count)| {
+        sum.wrapping_add(count.wrapping_mul((bin as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1))
+    })
+}
+
+fn histogram_of(bytes: &[u8], into: &mut [u64; BINS]) {
+    for byte in bytes {
+        into[usize::from(*byte)] += 1;
+    }
+}
+
+impl Workload for Data {
+    fn units_for(&self, task: u64) -> u64 {
+        self.chunk_bounds(task).len().div_ceil(CHUNK) as u64
+    }
+
+    fn run_task(&self, task: u64, hooks: &mut dyn Hooks) -> TaskEnd {
+        let histogram = match self.transfer {
+            Transfer::Inherit => Self::count(self.chunk(task), hooks).inspect(|histogram| {
+                self.store_partial(task, histogram);
+            }),
+            Transfer::Pipe => match self.run_piped(task, hooks) {
+                Ok(histogram) => histogram,
+                Err(ExchangeError::Stopping) => None,
+                // Not a stop: the coordinator is gone or garbled the data. The worker fails
+                // loudly rather than report a task it could not do.
+                Err(ExchangeError::Broken(why)) => panic!("data: {why}"),
+            },
+        };
+        match histogram {
+            Some(histogram) => TaskEnd::Completed { digest: digest(&histogram) },
+            None => TaskEnd::Stopped,
+        }
+    }
+
+    fn expected_checksum(&self, _tasks: u64) -> Option<u64> {
+        Some(digest(self.whole_histogram()))
+    }
+
+    fn prepare(&self) {
+        self.dataset();
+    }
+
+    fn line(&self) -> Option<Transport> {
+        (self.transfer == Transfer::Pipe).then_some(Transport::Pipe)
+    }
+
+    /// Hands out chunks and collects histograms: `[task]` asks for a chunk, `[task, 256
+    /// counts]` brings a result, answered with an empty acknowledgement.
+    fn serve(&self, _worker: usize, line: &mut dyn Line) {
+        let mut message = Vec::new();
+        while line.recv(&mut message).is_ok() {
+            let Some(task) = message.get(..8).and_then(|bytes| bytes.try_into().ok()).map(u64::from_le_bytes) else {
+                return;
+            };
+            if task >= self.tasks {
+                return;
+            }
+            let reply: &[u8] = if message.len() == 8 {
+                self.chunk(task)
+            } else if message.len() == 8 + BINS * 8 {
+                let mut histogram = [0u64; BINS];
+                for (count, bytes) in histogram.iter_mut().zip(message[8..].chunks_exact(8)) {
+                    *count = u64::from_le_bytes(bytes.try_into().unwrap_or_default());
+                }
+                self.store_partial(task, &histogram);
+                &[]
+            } else {
+                return;
+            };
+            if line.send(reply).is_err() {
+                return;
+            }
+        }
+    }
+
+    fn metrics(&self, run: &RunCells) -> Vec<(&'static str, serde_json::Value)> {
+        let mut combined = [0u64; BINS];
+        if let Some(partials) = &self.partials {
+            for task in 0..run.tasks as usize {
+                for (total, cell) in combined.iter_mut().zip(partials.bins(task)) {
+                    *total += cell.load(Ordering::Relaxed);
+                }
+            }
+        }
+        // Spawned workers that read in place share only the board with the coordinator: their
+        // histograms reach it as digests (the checksum), not as counts.
+        let combinable = self.partials.is_some() && (run.inherited_memory || self.transfer == Transfer::Pipe);
+        let matches = combinable.then(|| run.tasks_done == run.tasks && combined == *self.whole_histogram());
+        vec![
+            ("transfer", json!(self.transfer.name())),
+            ("bytes", json!(self.len)),
+            ("histogram_matches", json!(matches)),
+            ("bytes_transferred", json!(run.line_bytes)),
+            ("transfer_seconds", json!(run.line_seconds)),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::testing::Recorder;
+
+    #[test]
+    fn partial_histograms_add_up_to_the_whole() {
+        let data = Data::new(1, 9, 5, Transfer::Inherit);
+        let sum = (0..5).fold(0u64, |sum, task| match data.run_task(task, &mut Recorder::default()) {
+            TaskEnd::Completed { digest } => sum.wrapping_add(digest),
+            TaskEnd::Stopped => sum,
+        });
+        assert_eq!(Some(sum), data.expected_checksum(5));
+        assert_eq!(Data::new(1, 9, 5, Transfer::Pipe).dataset(), data.dataset(), "the seed makes the data");
+    }
+
+    /// A line whose far end is a worker that asks for chunk `task` and returns `histogram`.
+    struct ScriptedWorker {
+        inbox: std::collections::VecDeque<Vec<u8>>,
+        sent: Vec<Vec<u8>>,
+    }
+
+    impl Line for ScriptedWorker {
+        fn send(&mut self, message: &[u8]) -> Result<(), ExchangeError> {
+            self.sent.push(message.to_vec());
+            Ok(())
+        }
+
+        fn recv(&mut self, into: &mut Vec<u8>) -> Result<(), ExchangeError> {
+            *into = self.inbox.pop_front().ok_or_else(|| ExchangeError::Broken("done".into()))?;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_coordinator_sends_chunks_and_keeps_the_histograms_it_gets() {
+        let data = Data::new(1, 3, 4, Transfer::Pipe);
+        let mut histogram = [0u64; BINS];
+        histogram_of(data.chunk(2), &mut histogram);
+        let mut result = 2u64.to_le_bytes().to_vec();
+        result.extend(histogram.iter().flat_map(|count| count.to_le_bytes()));
+        let mut line = ScriptedWorker { inbox: [2u64.to_le_bytes().to_vec(), result].into(), sent: Vec::new() };
+        data.serve(0, &mut line);
+        assert_eq!(line.sent, vec![data.chunk(2).to_vec(), Vec::new()]);
+        let partials = data.partials.as_ref().expect("partials");
+        let stored: Vec<u64> = partials.bins(2).iter().map(|cell| cell.load(Ordering::Relaxed)).collect();
+        assert_eq!(stored, histogram);
+    }
+}

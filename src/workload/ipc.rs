@@ -1,0 +1,227 @@
+//! `ipc`: what talking between workers costs. Each worker sends ping after ping to the
+//! coordinator over its line (a channel between threads; a pipe, a socket or a shared-memory
+//! mailbox between processes) and waits for each answer. The coordinator times every round
+//! trip from its side, from the answer it sent to the next ping it gets, so the latencies of
+//! every worker land in one histogram in the program, whatever the workers are.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::{ExchangeError, Flow, Hooks, Line, RunCells, TaskEnd, Transport, Workload};
+
+pub const DEFAULT_ROUND_TRIPS: u64 = 10_000;
+/// Round trips between two checkpoints.
+const CHUNK: u64 = 256;
+
+pub struct Ipc {
+    round_trips: u64,
+    transport: Transport,
+    latencies: Latencies,
+}
+
+impl Ipc {
+    #[must_use]
+    pub fn new(round_trips: u64, transport: Transport) -> Self {
+        Self { round_trips, transport, latencies: Latencies::new() }
+    }
+}
+
+impl Workload for Ipc {
+    fn units_for(&self, _task: u64) -> u64 {
+        self.round_trips
+    }
+
+    fn run_task(&self, _task: u64, hooks: &mut dyn Hooks) -> TaskEnd {
+        let mut reply = Vec::with_capacity(8);
+        let mut done = 0;
+        while done < self.round_trips {
+            // The round trip's number in the task: the coordinator does not time the first one,
+            // whose gap includes the worker's move to a new task.
+            let ping = done.to_le_bytes();
+            match hooks.exchange(&ping, &mut reply) {
+                Ok(()) => {}
+                Err(ExchangeError::Stopping) => return TaskEnd::Stopped,
+                Err(ExchangeError::Broken(why)) => panic!("ipc: {why}"),
+            }
+            assert!(reply == ping, "ipc: the coordinator answered {reply:?} to {ping:?}");
+            done += 1;
+            if (done % CHUNK == 0 || done == self.round_trips) && hooks.checkpoint(done) == Flow::Stop {
+                return TaskEnd::Stopped;
+            }
+        }
+        TaskEnd::Completed { digest: self.round_trips }
+    }
+
+    fn expected_checksum(&self, tasks: u64) -> Option<u64> {
+        tasks.checked_mul(self.round_trips)
+    }
+
+    fn line(&self) -> Option<Transport> {
+        Some(self.transport)
+    }
+
+    /// Echoes every ping, timing the gap between an answer and the next ping.
+    fn serve(&self, _worker: usize, line: &mut dyn Line) {
+        let mut ping = Vec::with_capacity(8);
+        let mut answered_at = None;
+        while line.recv(&mut ping).is_ok() {
+            let arrived = Instant::now();
+            let first_of_task = ping.iter().all(|byte| *byte == 0);
+            if let (Some(answered), false) = (answered_at, first_of_task) {
+                self.latencies.record(arrived.duration_since(answered).as_nanos() as u64);
+            }
+            if line.send(&ping).is_err() {
+                return;
+            }
+            answered_at = Some(Instant::now());
+        }
+    }
+
+    fn metrics(&self, run: &RunCells) -> Vec<(&'static str, serde_json::Value)> {
+        let round_trips = run.tasks_done * self.round_trips + run.partial_units;
+        let micros = |quantile| self.latencies.quantile(quantile).map(|ns| ns as f64 / 1000.0);
+        vec![
+            ("transport", json!(self.transport.name())),
+            ("round_trips", json!(round_trips)),
+            ("round_trips_per_second", json!((run.wall_seconds > 0.0).then(|| round_trips as f64 / run.wall_seconds))),
+            ("timed_round_trips", json!(self.latencies.count())),
+            ("p50_us", json!(micros(0.50))),
+            ("p99_us", json!(micros(0.99))),
+        ]
+    }
+}
+
+/// A histogram of nanoseconds in buckets of 1/16 of a power of two (at most 6 % wide), each an
+/// atomic so that every coordinator thread records into it at once.
+struct Latencies {
+    buckets: Vec<AtomicU64>,
+}
+
+/// Below this every nanosecond has its own bucket; above, 16 buckets per power of two.
+const EXACT: u64 = 16;
+const BUCKETS: usize = 16 + 60 * 16;
+
+impl Latencies {
+    fn new() -> Self {
+        Self { buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect() }
+    }
+
+    fn bucket_of(ns: u64) -> usize {
+        if ns < EXACT {
+            return ns as usize;
+        }
+        let power = 63 - u64::from(ns.leading_zeros());
+        let mantissa = (ns >> (power - 4)) & 15;
+        16 + (power as usize - 4) * 16 + mantissa as usize
+    }
+
+    /// The middle of a bucket.
+    fn value_of(bucket: usize) -> u64 {
+        if bucket < EXACT as usize {
+            return bucket as u64;
+        }
+        let power = (bucket - 16) / 16 + 4;
+        let mantissa = ((bucket - 16) % 16) as u64;
+        let width = 1u64 << (power - 4);
+        (16 + mantissa) * width + width / 2
+    }
+
+    fn record(&self, ns: u64) {
+        self.buckets[Self::bucket_of(ns).min(BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count(&self) -> u64 {
+        self.buckets.iter().map(|bucket| bucket.load(Ordering::Relaxed)).sum()
+    }
+
+    /// The value at `quantile` (0.5: the median), None with no samples.
+    fn quantile(&self, quantile: f64) -> Option<u64> {
+        let total = self.count();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((quantile * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        for (bucket, count) in self.buckets.iter().enumerate() {
+            seen += count.load(Ordering::Relaxed);
+            if seen >= rank {
+                return Some(Self::value_of(bucket));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::testing::Recorder;
+
+    #[test]
+    fn buckets_are_ordered_and_narrow() {
+        let mut last = 0;
+        for ns in (0..200).chain((200..10_000_000).step_by(997)) {
+            let bucket = Latencies::bucket_of(ns);
+            assert!(bucket >= last, "{ns}");
+            last = bucket;
+            let middle = Latencies::value_of(bucket);
+            assert!(middle.abs_diff(ns) as f64 <= (ns as f64 / 16.0).max(1.0), "{ns} → {middle}");
+        }
+        assert!(Latencies::bucket_of(u64::MAX) < BUCKETS);
+    }
+
+    #[test]
+    fn quantiles_of_a_known_spread() {
+        let latencies = Latencies::new();
+        assert_eq!(latencies.quantile(0.5), None);
+        for ns in 1..=1000 {
+            latencies.record(ns * 1000);
+        }
+        let p50 = latencies.quantile(0.5).expect("p50");
+        let p99 = latencies.quantile(0.99).expect("p99");
+        assert!((470_000..=530_000).contains(&p50), "{p50}");
+        assert!((930_000..=1_050_000).contains(&p99), "{p99}");
+    }
+
+    #[test]
+    fn a_task_is_its_round_trips_with_checkpoints_between() {
+        let ipc = Ipc::new(600, Transport::Pipe);
+        let mut hooks = Recorder::default();
+        assert_eq!(ipc.run_task(0, &mut hooks), TaskEnd::Completed { digest: 600 });
+        assert_eq!(hooks.exchanges, 600);
+        assert_eq!(hooks.checkpoints, vec![256, 512, 600]);
+        let mut stopping = Recorder { stop_after: Some(1), ..Recorder::default() };
+        assert_eq!(ipc.run_task(0, &mut stopping), TaskEnd::Stopped);
+        assert_eq!(stopping.exchanges, 256);
+    }
+
+    struct Pinger {
+        pings: std::vec::IntoIter<u64>,
+        answers: Vec<Vec<u8>>,
+    }
+
+    impl Line for Pinger {
+        fn send(&mut self, message: &[u8]) -> Result<(), ExchangeError> {
+            self.answers.push(message.to_vec());
+            Ok(())
+        }
+
+        fn recv(&mut self, into: &mut Vec<u8>) -> Result<(), ExchangeError> {
+            let ping = self.pings.next().ok_or_else(|| ExchangeError::Broken("done".into()))?;
+            *into = ping.to_le_bytes().to_vec();
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_coordinator_echoes_and_times_all_but_the_first_of_each_task() {
+        let ipc = Ipc::new(3, Transport::Socket);
+        let mut line = Pinger { pings: vec![0, 1, 2, 0, 1, 2].into_iter(), answers: Vec::new() };
+        ipc.serve(0, &mut line);
+        assert_eq!(line.answers.len(), 6);
+        assert_eq!(line.answers[4], 1u64.to_le_bytes());
+        assert_eq!(ipc.latencies.count(), 4);
+    }
+}
