@@ -64,6 +64,9 @@ fn runs_a_workload_shows_its_result_and_quits_with_q() {
     assert_eq!(dashboard.wait_exit(), 0);
     dashboard.assert_terminal_restored();
     assert!(dashboard.contents().contains("1 run(s) finished"), "{}", dashboard.contents());
+    // A cursor-position query waits up to 2 s for the terminal's answer (the pty here gives
+    // none), with a blank screen and signals unheard: the dashboard must never ask.
+    assert!(!dashboard.wrote(b"\x1b[6n"), "the dashboard asked the terminal for the cursor position");
     assert_no_leftovers(&dashboard.tag);
 }
 

@@ -52,13 +52,15 @@ pub fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let engine = Engine::new()?;
     let signals = Listener::start()?;
     let cores = CoreSampler::start()?;
-    let keys = spawn_key_reader()?;
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let mut state = State::new(cpus, grace);
     state.color = crate::ui::theme::Theme::from_env().color;
     let mut guard = TerminalGuard::enter()?;
     let area = guard.screen.size()?;
     state.size = (area.width, area.height);
+    // Only now: the reader holds crossterm's event lock while it waits for a key, so no
+    // terminal query can run beside it.
+    let keys = spawn_key_reader()?;
 
     let mut run: Option<Run> = None;
     let mut queue: VecDeque<Event> = VecDeque::new();

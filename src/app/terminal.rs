@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::Show;
-use ratatui::crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use ratatui::crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen,
+};
 use ratatui::crossterm::ExecutableCommand;
 use ratatui::Terminal;
 
@@ -26,14 +28,15 @@ impl TerminalGuard {
         enable_raw_mode()?;
         ENTERED.store(true, Ordering::SeqCst);
         let mut out = stdout();
-        if let Err(error) = out.execute(EnterAlternateScreen) {
+        // A plain erase, not `Terminal::clear`: that one asks the terminal where the cursor is
+        // and waits up to 2 s for an answer, with a blank screen and signals unheard.
+        if let Err(error) = out.execute(EnterAlternateScreen).and_then(|out| out.execute(Clear(ClearType::All))) {
             restore();
             return Err(error);
         }
         match Terminal::new(CrosstermBackend::new(out)) {
             Ok(mut screen) => {
                 let _ = screen.hide_cursor();
-                let _ = screen.clear();
                 Ok(Self { screen })
             }
             Err(error) => {

@@ -15,6 +15,8 @@ pub struct Dashboard {
     master: Box<dyn MasterPty + Send>,
     writer: Box<dyn Write + Send>,
     screen: Arc<Mutex<vt100::Parser>>,
+    /// Every byte the program wrote, for what the screen does not show (terminal queries).
+    written: Arc<Mutex<Vec<u8>>>,
     pub tag: String,
 }
 
@@ -36,6 +38,8 @@ impl Dashboard {
         let size = |n: u16| NonZeroU16::new(n).expect("non-zero size");
         let screen = Arc::new(Mutex::new(vt100::Parser::new(size(rows), size(cols), 0)));
         let feed = Arc::clone(&screen);
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&written);
         std::thread::spawn(move || {
             let mut buffer = [0u8; 8192];
             while let Ok(read) = reader.read(&mut buffer) {
@@ -45,9 +49,17 @@ impl Dashboard {
                 if let Ok(mut parser) = feed.lock() {
                     parser.process(&buffer[..read]);
                 }
+                if let Ok(mut all) = record.lock() {
+                    all.extend_from_slice(&buffer[..read]);
+                }
             }
         });
-        Self { child, master: pair.master, writer, screen, tag }
+        Self { child, master: pair.master, writer, screen, written, tag }
+    }
+
+    /// True when the program wrote `bytes` at some point.
+    pub fn wrote(&self, bytes: &[u8]) -> bool {
+        self.written.lock().is_ok_and(|all| all.windows(bytes.len()).any(|window| window == bytes))
     }
 
     pub fn pid(&self) -> i32 {
