@@ -22,7 +22,8 @@ use crate::workload::WorkloadKind;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Grace period for the dashboard's runs after Ctrl-C or `c`, such as 3s or 500ms.
+    /// Grace period after Ctrl-C, SIGTERM, SIGHUP (or `c` in the dashboard) before workers are
+    /// terminated, such as 3s or 500ms.
     #[arg(long, value_parser = parse_duration, default_value = "3s", global = true)]
     pub grace: Duration,
 }

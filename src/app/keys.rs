@@ -4,6 +4,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::state::{Focus, State};
+use crate::engine::Phase;
 
 /// What a key asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,12 +133,13 @@ pub fn footer_hints(state: &State) -> Vec<(&'static str, &'static str)> {
     BINDINGS
         .iter()
         .filter(|binding| binding.in_footer && available(binding.action, state))
-        .map(|binding| (binding.keys, short_help(binding.action)))
+        .map(|binding| (binding.keys, short_help(binding.action, state)))
         .collect()
 }
 
-fn short_help(action: Action) -> &'static str {
+fn short_help(action: Action, state: &State) -> &'static str {
     match action {
+        Action::PauseResume if state.run.as_ref().is_some_and(|run| run.phase == Phase::Paused) => "resume",
         Action::Up | Action::Down => "select",
         Action::Left | Action::Right => "change",
         Action::FocusNext | Action::FocusPrevious => "panel",
@@ -181,6 +183,20 @@ mod tests {
         assert!(idle.contains(&"run") && !idle.contains(&"pause"), "{idle:?}");
         state.focus = Focus::Settings;
         assert!(footer_hints(&state).iter().any(|(_, help)| *help == "change"));
+        let plan = state.settings.request(state.workload()).validate_with(&[0, 1]).expect("plan");
+        let mut run = crate::telemetry::RunView {
+            plan,
+            phase: Phase::Running,
+            elapsed: std::time::Duration::from_millis(300),
+            tasks_done: 1,
+            stop_reason: None,
+            workers: Vec::new(),
+        };
+        state.run = Some(run.clone());
+        assert!(footer_hints(&state).contains(&("space", "pause")));
+        run.phase = Phase::Paused;
+        state.run = Some(run);
+        assert!(footer_hints(&state).contains(&("space", "resume")));
     }
 
     #[test]

@@ -19,6 +19,9 @@ use super::worker::{run_worker, TaskSource, WorkerSpec};
 use crate::board::{monotonic_ns, Board, SlotState};
 use crate::workload::{WorkloadKind, WorkloadOptions};
 
+/// argv[0] of a spawned worker.
+const PROGRAM_NAME: &str = "concur-tui";
+
 /// Everything a spawned worker needs, passed as one JSON argument.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SpawnSpec {
@@ -96,8 +99,15 @@ pub fn spawn_worker(
         line: line_wire,
     };
     let json = serde_json::to_string(&wire).map_err(std::io::Error::other)?;
+    // This very binary, even if its file was replaced since; named like the program, not "exe".
     let mut command = Command::new("/proc/self/exe");
-    command.arg("__worker").arg(json).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    command
+        .arg0(PROGRAM_NAME)
+        .arg("__worker")
+        .arg(json)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let group_id = group.map_or(0, Pid::as_raw);
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
@@ -129,6 +139,10 @@ pub fn spawn_worker(
 /// The hidden `__worker` subcommand: map the board, run one worker, return the exit status.
 pub fn worker_main(json: &str) -> Result<i32, SpawnedError> {
     let spec: SpawnSpec = serde_json::from_str(json)?;
+    // The kernel named the process after the file it ran, /proc/self/exe; ps and pgrep should
+    // find it under the program's name.
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, c"concur-tui".as_ptr(), 0, 0, 0) };
     let parent = Pid::from_raw(spec.parent);
     become_worker_process(parent, (spec.group != 0).then(|| Pid::from_raw(spec.group)));
     // SAFETY: the descriptor number was passed by the parent, which cleared its close-on-exec

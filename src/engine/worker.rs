@@ -60,7 +60,14 @@ struct BoardHooks<'a> {
     draining: bool,
     /// This worker's end of its line to the coordinator, for workloads that talk.
     line: Option<End>,
+    /// Thread CPU time when the worker started, and when the slot's CPU time was last stored.
+    cpu_at_start: u64,
+    cpu_stored_ns: u64,
 }
+
+/// How often a checkpoint refreshes the slot's CPU time: often enough for a live display, and
+/// rare enough that its system call never counts on the hot path.
+const CPU_REFRESH_NS: u64 = 50_000_000;
 
 impl BoardHooks<'_> {
     /// False once a newer run has taken the board: this worker was abandoned and must not
@@ -84,6 +91,11 @@ impl BoardHooks<'_> {
             self.draining = true;
             self.slot.set_state(SlotState::Draining);
         }
+    }
+
+    fn store_cpu_time(&mut self, now: u64) {
+        self.slot.cpu_ns.store(thread_cpu_ns().saturating_sub(self.cpu_at_start), Ordering::Relaxed);
+        self.cpu_stored_ns = now;
     }
 
     /// Waits while the run is paused, without the interpreter lock.
@@ -110,7 +122,11 @@ impl Hooks for BoardHooks<'_> {
         }
         // Progress first: the chunk just finished counts even when the worker stops here.
         self.slot.units_done.store(units_done, Ordering::Relaxed);
-        self.slot.heartbeat_ns.store(monotonic_ns(), Ordering::Relaxed);
+        let now = monotonic_ns();
+        self.slot.heartbeat_ns.store(now, Ordering::Relaxed);
+        if now.saturating_sub(self.cpu_stored_ns) >= CPU_REFRESH_NS {
+            self.store_cpu_time(now);
+        }
         if let Some(cpu) = current_cpu() {
             self.slot.note_core(cpu);
         }
@@ -242,11 +258,12 @@ pub fn run_worker(spec: &WorkerSpec<'_>, line: Option<End>) -> SlotState {
         terminate: spec.terminate,
         draining: false,
         line,
+        cpu_at_start: thread_cpu_ns(),
+        cpu_stored_ns: 0,
     };
     if let Some(gil) = spec.gil {
         hooks.add_lock_wait(gil.acquire());
     }
-    let cpu_at_start = thread_cpu_ns();
     let mut next_static = match &spec.tasks {
         TaskSource::Static(range) => {
             slot.tasks_total.store(range.end - range.start, Ordering::Relaxed);
@@ -289,7 +306,7 @@ pub fn run_worker(spec: &WorkerSpec<'_>, line: Option<End>) -> SlotState {
                 break;
             }
         }
-        slot.cpu_ns.store(thread_cpu_ns().saturating_sub(cpu_at_start), Ordering::Relaxed);
+        hooks.store_cpu_time(monotonic_ns());
     }
     if let Some(gil) = spec.gil {
         gil.release();
@@ -298,7 +315,7 @@ pub fn run_worker(spec: &WorkerSpec<'_>, line: Option<End>) -> SlotState {
         // Abandoned by an earlier run: the slot belongs to a newer one now.
         return SlotState::Cancelled;
     }
-    slot.cpu_ns.store(thread_cpu_ns().saturating_sub(cpu_at_start), Ordering::Relaxed);
+    hooks.store_cpu_time(monotonic_ns());
     slot.finished_ns.store(monotonic_ns(), Ordering::Relaxed);
     slot.set_state(final_state);
     final_state

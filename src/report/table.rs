@@ -60,7 +60,39 @@ pub fn to_table(report: &RunReport) -> String {
         format_seconds(report.cpu_seconds),
         format_bytes(report.peak_rss_bytes),
     );
+    let figures = workload_figures(report);
+    if !figures.is_empty() {
+        let _ = writeln!(out, "{}: {figures}", plan.workload);
+    }
     out
+}
+
+/// The workload's own figures, by their JSON names: what the run was for (lost updates,
+/// latencies, bytes moved). The checksum and start-up are on the lines above.
+fn workload_figures(report: &RunReport) -> String {
+    let shown = report
+        .metrics
+        .iter()
+        .filter(|(name, _)| !matches!(*name, "checksum" | "expected_checksum" | "startup_median_seconds" | "replaced"));
+    let parts: Vec<String> = shown
+        .map(|(name, value)| {
+            let value = match value {
+                serde_json::Value::Number(n) if n.is_f64() => n.as_f64().map_or_else(String::new, format_figure),
+                serde_json::Value::String(text) => text.clone(),
+                serde_json::Value::Null => "—".to_owned(),
+                other => other.to_string(),
+            };
+            format!("{name} {value}")
+        })
+        .collect();
+    parts.join(" · ")
+}
+
+/// A measured number with three significant digits, without an exponent.
+fn format_figure(value: f64) -> String {
+    let magnitude = if value == 0.0 { 0 } else { value.abs().log10().floor() as i32 };
+    let decimals = (2 - magnitude).clamp(0, 6) as usize;
+    format!("{value:.decimals$}")
 }
 
 fn truncate(text: &str, width: usize) -> String {
@@ -97,4 +129,18 @@ pub fn to_summary(report: &RunReport, cause: &str) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_figure;
+
+    #[test]
+    fn figures_keep_three_significant_digits() {
+        assert_eq!(format_figure(0.0), "0.00");
+        assert_eq!(format_figure(7.04), "7.04");
+        assert_eq!(format_figure(35.84), "35.8");
+        assert_eq!(format_figure(123_456.7), "123457");
+        assert_eq!(format_figure(0.000_123_4), "0.000123");
+    }
 }

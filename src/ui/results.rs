@@ -15,7 +15,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let mut block = panel(" Results ", is_focused, theme);
     if state.baseline_missing() {
         block = block.title_bottom(Line::styled(
-            format!(" no baseline for {} at these size and tasks: press b to run it ", state.workload()),
+            format!(" no baseline for {} with this size and task count: press b to run it ", state.workload()),
             theme.dim(),
         ));
     }
