@@ -115,16 +115,24 @@ impl WorkerOutcome {
     }
 }
 
+impl WorkerOutcome {
+    /// Why it ended so, beyond its name: the signal, the panic message, the exit code.
+    #[must_use]
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Self::Killed(signal) | Self::Crashed(CrashReason::Signal(signal)) => Some(signal.as_str().to_owned()),
+            Self::Crashed(CrashReason::Panic(message)) => Some(format!("panic: {message}")),
+            Self::Failed(code) => Some(format!("exit {code}")),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for WorkerOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Killed(signal) => write!(f, "killed ({})", signal.as_str()),
-            Self::Crashed(CrashReason::Signal(signal)) => {
-                write!(f, "crashed ({})", signal.as_str())
-            }
-            Self::Crashed(CrashReason::Panic(message)) => write!(f, "crashed (panic: {message})"),
-            Self::Failed(code) => write!(f, "failed (exit {code})"),
-            other => f.write_str(other.name()),
+        match self.detail() {
+            Some(detail) => write!(f, "{} ({detail})", self.name()),
+            None => f.write_str(self.name()),
         }
     }
 }

@@ -143,8 +143,7 @@ impl RunView {
                     pid: slot.pid.load(Ordering::Relaxed),
                     tid: slot.tid.load(Ordering::Relaxed),
                     reason: ended
-                        .filter(|outcome| outcome.to_string() != outcome.name())
-                        .map(ToString::to_string)
+                        .and_then(WorkerOutcome::detail)
                         .or_else(|| memory_note(slot.pss_bytes.load(Ordering::Relaxed))),
                 }
             })
@@ -186,9 +185,7 @@ impl WorkerView {
             lock_wait_seconds: worker.lock_wait_seconds,
             pid: worker.pid,
             tid: worker.tid,
-            reason: (worker.outcome.to_string() != worker.outcome.name())
-                .then(|| worker.outcome.to_string())
-                .or_else(|| memory_note(worker.pss_bytes)),
+            reason: worker.outcome.detail().or_else(|| memory_note(worker.pss_bytes)),
         }
     }
 }

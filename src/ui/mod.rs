@@ -250,6 +250,11 @@ mod tests {
     }
 
     #[test]
+    fn results_panel_wide_enough_for_every_column() {
+        insta::assert_snapshot!(panel_snapshot(150, 5, results::render, &fixture()));
+    }
+
+    #[test]
     fn footer_while_running_and_idle() {
         let running = panel_snapshot(80, 1, footer::render, &fixture());
         let mut idle = fixture();

@@ -31,33 +31,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         );
         return;
     }
-    let wide = inner.width >= 100;
-    let mut header = vec!["#", "workload", "model", "n", "affinity", "lock", "wall", "speedup", "eff"];
-    let mut widths = vec![
-        Constraint::Length(3),
-        Constraint::Length(10),
-        Constraint::Length(10),
-        Constraint::Length(4),
-        Constraint::Length(8),
-        Constraint::Length(5),
-        Constraint::Length(9),
-        Constraint::Length(7),
-        Constraint::Length(5),
-    ];
-    if wide {
-        header.extend(["cpu", "peak mem", "start-up", "outcome", "figure"]);
-        widths.extend([
-            Constraint::Length(9),
-            Constraint::Length(10),
-            Constraint::Length(9),
-            Constraint::Length(9),
-            Constraint::Min(10),
-        ]);
+    let extras = extra_columns(inner.width);
+    let mut header: Vec<&str> = BASE.iter().map(|(name, _)| *name).collect();
+    let mut widths: Vec<Constraint> = BASE.iter().map(|(_, width)| Constraint::Length(*width)).collect();
+    for extra in Extra::ALL.into_iter().filter(|extra| extras.contains(extra)) {
+        header.push(extra.name());
+        widths.push(if extra == Extra::Figure {
+            Constraint::Min(extra.width())
+        } else {
+            Constraint::Length(extra.width())
+        });
     }
     let visible = usize::from(inner.height.saturating_sub(1)).max(1);
     let first = state.results_scroll.saturating_sub(visible - 1).min(state.results.len().saturating_sub(visible));
     let rows = state.results.iter().enumerate().skip(first).take(visible).map(|(index, row)| {
-        let r = result_row(index, row, wide, theme);
+        let r = result_row(index, row, &extras, theme);
         if is_focused && index == state.results_scroll {
             r.style(theme.selected())
         } else {
@@ -67,7 +55,70 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     frame.render_widget(Table::new(rows, widths).header(Row::new(header).style(theme.dim())).column_spacing(1), inner);
 }
 
-fn result_row(index: usize, row: &ResultRow, wide: bool, theme: Theme) -> Row<'static> {
+/// The columns every width shows, with their widths.
+const BASE: [(&str, u16); 9] = [
+    ("#", 3),
+    ("workload", 10),
+    ("model", 10),
+    ("n", 3),
+    ("affinity", 8),
+    ("lock", 4),
+    ("wall", 8),
+    ("speedup", 7),
+    ("eff", 4),
+];
+
+/// The columns shown as width allows, in display order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Extra {
+    Cpu,
+    PeakMemory,
+    Startup,
+    Outcome,
+    Figure,
+}
+
+impl Extra {
+    const ALL: [Self; 5] = [Self::Cpu, Self::PeakMemory, Self::Startup, Self::Outcome, Self::Figure];
+    /// Which to keep first when not all fit: the figure (what the workload shows) before the
+    /// outcome, which the figure and the row's colour already hint at.
+    const PRIORITY: [Self; 5] = [Self::Cpu, Self::PeakMemory, Self::Startup, Self::Figure, Self::Outcome];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::PeakMemory => "peak mem",
+            Self::Startup => "start-up",
+            Self::Outcome => "outcome",
+            Self::Figure => "figure",
+        }
+    }
+
+    /// The narrowest the column may be; the figure takes whatever is left beyond.
+    fn width(self) -> u16 {
+        match self {
+            Self::Cpu | Self::Startup => 8,
+            Self::PeakMemory | Self::Outcome => 9,
+            Self::Figure => 16,
+        }
+    }
+}
+
+/// The extra columns that fit beside the base ones in `width`, by priority.
+fn extra_columns(width: u16) -> Vec<Extra> {
+    let base: u16 = BASE.iter().map(|(_, w)| w + 1).sum();
+    let mut left = width.saturating_sub(base);
+    let mut shown = Vec::new();
+    for extra in Extra::PRIORITY {
+        if left > extra.width() {
+            left -= extra.width() + 1;
+            shown.push(extra);
+        }
+    }
+    shown
+}
+
+fn result_row(index: usize, row: &ResultRow, extras: &[Extra], theme: Theme) -> Row<'static> {
     let report = &row.report;
     let plan = &report.plan;
     let speedup = row.speedup.map_or_else(|| "—".to_owned(), |s| format!("{s:.2}×"));
@@ -83,14 +134,46 @@ fn result_row(index: usize, row: &ResultRow, wide: bool, theme: Theme) -> Row<'s
         Cell::from(Span::styled(speedup, theme.value())),
         Cell::from(efficiency),
     ];
-    if wide {
-        cells.push(Cell::from(format_seconds(report.cpu_seconds)));
-        cells.push(Cell::from(format_bytes(report.peak_rss_bytes)));
-        cells.push(Cell::from(report.median_startup_seconds().map_or_else(|| "—".to_owned(), format_seconds)));
-        let outcome_style =
-            if report.outcome == crate::report::RunOutcome::Finished { theme.good() } else { theme.warning() };
-        cells.push(Cell::from(Span::styled(report.outcome.name(), outcome_style)));
-        cells.push(Cell::from(report.headline()));
+    for extra in Extra::ALL.into_iter().filter(|extra| extras.contains(extra)) {
+        cells.push(match extra {
+            Extra::Cpu => Cell::from(format_seconds(report.cpu_seconds)),
+            Extra::PeakMemory => Cell::from(format_bytes(report.peak_rss_bytes)),
+            Extra::Startup => {
+                Cell::from(report.median_startup_seconds().map_or_else(|| "—".to_owned(), format_seconds))
+            }
+            Extra::Outcome => {
+                let style =
+                    if report.outcome == crate::report::RunOutcome::Finished { theme.good() } else { theme.warning() };
+                Cell::from(Span::styled(report.outcome.name(), style))
+            }
+            // Without its own column, an outcome other than finished leads the figure.
+            Extra::Figure
+                if !extras.contains(&Extra::Outcome) && report.outcome != crate::report::RunOutcome::Finished =>
+            {
+                Cell::from(Line::from(vec![
+                    Span::styled(format!("{} · ", report.outcome.name()), theme.warning()),
+                    Span::raw(report.headline()),
+                ]))
+            }
+            Extra::Figure => Cell::from(report.headline()),
+        });
     }
     Row::new(cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{extra_columns, Extra};
+
+    #[test]
+    fn extra_columns_join_by_priority_as_width_allows() {
+        assert_eq!(extra_columns(60), vec![]);
+        assert_eq!(extra_columns(78), vec![Extra::Cpu]);
+        assert_eq!(
+            extra_columns(118),
+            vec![Extra::Cpu, Extra::PeakMemory, Extra::Startup, Extra::Figure],
+            "the figure before the outcome"
+        );
+        assert_eq!(extra_columns(200).len(), Extra::ALL.len());
+    }
 }
