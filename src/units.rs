@@ -2,28 +2,33 @@
 
 use std::time::Duration;
 
-/// A duration the user typed could not be read.
+/// A duration the user typed that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot read '{0}' as a duration: use a number with a unit, such as 5ms, 500us or 1.5s")]
-pub struct DurationError(pub String);
+pub enum DurationError {
+    #[error("cannot read '{0}' as a duration: use a number with a unit, such as 5ms, 500us or 1.5s")]
+    Unreadable(String),
+    #[error("'{0}' is longer than a day, the longest duration taken")]
+    TooLong(String),
+}
 
 /// Reads `500us`, `5ms`, `1.5s`, `2m`. A bare number is refused: the unit is never guessed.
 pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let trimmed = text.trim();
     let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(split);
-    let value: f64 = number.parse().map_err(|_| DurationError(text.to_owned()))?;
+    let unreadable = || DurationError::Unreadable(text.to_owned());
+    let value: f64 = number.parse().map_err(|_| unreadable())?;
     let seconds_per_unit = match unit.trim() {
         "ns" => 1e-9,
         "us" | "µs" => 1e-6,
         "ms" => 1e-3,
         "s" => 1.0,
         "m" | "min" => 60.0,
-        _ => return Err(DurationError(text.to_owned())),
+        _ => return Err(unreadable()),
     };
     let seconds = value * seconds_per_unit;
     if !seconds.is_finite() || seconds > 86_400.0 {
-        return Err(DurationError(text.to_owned()));
+        return Err(DurationError::TooLong(text.to_owned()));
     }
     Ok(Duration::from_secs_f64(seconds))
 }
@@ -36,7 +41,9 @@ pub fn format_duration(duration: Duration) -> String {
 
 #[must_use]
 pub fn format_seconds(seconds: f64) -> String {
-    if seconds < 1e-3 {
+    if seconds > 0.0 && seconds < 1e-6 {
+        format!("{:.0} ns", seconds * 1e9)
+    } else if seconds < 1e-3 {
         format!("{:.0} µs", seconds * 1e6)
     } else if seconds < 1.0 {
         format!("{:.1} ms", seconds * 1e3)
@@ -86,11 +93,14 @@ mod tests {
         for bad in ["", "5", "ms", "five ms", "5 parsecs", "1e400s", "-3ms", "100000m"] {
             assert!(parse_duration(bad).is_err(), "{bad} should be refused");
         }
+        assert_eq!(parse_duration("99999s"), Err(DurationError::TooLong("99999s".into())));
     }
 
     #[test]
     fn formats_in_a_fitting_unit() {
         assert_eq!(format_seconds(0.000_212), "212 µs");
+        assert_eq!(format_seconds(1e-9), "1 ns");
+        assert_eq!(format_seconds(0.0), "0 µs");
         assert_eq!(format_seconds(0.0125), "12.5 ms");
         assert_eq!(format_seconds(3.214), "3.21 s");
         assert_eq!(format_bytes(512), "512 B");

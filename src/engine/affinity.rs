@@ -50,9 +50,26 @@ impl fmt::Display for Affinity {
             Self::None => f.write_str("none"),
             Self::Spread => f.write_str("spread"),
             Self::Single => f.write_str("single"),
-            Self::List(cpus) => f.write_str(&format_cpu_list(cpus)),
+            Self::List(cpus) => f.write_str(&format_in_order(cpus)),
         }
     }
+}
+
+/// A pinning list in its given order (worker i goes to the i-th CPU), with
+/// ascending runs written as ranges: [1, 0] → `1,0`, [0, 1, 2, 5] → `0-2,5`. It parses back to
+/// the same list.
+fn format_in_order(cpus: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut start = 0;
+    while start < cpus.len() {
+        let mut end = start;
+        while end + 1 < cpus.len() && cpus[end + 1] == cpus[end] + 1 {
+            end += 1;
+        }
+        parts.push(if start == end { cpus[start].to_string() } else { format!("{}-{}", cpus[start], cpus[end]) });
+        start = end + 1;
+    }
+    parts.join(",")
 }
 
 /// `0,2-3` → [0, 2, 3]; None for anything else, including an empty list.
@@ -152,6 +169,12 @@ mod tests {
     fn lists_round_trip_through_display() {
         assert_eq!(format_cpu_list(&[5, 0, 1, 2]), "0-2,5");
         assert_eq!(Affinity::List(vec![0, 2, 3]).to_string(), "0,2-3");
+        // Order decides where each worker goes: a list shows it as given.
+        for list in [vec![1, 0], vec![3, 0, 1, 2], vec![0, 1, 2, 5]] {
+            let shown = Affinity::List(list.clone()).to_string();
+            assert_eq!(shown.parse(), Ok(Affinity::List(list.clone())), "{list:?} shown as {shown}");
+        }
+        assert_eq!(Affinity::List(vec![1, 0]).to_string(), "1,0");
     }
 
     #[test]
