@@ -179,6 +179,9 @@ struct Stopping {
     reason: StopReason,
     deadline: Instant,
     terminated_at: Option<Instant>,
+    /// CLOCK_MONOTONIC when the grace period ran out and SIGTERM went to live processes, to
+    /// compare with the instant a worker left (in its slot).
+    terminated_ns: Option<u64>,
     killed: bool,
 }
 
@@ -450,8 +453,13 @@ impl Run {
             DrainPolicy::Task => StopLevel::AfterTask,
         };
         self.board.request_stop(level);
-        self.stop =
-            Some(Stopping { reason, deadline: Instant::now() + self.plan.grace, terminated_at: None, killed: false });
+        self.stop = Some(Stopping {
+            reason,
+            deadline: Instant::now() + self.plan.grace,
+            terminated_at: None,
+            terminated_ns: None,
+            killed: false,
+        });
         if self.paused {
             self.paused = false;
             self.board.set_paused(false);
@@ -467,6 +475,7 @@ impl Run {
             reason: StopReason::User,
             deadline: Instant::now(),
             terminated_at: None,
+            terminated_ns: None,
             killed: false,
         });
         stop.deadline = Instant::now();
@@ -503,7 +512,7 @@ impl Run {
                     processes::signal(pid, Signal::SIGTERM);
                 }
                 self.abandon_live_threads();
-                self.stop = Some(Stopping { terminated_at: Some(now), ..stop });
+                self.stop = Some(Stopping { terminated_at: Some(now), terminated_ns: Some(monotonic_ns()), ..stop });
             } else if let Some(terminated) = stop.terminated_at {
                 if !stop.killed && now >= terminated + TERM_TO_KILL {
                     for pid in self.live_pids() {
@@ -521,6 +530,7 @@ impl Run {
     }
 
     fn reap(&mut self, blocking: bool) {
+        let terminated_ns = self.stop.and_then(|stop| stop.terminated_ns);
         let mut host_status = None;
         let mut respawn = Vec::new();
         for (index, handle) in self.workers.iter_mut().enumerate() {
@@ -563,7 +573,11 @@ impl Run {
                     match waited {
                         Ok(None) => continue,
                         Ok(Some(reaped)) => Ending {
-                            outcome: WorkerOutcome::from_wait_status(reaped.status, self.board.slot(index).state()),
+                            outcome: past_grace(
+                                WorkerOutcome::from_wait_status(reaped.status, self.board.slot(index).state()),
+                                self.board.slot(index).finished_ns.load(Ordering::Relaxed),
+                                terminated_ns,
+                            ),
                             cpu_ns: Some(reaped.cpu_ns),
                             max_rss_bytes: Some(reaped.max_rss_bytes),
                         },
@@ -773,6 +787,15 @@ impl Drop for Run {
             self.reap_processes_blocking();
         }
         self.end_coordinators();
+    }
+}
+
+/// A worker process that stopped only once the grace period was over and the engine's SIGTERM
+/// had gone out did not drain in time: it was terminated, whatever its exit status says.
+fn past_grace(outcome: WorkerOutcome, finished_ns: u64, terminated_ns: Option<u64>) -> WorkerOutcome {
+    match (outcome, terminated_ns) {
+        (WorkerOutcome::Cancelled, Some(sent)) if finished_ns >= sent => WorkerOutcome::Killed(Signal::SIGTERM),
+        (outcome, _) => outcome,
     }
 }
 

@@ -134,3 +134,19 @@ pub fn children_of(pid: u32) -> Vec<i32> {
 pub fn alive(pid: i32) -> bool {
     !is_zombie(pid)
 }
+
+/// How many workers of program `pid` sleep inside an `io` task right now: its threads named
+/// `worker-N`, or its child processes, whose kernel wait channel is a nanosleep. A worker that
+/// has not begun its first task does not sleep, so this tells "started a task" from "exists".
+pub fn workers_in_io_task(pid: u32) -> usize {
+    let sleeping = |dir: String| std::fs::read_to_string(format!("{dir}/wchan")).is_ok_and(|w| w.contains("nanosleep"));
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |tasks| {
+        tasks
+            .filter_map(Result::ok)
+            .map(|task| task.path().display().to_string())
+            .filter(|dir| std::fs::read_to_string(format!("{dir}/comm")).is_ok_and(|c| c.starts_with("worker-")))
+            .filter(|dir| sleeping(dir.clone()))
+            .count()
+    });
+    threads + children_of(pid).into_iter().filter(|child| sleeping(format!("/proc/{child}"))).count()
+}
