@@ -5,17 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{alive, children_of, command, new_tag, run, tagged_processes, wait_until, Reaped};
+use common::{alive, children_of, command, new_tag, run, run_json, tagged_processes, wait_until, Reaped};
 use serde_json::Value;
-
-fn run_json(args: &[&str]) -> (i32, Value) {
-    let mut full = vec!["run", "--format", "json"];
-    full.extend_from_slice(args);
-    let output = run(&full);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
-    (output.status.code().expect("exit code"), json)
-}
 
 fn workers(json: &Value) -> &Vec<Value> {
     json["workers"].as_array().expect("workers array")

@@ -4,19 +4,11 @@
 
 mod common;
 
+use common::run_json;
+
 use std::time::Duration;
 
 use serde_json::Value;
-
-fn run_json(args: &[&str]) -> (i32, Value) {
-    let mut full = vec!["run", "--format", "json"];
-    full.extend_from_slice(args);
-    let output = common::run(&full);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let json = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
-    (output.status.code().expect("exit code"), json)
-}
 
 #[test]
 fn data_gives_the_sequential_result_under_every_model_and_transfer() {

@@ -45,6 +45,17 @@ pub fn run(args: &[&str]) -> Output {
     output
 }
 
+/// `run --format json ARGS` to its end: the exit code and the report.
+pub fn run_json(args: &[&str]) -> (i32, serde_json::Value) {
+    let mut full = vec!["run", "--format", "json"];
+    full.extend_from_slice(args);
+    let output = run(&full);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
+    (output.status.code().expect("exit code"), json)
+}
+
 /// Pids of live processes carrying `tag` in their environment.
 pub fn tagged_processes(tag: &str) -> Vec<i32> {
     let needle = format!("{TAG_VAR}={tag}\0");
