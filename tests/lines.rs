@@ -180,3 +180,38 @@ fn a_paused_run_talks_no_more_until_it_resumes() {
         assert_eq!(report.checksum_ok(), Some(true), "{transport}");
     }
 }
+
+#[test]
+fn a_replaced_worker_gets_a_line_of_its_own() {
+    use concur_tui::engine::{Engine, Model, Phase, PlanRequest, Schedule};
+    use concur_tui::workload::{Transport, WorkloadKind};
+
+    let engine = Engine::new().expect("board");
+    for transport in [Transport::Socket, Transport::Shm] {
+        let plan = PlanRequest {
+            workers: Some(2),
+            tasks: 6,
+            size: Some(20_000),
+            transport: Some(transport),
+            schedule: Schedule::Dynamic,
+            respawn: true,
+            ..PlanRequest::new(WorkloadKind::Ipc, Model::Processes)
+        }
+        .validate()
+        .expect("plan");
+        let mut run = engine.start(&plan).expect("start");
+        let talking = || run.board().slot(0).units_done.load(std::sync::atomic::Ordering::Relaxed) > 0;
+        assert!(common::wait_until(Duration::from_secs(20), talking), "{transport}: worker 0 never talked");
+        assert!(run.inject_crash(0), "{transport}: worker 0 was not running");
+        assert!(
+            common::wait_until(Duration::from_secs(60), || run.poll() == Phase::Ended),
+            "{transport}: the run never ended"
+        );
+        let report = run.finish();
+        let replaced = report.metrics.iter().find(|(name, _)| *name == "replaced_workers").map(|(_, v)| v.clone());
+        assert_eq!(replaced, Some(serde_json::json!(1)), "{transport}");
+        // The replacement redid the lost task over its own line: every round trip, once.
+        assert_eq!(report.tasks_done, 6, "{transport}");
+        assert_eq!(report.checksum_ok(), Some(true), "{transport}");
+    }
+}

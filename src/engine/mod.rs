@@ -104,7 +104,6 @@ impl Engine {
             finished_at: None,
             replaced: Vec::new(),
             coordinators: Vec::new(),
-            quit_coordinators: Arc::new(AtomicBool::new(false)),
         };
         let source = |index| match plan.schedule {
             Schedule::Static => TaskSource::Static(plan.static_tasks(index)),
@@ -178,9 +177,8 @@ struct Ending {
 struct Stopping {
     reason: StopReason,
     deadline: Instant,
-    terminated_at: Option<Instant>,
-    /// CLOCK_MONOTONIC when the grace period ran out and SIGTERM went to live processes, to
-    /// compare with the instant a worker left (in its slot).
+    /// CLOCK_MONOTONIC when the grace period ran out and SIGTERM went to live processes: the
+    /// clock of the slots, so it compares with the instant a worker left.
     terminated_ns: Option<u64>,
     killed: bool,
 }
@@ -220,10 +218,23 @@ pub struct Run {
     finished_at: Option<Instant>,
     /// Workers that crashed and were replaced (--respawn): index and how they ended.
     replaced: Vec<(usize, WorkerOutcome)>,
-    /// The coordinator's side of each worker's line, for workloads that talk, and the flag
-    /// that tells them the run is over.
-    coordinators: Vec<JoinHandle<()>>,
-    quit_coordinators: Arc<AtomicBool>,
+    /// The coordinator's side of each worker's line, for workloads that talk.
+    coordinators: Vec<Coordinator>,
+}
+
+/// A coordinator thread serving worker `index`'s line, and the flag that ends it.
+struct Coordinator {
+    index: usize,
+    thread: JoinHandle<()>,
+    quit: Arc<AtomicBool>,
+}
+
+impl Coordinator {
+    /// Ends it: it notices within one slice of its wait.
+    fn end(self) {
+        self.quit.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
 }
 
 /// The coordinator's end of one line, as a workload's `serve` sees it.
@@ -311,23 +322,30 @@ impl Run {
         let Some(transport) = self.workload.line() else {
             return Ok(None);
         };
+        // A replacement's predecessor may still be served: a shared-memory mailbox has no
+        // hang-up to end its coordinator, which would read the new worker's messages too.
+        if let Some(at) = self.coordinators.iter().position(|coordinator| coordinator.index == index) {
+            self.coordinators.swap_remove(at).end();
+        }
         let (worker_end, coordinator_end) = line::pair(transport, &self.board, index).map_err(Launch::Line)?;
-        let mut coordinator = CoordinatorLine { end: coordinator_end, quit: Arc::clone(&self.quit_coordinators) };
+        let quit = Arc::new(AtomicBool::new(false));
+        let mut line = CoordinatorLine { end: coordinator_end, quit: Arc::clone(&quit) };
         let workload = Arc::clone(&self.workload);
         let thread = std::thread::Builder::new()
             .name(format!("coordinator-{index}"))
-            .spawn(move || workload.serve(index, &mut coordinator))
+            .spawn(move || workload.serve(index, &mut line))
             .map_err(Launch::Line)?;
-        self.coordinators.push(thread);
+        self.coordinators.push(Coordinator { index, thread, quit });
         Ok(Some(worker_end))
     }
 
-    /// Tells the coordinators the run is over and waits for them: each notices within one
-    /// slice of its wait.
+    /// Tells every coordinator the run is over and waits for them.
     fn end_coordinators(&mut self) {
-        self.quit_coordinators.store(true, Ordering::Relaxed);
-        for thread in self.coordinators.drain(..) {
-            let _ = thread.join();
+        for coordinator in &self.coordinators {
+            coordinator.quit.store(true, Ordering::Relaxed);
+        }
+        for coordinator in self.coordinators.drain(..) {
+            coordinator.end();
         }
     }
 
@@ -453,13 +471,8 @@ impl Run {
             DrainPolicy::Task => StopLevel::AfterTask,
         };
         self.board.request_stop(level);
-        self.stop = Some(Stopping {
-            reason,
-            deadline: Instant::now() + self.plan.grace,
-            terminated_at: None,
-            terminated_ns: None,
-            killed: false,
-        });
+        self.stop =
+            Some(Stopping { reason, deadline: Instant::now() + self.plan.grace, terminated_ns: None, killed: false });
         if self.paused {
             self.paused = false;
             self.board.set_paused(false);
@@ -474,7 +487,6 @@ impl Run {
         let stop = self.stop.get_or_insert(Stopping {
             reason: StopReason::User,
             deadline: Instant::now(),
-            terminated_at: None,
             terminated_ns: None,
             killed: false,
         });
@@ -506,15 +518,15 @@ impl Run {
     pub fn poll(&mut self) -> Phase {
         self.reap(false);
         if let Some(stop) = self.stop {
-            let now = Instant::now();
-            if now >= stop.deadline && stop.terminated_at.is_none() {
+            let now_ns = monotonic_ns();
+            if Instant::now() >= stop.deadline && stop.terminated_ns.is_none() {
                 for pid in self.live_pids() {
                     processes::signal(pid, Signal::SIGTERM);
                 }
                 self.abandon_live_threads();
-                self.stop = Some(Stopping { terminated_at: Some(now), terminated_ns: Some(monotonic_ns()), ..stop });
-            } else if let Some(terminated) = stop.terminated_at {
-                if !stop.killed && now >= terminated + TERM_TO_KILL {
+                self.stop = Some(Stopping { terminated_ns: Some(now_ns), ..stop });
+            } else if let Some(terminated) = stop.terminated_ns {
+                if !stop.killed && now_ns >= terminated.saturating_add(TERM_TO_KILL.as_nanos() as u64) {
                     for pid in self.live_pids() {
                         processes::signal(pid, Signal::SIGKILL);
                     }
