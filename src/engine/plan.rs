@@ -319,11 +319,10 @@ impl Plan {
     /// The contiguous block of tasks worker `index` runs under the static schedule.
     #[must_use]
     pub fn static_tasks(&self, index: usize) -> std::ops::Range<u64> {
-        let workers = self.workers as u64;
-        let index = index as u64;
-        let start = self.tasks * index / workers;
-        let end = self.tasks * (index + 1) / workers;
-        start..end
+        // In u128: tasks × index overflows u64 for a task count near its limit.
+        let (tasks, workers) = (u128::from(self.tasks), self.workers as u128);
+        let at = |index: usize| (tasks * index as u128 / workers) as u64;
+        at(index)..at(index + 1)
     }
 }
 
@@ -340,6 +339,9 @@ mod tests {
         let plan = request().validate_with(&[0, 1]).expect("valid");
         let blocks: Vec<_> = (0..4).map(|i| plan.static_tasks(i)).collect();
         assert_eq!(blocks, vec![0..2, 2..5, 5..7, 7..10]);
+        let huge = PlanRequest { tasks: u64::MAX, ..request() }.validate_with(&[0, 1]).expect("valid");
+        assert_eq!(huge.static_tasks(3).end, u64::MAX, "the last block ends at the last task");
+        assert_eq!(huge.static_tasks(0).end, huge.static_tasks(1).start);
     }
 
     #[test]

@@ -188,8 +188,11 @@ impl Hooks for BoardHooks<'_> {
             outcome = line.send(message, &mut keep_waiting).and_then(|()| line.recv(reply, &mut keep_waiting));
         });
         self.line = Some(line);
-        Slot::add(&self.slot.line_ns, monotonic_ns().saturating_sub(started));
-        Slot::add(&self.slot.line_bytes, (message.len() + reply.len()) as u64);
+        // An abandoned worker leaves the slot to the newer run that owns it now.
+        if self.is_current() {
+            Slot::add(&self.slot.line_ns, monotonic_ns().saturating_sub(started));
+            Slot::add(&self.slot.line_bytes, (message.len() + reply.len()) as u64);
+        }
         outcome
     }
 }

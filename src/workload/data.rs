@@ -36,8 +36,9 @@ unsafe impl Sync for Partials {}
 
 impl Partials {
     fn new(tasks: usize) -> nix::Result<Self> {
-        let len = tasks.max(1) * BINS;
-        let bytes = NonZeroUsize::new(len * std::mem::size_of::<AtomicU64>()).ok_or(nix::Error::EINVAL)?;
+        let len = tasks.max(1).checked_mul(BINS).ok_or(nix::Error::ENOMEM)?;
+        let bytes =
+            len.checked_mul(std::mem::size_of::<AtomicU64>()).and_then(NonZeroUsize::new).ok_or(nix::Error::ENOMEM)?;
         // SAFETY: a fresh anonymous shared mapping, zero-filled; zero bytes are valid atomics.
         let ptr =
             unsafe { mmap_anonymous(None, bytes, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_SHARED) }?;
