@@ -55,8 +55,8 @@ fn value_of(setting: Setting, settings: &Settings, workload: WorkloadKind) -> St
                 crate::engine::Schedule::Dynamic => "dynamic".to_owned(),
             },
             WorkloadKind::Data => match settings.transfer {
-                Transfer::Inherit => "inherit (in place)".to_owned(),
-                Transfer::Pipe => "pipe (as Pool.map)".to_owned(),
+                Transfer::Inherit => "inherit".to_owned(),
+                Transfer::Pipe => "pipe (Pool.map)".to_owned(),
             },
             WorkloadKind::Ipc => settings.transport_for(settings.model).name().to_owned(),
             WorkloadKind::Cpu | WorkloadKind::Io | WorkloadKind::Memory => "—".to_owned(),
