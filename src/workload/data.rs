@@ -290,7 +290,7 @@ impl Workload for Data {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::testing::Recorder;
+    use crate::workload::testing::{Recorder, ScriptedLine};
 
     #[test]
     fn partial_histograms_add_up_to_the_whole() {
@@ -303,24 +303,6 @@ mod tests {
         assert_eq!(Data::new(1, 9, 5, Transfer::Pipe).dataset(), data.dataset(), "the seed makes the data");
     }
 
-    /// A line whose far end is a worker that asks for chunk `task` and returns `histogram`.
-    struct ScriptedWorker {
-        inbox: std::collections::VecDeque<Vec<u8>>,
-        sent: Vec<Vec<u8>>,
-    }
-
-    impl Line for ScriptedWorker {
-        fn send(&mut self, message: &[u8]) -> Result<(), ExchangeError> {
-            self.sent.push(message.to_vec());
-            Ok(())
-        }
-
-        fn recv(&mut self, into: &mut Vec<u8>) -> Result<(), ExchangeError> {
-            *into = self.inbox.pop_front().ok_or_else(|| ExchangeError::Broken("done".into()))?;
-            Ok(())
-        }
-    }
-
     #[test]
     fn the_coordinator_sends_chunks_and_keeps_the_histograms_it_gets() {
         let data = Data::new(1, 3, 4, Transfer::Pipe);
@@ -328,7 +310,8 @@ mod tests {
         histogram_of(data.chunk(2), &mut histogram);
         let mut result = 2u64.to_le_bytes().to_vec();
         result.extend(histogram.iter().flat_map(|count| count.to_le_bytes()));
-        let mut line = ScriptedWorker { inbox: [2u64.to_le_bytes().to_vec(), result].into(), sent: Vec::new() };
+        // A worker that asks for chunk 2, then brings its histogram.
+        let mut line = ScriptedLine { inbox: [2u64.to_le_bytes().to_vec(), result].into(), sent: Vec::new() };
         data.serve(0, &mut line);
         assert_eq!(line.sent, vec![data.chunk(2).to_vec(), Vec::new()]);
         let partials = data.partials.as_ref().expect("partials");

@@ -157,7 +157,7 @@ impl Latencies {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::testing::Recorder;
+    use crate::workload::testing::{Recorder, ScriptedLine};
 
     #[test]
     fn buckets_are_ordered_and_narrow() {
@@ -197,31 +197,14 @@ mod tests {
         assert_eq!(stopping.exchanges, 256);
     }
 
-    struct Pinger {
-        pings: std::vec::IntoIter<u64>,
-        answers: Vec<Vec<u8>>,
-    }
-
-    impl Line for Pinger {
-        fn send(&mut self, message: &[u8]) -> Result<(), ExchangeError> {
-            self.answers.push(message.to_vec());
-            Ok(())
-        }
-
-        fn recv(&mut self, into: &mut Vec<u8>) -> Result<(), ExchangeError> {
-            let ping = self.pings.next().ok_or_else(|| ExchangeError::Broken("done".into()))?;
-            *into = ping.to_le_bytes().to_vec();
-            Ok(())
-        }
-    }
-
     #[test]
     fn the_coordinator_echoes_and_times_all_but_the_first_of_each_task() {
         let ipc = Ipc::new(3, Transport::Socket);
-        let mut line = Pinger { pings: vec![0, 1, 2, 0, 1, 2].into_iter(), answers: Vec::new() };
+        let pings = [0u64, 1, 2, 0, 1, 2].map(|ping| ping.to_le_bytes().to_vec());
+        let mut line = ScriptedLine { inbox: pings.into(), sent: Vec::new() };
         ipc.serve(0, &mut line);
-        assert_eq!(line.answers.len(), 6);
-        assert_eq!(line.answers[4], 1u64.to_le_bytes());
+        assert_eq!(line.sent.len(), 6);
+        assert_eq!(line.sent[4], 1u64.to_le_bytes());
         assert_eq!(ipc.latencies.count(), 4);
     }
 }

@@ -383,6 +383,26 @@ pub(crate) mod testing {
 
     use std::sync::atomic::{AtomicU32, AtomicU64};
 
+    /// The far end of a coordinator's line, scripted: each `recv` hands out the next message of
+    /// `inbox` (and reports a hang-up when none is left); each `send` is kept in `sent`.
+    #[derive(Default)]
+    pub struct ScriptedLine {
+        pub inbox: std::collections::VecDeque<Vec<u8>>,
+        pub sent: Vec<Vec<u8>>,
+    }
+
+    impl super::Line for ScriptedLine {
+        fn send(&mut self, message: &[u8]) -> Result<(), super::ExchangeError> {
+            self.sent.push(message.to_vec());
+            Ok(())
+        }
+
+        fn recv(&mut self, into: &mut Vec<u8>) -> Result<(), super::ExchangeError> {
+            *into = self.inbox.pop_front().ok_or_else(|| super::ExchangeError::Broken("hung up".into()))?;
+            Ok(())
+        }
+    }
+
     /// Hooks that record checkpoints and stop after `stop_after` of them.
     #[derive(Default)]
     pub struct Recorder {
