@@ -192,8 +192,12 @@ pub enum PlanError {
     RespawnNeedsDynamicProcesses,
     #[error("--transfer pipe sends each chunk to a worker process: use it with --model processes")]
     TransferNeedsProcesses,
-    #[error("--transport {transport} connects {connects}: use it with --model {use_model}")]
-    TransportNotForModel { transport: Transport, connects: &'static str, use_model: &'static str },
+    #[error(
+        "--transport {0} connects {connects}: use it with --model {models}",
+        connects = .0.connects().0,
+        models = .0.connects().1
+    )]
+    TransportNotForModel(Transport),
 }
 
 impl PlanRequest {
@@ -241,14 +245,9 @@ impl PlanRequest {
         if options.transfer == Transfer::Pipe && self.model != Model::Processes {
             return Err(PlanError::TransferNeedsProcesses);
         }
-        if self.workload == WorkloadKind::Ipc && options.transport.is_for_threads() != (self.model != Model::Processes)
+        if self.workload == WorkloadKind::Ipc && options.transport.is_for_threads() == (self.model == Model::Processes)
         {
-            let (connects, use_model) = if options.transport.is_for_threads() {
-                ("threads", "threads or sequential")
-            } else {
-                ("processes", "processes")
-            };
-            return Err(PlanError::TransportNotForModel { transport: options.transport, connects, use_model });
+            return Err(PlanError::TransportNotForModel(options.transport));
         }
         if self.respawn && (self.model != Model::Processes || self.schedule != Schedule::Dynamic) {
             return Err(PlanError::RespawnNeedsDynamicProcesses);
@@ -368,11 +367,7 @@ mod tests {
             ),
             (
                 PlanRequest { workload: WorkloadKind::Ipc, transport: Some(Transport::Shm), ..request() },
-                PlanError::TransportNotForModel {
-                    transport: Transport::Shm,
-                    connects: "processes",
-                    use_model: "processes",
-                },
+                PlanError::TransportNotForModel(Transport::Shm),
             ),
             (
                 PlanRequest { transport: Some(Transport::Pipe), ..request() },

@@ -4,6 +4,7 @@
 //! of the parent's memory or threads comes along.
 
 use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
@@ -19,8 +20,8 @@ use super::worker::{run_worker, TaskSource, WorkerSpec};
 use crate::board::{monotonic_ns, Board, SlotState};
 use crate::workload::{WorkloadKind, WorkloadOptions};
 
-/// argv[0] of a spawned worker.
-const PROGRAM_NAME: &str = "concur-tui";
+/// A spawned worker's argv[0] and process name.
+const PROGRAM_NAME: &std::ffi::CStr = c"concur-tui";
 
 /// Everything a spawned worker needs, passed as one JSON argument.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -102,7 +103,7 @@ pub fn spawn_worker(
     // This very binary, even if its file was replaced since; named like the program, not "exe".
     let mut command = Command::new("/proc/self/exe");
     command
-        .arg0(PROGRAM_NAME)
+        .arg0(std::ffi::OsStr::from_bytes(PROGRAM_NAME.to_bytes()))
         .arg("__worker")
         .arg(json)
         .stdin(Stdio::null())
@@ -142,7 +143,7 @@ pub fn worker_main(json: &str) -> Result<i32, SpawnedError> {
     // The kernel named the process after the file it ran, /proc/self/exe; ps and pgrep should
     // find it under the program's name.
     // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
-    unsafe { libc::prctl(libc::PR_SET_NAME, c"concur-tui".as_ptr(), 0, 0, 0) };
+    unsafe { libc::prctl(libc::PR_SET_NAME, PROGRAM_NAME.as_ptr(), 0, 0, 0) };
     let parent = Pid::from_raw(spec.parent);
     become_worker_process(parent, (spec.group != 0).then(|| Pid::from_raw(spec.group)));
     // SAFETY: the descriptor number was passed by the parent, which cleared its close-on-exec

@@ -115,12 +115,11 @@ impl RunReport {
                 Some(p50) => format!("p50 {p50:.1} µs"),
                 None => format!("{}/{} tasks", self.tasks_done, self.plan.tasks),
             },
-            WorkloadKind::Data if self.plan.options.transfer == crate::workload::Transfer::Pipe => {
-                match self.checksum_ok() {
-                    Some(true) => format!("ok, {} piped", crate::units::format_bytes(number("bytes_transferred"))),
-                    Some(false) => "checksum WRONG".to_owned(),
-                    None => format!("{}/{} tasks", self.tasks_done, self.plan.tasks),
-                }
+            WorkloadKind::Data
+                if self.plan.options.transfer == crate::workload::Transfer::Pipe
+                    && self.checksum_ok() == Some(true) =>
+            {
+                format!("ok, {} piped", crate::units::format_bytes(number("bytes_transferred")))
             }
             WorkloadKind::Cpu | WorkloadKind::Io | WorkloadKind::Data => match self.checksum_ok() {
                 Some(true) => "checksum ok".to_owned(),

@@ -83,6 +83,16 @@ impl Transport {
     pub fn is_for_threads(self) -> bool {
         self == Self::Channel
     }
+
+    /// What it connects, and the `--model` values that make those.
+    #[must_use]
+    pub fn connects(self) -> (&'static str, &'static str) {
+        if self.is_for_threads() {
+            ("threads", "threads or sequential")
+        } else {
+            ("processes", "processes")
+        }
+    }
 }
 
 impl std::fmt::Display for Transport {
