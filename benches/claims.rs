@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use concur_tui::engine::{DrainPolicy, Engine, Model, Phase, PlanRequest, StopReason};
 use concur_tui::report::RunReport;
-use concur_tui::workload::WorkloadKind;
+use concur_tui::workload::by_name;
 
 /// Rounds of interleaved measurements; the best of each side is kept, since on a shared machine
 /// interference only ever makes a run slower.
@@ -36,7 +36,7 @@ fn main() {
             &PlanRequest {
                 tasks: 200,
                 size: Some(1_000_000),
-                ..PlanRequest::new(WorkloadKind::Cpu, Model::Sequential)
+                ..PlanRequest::new(by_name("cpu").expect("cpu"), Model::Sequential)
             },
         );
         ours_best = ours_best.min(report.wall_seconds / 200.0 * 1e9);
@@ -52,7 +52,7 @@ fn main() {
                     workers: Some(1),
                     tasks: 1,
                     size: Some(1000),
-                    ..PlanRequest::new(WorkloadKind::Cpu, model)
+                    ..PlanRequest::new(by_name("cpu").expect("cpu"), model)
                 },
             );
             report.median_startup_seconds().unwrap_or(f64::NAN) * 1e6
@@ -79,7 +79,7 @@ fn main() {
                     tasks: 8,
                     gil: gil.then_some(concur_tui::engine::plan::DEFAULT_SWITCH_INTERVAL),
                     affinity: affinity.clone(),
-                    ..PlanRequest::new(WorkloadKind::Cpu, model)
+                    ..PlanRequest::new(by_name("cpu").expect("cpu"), model)
                 },
             )
             .wall_seconds
@@ -99,7 +99,7 @@ fn main() {
             &PlanRequest {
                 workers: (model != Model::Sequential).then_some(workers),
                 tasks: 16,
-                ..PlanRequest::new(WorkloadKind::Io, model)
+                ..PlanRequest::new(by_name("io").expect("io"), model)
             },
         );
         println!("{model:<12} {workers:>2} worker(s): {:.3} s", report.wall_seconds);
@@ -117,10 +117,14 @@ fn shutdown(engine: &Engine) {
         let mut second = Vec::new();
         for _ in 0..20 {
             for (times, drain) in [(&mut first, DrainPolicy::Chunk), (&mut second, DrainPolicy::Task)] {
-                let plan =
-                    PlanRequest { workers: Some(2), tasks: 64, drain, ..PlanRequest::new(WorkloadKind::Cpu, model) }
-                        .validate()
-                        .expect("plan");
+                let plan = PlanRequest {
+                    workers: Some(2),
+                    tasks: 64,
+                    drain,
+                    ..PlanRequest::new(by_name("cpu").expect("cpu"), model)
+                }
+                .validate()
+                .expect("plan");
                 let mut run = engine.start(&plan).expect("start");
                 std::thread::sleep(Duration::from_millis(30));
                 if drain == DrainPolicy::Task {

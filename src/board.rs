@@ -35,6 +35,8 @@ pub enum SlotState {
     Cancelled = 5,
     /// The worker caught its own panic and recorded it before leaving.
     Panicked = 6,
+    /// A task could not be done (its line broke): the worker left without finishing.
+    Failed = 7,
 }
 
 impl SlotState {
@@ -47,6 +49,7 @@ impl SlotState {
             4 => Self::Done,
             5 => Self::Cancelled,
             6 => Self::Panicked,
+            7 => Self::Failed,
             _ => Self::Pending,
         }
     }
@@ -54,7 +57,7 @@ impl SlotState {
     /// True once the worker has left its work loop.
     #[must_use]
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Done | Self::Cancelled | Self::Panicked)
+        matches!(self, Self::Done | Self::Cancelled | Self::Panicked | Self::Failed)
     }
 }
 

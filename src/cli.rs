@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::PossibleValuesParser;
+use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::engine::affinity::Affinity;
 use crate::engine::plan::DEFAULT_SWITCH_INTERVAL;
 use crate::engine::{DrainPolicy, Model, PlanRequest, Schedule};
 use crate::units::parse_duration;
-use crate::workload::WorkloadKind;
+use crate::workload::{all_options, by_name, Values, CATALOG};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,8 +50,8 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Which workload of `concur-tui list` to run.
-    #[arg(long, short = 'w', value_enum, default_value_t = WorkloadKind::Cpu)]
-    pub workload: WorkloadKind,
+    #[arg(long, short = 'w', default_value = "cpu", value_parser = PossibleValuesParser::new(CATALOG.iter().map(|kind| kind.name())))]
+    pub workload: String,
     /// sequential: one worker; threads: N OS threads; processes: N forked processes.
     #[arg(long, short = 'm', value_enum, default_value_t = Model::Threads)]
     pub model: Model,
@@ -60,9 +61,8 @@ pub struct RunArgs {
     /// Number of tasks, split among the workers.
     #[arg(long, short = 't', default_value_t = 8)]
     pub tasks: u64,
-    /// Task size: cpu and crash integers, io milliseconds, data MiB in all, ipc round trips,
-    /// memory MiB, contention increments, imbalance integers per unit of weight (see `list` and
-    /// the README for the defaults).
+    /// Task size, in the workload's own unit: integers per task for cpu, milliseconds for io…
+    /// (`concur-tui list` shows each unit and default).
     #[arg(long, short = 's')]
     pub size: Option<u64>,
     /// none, spread (worker i on the i-th allowed CPU), single (all on the first) or a CPU list
@@ -84,29 +84,9 @@ pub struct RunArgs {
     /// After a stop request, stop at the next chunk or after the task in hand.
     #[arg(long, value_enum, default_value_t = DrainPolicy::Chunk)]
     pub drain: DrainPolicy,
-    /// contention: racy (load then store), mutex, atomic or sharded.
-    #[arg(long, value_enum)]
-    pub strategy: Option<crate::workload::Strategy>,
-    /// crash: how the chosen worker fails: panic, abort, segv or exit [default: panic].
-    #[arg(long, value_enum)]
-    pub crash: Option<crate::workload::CrashKind>,
-    /// crash: which worker fails [default: 0].
-    #[arg(long)]
-    pub crash_worker: Option<usize>,
-    /// crash: on its how-many-th task, from 1 [default: 2].
-    #[arg(long)]
-    pub crash_at: Option<u64>,
-    /// imbalance and data: the seed of the task sizes or of the dataset [default: 42].
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// data: inherit (read in place, copy-on-write for processes) or pipe (each chunk sent to
-    /// the worker process and its result sent back, as Pool.map).
-    #[arg(long, value_enum)]
-    pub transfer: Option<crate::workload::Transfer>,
-    /// ipc: channel (threads), pipe, socket or shm (processes) [default: channel for threads,
-    /// pipe for processes].
-    #[arg(long, value_enum)]
-    pub transport: Option<crate::workload::Transport>,
+    /// The options of each workload, from the catalog.
+    #[command(flatten)]
+    pub workload_options: WorkloadOptions,
     /// How worker processes start: fork, or spawn (re-execute this binary, as Python's spawn).
     #[arg(long, value_enum, default_value_t = crate::engine::StartMethod::Fork)]
     pub start: crate::engine::StartMethod,
@@ -121,6 +101,52 @@ pub struct RunArgs {
     pub fail_launch_at: Option<usize>,
 }
 
+/// The options the catalog's workloads take (`--strategy`, `--seed`…), as given: one flag per
+/// option of any workload, built from the catalog so that a workload's file alone declares
+/// them. Which workload may take which is checked with the plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkloadOptions {
+    pub given: Vec<(String, String)>,
+}
+
+impl Args for WorkloadOptions {
+    fn augment_args(mut command: clap::Command) -> clap::Command {
+        for (spec, _) in all_options() {
+            let arg = Arg::new(spec.flag).long(spec.flag).help(spec.help);
+            command = command.arg(match spec.values {
+                Values::Choice(names) => arg.value_parser(PossibleValuesParser::new(names)),
+                Values::Number { .. } => arg.value_parser(clap::value_parser!(u64)),
+            });
+        }
+        command
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
+}
+
+impl FromArgMatches for WorkloadOptions {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut options = Self::default();
+        options.update_from_arg_matches(matches)?;
+        Ok(options)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        for (spec, _) in all_options() {
+            let value = match spec.values {
+                Values::Choice(_) => matches.get_one::<String>(spec.flag).cloned(),
+                Values::Number { .. } => matches.get_one::<u64>(spec.flag).map(u64::to_string),
+            };
+            if let Some(value) = value {
+                self.given.push((spec.flag.to_owned(), value));
+            }
+        }
+        Ok(())
+    }
+}
+
 fn parse_affinity(text: &str) -> Result<Affinity, String> {
     text.parse().map_err(|error: crate::engine::affinity::AffinityError| error.to_string())
 }
@@ -128,8 +154,10 @@ fn parse_affinity(text: &str) -> Result<Affinity, String> {
 impl RunArgs {
     #[must_use]
     pub fn plan_request(&self, grace: Duration) -> PlanRequest {
+        // The value parser admits catalog names only.
+        let workload = by_name(&self.workload).unwrap_or(CATALOG[0]);
         PlanRequest {
-            workload: self.workload,
+            workload,
             model: self.model,
             workers: self.workers,
             tasks: self.tasks,
@@ -140,13 +168,7 @@ impl RunArgs {
             chunk: self.chunk,
             grace,
             drain: self.drain,
-            strategy: self.strategy,
-            crash: self.crash,
-            crash_worker: self.crash_worker,
-            crash_at: self.crash_at,
-            seed: self.seed,
-            transfer: self.transfer,
-            transport: self.transport,
+            options: self.workload_options.given.clone(),
             respawn: self.respawn,
             start: self.start,
         }

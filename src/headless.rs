@@ -8,7 +8,7 @@ use crate::cli::{Format, RunArgs};
 use crate::engine::{Engine, LaunchError, Phase, PlanError, StopReason};
 use crate::report::{to_json, to_table};
 use crate::signals::Listener;
-use crate::workload::WorkloadKind;
+use crate::workload::CATALOG;
 
 /// How often the run loop reaps, reads signals and may redraw progress.
 const TICK: Duration = Duration::from_millis(10);
@@ -38,10 +38,12 @@ impl HeadlessError {
     }
 }
 
-/// `concur-tui list`: one line per workload.
+/// `concur-tui list`: one line per workload, and what `--size` means for it.
 pub fn list(out: &mut impl Write) -> std::io::Result<()> {
-    for kind in WorkloadKind::ALL {
+    for kind in CATALOG {
+        let size = kind.size();
         writeln!(out, "{:<12} {}", kind.name(), kind.summary())?;
+        writeln!(out, "{:<12} --size: {} (default {})", "", size.unit, size.default)?;
     }
     Ok(())
 }

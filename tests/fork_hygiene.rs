@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use concur_tui::engine::{Engine, Model, Phase, PlanRequest};
-use concur_tui::workload::WorkloadKind;
+use concur_tui::workload::by_name;
 
 #[test]
 fn forked_workers_never_hang_while_other_threads_allocate_and_print() {
@@ -34,7 +34,7 @@ fn forked_workers_never_hang_while_other_threads_allocate_and_print() {
         workers: Some(24),
         tasks: 48,
         size: Some(20_000),
-        ..PlanRequest::new(WorkloadKind::Cpu, Model::Processes)
+        ..PlanRequest::new(by_name("cpu").expect("cpu"), Model::Processes)
     }
     .validate()
     .expect("plan");

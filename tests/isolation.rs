@@ -6,14 +6,19 @@ use std::time::{Duration, Instant};
 
 use concur_tui::engine::{CrashReason, Engine, Model, Phase, PlanRequest, WorkerOutcome};
 use concur_tui::report::RunOutcome;
-use concur_tui::workload::WorkloadKind;
+use concur_tui::workload::by_name;
 use nix::sys::signal::Signal;
 
 fn crash_worker_zero(model: Model) -> concur_tui::report::RunReport {
     let engine = Engine::new().expect("board");
-    let plan = PlanRequest { workers: Some(2), tasks: 2, size: Some(400), ..PlanRequest::new(WorkloadKind::Io, model) }
-        .validate()
-        .expect("plan");
+    let plan = PlanRequest {
+        workers: Some(2),
+        tasks: 2,
+        size: Some(400),
+        ..PlanRequest::new(by_name("io").expect("io"), model)
+    }
+    .validate()
+    .expect("plan");
     let mut run = engine.start(&plan).expect("start");
     let deadline = Instant::now() + Duration::from_secs(30);
     // Wait until worker 0 is inside its task, so that it reaches a chunk boundary after the ask.

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use concur_tui::engine::{Engine, Model, Phase, PlanRequest, StopReason};
-use concur_tui::workload::{Transfer, Transport, WorkloadKind};
+use concur_tui::workload::CATALOG;
 
 /// xorshift64*: reproducible randomness without a dependency.
 struct Rng(u64);
@@ -56,30 +56,32 @@ fn children() -> Vec<(i32, char)> {
 fn soak(engine: &Engine, rng: &mut Rng, runs: usize) {
     for round in 0..runs {
         let model = if rng.below(2) == 0 { Model::Threads } else { Model::Processes };
-        let workload = WorkloadKind::ALL[rng.below(WorkloadKind::ALL.len() as u64) as usize];
-        let size = match workload {
-            WorkloadKind::Io => 20 + rng.below(60),
-            WorkloadKind::Cpu | WorkloadKind::Crash => 200_000 + rng.below(2_000_000),
-            WorkloadKind::Memory | WorkloadKind::Data => 1 + rng.below(8),
-            WorkloadKind::Contention | WorkloadKind::Imbalance => 20_000 + rng.below(200_000),
-            WorkloadKind::Ipc => 200 + rng.below(3_000),
+        let workload = CATALOG[rng.below(CATALOG.len() as u64) as usize];
+        // Small sizes in each workload's own unit: a fraction of its default, a few MiB at most.
+        let default = workload.size().default;
+        let size = if workload.size().max.is_some() {
+            1 + rng.below(8)
+        } else {
+            1 + default / 500 + rng.below(default / 70 + 1)
         };
         // Lines between processes: every transport, and data sent over pipes half the time.
-        let transport = [Transport::Pipe, Transport::Socket, Transport::Shm][rng.below(3) as usize];
+        let transport = ["pipe", "socket", "shm"][rng.below(3) as usize];
         let piped = model == Model::Processes && rng.below(2) == 0;
-        let plan = PlanRequest {
+        let mut request = PlanRequest {
             workers: Some(1 + rng.below(4) as usize),
             tasks: 1 + rng.below(12),
             size: Some(size),
             gil: (rng.below(3) == 0).then_some(Duration::from_millis(1)),
-            strategy: (workload == WorkloadKind::Contention).then_some(concur_tui::workload::Strategy::Mutex),
-            transfer: (workload == WorkloadKind::Data && piped).then_some(Transfer::Pipe),
-            transport: (workload == WorkloadKind::Ipc && model == Model::Processes).then_some(transport),
             grace: Duration::from_millis(500),
             ..PlanRequest::new(workload, model)
+        };
+        match workload.name() {
+            "contention" => request.set("strategy", "mutex"),
+            "data" if piped => request.set("transfer", "pipe"),
+            "ipc" if model == Model::Processes => request.set("transport", transport),
+            _ => {}
         }
-        .validate()
-        .expect("plan");
+        let plan = request.validate().expect("plan");
         let mut run = engine.start(&plan).expect("start");
         let cancel_after = Duration::from_micros(rng.below(40_000));
         let pause = rng.below(4) == 0;

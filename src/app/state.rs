@@ -7,10 +7,10 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::engine::affinity::Affinity;
-use crate::engine::{DrainPolicy, Model, PlanRequest, Schedule};
+use crate::engine::{DrainPolicy, Model, PlanRequest};
 use crate::report::{efficiency, speedup, RunOutcome, RunReport};
 use crate::telemetry::RunView;
-use crate::workload::{CrashKind, Strategy, Transfer, Transport, WorkloadKind};
+use crate::workload::{position, Kind, Variant, CATALOG};
 
 /// Samples of history kept per core for the sparkline.
 pub const CORE_HISTORY: usize = 48;
@@ -96,20 +96,15 @@ pub struct Settings {
     pub model: Model,
     pub workers: usize,
     pub tasks: u64,
-    /// Size per workload, in [`WorkloadKind::ALL`] order.
+    /// Size per workload, in catalog order.
     pub sizes: Vec<u64>,
+    /// The variant row: the chosen variant of each workload, in catalog order.
+    pub variants: Vec<usize>,
     pub affinity: Affinity,
     pub lock: bool,
     pub switch_interval: Duration,
     pub drain: DrainPolicy,
     pub grace: Duration,
-    /// The variant row: contention's strategy, crash's kind, imbalance's schedule, data's
-    /// transfer, ipc's transport between processes.
-    pub strategy: Strategy,
-    pub crash: CrashKind,
-    pub schedule: Schedule,
-    pub transfer: Transfer,
-    pub transport: Transport,
 }
 
 impl Settings {
@@ -119,41 +114,41 @@ impl Settings {
             model: Model::Threads,
             workers: cpus.max(1),
             tasks: 16,
-            sizes: WorkloadKind::ALL.iter().map(|kind| kind.default_size()).collect(),
+            sizes: CATALOG.iter().map(|kind| kind.size().default).collect(),
+            variants: vec![0; CATALOG.len()],
             affinity: Affinity::None,
             lock: false,
             switch_interval: crate::engine::plan::DEFAULT_SWITCH_INTERVAL,
             drain: DrainPolicy::Chunk,
             grace,
-            strategy: Strategy::Racy,
-            crash: CrashKind::Panic,
-            schedule: Schedule::Static,
-            transfer: Transfer::Inherit,
-            transport: Transport::Pipe,
-        }
-    }
-
-    /// What ipc talks over under `model`: a channel between threads, the chosen transport
-    /// between processes.
-    #[must_use]
-    pub fn transport_for(&self, model: Model) -> Transport {
-        if model == Model::Processes {
-            self.transport
-        } else {
-            Transport::Channel
         }
     }
 
     #[must_use]
-    pub fn size_of(&self, workload: WorkloadKind) -> u64 {
-        let at = WorkloadKind::ALL.iter().position(|k| *k == workload).unwrap_or(0);
-        self.sizes.get(at).copied().unwrap_or_else(|| workload.default_size())
+    pub fn size_of(&self, workload: &dyn Kind) -> u64 {
+        self.sizes.get(position(workload)).copied().unwrap_or_else(|| workload.size().default)
+    }
+
+    /// The chosen variant of `workload` under the current model, if it has variants.
+    #[must_use]
+    pub fn variant_of(&self, workload: &dyn Kind) -> Option<&'static Variant> {
+        let variants = workload.variants(self.model == Model::Processes);
+        let chosen = self.variants.get(position(workload)).copied().unwrap_or(0);
+        variants.get(chosen % variants.len().max(1))
+    }
+
+    /// Moves `workload`'s variant `step` places through those the model offers, wrapping.
+    pub fn step_variant(&mut self, workload: &dyn Kind, step: isize) {
+        let count = workload.variants(self.model == Model::Processes).len();
+        if let (Some(chosen), true) = (self.variants.get_mut(position(workload)), count > 0) {
+            *chosen = ((*chosen % count) as isize + step).rem_euclid(count as isize) as usize;
+        }
     }
 
     /// The plan request these settings make for `workload`.
     #[must_use]
-    pub fn request(&self, workload: WorkloadKind) -> PlanRequest {
-        PlanRequest {
+    pub fn request(&self, workload: &'static dyn Kind) -> PlanRequest {
+        let mut request = PlanRequest {
             workers: Some(if self.model == Model::Sequential { 1 } else { self.workers }),
             tasks: self.tasks,
             size: Some(self.size_of(workload)),
@@ -161,13 +156,12 @@ impl Settings {
             gil: self.lock.then_some(self.switch_interval),
             grace: self.grace,
             drain: self.drain,
-            strategy: (workload == WorkloadKind::Contention).then_some(self.strategy),
-            crash: (workload == WorkloadKind::Crash).then_some(self.crash),
-            schedule: if workload == WorkloadKind::Imbalance { self.schedule } else { Schedule::Static },
-            transfer: (workload == WorkloadKind::Data).then_some(self.transfer),
-            transport: (workload == WorkloadKind::Ipc).then(|| self.transport_for(self.model)),
             ..PlanRequest::new(workload, self.model)
+        };
+        for (flag, value) in self.variant_of(workload).map_or(&[][..], |variant| variant.sets) {
+            request.set(flag, value);
         }
+        request
     }
 }
 
@@ -261,8 +255,8 @@ impl State {
     }
 
     #[must_use]
-    pub fn workload(&self) -> WorkloadKind {
-        WorkloadKind::ALL[self.selected.min(WorkloadKind::ALL.len() - 1)]
+    pub fn workload(&self) -> &'static dyn Kind {
+        CATALOG[self.selected.min(CATALOG.len() - 1)]
     }
 
     /// True while a run has workers that have not all ended.
@@ -291,11 +285,11 @@ impl State {
     }
 }
 
-fn is_baseline_for(report: &RunReport, workload: WorkloadKind, size: Option<u64>, tasks: u64) -> bool {
+fn is_baseline_for(report: &RunReport, workload: &dyn Kind, size: Option<u64>, tasks: u64) -> bool {
     report.outcome == RunOutcome::Finished
         && report.plan.workers == 1
-        && report.plan.workload == workload
-        && Some(report.plan.size) == size
+        && report.plan.workload.kind.name() == workload.name()
+        && Some(report.plan.workload.size) == size
         && report.plan.tasks == tasks
 }
 
@@ -304,10 +298,9 @@ fn is_baseline_for(report: &RunReport, workload: WorkloadKind, size: Option<u64>
 #[must_use]
 pub fn baseline_for<'a>(reports: &'a [RunReport], report: &RunReport) -> Option<&'a RunReport> {
     let candidates = || {
-        reports
-            .iter()
-            .rev()
-            .filter(|r| is_baseline_for(r, report.plan.workload, Some(report.plan.size), report.plan.tasks))
+        reports.iter().rev().filter(|r| {
+            is_baseline_for(r, report.plan.workload.kind, Some(report.plan.workload.size), report.plan.tasks)
+        })
     };
     candidates().find(|r| r.plan.model == Model::Sequential).or_else(|| candidates().next())
 }

@@ -10,8 +10,8 @@ use super::state::{
     TASK_COUNTS,
 };
 use crate::board::MAX_WORKERS;
-use crate::engine::{DrainPolicy, Model, Phase, Schedule, StopReason};
-use crate::workload::{CrashKind, Strategy, Transfer, Transport, WorkloadKind};
+use crate::engine::{DrainPolicy, Model, Phase, StopReason};
+use crate::workload::{position, CATALOG};
 
 /// Folds one event into the state.
 pub fn update(state: &mut State, event: Event) -> Vec<Command> {
@@ -144,7 +144,7 @@ fn is_live(state: crate::telemetry::WorkerState) -> bool {
 
 fn move_selection(state: &mut State, step: isize) {
     let (position, len) = match state.focus {
-        Focus::Catalog => (&mut state.selected, WorkloadKind::ALL.len()),
+        Focus::Catalog => (&mut state.selected, CATALOG.len()),
         Focus::Settings => (&mut state.setting, Setting::ALL.len()),
         Focus::Workers => (&mut state.workers_scroll, state.run.as_ref().map_or(0, |run| run.workers.len())),
         Focus::Results => (&mut state.results_scroll, state.results.len()),
@@ -175,8 +175,7 @@ fn change(state: &mut State, setting: Setting, step: isize) {
         }
         Setting::Tasks => settings.tasks = cycle(&TASK_COUNTS, &settings.tasks, step),
         Setting::Size => {
-            let at = WorkloadKind::ALL.iter().position(|k| *k == workload).unwrap_or(0);
-            if let Some(size) = settings.sizes.get_mut(at) {
+            if let Some(size) = settings.sizes.get_mut(position(workload)) {
                 *size = if step > 0 { size.saturating_mul(2) } else { (*size / 2).max(1) };
             }
         }
@@ -189,34 +188,7 @@ fn change(state: &mut State, setting: Setting, step: isize) {
                 settings.switch_interval = std::time::Duration::from_millis(ms);
             }
         }
-        Setting::Variant => match workload {
-            WorkloadKind::Contention => {
-                settings.strategy = cycle(
-                    &[Strategy::Racy, Strategy::Mutex, Strategy::Atomic, Strategy::Sharded],
-                    &settings.strategy,
-                    step,
-                );
-            }
-            WorkloadKind::Crash => {
-                settings.crash = cycle(
-                    &[CrashKind::Panic, CrashKind::Abort, CrashKind::Segv, CrashKind::Exit],
-                    &settings.crash,
-                    step,
-                );
-            }
-            WorkloadKind::Imbalance => {
-                settings.schedule = cycle(&[Schedule::Static, Schedule::Dynamic], &settings.schedule, step);
-            }
-            WorkloadKind::Data => {
-                settings.transfer = cycle(&[Transfer::Inherit, Transfer::Pipe], &settings.transfer, step);
-            }
-            // Between threads there is only the channel; between processes, a choice.
-            WorkloadKind::Ipc if settings.model == Model::Processes => {
-                settings.transport =
-                    cycle(&[Transport::Pipe, Transport::Socket, Transport::Shm], &settings.transport, step);
-            }
-            WorkloadKind::Cpu | WorkloadKind::Io | WorkloadKind::Ipc | WorkloadKind::Memory => {}
-        },
+        Setting::Variant => settings.step_variant(workload, step),
         Setting::Drain => {
             settings.drain = match settings.drain {
                 DrainPolicy::Chunk => DrainPolicy::Task,
@@ -286,7 +258,7 @@ mod tests {
         let mut state = new_state();
         let commands = press(&mut state, "jm+g\n");
         let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
-        assert_eq!(request.workload, WorkloadKind::ALL[1]);
+        assert_eq!(request.workload.name(), CATALOG[1].name());
         assert_eq!((request.model, request.workers), (Model::Processes, Some(3)));
         assert!(request.gil.is_some());
     }
@@ -295,20 +267,28 @@ mod tests {
     fn the_variant_row_picks_ipc_transports_between_processes_and_data_transfers() {
         let mut state = new_state();
         press(&mut state, "jjjm\tjjjjjj");
-        assert_eq!((state.workload(), state.settings.model), (WorkloadKind::Ipc, Model::Processes));
+        assert_eq!((state.workload().name(), state.settings.model), ("ipc", Model::Processes));
         let commands = press(&mut state, ">>\n");
         let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
-        assert_eq!(request.transport, Some(Transport::Shm));
+        assert_eq!(request.options, vec![("transport".to_owned(), "shm".to_owned())]);
         // Threads have only the channel: the row does not move, and the run uses the channel.
         let mut state = new_state();
         press(&mut state, "jjj\tjjjjjj>");
-        assert_eq!(state.settings.transport_for(state.settings.model), Transport::Channel);
-        let mut state = new_state();
-        press(&mut state, "jjm\tjjjjjj>");
-        assert_eq!(state.workload(), WorkloadKind::Data);
         let commands = press(&mut state, "\n");
         let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
-        assert_eq!((request.transfer, request.transport), (Some(Transfer::Pipe), None));
+        assert_eq!(request.options, vec![("transport".to_owned(), "channel".to_owned())]);
+        let mut state = new_state();
+        press(&mut state, "jjm\tjjjjjj>");
+        assert_eq!(state.workload().name(), "data");
+        let commands = press(&mut state, "\n");
+        let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+        assert_eq!(request.options, vec![("transfer".to_owned(), "pipe".to_owned())]);
+        // Imbalance's variant is the run's schedule.
+        let mut state = new_state();
+        press(&mut state, "jjjjjj\tjjjjjj>");
+        let commands = press(&mut state, "\n");
+        let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+        assert_eq!((request.workload.name(), request.schedule), ("imbalance", crate::engine::Schedule::Dynamic));
     }
 
     #[test]
@@ -327,7 +307,7 @@ mod tests {
         assert_eq!(state.focus, Focus::Settings);
         assert_eq!(state.settings.tasks, 32);
         press(&mut state, "j>");
-        assert_eq!(state.settings.size_of(WorkloadKind::Cpu), WorkloadKind::Cpu.default_size() * 2);
+        assert_eq!(state.settings.size_of(CATALOG[0]), CATALOG[0].size().default * 2);
         press(&mut state, "jjjjj<");
         assert_eq!(state.settings.grace, Duration::from_secs(1));
     }
@@ -360,7 +340,8 @@ mod tests {
             expected_checksum: None,
             started_ns: 0,
             workers: Vec::new(),
-            metrics: Vec::new(),
+            metrics: crate::workload::MetricsOf::none(),
+            replaced: Vec::new(),
         };
         update(&mut state, Event::Finished(report));
         assert_eq!(state.exit, Some(130));

@@ -29,7 +29,7 @@ pub use plan::{DrainPolicy, Model, Plan, PlanError, PlanRequest, Schedule, Start
 use crate::board::{monotonic_ns, Board, BoardError, InjectedCrash, SlotState, StopLevel};
 use crate::report::{RunOutcome, RunReport, WorkerReport};
 use crate::units::ns_to_seconds;
-use crate::workload::{ExchangeError, Line, RunCells, Workload};
+use crate::workload::{ExchangeError, Line, MetricsOf, RunCells, Workload};
 use gil::InterpreterLock;
 use line::End;
 use threads::{spawn_worker, ThreadResult, ThreadWorker};
@@ -84,7 +84,7 @@ impl Engine {
     /// As [`Engine::start`], but the launch of worker `fail_at` fails as if the OS refused it:
     /// the way tests reach the clean-up path, since root is exempt from RLIMIT_NPROC.
     pub fn start_with_faults(&self, plan: &Plan, fail_at: Option<usize>) -> Result<Run, LaunchError> {
-        let workload: Arc<dyn Workload> = Arc::from(plan.workload.build(plan.size, plan.tasks, &plan.options));
+        let workload: Arc<dyn Workload> = Arc::from(plan.workload.build());
         workload.prepare();
         let generation = self.board.begin_run(plan.workers, plan.tasks);
         let gil = match plan.model {
@@ -305,12 +305,7 @@ impl Run {
         match self.plan.start {
             StartMethod::Fork => processes::fork_worker(spec, self.group, self.plan.gil, line).map_err(Launch::Fork),
             StartMethod::Spawn => {
-                let work = spawned::SpawnedWork {
-                    workload: self.plan.workload,
-                    size: self.plan.size,
-                    options: &self.plan.options,
-                    switch_interval: self.plan.gil,
-                };
+                let work = spawned::SpawnedWork { workload: &self.plan.workload, switch_interval: self.plan.gil };
                 spawned::spawn_worker(spec, self.group, &work, line).map_err(Launch::Spawn)
             }
         }
@@ -749,6 +744,9 @@ impl Run {
                 .map(|slot| slot.units_done.load(Ordering::Relaxed))
                 .sum(),
             wall_seconds: wall.as_secs_f64(),
+            idle_seconds: workers.iter().map(|w| w.idle_seconds).collect(),
+            failed_workers: workers.iter().filter(|w| w.outcome.is_failure()).count(),
+            replaced_workers: self.replaced.len(),
             rss_bytes: workers.iter().map(|w| w.rss_bytes).collect(),
             pss_bytes: workers.iter().map(|w| w.pss_bytes).collect(),
             processes: self.plan.model == Model::Processes,
@@ -760,16 +758,6 @@ impl Run {
                 .sum(),
             inherited_memory: self.plan.model != Model::Processes || self.plan.start == StartMethod::Fork,
         });
-        let mut metrics = metrics;
-        if self.plan.respawn {
-            metrics.push(("replaced_workers", serde_json::json!(self.replaced.len())));
-            let replaced: Vec<_> = self
-                .replaced
-                .iter()
-                .map(|(index, outcome)| serde_json::json!({"index": index, "outcome": outcome.to_string()}))
-                .collect();
-            metrics.push(("replaced", serde_json::json!(replaced)));
-        }
         RunReport {
             plan: self.plan.clone(),
             outcome,
@@ -781,7 +769,8 @@ impl Run {
             expected_checksum,
             started_ns: self.started_ns,
             workers,
-            metrics,
+            metrics: MetricsOf(Arc::from(metrics)),
+            replaced: self.replaced.clone(),
         }
     }
 }

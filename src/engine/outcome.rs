@@ -53,6 +53,7 @@ impl WorkerOutcome {
         match result {
             Ok(SlotState::Done) => Self::Done,
             Ok(SlotState::Cancelled) => Self::Cancelled,
+            Ok(SlotState::Failed) => Self::Failed(super::processes::EXIT_TASK_FAILED),
             Ok(other) => Self::Crashed(CrashReason::Panic(format!("worker left in state {other:?}"))),
             Err(message) => Self::Crashed(CrashReason::Panic(message)),
         }
@@ -65,6 +66,8 @@ impl WorkerOutcome {
             match (libc::WEXITSTATUS(status), slot_state) {
                 (0, SlotState::Done) => Self::Done,
                 (0, SlotState::Cancelled) => Self::Cancelled,
+                // A thread of a host process whose task failed.
+                (0, SlotState::Failed) => Self::Failed(super::processes::EXIT_TASK_FAILED),
                 (super::processes::EXIT_PANICKED, _) => {
                     Self::Crashed(CrashReason::Panic("panicked in the worker process".into()))
                 }
@@ -122,6 +125,7 @@ impl WorkerOutcome {
         match self {
             Self::Killed(signal) | Self::Crashed(CrashReason::Signal(signal)) => Some(signal.as_str().to_owned()),
             Self::Crashed(CrashReason::Panic(message)) => Some(format!("panic: {message}")),
+            Self::Failed(super::processes::EXIT_TASK_FAILED) => Some("a task failed".to_owned()),
             Self::Failed(code) => Some(format!("exit {code}")),
             _ => None,
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::affinity::{allowed_cpus, Affinity, AffinityError};
 use crate::board::MAX_WORKERS;
-use crate::workload::{CrashKind, Strategy, Transfer, Transport, WorkloadKind, WorkloadOptions};
+use crate::workload::{Kind, OptionError, Setup, Shape};
 
 /// How work is executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
@@ -80,7 +80,7 @@ pub const DEFAULT_SWITCH_INTERVAL: Duration = Duration::from_millis(5);
 /// What the user asked for, before validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanRequest {
-    pub workload: WorkloadKind,
+    pub workload: &'static dyn Kind,
     pub model: Model,
     /// None: one per allowed CPU (one for sequential).
     pub workers: Option<usize>,
@@ -94,15 +94,9 @@ pub struct PlanRequest {
     pub chunk: u64,
     pub grace: Duration,
     pub drain: DrainPolicy,
-    /// Workload options as given; None: not given (the default applies).
-    pub strategy: Option<Strategy>,
-    pub crash: Option<CrashKind>,
-    pub crash_worker: Option<usize>,
-    pub crash_at: Option<u64>,
-    pub seed: Option<u64>,
-    pub transfer: Option<Transfer>,
-    /// None: a channel between threads, a pipe between processes.
-    pub transport: Option<Transport>,
+    /// The workload's own options as given, flag (without dashes) and value; the workload
+    /// checks them and fills in the rest.
+    pub options: Vec<(String, String)>,
     /// Replace a crashed worker process and redo its task.
     pub respawn: bool,
     pub start: StartMethod,
@@ -110,7 +104,7 @@ pub struct PlanRequest {
 
 impl PlanRequest {
     #[must_use]
-    pub fn new(workload: WorkloadKind, model: Model) -> Self {
+    pub fn new(workload: &'static dyn Kind, model: Model) -> Self {
         Self {
             workload,
             model,
@@ -123,15 +117,29 @@ impl PlanRequest {
             chunk: 1,
             grace: DEFAULT_GRACE,
             drain: DrainPolicy::Chunk,
-            strategy: None,
-            crash: None,
-            crash_worker: None,
-            crash_at: None,
-            seed: None,
-            transfer: None,
-            transport: None,
+            options: Vec::new(),
             respawn: false,
             start: StartMethod::Fork,
+        }
+    }
+
+    /// The same request with `--flag value` for the workload.
+    #[must_use]
+    pub fn with_option(mut self, flag: &str, value: &str) -> Self {
+        self.set(flag, value);
+        self
+    }
+
+    /// Sets an option by its flag, as a variant of the dashboard names it: `schedule` is the
+    /// run's, any other flag the workload's.
+    pub fn set(&mut self, flag: &str, value: &str) {
+        match (flag, value) {
+            ("schedule", "static") => self.schedule = Schedule::Static,
+            ("schedule", "dynamic") => self.schedule = Schedule::Dynamic,
+            _ => {
+                self.options.retain(|(known, _)| known != flag);
+                self.options.push((flag.to_owned(), value.to_owned()));
+            }
         }
     }
 }
@@ -139,11 +147,11 @@ impl PlanRequest {
 /// A validated plan: every field is usable as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    pub workload: WorkloadKind,
+    /// The workload, its size and its options.
+    pub workload: Setup,
     pub model: Model,
     pub workers: usize,
     pub tasks: u64,
-    pub size: u64,
     pub affinity: Affinity,
     /// The CPU each worker is pinned to, if any.
     pub pinning: Vec<Option<usize>>,
@@ -152,7 +160,6 @@ pub struct Plan {
     pub chunk: u64,
     pub grace: Duration,
     pub drain: DrainPolicy,
-    pub options: WorkloadOptions,
     pub respawn: bool,
     pub start: StartMethod,
     /// The thread group runs in a host process of its own, since the workload may kill it.
@@ -173,31 +180,19 @@ pub enum PlanError {
     #[error("--size must be at least 1")]
     NoSize,
     #[error("--size {size} is more than --workload {workload} allows: at most {max} ({unit})")]
-    SizeTooLarge { size: u64, workload: WorkloadKind, max: u64, unit: &'static str },
+    SizeTooLarge { size: u64, workload: &'static str, max: u64, unit: &'static str },
     #[error("--chunk must be at least 1")]
     NoChunk,
     #[error("--switch-interval must be longer than zero")]
     ZeroSwitchInterval,
     #[error("{0}")]
     Affinity(#[from] AffinityError),
-    #[error("{option} applies to --workload {applies_to} only")]
-    OptionNotFor { option: &'static str, applies_to: &'static str },
-    #[error("--crash-worker {0} is not a worker of this run (workers are 0 to {1})")]
-    NoSuchWorker(usize, usize),
-    #[error("--crash-at counts tasks from 1")]
-    CrashAtZero,
+    #[error(transparent)]
+    Workload(#[from] OptionError),
     #[error("--start spawn makes processes: use it with --model processes")]
     SpawnNeedsProcesses,
     #[error("--respawn needs --model processes and --schedule dynamic, so that a replacement can take the lost task")]
     RespawnNeedsDynamicProcesses,
-    #[error("--transfer pipe sends each chunk to a worker process: use it with --model processes")]
-    TransferNeedsProcesses,
-    #[error(
-        "--transport {0} connects {connects}: use it with --model {models}",
-        connects = .0.connects().0,
-        models = .0.connects().1
-    )]
-    TransportNotForModel(Transport),
 }
 
 impl PlanRequest {
@@ -222,17 +217,13 @@ impl PlanRequest {
         if self.tasks == 0 {
             return Err(PlanError::NoTasks);
         }
-        let size = self.size.unwrap_or_else(|| self.workload.default_size());
+        let spec = self.workload.size();
+        let size = self.size.unwrap_or(spec.default);
         if size == 0 {
             return Err(PlanError::NoSize);
         }
-        if let Some(max) = self.workload.max_size().filter(|max| size > *max) {
-            return Err(PlanError::SizeTooLarge {
-                size,
-                workload: self.workload,
-                max,
-                unit: self.workload.size_unit(),
-            });
+        if let Some(max) = spec.max.filter(|max| size > *max) {
+            return Err(PlanError::SizeTooLarge { size, workload: self.workload.name(), max, unit: spec.unit });
         }
         if self.chunk == 0 {
             return Err(PlanError::NoChunk);
@@ -241,26 +232,20 @@ impl PlanRequest {
             return Err(PlanError::ZeroSwitchInterval);
         }
         let pinning = self.affinity.assign(workers, allowed)?;
-        let options = self.workload_options(workers)?;
-        if options.transfer == Transfer::Pipe && self.model != Model::Processes {
-            return Err(PlanError::TransferNeedsProcesses);
-        }
-        if self.workload == WorkloadKind::Ipc && options.transport.is_for_threads() == (self.model == Model::Processes)
-        {
-            return Err(PlanError::TransportNotForModel(options.transport));
-        }
+        let shape = Shape { workers, tasks: self.tasks, processes: self.model == Model::Processes };
+        let workload = Setup::configure(self.workload, size, &self.options, &shape)?;
         if self.respawn && (self.model != Model::Processes || self.schedule != Schedule::Dynamic) {
             return Err(PlanError::RespawnNeedsDynamicProcesses);
         }
         if self.start == StartMethod::Spawn && self.model != Model::Processes {
             return Err(PlanError::SpawnNeedsProcesses);
         }
+        let hosted = self.model != Model::Processes && self.workload.may_kill_its_process(&workload.options);
         Ok(Plan {
-            workload: self.workload,
+            workload,
             model: self.model,
             workers,
             tasks: self.tasks,
-            size,
             affinity: self.affinity.clone(),
             pinning,
             gil: self.gil,
@@ -268,49 +253,10 @@ impl PlanRequest {
             chunk: self.chunk,
             grace: self.grace,
             drain: self.drain,
-            options,
             respawn: self.respawn,
             start: self.start,
-            hosted: self.model != Model::Processes && self.workload.may_kill_its_process(&options),
+            hosted,
         })
-    }
-
-    /// The workload's options, refusing those given for another workload.
-    fn workload_options(&self, workers: usize) -> Result<WorkloadOptions, PlanError> {
-        let only_for = |given: bool, option, workload: WorkloadKind| {
-            if given && self.workload != workload {
-                Err(PlanError::OptionNotFor { option, applies_to: workload.name() })
-            } else {
-                Ok(())
-            }
-        };
-        only_for(self.strategy.is_some(), "--strategy", WorkloadKind::Contention)?;
-        only_for(self.crash.is_some(), "--crash", WorkloadKind::Crash)?;
-        only_for(self.crash_worker.is_some(), "--crash-worker", WorkloadKind::Crash)?;
-        only_for(self.crash_at.is_some(), "--crash-at", WorkloadKind::Crash)?;
-        if self.seed.is_some() && !matches!(self.workload, WorkloadKind::Imbalance | WorkloadKind::Data) {
-            return Err(PlanError::OptionNotFor { option: "--seed", applies_to: "imbalance or data" });
-        }
-        only_for(self.transfer.is_some(), "--transfer", WorkloadKind::Data)?;
-        only_for(self.transport.is_some(), "--transport", WorkloadKind::Ipc)?;
-        let natural_transport = if self.model == Model::Processes { Transport::Pipe } else { Transport::Channel };
-        let defaults = WorkloadOptions::default();
-        let options = WorkloadOptions {
-            strategy: self.strategy.unwrap_or(defaults.strategy),
-            crash: self.crash.unwrap_or(defaults.crash),
-            crash_worker: self.crash_worker.unwrap_or(defaults.crash_worker),
-            crash_at: self.crash_at.unwrap_or(defaults.crash_at),
-            seed: self.seed.unwrap_or(defaults.seed),
-            transfer: self.transfer.unwrap_or(defaults.transfer),
-            transport: self.transport.unwrap_or(natural_transport),
-        };
-        if options.crash_worker >= workers {
-            return Err(PlanError::NoSuchWorker(options.crash_worker, workers - 1));
-        }
-        if options.crash_at == 0 {
-            return Err(PlanError::CrashAtZero);
-        }
-        Ok(options)
     }
 }
 
@@ -328,9 +274,14 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workload::by_name;
+
+    fn kind(name: &str) -> &'static dyn Kind {
+        by_name(name).expect("a catalog entry")
+    }
 
     fn request() -> PlanRequest {
-        PlanRequest { workers: Some(4), tasks: 10, ..PlanRequest::new(WorkloadKind::Cpu, Model::Threads) }
+        PlanRequest { workers: Some(4), tasks: 10, ..PlanRequest::new(kind("cpu"), Model::Threads) }
     }
 
     #[test]
@@ -345,15 +296,27 @@ mod tests {
 
     #[test]
     fn defaults_fill_in() {
-        let plan = PlanRequest::new(WorkloadKind::Io, Model::Processes).validate_with(&[0, 1, 2]).expect("valid");
+        let plan = PlanRequest::new(kind("io"), Model::Processes).validate_with(&[0, 1, 2]).expect("valid");
         assert_eq!(plan.workers, 3);
-        assert_eq!(plan.size, WorkloadKind::Io.default_size());
-        let seq = PlanRequest::new(WorkloadKind::Cpu, Model::Sequential).validate_with(&[0, 1]).expect("valid");
+        assert_eq!(plan.workload.size, kind("io").size().default);
+        let seq = PlanRequest::new(kind("cpu"), Model::Sequential).validate_with(&[0, 1]).expect("valid");
         assert_eq!(seq.workers, 1);
     }
 
     #[test]
+    fn the_dashboard_sets_run_and_workload_options_by_flag() {
+        let mut request = PlanRequest::new(kind("imbalance"), Model::Threads);
+        request.set("schedule", "dynamic");
+        assert_eq!((request.schedule, request.options.len()), (Schedule::Dynamic, 0));
+        let request = PlanRequest::new(kind("contention"), Model::Threads).with_option("strategy", "mutex");
+        let plan = request.validate_with(&[0, 1]).expect("valid");
+        assert_eq!(plan.workload.options.get("strategy"), "mutex");
+        assert_eq!(plan.workload.variant(), "mutex");
+    }
+
+    #[test]
     fn bad_requests_say_what_is_wrong() {
+        let refused = |text: &str| PlanError::Workload(OptionError::Refused(text.to_owned()));
         let cases = [
             (PlanRequest { workers: Some(0), ..request() }, PlanError::NoWorkers),
             (PlanRequest { workers: Some(MAX_WORKERS + 1), ..request() }, PlanError::TooManyWorkers(MAX_WORKERS + 1)),
@@ -362,25 +325,24 @@ mod tests {
             (PlanRequest { gil: Some(Duration::ZERO), ..request() }, PlanError::ZeroSwitchInterval),
             (PlanRequest { model: Model::Sequential, ..request() }, PlanError::SequentialWithWorkers),
             (
-                PlanRequest { workload: WorkloadKind::Data, transfer: Some(Transfer::Pipe), ..request() },
-                PlanError::TransferNeedsProcesses,
+                PlanRequest { workload: kind("data"), ..request() }.with_option("transfer", "pipe"),
+                refused("--transfer pipe sends each chunk to a worker process: use it with --model processes"),
             ),
             (
-                PlanRequest { workload: WorkloadKind::Ipc, transport: Some(Transport::Shm), ..request() },
-                PlanError::TransportNotForModel(Transport::Shm),
+                PlanRequest { workload: kind("ipc"), ..request() }.with_option("transport", "shm"),
+                refused("--transport shm connects processes: use it with --model processes"),
             ),
             (
-                PlanRequest { transport: Some(Transport::Pipe), ..request() },
-                PlanError::OptionNotFor { option: "--transport", applies_to: "ipc" },
+                request().with_option("transport", "pipe"),
+                PlanError::Workload(OptionError::NotFor { flag: "transport".into(), applies_to: "ipc".into() }),
             ),
             (
-                PlanRequest { workload: WorkloadKind::Data, size: Some(2000), ..request() },
-                PlanError::SizeTooLarge {
-                    size: 2000,
-                    workload: WorkloadKind::Data,
-                    max: 1024,
-                    unit: "MiB of data in all",
-                },
+                PlanRequest { workload: kind("data"), size: Some(2000), ..request() },
+                PlanError::SizeTooLarge { size: 2000, workload: "data", max: 1024, unit: "MiB of data in all" },
+            ),
+            (
+                PlanRequest { workload: kind("crash"), ..request() }.with_option("crash-worker", "4"),
+                refused("--crash-worker 4 is not a worker of this run (workers are 0 to 3)"),
             ),
         ];
         for (req, expected) in cases {

@@ -20,6 +20,8 @@ use crate::board::{monotonic_ns, SlotState};
 pub const EXIT_PANICKED: i32 = 101;
 /// Exit code of a worker process whose parent died before it could arm PDEATHSIG.
 pub const EXIT_ORPHANED: i32 = 3;
+/// Exit code of a worker (thread or process) that left because a task failed.
+pub const EXIT_TASK_FAILED: i32 = 4;
 
 /// Raised by SIGTERM in a worker process: stop after this chunk. Only ever set in a child.
 static TERMINATE: AtomicBool = AtomicBool::new(false);
@@ -64,12 +66,14 @@ fn child_main(
     let own_lock = switch_interval.map(InterpreterLock::new);
     let child_spec =
         WorkerSpec { gil: own_lock.as_ref(), terminate: Some(&TERMINATE), tasks: spec.tasks.clone(), ..*spec };
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| run_worker(&child_spec, line)));
-    if result.is_err() {
-        spec.board.slot(spec.index).set_state(SlotState::Panicked);
-        exit_now(EXIT_PANICKED);
+    match std::panic::catch_unwind(AssertUnwindSafe(|| run_worker(&child_spec, line))) {
+        Ok(SlotState::Failed) => exit_now(EXIT_TASK_FAILED),
+        Ok(_) => exit_now(0),
+        Err(_) => {
+            spec.board.slot(spec.index).set_state(SlotState::Panicked);
+            exit_now(EXIT_PANICKED)
+        }
     }
-    exit_now(0)
 }
 
 /// The first acts of any forked child of the engine: die with the parent (and leave if it is

@@ -15,10 +15,10 @@ use nix::unistd::{getpid, Pid};
 
 use super::gil::InterpreterLock;
 use super::line::{End, WireEnd};
-use super::processes::{become_worker_process, terminate_flag, EXIT_PANICKED};
+use super::processes::{become_worker_process, terminate_flag, EXIT_PANICKED, EXIT_TASK_FAILED};
 use super::worker::{run_worker, TaskSource, WorkerSpec};
 use crate::board::{monotonic_ns, Board, SlotState};
-use crate::workload::{WorkloadKind, WorkloadOptions};
+use crate::workload::{by_name, Options, Setup};
 
 /// A spawned worker's argv[0] and process name.
 const PROGRAM_NAME: &std::ffi::CStr = c"concur-tui";
@@ -32,10 +32,11 @@ pub struct SpawnSpec {
     pub group: i32,
     pub index: usize,
     pub generation: u64,
-    pub workload: WorkloadKind,
+    /// The workload by its catalog name, its size and options.
+    pub workload: String,
     pub size: u64,
     pub tasks_total: u64,
-    pub options: WorkloadOptions,
+    pub options: Options,
     /// Static: the block. Dynamic: `chunk` and the block to redo first.
     pub dynamic_chunk: Option<u64>,
     pub tasks_start: u64,
@@ -53,13 +54,13 @@ pub enum SpawnedError {
     Spec(#[from] serde_json::Error),
     #[error(transparent)]
     Board(#[from] crate::board::BoardError),
+    #[error("no workload called '{0}' in the catalog")]
+    UnknownWorkload(String),
 }
 
 /// What a spawned worker runs, beside its [`WorkerSpec`].
 pub struct SpawnedWork<'a> {
-    pub workload: WorkloadKind,
-    pub size: u64,
-    pub options: &'a WorkloadOptions,
+    pub workload: &'a Setup,
     pub switch_interval: Option<Duration>,
 }
 
@@ -71,7 +72,7 @@ pub fn spawn_worker(
     work: &SpawnedWork<'_>,
     line: Option<End>,
 ) -> std::io::Result<Pid> {
-    let SpawnedWork { workload, size, options, switch_interval } = *work;
+    let SpawnedWork { workload, switch_interval } = *work;
     let (dynamic_chunk, tasks) = match &spec.tasks {
         TaskSource::Static(range) => (None, range.clone()),
         TaskSource::Dynamic { chunk, first } => (Some(*chunk), first.clone()),
@@ -88,10 +89,10 @@ pub fn spawn_worker(
         group: group.map_or(0, Pid::as_raw),
         index: spec.index,
         generation: spec.generation,
-        workload,
-        size,
+        workload: workload.kind.name().to_owned(),
+        size: workload.size,
         tasks_total: spec.board.header().tasks_total.load(Ordering::Relaxed),
-        options: *options,
+        options: workload.options.clone(),
         dynamic_chunk,
         tasks_start: tasks.start,
         tasks_end: tasks.end,
@@ -152,7 +153,8 @@ pub fn worker_main(json: &str) -> Result<i32, SpawnedError> {
     let board = Arc::new(Board::from_fd(fd)?);
     // SAFETY: the parent passed these descriptors for this worker's line alone.
     let line = spec.line.map(|wire| unsafe { End::from_wire(wire, &board, spec.index) });
-    let workload = spec.workload.build(spec.size, spec.tasks_total, &spec.options);
+    let kind = by_name(&spec.workload).ok_or_else(|| SpawnedError::UnknownWorkload(spec.workload.clone()))?;
+    let workload = Setup { kind, size: spec.size, tasks: spec.tasks_total, options: spec.options.clone() }.build();
     let gil = spec.switch_interval_ns.map(|ns| InterpreterLock::new(Duration::from_nanos(ns)));
     let tasks = match spec.dynamic_chunk {
         Some(chunk) => TaskSource::Dynamic { chunk, first: spec.tasks_start..spec.tasks_end },
@@ -168,9 +170,12 @@ pub fn worker_main(json: &str) -> Result<i32, SpawnedError> {
         gil: gil.as_ref(),
         terminate: Some(terminate_flag()),
     };
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_worker(&worker, line))).is_err() {
-        board.slot(spec.index).set_state(SlotState::Panicked);
-        return Ok(EXIT_PANICKED);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_worker(&worker, line))) {
+        Ok(SlotState::Failed) => Ok(EXIT_TASK_FAILED),
+        Ok(_) => Ok(0),
+        Err(_) => {
+            board.slot(spec.index).set_state(SlotState::Panicked);
+            Ok(EXIT_PANICKED)
+        }
     }
-    Ok(0)
 }

@@ -14,7 +14,8 @@ use super::affinity::pin_current_thread;
 use super::gil::InterpreterLock;
 use super::line::End;
 use crate::board::{monotonic_ns, thread_cpu_ns, Board, Header, InjectedCrash, Slot, SlotState, StopLevel};
-use crate::workload::{Cells, ExchangeError, Flow, Hooks, TaskEnd, Workload};
+use crate::workload::task::Cells;
+use crate::workload::{ExchangeError, Flow, Hooks, TaskEnd, Workload};
 
 thread_local! {
     static IN_WORKER: Cell<bool> = const { Cell::new(false) };
@@ -306,6 +307,12 @@ pub fn run_worker(spec: &WorkerSpec<'_>, line: Option<End>) -> SlotState {
             }
             TaskEnd::Stopped => {
                 final_state = SlotState::Cancelled;
+                break;
+            }
+            // The reason cannot leave a forked child (it must not print); the state and the
+            // exit status say that a task, not the program, failed.
+            TaskEnd::Failed(_) => {
+                final_state = SlotState::Failed;
                 break;
             }
         }

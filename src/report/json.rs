@@ -13,8 +13,15 @@ pub fn to_json(report: &RunReport) -> Value {
         "startup_median_seconds": report.median_startup_seconds(),
     });
     if let Some(object) = metrics.as_object_mut() {
-        for (name, value) in &report.metrics {
-            object.insert((*name).to_owned(), value.clone());
+        object.extend(report.metrics.json());
+        if report.plan.respawn {
+            let replaced: Vec<Value> = report
+                .replaced
+                .iter()
+                .map(|(index, outcome)| json!({"index": index, "outcome": outcome.to_string()}))
+                .collect();
+            object.insert("replaced_workers".into(), replaced.len().into());
+            object.insert("replaced".into(), replaced.into());
         }
     }
     json!({
@@ -31,11 +38,11 @@ pub fn to_json(report: &RunReport) -> Value {
 
 fn plan_json(plan: &Plan) -> Value {
     json!({
-        "workload": plan.workload.name(),
+        "workload": plan.workload.kind.name(),
         "model": plan.model.name(),
         "workers": plan.workers,
         "tasks": plan.tasks,
-        "size": plan.size,
+        "size": plan.workload.size,
         "affinity": plan.affinity.to_string(),
         "gil": plan.gil.is_some(),
         "switch_interval_ms": plan.gil.map(|interval| interval.as_secs_f64() * 1e3),

@@ -10,7 +10,7 @@ pub use table::{to_summary, to_table};
 use nix::sys::signal::Signal;
 
 use crate::engine::{Plan, WorkerOutcome};
-use crate::workload::WorkloadKind;
+use crate::workload::MetricsOf;
 
 /// How a run ended as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,8 +83,10 @@ pub struct RunReport {
     /// CLOCK_MONOTONIC at the start, to order runs.
     pub started_ns: u64,
     pub workers: Vec<WorkerReport>,
-    /// The workload's own run-wide figures, by their JSON names.
-    pub metrics: Vec<(&'static str, serde_json::Value)>,
+    /// The workload's own figures.
+    pub metrics: MetricsOf,
+    /// Workers that crashed and were replaced (`--respawn`): index and how they ended.
+    pub replaced: Vec<(usize, WorkerOutcome)>,
 }
 
 impl RunReport {
@@ -96,37 +98,15 @@ impl RunReport {
         startups.get(startups.len() / 2).copied()
     }
 
-    /// The figure that matters most for this run's workload, in a few words.
+    /// The figure that matters most for this run, in a few words: the workload's own, else
+    /// whether the checksum held.
     #[must_use]
     pub fn headline(&self) -> String {
-        let metric = |name: &str| self.metrics.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
-        let number = |name: &str| metric(name).and_then(|v| v.as_u64()).unwrap_or(0);
-        let crashed = self.workers.iter().filter(|w| w.outcome.is_failure()).count();
-        match self.plan.workload {
-            WorkloadKind::Contention => format!("lost {} of {}", number("lost_updates"), number("expected")),
-            WorkloadKind::Memory => format!("PSS {}", crate::units::format_bytes(number("pss_bytes"))),
-            WorkloadKind::Imbalance => {
-                let idle = self.workers.iter().map(|w| w.idle_seconds).fold(0.0, f64::max);
-                format!("max idle {}", crate::units::format_seconds(idle))
-            }
-            WorkloadKind::Crash if self.plan.respawn => format!("{} replaced", number("replaced_workers")),
-            WorkloadKind::Crash => format!("{crashed} crashed"),
-            WorkloadKind::Ipc => match metric("p50_us").and_then(|v| v.as_f64()) {
-                Some(p50) => format!("p50 {p50:.1} µs"),
-                None => format!("{}/{} tasks", self.tasks_done, self.plan.tasks),
-            },
-            WorkloadKind::Data
-                if self.plan.options.transfer == crate::workload::Transfer::Pipe
-                    && self.checksum_ok() == Some(true) =>
-            {
-                format!("ok, {} piped", crate::units::format_bytes(number("bytes_transferred")))
-            }
-            WorkloadKind::Cpu | WorkloadKind::Io | WorkloadKind::Data => match self.checksum_ok() {
-                Some(true) => "checksum ok".to_owned(),
-                Some(false) => "checksum WRONG".to_owned(),
-                None => format!("{}/{} tasks", self.tasks_done, self.plan.tasks),
-            },
-        }
+        self.metrics.headline().unwrap_or_else(|| match self.checksum_ok() {
+            Some(true) => "checksum ok".to_owned(),
+            Some(false) => "checksum WRONG".to_owned(),
+            None => format!("{}/{} tasks", self.tasks_done, self.plan.tasks),
+        })
     }
 
     /// False when every task completed but the checksum says some ran twice or not at all.

@@ -17,7 +17,7 @@ pub fn to_table(report: &RunReport) -> String {
     let _ = writeln!(
         out,
         "{} · {} · {} worker(s) · {} task(s) of size {} · affinity {} · {lock}",
-        plan.workload, plan.model, plan.workers, plan.tasks, plan.size, plan.affinity
+        plan.workload, plan.model, plan.workers, plan.tasks, plan.workload.size, plan.affinity
     );
     let _ = writeln!(
         out,
@@ -70,11 +70,12 @@ pub fn to_table(report: &RunReport) -> String {
 /// The workload's own figures, by their JSON names: what the run was for (lost updates,
 /// latencies, bytes moved). The checksum and start-up are on the lines above.
 fn workload_figures(report: &RunReport) -> String {
-    let shown = report
-        .metrics
+    let mut figures = report.metrics.json();
+    if report.plan.respawn {
+        figures.insert("replaced_workers".into(), report.replaced.len().into());
+    }
+    let parts: Vec<String> = figures
         .iter()
-        .filter(|(name, _)| !matches!(*name, "checksum" | "expected_checksum" | "startup_median_seconds" | "replaced"));
-    let parts: Vec<String> = shown
         .map(|(name, value)| {
             let value = match value {
                 serde_json::Value::Number(n) if n.is_f64() => n.as_f64().map_or_else(String::new, format_figure),

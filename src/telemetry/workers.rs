@@ -118,6 +118,7 @@ impl RunView {
                     (None, SlotState::Done, _) => WorkerState::Done,
                     (None, SlotState::Cancelled, _) => WorkerState::Cancelled,
                     (None, SlotState::Panicked, _) => WorkerState::Crashed,
+                    (None, SlotState::Failed, _) => WorkerState::Failed,
                     (None, SlotState::Running, _) => WorkerState::Running,
                 };
                 let tasks_done = slot.tasks_done.load(Ordering::Relaxed);

@@ -8,7 +8,7 @@ use ratatui::Frame;
 use super::theme::Theme;
 use super::{focused, panel};
 use crate::app::state::{Focus, State};
-use crate::workload::WorkloadKind;
+use crate::workload::CATALOG;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let block = panel(" Catalog ", focused(state, Focus::Catalog), theme);
@@ -16,7 +16,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     frame.render_widget(block, area);
     let [names_area, text_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
     let mut names = Vec::new();
-    for (index, kind) in WorkloadKind::ALL.iter().enumerate() {
+    for (index, kind) in CATALOG.iter().enumerate() {
         let style = if index == state.selected { theme.selected() } else { theme.value() };
         names.push(Span::styled(format!(" {} ", kind.name()), style));
         names.push(Span::raw(" "));

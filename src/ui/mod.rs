@@ -107,12 +107,13 @@ mod tests {
     use crate::engine::{CrashReason, Model, Phase, PlanRequest, WorkerOutcome};
     use crate::report::{RunOutcome, RunReport, WorkerReport};
     use crate::telemetry::{CoreSample, RunView, WorkerState, WorkerView};
-    use crate::workload::WorkloadKind;
+    use crate::workload::{by_name, MetricsOf};
 
     fn report(model: Model, workers: usize, wall: f64, outcome: RunOutcome) -> RunReport {
-        let plan = PlanRequest { workers: Some(workers), tasks: 16, ..PlanRequest::new(WorkloadKind::Cpu, model) }
-            .validate_with(&[0, 1])
-            .expect("plan");
+        let plan =
+            PlanRequest { workers: Some(workers), tasks: 16, ..PlanRequest::new(by_name("cpu").expect("cpu"), model) }
+                .validate_with(&[0, 1])
+                .expect("plan");
         let worker_reports = (0..workers)
             .map(|index| WorkerReport {
                 index,
@@ -145,7 +146,8 @@ mod tests {
             expected_checksum: Some(1),
             started_ns: 0,
             workers: worker_reports,
-            metrics: Vec::new(),
+            metrics: MetricsOf::none(),
+            replaced: Vec::new(),
         }
     }
 
@@ -182,7 +184,7 @@ mod tests {
             workers: Some(4),
             tasks: 32,
             gil: Some(Duration::from_millis(5)),
-            ..PlanRequest::new(WorkloadKind::Cpu, Model::Threads)
+            ..PlanRequest::new(by_name("cpu").expect("cpu"), Model::Threads)
         }
         .validate_with(&[0, 1])
         .expect("plan");

@@ -125,7 +125,7 @@ fn result_row(index: usize, row: &ResultRow, extras: &[Extra], theme: Theme) -> 
     let efficiency = row.efficiency.map_or_else(|| "—".to_owned(), |e| format!("{:.0}%", e * 100.0));
     let mut cells = vec![
         Cell::from((index + 1).to_string()),
-        Cell::from(plan.workload.name()),
+        Cell::from(plan.workload.kind.name()),
         Cell::from(plan.model.name()),
         Cell::from(plan.workers.to_string()),
         Cell::from(plan.affinity.to_string()),

@@ -6,42 +6,101 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use super::kind::{choice, Kind, OptionSpec, Setup, SizeSpec, Values, Variant};
+use super::task::{fields_of, Flow, Hooks, Metrics, RunCells, TaskEnd, Workload};
+use super::Choice;
 
-use super::{Flow, Hooks, RunCells, TaskEnd, Workload};
-
-pub const DEFAULT_INCREMENTS: u64 = 1_000_000;
 const CHUNK: u64 = 4096;
 
-/// How workers update the shared counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Strategy {
-    #[default]
-    Racy,
-    Mutex,
-    Atomic,
-    Sharded,
-}
-
-impl Strategy {
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Racy => "racy",
-            Self::Mutex => "mutex",
-            Self::Atomic => "atomic",
-            Self::Sharded => "sharded",
-        }
+choice! {
+    /// How workers update the shared counter.
+    pub enum Strategy {
+        "A load, then a store: updates between them are lost." Racy = "racy",
+        "A process-shared lock word around the update." Mutex = "mutex",
+        "One `fetch_add`." Atomic = "atomic",
+        "Each worker counts in its own slot; summed at the end." Sharded = "sharded",
     }
 }
 
-pub struct Contention {
+/// The catalog entry.
+pub struct Contention;
+
+impl Kind for Contention {
+    fn name(&self) -> &'static str {
+        "contention"
+    }
+
+    fn summary(&self) -> &'static str {
+        "one shared counter: racy updates get lost; mutex, atomic and sharded do not"
+    }
+
+    fn explanation(&self) -> &'static str {
+        "Every worker increments one shared counter. Racy (a load, then a store) loses \
+         updates as soon as two workers overlap; a mutex loses none but makes them queue; \
+         an atomic add is cheaper; sharded counters, summed at the end, never contend."
+    }
+
+    fn size(&self) -> SizeSpec {
+        SizeSpec {
+            unit: "increments per task",
+            short_unit: "incr",
+            default: 1_000_000,
+            max: None,
+            in_millions: true,
+        }
+    }
+
+    fn options(&self) -> &'static [OptionSpec] {
+        &[OptionSpec {
+            flag: "strategy",
+            help: "contention: racy (load then store), mutex, atomic or sharded",
+            values: Values::Choice(Strategy::NAMES),
+            default: Some("racy"),
+        }]
+    }
+
+    fn variants(&self, _processes: bool) -> &'static [Variant] {
+        &[
+            Variant { label: "racy", sets: &[("strategy", "racy")] },
+            Variant { label: "mutex", sets: &[("strategy", "mutex")] },
+            Variant { label: "atomic", sets: &[("strategy", "atomic")] },
+            Variant { label: "sharded", sets: &[("strategy", "sharded")] },
+        ]
+    }
+
+    fn build(&self, setup: &Setup) -> Box<dyn Workload> {
+        Box::new(Counting { increments: setup.size, strategy: setup.options.choice("strategy") })
+    }
+}
+
+/// The workload: every task adds `increments` to the counter with `strategy`.
+pub struct Counting {
     pub increments: u64,
     pub strategy: Strategy,
 }
 
-impl Workload for Contention {
+/// What a contention run shows: how many updates were lost.
+#[derive(Debug, serde::Serialize)]
+struct Figures {
+    strategy: &'static str,
+    final_count: u64,
+    expected: u64,
+    lost_updates: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    increments_per_second: Option<f64>,
+}
+
+impl Metrics for Figures {
+    fn headline(&self) -> Option<String> {
+        Some(format!("lost {} of {}", self.lost_updates, self.expected))
+    }
+
+    fn json(&self) -> serde_json::Map<String, serde_json::Value> {
+        fields_of(self)
+    }
+}
+
+impl Workload for Counting {
     fn units_for(&self, _task: u64) -> u64 {
         self.increments
     }
@@ -66,16 +125,16 @@ impl Workload for Contention {
         tasks.checked_mul(self.increments)
     }
 
-    fn metrics(&self, run: &RunCells) -> Vec<(&'static str, serde_json::Value)> {
+    fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
         let final_count = run.shared_counter + run.own_counters.iter().sum::<u64>();
         let attempted = run.tasks_done * self.increments + run.partial_units;
-        let mut metrics = vec![("strategy", json!(self.strategy.name())), ("final_count", json!(final_count))];
-        metrics.push(("expected", json!(attempted)));
-        metrics.push(("lost_updates", json!(attempted.saturating_sub(final_count))));
-        if run.wall_seconds > 0.0 {
-            metrics.push(("increments_per_second", json!(attempted as f64 / run.wall_seconds)));
-        }
-        metrics
+        Box::new(Figures {
+            strategy: self.strategy.name(),
+            final_count,
+            expected: attempted,
+            lost_updates: attempted.saturating_sub(final_count),
+            increments_per_second: (run.wall_seconds > 0.0).then(|| attempted as f64 / run.wall_seconds),
+        })
     }
 }
 
@@ -146,7 +205,7 @@ mod tests {
     #[test]
     fn every_strategy_counts_all_increments_when_alone() {
         for strategy in [Strategy::Racy, Strategy::Mutex, Strategy::Atomic, Strategy::Sharded] {
-            let work = Contention { increments: 10_000, strategy };
+            let work = Counting { increments: 10_000, strategy };
             let hooks = &mut Recorder::default();
             assert_eq!(work.run_task(0, hooks), TaskEnd::Completed { digest: 10_000 });
             let counted = hooks.counter.load(Ordering::Relaxed) + hooks.own.load(Ordering::Relaxed);

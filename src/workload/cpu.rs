@@ -1,15 +1,49 @@
 //! `cpu`: the articles' CPU-bound task, the wrapping sum of `i*i` over a range.
 
-use super::{Flow, Hooks, TaskEnd, Workload};
+use super::kind::{Kind, Setup, SizeSpec};
+use super::task::{Flow, Hooks, TaskEnd, Workload};
 
-/// Integers per task by default: about 50 ms on one core of the reference machine.
-pub const DEFAULT_SIZE: u64 = 150_000_000;
+/// The catalog entry.
+pub struct Cpu;
+
+impl Kind for Cpu {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn summary(&self) -> &'static str {
+        "CPU-bound: sum of i*i over a range; scales with cores, not under an interpreter lock"
+    }
+
+    fn explanation(&self) -> &'static str {
+        "Each task sums i*i over its own range of integers. Two workers on two cores finish \
+         in about half the time, threads or processes alike. With the interpreter lock on, \
+         threads take turns and gain nothing, while processes, each with its own lock, \
+         still scale. Pinned to one core, nothing scales."
+    }
+
+    fn size(&self) -> SizeSpec {
+        // About 50 ms a task on one core of the reference machine.
+        SizeSpec {
+            unit: "integers per task",
+            short_unit: "ints",
+            default: 150_000_000,
+            max: None,
+            in_millions: true,
+        }
+    }
+
+    fn build(&self, setup: &Setup) -> Box<dyn Workload> {
+        Box::new(SumOfSquares { size: setup.size })
+    }
+}
 
 /// Integers summed between two checkpoints: about 20 µs, so a stop lands within microseconds
 /// and the checkpoint's cost stays far below 1 %.
 const CHUNK: u64 = 1 << 16;
 
-pub struct Cpu {
+/// The workload: task `t` sums the squares of the `size` integers from `t * size`.
+pub struct SumOfSquares {
     pub size: u64,
 }
 
@@ -66,7 +100,7 @@ pub fn expected_sum_of_squares(n: u64) -> Option<u64> {
     Some((product / 6) as u64)
 }
 
-impl Workload for Cpu {
+impl Workload for SumOfSquares {
     fn units_for(&self, _task: u64) -> u64 {
         self.size
     }
@@ -94,12 +128,12 @@ mod tests {
 
     #[test]
     fn tasks_cover_disjoint_ranges_so_their_digests_add_up() {
-        let cpu = Cpu { size: 100_000 };
+        let cpu = SumOfSquares { size: 100_000 };
         let mut total = 0u64;
         for task in 0..5 {
             match cpu.run_task(task, &mut Recorder::default()) {
                 TaskEnd::Completed { digest } => total = total.wrapping_add(digest),
-                TaskEnd::Stopped => panic!("nobody asked to stop"),
+                other => panic!("nobody asked to stop: {other:?}"),
             }
         }
         assert_eq!(Some(total), cpu.expected_checksum(5));
@@ -108,7 +142,7 @@ mod tests {
 
     #[test]
     fn checkpoints_count_units_and_stop_is_obeyed() {
-        let cpu = Cpu { size: 3 * CHUNK + 7 };
+        let cpu = SumOfSquares { size: 3 * CHUNK + 7 };
         let mut all = Recorder::default();
         assert!(matches!(cpu.run_task(0, &mut all), TaskEnd::Completed { .. }));
         assert_eq!(all.checkpoints, vec![CHUNK, 2 * CHUNK, 3 * CHUNK, 3 * CHUNK + 7]);

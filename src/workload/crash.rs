@@ -5,36 +5,21 @@
 use std::sync::atomic::Ordering;
 
 use super::cpu::{expected_sum_of_squares, sum_range};
-use super::{Hooks, TaskEnd, Workload};
+use super::kind::{choice, Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
+use super::task::{Hooks, Metrics, RunCells, TaskEnd, Workload};
+use super::Choice;
 
-pub const DEFAULT_SIZE: u64 = 20_000_000;
-
-/// How the chosen worker fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CrashKind {
-    /// A Rust panic: caught in a thread; in a process, that process alone ends.
-    #[default]
-    Panic,
-    /// `abort()`: SIGABRT, fatal to the whole process.
-    Abort,
-    /// A real invalid memory access: SIGSEGV, fatal to the whole process.
-    Segv,
-    /// `_exit(3)`: ends the whole process with a non-zero status.
-    Exit,
+choice! {
+    /// How the chosen worker fails.
+    pub enum CrashKind {
+        "A Rust panic: caught in a thread; in a process, that process alone ends." Panic = "panic",
+        "`abort()`: SIGABRT, fatal to the whole process." Abort = "abort",
+        "SIGSEGV, as an invalid memory access raises it: fatal to the whole process." Segv = "segv",
+        "`_exit(3)`: ends the whole process with a non-zero status." Exit = "exit",
+    }
 }
 
 impl CrashKind {
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Panic => "panic",
-            Self::Abort => "abort",
-            Self::Segv => "segv",
-            Self::Exit => "exit",
-        }
-    }
-
     /// True when this crash takes down the whole process, threads and all.
     #[must_use]
     pub fn kills_the_process(self) -> bool {
@@ -45,7 +30,96 @@ impl CrashKind {
 /// The exit status of a worker that crashes with [`CrashKind::Exit`].
 pub const CRASH_EXIT_CODE: i32 = 3;
 
-pub struct Crash {
+/// The catalog entry.
+pub struct Crash;
+
+impl Kind for Crash {
+    fn name(&self) -> &'static str {
+        "crash"
+    }
+
+    fn summary(&self) -> &'static str {
+        "one worker crashes: a process dies alone, a thread's abort takes its group down"
+    }
+
+    fn explanation(&self) -> &'static str {
+        "One worker crashes on a chosen task. A crashed process dies alone and the others \
+         finish; a panicking thread is caught, but an abort or a segfault takes its whole \
+         process down, so thread groups run in a host process here. --respawn replaces it."
+    }
+
+    fn size(&self) -> SizeSpec {
+        SizeSpec {
+            unit: "integers per task",
+            short_unit: "ints",
+            default: 20_000_000,
+            max: None,
+            in_millions: true,
+        }
+    }
+
+    fn options(&self) -> &'static [OptionSpec] {
+        &[
+            OptionSpec {
+                flag: "crash",
+                help: "crash: how the chosen worker fails: panic, abort, segv or exit",
+                values: Values::Choice(CrashKind::NAMES),
+                default: Some("panic"),
+            },
+            OptionSpec {
+                flag: "crash-worker",
+                help: "crash: which worker fails [default: 0]",
+                values: Values::Number { from: 0 },
+                default: Some("0"),
+            },
+            OptionSpec {
+                flag: "crash-at",
+                help: "crash: on its how-many-th task, from 1 [default: 2]",
+                values: Values::Number { from: 0 },
+                default: Some("2"),
+            },
+        ]
+    }
+
+    fn check(&self, options: &mut Options, shape: &Shape) -> Result<(), OptionError> {
+        let worker = options.number("crash-worker");
+        if worker >= shape.workers as u64 {
+            return Err(OptionError::Refused(format!(
+                "--crash-worker {worker} is not a worker of this run (workers are 0 to {})",
+                shape.workers - 1
+            )));
+        }
+        if options.number("crash-at") == 0 {
+            return Err(OptionError::Refused("--crash-at counts tasks from 1".to_owned()));
+        }
+        Ok(())
+    }
+
+    fn variants(&self, _processes: bool) -> &'static [Variant] {
+        &[
+            Variant { label: "panic (worker 0)", sets: &[("crash", "panic")] },
+            Variant { label: "abort (worker 0)", sets: &[("crash", "abort")] },
+            Variant { label: "segv (worker 0)", sets: &[("crash", "segv")] },
+            Variant { label: "exit (worker 0)", sets: &[("crash", "exit")] },
+        ]
+    }
+
+    fn may_kill_its_process(&self, options: &Options) -> bool {
+        options.choice::<CrashKind>("crash").kills_the_process()
+    }
+
+    fn build(&self, setup: &Setup) -> Box<dyn Workload> {
+        Box::new(Crashing {
+            size: setup.size,
+            kind: setup.options.choice("crash"),
+            worker: usize::try_from(setup.options.number("crash-worker")).unwrap_or(0),
+            at: setup.options.number("crash-at"),
+        })
+    }
+}
+
+/// The workload: short CPU tasks, one of which crashes its worker.
+pub struct Crashing {
     pub size: u64,
     pub kind: CrashKind,
     pub worker: usize,
@@ -53,7 +127,28 @@ pub struct Crash {
     pub at: u64,
 }
 
-impl Workload for Crash {
+/// What a crash run shows: how many workers crashed, or were replaced.
+#[derive(Debug)]
+struct Figures {
+    crashed: usize,
+    replaced: Option<usize>,
+}
+
+impl Metrics for Figures {
+    fn headline(&self) -> Option<String> {
+        Some(match self.replaced {
+            Some(replaced) => format!("{replaced} replaced"),
+            None => format!("{} crashed", self.crashed),
+        })
+    }
+
+    /// `replaced_workers` is the engine's: it knows whom it replaced.
+    fn json(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
+    }
+}
+
+impl Workload for Crashing {
     fn units_for(&self, _task: u64) -> u64 {
         self.size
     }
@@ -75,6 +170,11 @@ impl Workload for Crash {
     fn expected_checksum(&self, tasks: u64) -> Option<u64> {
         expected_sum_of_squares(tasks.checked_mul(self.size)?)
     }
+
+    fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
+        let replaced = (run.replaced_workers > 0).then_some(run.replaced_workers);
+        Box::new(Figures { crashed: run.failed_workers, replaced })
+    }
 }
 
 /// Fails the calling worker for real, the way `kind` says.
@@ -93,9 +193,14 @@ pub fn crash(kind: CrashKind, worker: usize, task: u64) {
     }
 }
 
-/// A genuine SIGSEGV: a write to the zero page, which is never mapped.
+/// A genuine SIGSEGV, as the kernel delivers it for an invalid memory access: the same wait
+/// status, without the undefined behaviour of making one. The default action is restored
+/// first: Rust's runtime handles SIGSEGV to report stack overflows, and would return from a
+/// raised one.
 pub fn segfault() {
-    // SAFETY: deliberately not safe. Only a worker asked to crash comes here, and its death by
-    // SIGSEGV is the demonstration; the volatile write cannot be optimised away.
-    unsafe { std::ptr::write_volatile(std::ptr::null_mut::<u64>().wrapping_add(1), 1) };
+    // SAFETY: signal and raise take plain integers; SIGSEGV's default action ends the process.
+    unsafe {
+        libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+        libc::raise(libc::SIGSEGV);
+    }
 }

@@ -11,13 +11,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
-use serde_json::json;
 
-use super::{ExchangeError, Flow, Hooks, Line, RunCells, TaskEnd, Transport, Workload};
+use super::imbalance::SEED;
+use super::kind::{choice, Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
+use super::task::{fields_of, ExchangeError, Flow, Hooks, Line, Metrics, RunCells, TaskEnd, Transport, Workload};
+use super::Choice;
 
-pub const DEFAULT_MIB: u64 = 64;
-/// The largest dataset: it is held in memory whole, and made before the run starts.
-pub const MAX_MIB: u64 = 1024;
 const BINS: usize = 256;
 /// Bytes between two checkpoints.
 const CHUNK: usize = 1 << 20;
@@ -61,29 +60,101 @@ impl Drop for Partials {
     }
 }
 
-/// How a worker gets its chunk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Transfer {
-    /// Read in place: shared by threads, inherited copy-on-write by forked processes, made
-    /// anew from the seed by spawned ones.
-    #[default]
-    Inherit,
-    /// Sent to the worker over a pipe, the histogram sent back: processes only.
-    Pipe,
-}
-
-impl Transfer {
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Inherit => "inherit",
-            Self::Pipe => "pipe",
-        }
+choice! {
+    /// How a worker gets its chunk.
+    pub enum Transfer {
+        "Read in place: shared by threads, inherited copy-on-write by forked processes, made anew from the seed by spawned ones." Inherit = "inherit",
+        "Sent to the worker over a pipe, the histogram sent back: processes only." Pipe = "pipe",
     }
 }
 
-pub struct Data {
+/// The catalog entry.
+pub struct Data;
+
+impl Kind for Data {
+    fn name(&self) -> &'static str {
+        "data"
+    }
+
+    fn summary(&self) -> &'static str {
+        "data-intensive: histograms of a dataset, combined and checked; shared, or sent over a pipe"
+    }
+
+    fn explanation(&self) -> &'static str {
+        "A dataset made from a seed is split into chunks; each task counts the bytes of its \
+         chunk and the partial histograms are combined and checked against a sequential \
+         count. Threads read the data in place; forked processes inherit it copy-on-write, \
+         and since they only read, nothing is copied. Transfer pipe sends every chunk to \
+         its process and the result back, as multiprocessing's Pool.map does."
+    }
+
+    fn size(&self) -> SizeSpec {
+        // The dataset is held in memory whole, and made before the run starts.
+        SizeSpec { unit: "MiB of data in all", short_unit: "MiB data", default: 64, max: Some(1024), in_millions: false }
+    }
+
+    fn options(&self) -> &'static [OptionSpec] {
+        &[
+            SEED,
+            OptionSpec {
+                flag: "transfer",
+                help: "data: inherit (read in place, copy-on-write for processes) or pipe (each chunk sent to \
+                       the worker process and its result sent back, as Pool.map)",
+                values: Values::Choice(Transfer::NAMES),
+                default: Some("inherit"),
+            },
+        ]
+    }
+
+    fn check(&self, options: &mut Options, shape: &Shape) -> Result<(), OptionError> {
+        if options.choice::<Transfer>("transfer") == Transfer::Pipe && !shape.processes {
+            return Err(OptionError::Refused(
+                "--transfer pipe sends each chunk to a worker process: use it with --model processes".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn variants(&self, _processes: bool) -> &'static [Variant] {
+        &[
+            Variant { label: "inherit", sets: &[("transfer", "inherit")] },
+            Variant { label: "pipe (Pool.map)", sets: &[("transfer", "pipe")] },
+        ]
+    }
+
+    fn build(&self, setup: &Setup) -> Box<dyn Workload> {
+        Box::new(Histograms::new(
+            setup.size,
+            setup.options.number("seed"),
+            setup.tasks,
+            setup.options.choice("transfer"),
+        ))
+    }
+}
+
+/// What a data run shows: whether the partial histograms add up, and what crossed the pipes.
+#[derive(Debug, serde::Serialize)]
+struct Figures {
+    transfer: &'static str,
+    bytes: usize,
+    histogram_matches: Option<bool>,
+    bytes_transferred: u64,
+    transfer_seconds: f64,
+}
+
+impl Metrics for Figures {
+    fn headline(&self) -> Option<String> {
+        (self.transfer == Transfer::Pipe.name() && self.histogram_matches == Some(true))
+            .then(|| format!("ok, {} piped", crate::units::format_bytes(self.bytes_transferred)))
+    }
+
+    fn json(&self) -> serde_json::Map<String, serde_json::Value> {
+        fields_of(self)
+    }
+}
+
+/// The workload: the histograms of a seeded dataset, one chunk per task.
+pub struct Histograms {
     len: usize,
     seed: u64,
     tasks: u64,
@@ -96,7 +167,7 @@ pub struct Data {
     partials: Option<Partials>,
 }
 
-impl Data {
+impl Histograms {
     /// The dataset of `mib` MiB from `seed`, and the shared space for `tasks` partial results.
     #[must_use]
     pub fn new(mib: u64, seed: u64, tasks: u64, transfer: Transfer) -> Self {
@@ -199,7 +270,7 @@ fn histogram_of(bytes: &[u8], into: &mut [u64; BINS]) {
     }
 }
 
-impl Workload for Data {
+impl Workload for Histograms {
     fn units_for(&self, task: u64) -> u64 {
         self.chunk_bounds(task).len().div_ceil(CHUNK) as u64
     }
@@ -211,10 +282,9 @@ impl Workload for Data {
             }),
             Transfer::Pipe => match self.run_piped(task, hooks) {
                 Ok(histogram) => histogram,
-                Err(ExchangeError::Stopping) => None,
-                // Not a stop: the coordinator is gone or garbled the data. The worker fails
-                // loudly rather than report a task it could not do.
-                Err(ExchangeError::Broken(why)) => panic!("data: {why}"),
+                // The coordinator is gone or garbled the data: the worker fails rather than
+                // report a task it could not do.
+                Err(error) => return error.task_end("data"),
             },
         };
         match histogram {
@@ -264,7 +334,7 @@ impl Workload for Data {
         }
     }
 
-    fn metrics(&self, run: &RunCells) -> Vec<(&'static str, serde_json::Value)> {
+    fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
         let mut combined = [0u64; BINS];
         if let Some(partials) = &self.partials {
             for task in 0..run.tasks as usize {
@@ -277,13 +347,13 @@ impl Workload for Data {
         // histograms reach it as digests (the checksum), not as counts.
         let combinable = self.partials.is_some() && (run.inherited_memory || self.transfer == Transfer::Pipe);
         let matches = combinable.then(|| run.tasks_done == run.tasks && combined == *self.whole_histogram());
-        vec![
-            ("transfer", json!(self.transfer.name())),
-            ("bytes", json!(self.len)),
-            ("histogram_matches", json!(matches)),
-            ("bytes_transferred", json!(run.line_bytes)),
-            ("transfer_seconds", json!(run.line_seconds)),
-        ]
+        Box::new(Figures {
+            transfer: self.transfer.name(),
+            bytes: self.len,
+            histogram_matches: matches,
+            bytes_transferred: run.line_bytes,
+            transfer_seconds: run.line_seconds,
+        })
     }
 }
 
@@ -294,18 +364,18 @@ mod tests {
 
     #[test]
     fn partial_histograms_add_up_to_the_whole() {
-        let data = Data::new(1, 9, 5, Transfer::Inherit);
+        let data = Histograms::new(1, 9, 5, Transfer::Inherit);
         let sum = (0..5).fold(0u64, |sum, task| match data.run_task(task, &mut Recorder::default()) {
             TaskEnd::Completed { digest } => sum.wrapping_add(digest),
-            TaskEnd::Stopped => sum,
+            _ => sum,
         });
         assert_eq!(Some(sum), data.expected_checksum(5));
-        assert_eq!(Data::new(1, 9, 5, Transfer::Pipe).dataset(), data.dataset(), "the seed makes the data");
+        assert_eq!(Histograms::new(1, 9, 5, Transfer::Pipe).dataset(), data.dataset(), "the seed makes the data");
     }
 
     #[test]
     fn the_coordinator_sends_chunks_and_keeps_the_histograms_it_gets() {
-        let data = Data::new(1, 3, 4, Transfer::Pipe);
+        let data = Histograms::new(1, 3, 4, Transfer::Pipe);
         let mut histogram = [0u64; BINS];
         histogram_of(data.chunk(2), &mut histogram);
         let mut result = 2u64.to_le_bytes().to_vec();

@@ -2,22 +2,93 @@
 //! the end while others still chew on big tasks; dynamic dispatch balances them, and very small
 //! chunks show dispatch overhead.
 
-use serde_json::json;
-
 use super::cpu::{expected_sum_of_squares, sum_range};
-use super::{Hooks, RunCells, TaskEnd, Workload};
+use super::kind::{Kind, OptionSpec, Setup, SizeSpec, Values, Variant};
+use super::task::{fields_of, Hooks, Metrics, RunCells, TaskEnd, Workload};
 
-/// Integers in a weight-1 task; the heaviest tasks are 17 times that.
-pub const DEFAULT_SIZE: u64 = 10_000_000;
-pub const DEFAULT_SEED: u64 = 42;
 const MAX_WEIGHT: u64 = 17;
 
-pub struct Imbalance {
+/// The `--seed` option, shared with `data`.
+pub const SEED: OptionSpec = OptionSpec {
+    flag: "seed",
+    help: "imbalance and data: the seed of the task sizes or of the dataset",
+    values: Values::Number { from: 0 },
+    default: Some("42"),
+};
+
+/// The catalog entry.
+pub struct Imbalance;
+
+impl Kind for Imbalance {
+    fn name(&self) -> &'static str {
+        "imbalance"
+    }
+
+    fn summary(&self) -> &'static str {
+        "skewed task sizes: a static split idles workers, dynamic dispatch balances them"
+    }
+
+    fn explanation(&self) -> &'static str {
+        "Tasks of skewed sizes, the same for a given seed. Split statically, one worker can \
+         be left with the heavy ones while the others sit idle; taken dynamically from a \
+         shared counter, as a pool does, the load balances. Tiny chunks cost dispatch."
+    }
+
+    fn size(&self) -> SizeSpec {
+        // Integers in a weight-1 task; the heaviest tasks are 17 times that.
+        SizeSpec {
+            unit: "integers per unit of task weight",
+            short_unit: "ints/w",
+            default: 10_000_000,
+            max: None,
+            in_millions: true,
+        }
+    }
+
+    fn options(&self) -> &'static [OptionSpec] {
+        &[SEED]
+    }
+
+    /// The schedule is the run's, not the workload's; this is the workload it matters for.
+    fn variants(&self, _processes: bool) -> &'static [Variant] {
+        &[
+            Variant { label: "static split", sets: &[("schedule", "static")] },
+            Variant { label: "dynamic", sets: &[("schedule", "dynamic")] },
+        ]
+    }
+
+    fn build(&self, setup: &Setup) -> Box<dyn Workload> {
+        Box::new(Skewed { size: setup.size, seed: setup.options.number("seed") })
+    }
+}
+
+/// The workload: task `t` sums `size × weight(t)` squares.
+pub struct Skewed {
     pub size: u64,
     pub seed: u64,
 }
 
-impl Imbalance {
+/// What an imbalance run shows: how skewed the tasks were, and how long a worker sat idle.
+#[derive(Debug, serde::Serialize)]
+struct Figures {
+    seed: u64,
+    heaviest_task_weight: Option<u64>,
+    total_weight: u64,
+    #[serde(skip)]
+    max_idle_seconds: f64,
+}
+
+impl Metrics for Figures {
+    fn headline(&self) -> Option<String> {
+        Some(format!("max idle {}", crate::units::format_seconds(self.max_idle_seconds)))
+    }
+
+    fn json(&self) -> serde_json::Map<String, serde_json::Value> {
+        fields_of(self)
+    }
+}
+
+impl Skewed {
     /// 1 + ⌊16·u⁴⌋ for a uniform u drawn from (seed, task): mostly light, a few very heavy.
     #[must_use]
     pub fn weight(&self, task: u64) -> u64 {
@@ -38,7 +109,7 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-impl Workload for Imbalance {
+impl Workload for Skewed {
     fn units_for(&self, task: u64) -> u64 {
         self.size * self.weight(task)
     }
@@ -56,13 +127,14 @@ impl Workload for Imbalance {
         })
     }
 
-    fn metrics(&self, run: &RunCells) -> Vec<(&'static str, serde_json::Value)> {
+    fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
         let weights: Vec<u64> = (0..run.tasks).map(|task| self.weight(task)).collect();
-        vec![
-            ("seed", json!(self.seed)),
-            ("heaviest_task_weight", json!(weights.iter().max())),
-            ("total_weight", json!(weights.iter().sum::<u64>())),
-        ]
+        Box::new(Figures {
+            seed: self.seed,
+            heaviest_task_weight: weights.iter().max().copied(),
+            total_weight: weights.iter().sum(),
+            max_idle_seconds: run.idle_seconds.iter().copied().fold(0.0, f64::max),
+        })
     }
 }
 
@@ -73,9 +145,9 @@ mod tests {
 
     #[test]
     fn weights_are_seeded_skewed_and_bounded() {
-        let work = Imbalance { size: 10, seed: 7 };
+        let work = Skewed { size: 10, seed: 7 };
         let weights: Vec<u64> = (0..1000).map(|t| work.weight(t)).collect();
-        assert_eq!(weights, (0..1000).map(|t| Imbalance { size: 10, seed: 7 }.weight(t)).collect::<Vec<_>>());
+        assert_eq!(weights, (0..1000).map(|t| Skewed { size: 10, seed: 7 }.weight(t)).collect::<Vec<_>>());
         assert!(weights.iter().all(|w| (1..=MAX_WEIGHT).contains(w)));
         let light = weights.iter().filter(|w| **w == 1).count();
         let heavy = weights.iter().filter(|w| **w >= 9).count();
@@ -84,10 +156,10 @@ mod tests {
 
     #[test]
     fn digests_add_up_to_the_closed_form() {
-        let work = Imbalance { size: 1000, seed: 3 };
+        let work = Skewed { size: 1000, seed: 3 };
         let sum = (0..20).fold(0u64, |sum, task| match work.run_task(task, &mut Recorder::default()) {
             TaskEnd::Completed { digest } => sum.wrapping_add(digest),
-            TaskEnd::Stopped => sum,
+            _ => sum,
         });
         assert_eq!(Some(sum), work.expected_checksum(20));
     }

@@ -2,18 +2,52 @@
 
 use std::time::Duration;
 
-use super::{Flow, Hooks, TaskEnd, Workload};
+use super::kind::{Kind, Setup, SizeSpec};
+use super::task::{Flow, Hooks, TaskEnd, Workload};
 
-pub const DEFAULT_MILLIS: u64 = 200;
+/// The catalog entry.
+pub struct Io;
+
+impl Kind for Io {
+    fn name(&self) -> &'static str {
+        "io"
+    }
+
+    fn summary(&self) -> &'static str {
+        "I/O-bound: waits without using the CPU; threads overlap the waits, lock or not"
+    }
+
+    fn explanation(&self) -> &'static str {
+        "Each task waits without using the CPU, standing in for a network or disk request. \
+         Waits overlap: sixteen threads finish sixteen tasks in about the time of one, and \
+         the interpreter lock does not matter, since it is released while waiting. \
+         Processes overlap too, but each costs a fork and memory of its own."
+    }
+
+    fn size(&self) -> SizeSpec {
+        SizeSpec {
+            unit: "milliseconds per task",
+            short_unit: "ms",
+            default: 200,
+            max: None,
+            in_millions: false,
+        }
+    }
+
+    fn build(&self, setup: &Setup) -> Box<dyn Workload> {
+        Box::new(Wait { millis: setup.size })
+    }
+}
 
 /// Longest single sleep, so a stop request is seen within this time.
 const SLICE_MILLIS: u64 = 10;
 
-pub struct Io {
+/// The workload: every task waits `millis`, in slices.
+pub struct Wait {
     pub millis: u64,
 }
 
-impl Workload for Io {
+impl Workload for Wait {
     fn units_for(&self, _task: u64) -> u64 {
         self.millis
     }
@@ -43,7 +77,7 @@ mod tests {
 
     #[test]
     fn waits_in_slices_with_the_lock_released() {
-        let io = Io { millis: 25 };
+        let io = Wait { millis: 25 };
         let mut hooks = Recorder::default();
         assert_eq!(io.run_task(4, &mut hooks), TaskEnd::Completed { digest: 5 });
         assert_eq!(hooks.checkpoints, vec![10, 20, 25]);
@@ -52,11 +86,11 @@ mod tests {
 
     #[test]
     fn digests_of_all_tasks_sum_to_the_triangle_number() {
-        let io = Io { millis: 0 };
+        let io = Wait { millis: 0 };
         let sum: u64 = (0..10)
             .map(|t| match io.run_task(t, &mut Recorder::default()) {
                 TaskEnd::Completed { digest } => digest,
-                TaskEnd::Stopped => 0,
+                _ => 0,
             })
             .sum();
         assert_eq!(Some(sum), io.expected_checksum(10));

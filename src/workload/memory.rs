@@ -5,17 +5,41 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use serde_json::json;
+use super::kind::{Kind, Setup, SizeSpec};
+use super::task::{fields_of, Flow, Hooks, Metrics, RunCells, TaskEnd, Workload};
 
-use super::{Flow, Hooks, RunCells, TaskEnd, Workload};
-
-pub const DEFAULT_MIB: u64 = 64;
-/// The largest allocation per task.
-pub const MAX_MIB: u64 = 8192;
 const MIB: usize = 1 << 20;
 const PAGE: usize = 4096;
 
-pub struct Memory {
+/// The catalog entry.
+pub struct Memory;
+
+impl Kind for Memory {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    fn summary(&self) -> &'static str {
+        "each worker allocates and touches memory: processes cost more, copy-on-write shows"
+    }
+
+    fn explanation(&self) -> &'static str {
+        "Each task allocates and touches its size in MiB, and a worker process also writes \
+         a buffer it inherited, so copy-on-write copies it. Workers report their RSS and \
+         PSS: threads share one address space, processes each pay for their own copy."
+    }
+
+    fn size(&self) -> SizeSpec {
+        SizeSpec { unit: "MiB per task", short_unit: "MiB", default: 64, max: Some(8192), in_millions: false }
+    }
+
+    fn build(&self, setup: &Setup) -> Box<dyn Workload> {
+        Box::new(Touching::new(setup.size))
+    }
+}
+
+/// The workload: every task allocates and touches `mib`, a process also writes what it inherited.
+pub struct Touching {
     pub mib: u64,
     /// Allocated and touched by the engine's process before any worker exists, so that
     /// forked workers inherit it. Only processes write it (one worker each); atomics keep a
@@ -23,7 +47,7 @@ pub struct Memory {
     inherited: Box<[AtomicU8]>,
 }
 
-impl Memory {
+impl Touching {
     #[must_use]
     pub fn new(mib: u64) -> Self {
         let bytes = usize::try_from(mib).unwrap_or(0).saturating_mul(MIB);
@@ -32,7 +56,26 @@ impl Memory {
     }
 }
 
-impl Workload for Memory {
+/// What the run cost in memory, in all; the names are the JSON contract's.
+#[derive(Debug, serde::Serialize)]
+#[allow(clippy::struct_field_names)]
+struct Figures {
+    rss_bytes: u64,
+    pss_bytes: u64,
+    inherited_bytes: usize,
+}
+
+impl Metrics for Figures {
+    fn headline(&self) -> Option<String> {
+        Some(format!("PSS {}", crate::units::format_bytes(self.pss_bytes)))
+    }
+
+    fn json(&self) -> serde_json::Map<String, serde_json::Value> {
+        fields_of(self)
+    }
+}
+
+impl Workload for Touching {
     fn units_for(&self, _task: u64) -> u64 {
         self.mib
     }
@@ -66,7 +109,7 @@ impl Workload for Memory {
         Some(tasks.wrapping_mul(tasks.wrapping_add(1)) / 2)
     }
 
-    fn metrics(&self, run: &RunCells) -> Vec<(&'static str, serde_json::Value)> {
+    fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
         // Threads share one process: its PSS is the total. Processes add up, with the parent
         // (which holds the inherited buffer) on top.
         let (rss, pss) = if run.processes {
@@ -75,7 +118,7 @@ impl Workload for Memory {
         } else {
             (run.rss_bytes.iter().copied().max().unwrap_or(0), run.pss_bytes.iter().copied().max().unwrap_or(0))
         };
-        vec![("rss_bytes", json!(rss)), ("pss_bytes", json!(pss)), ("inherited_bytes", json!(self.inherited.len()))]
+        Box::new(Figures { rss_bytes: rss, pss_bytes: pss, inherited_bytes: self.inherited.len() })
     }
 }
 

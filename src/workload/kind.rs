@@ -1,0 +1,321 @@
+//! What a catalog entry is: the [`Kind`] trait every workload file implements once, with its
+//! name, texts, size, options and the variants the dashboard offers, and [`Setup`], a workload
+//! configured for one run. Options travel as canonical text (flag → value) so that the command
+//! line, the dashboard and a spawned worker share one form; each workload file reads them back
+//! into its own typed enums.
+//!
+//! Nothing here knows the engine: a workload sees the run only through [`Shape`].
+
+use std::fmt;
+
+use super::task::Workload;
+
+/// What `--size` means for a workload, its default and its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeSpec {
+    /// For `--help`, errors and the README: "integers per task".
+    pub unit: &'static str,
+    /// For the dashboard: `ints` in `150M ints`.
+    pub short_unit: &'static str,
+    pub default: u64,
+    /// The largest size taken, where a larger one would exhaust memory or patience.
+    pub max: Option<u64>,
+    /// True when sizes are counts shown in millions (`150M ints`); false for `200 ms`.
+    pub in_millions: bool,
+}
+
+impl SizeSpec {
+    /// `150M ints`, `200 ms`, `64 MiB`: a size in the workload's own short unit.
+    #[must_use]
+    pub fn show(&self, size: u64) -> String {
+        if self.in_millions && size >= 1_000_000 {
+            if size.is_multiple_of(1_000_000) {
+                format!("{}M {}", size / 1_000_000, self.short_unit)
+            } else {
+                format!("{:.1}M {}", size as f64 / 1e6, self.short_unit)
+            }
+        } else {
+            format!("{size} {}", self.short_unit)
+        }
+    }
+}
+
+/// The values an option takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Values {
+    /// One of these names.
+    Choice(&'static [&'static str]),
+    /// A whole number (`from` and up).
+    Number { from: u64 },
+}
+
+/// One option a workload takes on the command line (`--strategy racy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionSpec {
+    /// The long flag without its dashes.
+    pub flag: &'static str,
+    pub help: &'static str,
+    pub values: Values,
+    /// None: the workload picks it from the run's shape.
+    pub default: Option<&'static str>,
+}
+
+/// What a workload may know of the run it is configured for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub workers: usize,
+    pub tasks: u64,
+    /// True when workers are processes; false for threads (and the sequential worker).
+    pub processes: bool,
+}
+
+/// Every option of one workload with its value, as text: what the user gave, defaults filled.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Options(Vec<(String, String)>);
+
+impl Options {
+    /// The value of `flag`, empty when the workload has no such option.
+    #[must_use]
+    pub fn get(&self, flag: &str) -> &str {
+        self.0.iter().find(|(name, _)| name == flag).map_or("", |(_, value)| value)
+    }
+
+    /// The value of a number option, 0 when absent (a configured workload always has it).
+    #[must_use]
+    pub fn number(&self, flag: &str) -> u64 {
+        self.get(flag).parse().unwrap_or(0)
+    }
+
+    /// A choice option read into its typed enum; the enum's default when absent.
+    #[must_use]
+    pub fn choice<T: Choice>(&self, flag: &str) -> T {
+        T::parse(self.get(flag)).unwrap_or_default()
+    }
+
+    pub fn set(&mut self, flag: &str, value: String) {
+        match self.0.iter_mut().find(|(name, _)| name == flag) {
+            Some((_, old)) => *old = value,
+            None => self.0.push((flag.to_owned(), value)),
+        }
+    }
+
+    /// `flag value` pairs, in the workload's order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+    }
+}
+
+/// A typed option value with its names: the enums of each workload file (see [`choice!`]).
+pub trait Choice: Copy + Default + PartialEq + fmt::Debug + 'static {
+    const NAMES: &'static [&'static str];
+    fn parse(name: &str) -> Option<Self>;
+    fn name(self) -> &'static str;
+}
+
+/// Defines a typed option enum with its command-line names; the first variant is the default.
+macro_rules! choice {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $first_doc:literal $first:ident = $first_text:literal, $($doc:literal $variant:ident = $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        $vis enum $name {
+            #[doc = $first_doc]
+            #[default]
+            $first,
+            $(#[doc = $doc] $variant,)*
+        }
+
+        impl $crate::workload::kind::Choice for $name {
+            const NAMES: &'static [&'static str] = &[$first_text, $($text),*];
+
+            fn parse(name: &str) -> Option<Self> {
+                match name {
+                    $first_text => Some(Self::$first),
+                    $($text => Some(Self::$variant),)*
+                    _ => None,
+                }
+            }
+
+            fn name(self) -> &'static str {
+                match self {
+                    Self::$first => $first_text,
+                    $(Self::$variant => $text,)*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str($crate::workload::kind::Choice::name(*self))
+            }
+        }
+    };
+}
+pub(crate) use choice;
+
+/// One entry of the dashboard's variant row: a label and the options it sets. A flag that is
+/// not a workload option (`schedule`) is a run setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    pub label: &'static str,
+    pub sets: &'static [(&'static str, &'static str)],
+}
+
+/// An option the configuration refused, with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionError {
+    #[error("--{flag} applies to --workload {applies_to} only")]
+    NotFor { flag: String, applies_to: String },
+    #[error("--{flag} does not take '{value}': use {expected}")]
+    BadValue { flag: String, value: String, expected: String },
+    /// A rule of the workload's own, in its words.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// A catalog entry: everything the program knows about one kind of work, in its own file.
+pub trait Kind: Sync {
+    fn name(&self) -> &'static str;
+    /// One line for `concur-tui list`.
+    fn summary(&self) -> &'static str;
+    /// The paragraph the dashboard shows beside the catalog.
+    fn explanation(&self) -> &'static str;
+    fn size(&self) -> SizeSpec;
+    fn options(&self) -> &'static [OptionSpec] {
+        &[]
+    }
+    /// Checks options that depend on the run (a transport the model cannot use) and fills the
+    /// defaults the specs leave to it. `options` holds every option, given or default.
+    fn check(&self, _options: &mut Options, _shape: &Shape) -> Result<(), OptionError> {
+        Ok(())
+    }
+    /// The dashboard's variant row for this workload, for threads or processes.
+    fn variants(&self, _processes: bool) -> &'static [Variant] {
+        &[]
+    }
+    /// True when a thread group running it could take its whole process down, so it must run
+    /// in a host process of its own.
+    fn may_kill_its_process(&self, _options: &Options) -> bool {
+        false
+    }
+    /// The workload, ready to run.
+    fn build(&self, setup: &Setup) -> Box<dyn Workload>;
+}
+
+impl fmt::Debug for dyn Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl fmt::Display for dyn Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl PartialEq for dyn Kind {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for dyn Kind {}
+
+/// A workload configured for one run: what the plan carries and a spawned worker rebuilds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setup {
+    pub kind: &'static dyn Kind,
+    pub size: u64,
+    pub tasks: u64,
+    pub options: Options,
+}
+
+impl fmt::Display for Setup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind.name())
+    }
+}
+
+impl Setup {
+    /// Reads `given` (flag → value) for `kind`: refuses options of other workloads and values
+    /// the specs do not take, fills defaults, then lets the workload check the rest.
+    pub fn configure(
+        kind: &'static dyn Kind,
+        size: u64,
+        given: &[(String, String)],
+        shape: &Shape,
+    ) -> Result<Self, OptionError> {
+        for (flag, _) in given {
+            if !kind.options().iter().any(|spec| spec.flag == flag) {
+                return Err(OptionError::NotFor { flag: flag.clone(), applies_to: super::takers_of(flag) });
+            }
+        }
+        let mut options = Options::default();
+        for spec in kind.options() {
+            let value = given.iter().rev().find(|(flag, _)| flag == spec.flag).map(|(_, value)| value.clone());
+            if let Some(value) = &value {
+                check_value(spec, value)?;
+            }
+            if let Some(value) = value.or_else(|| spec.default.map(str::to_owned)) {
+                options.set(spec.flag, value);
+            }
+        }
+        kind.check(&mut options, shape)?;
+        Ok(Self { kind, size, tasks: shape.tasks, options })
+    }
+
+    #[must_use]
+    pub fn build(&self) -> Box<dyn Workload> {
+        self.kind.build(self)
+    }
+
+    /// The options that tell this run apart from another of the same workload: `racy`, `pipe`.
+    #[must_use]
+    pub fn variant(&self) -> String {
+        self.kind
+            .options()
+            .iter()
+            .filter(|spec| matches!(spec.values, Values::Choice(_)))
+            .map(|spec| self.options.get(spec.flag))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Refuses a value that `spec` does not take.
+pub fn check_value(spec: &OptionSpec, value: &str) -> Result<(), OptionError> {
+    let bad =
+        |expected: String| OptionError::BadValue { flag: spec.flag.to_owned(), value: value.to_owned(), expected };
+    match spec.values {
+        Values::Choice(names) if !names.contains(&value) => Err(bad(names.join(", "))),
+        Values::Number { from } if value.parse::<u64>().map_or(true, |n| n < from) => {
+            Err(bad(format!("a whole number from {from}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_show_in_their_unit() {
+        let ints = SizeSpec { unit: "", short_unit: "ints", default: 1, max: None, in_millions: true };
+        assert_eq!(ints.show(150_000_000), "150M ints");
+        assert_eq!(ints.show(1_500_000), "1.5M ints");
+        assert_eq!(ints.show(20_000), "20000 ints");
+        let millis = SizeSpec { short_unit: "ms", in_millions: false, ..ints };
+        assert_eq!(millis.show(2_000_000), "2000000 ms");
+    }
+
+    #[test]
+    fn values_are_checked_against_the_spec() {
+        let spec = OptionSpec { flag: "x", help: "", values: Values::Choice(&["a", "b"]), default: None };
+        assert!(check_value(&spec, "a").is_ok());
+        assert!(matches!(check_value(&spec, "c"), Err(OptionError::BadValue { .. })));
+        let number = OptionSpec { values: Values::Number { from: 1 }, ..spec };
+        assert!(check_value(&number, "3").is_ok());
+        assert!(check_value(&number, "0").is_err() && check_value(&number, "x").is_err());
+    }
+}

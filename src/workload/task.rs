@@ -1,0 +1,221 @@
+//! The trait workloads implement and what the engine lends them: a task is a pure function of
+//! (task index, progress hooks). It reports progress through [`Hooks::checkpoint`] at chunk
+//! boundaries and obeys the [`Flow`] it gets back. It must not know whether it runs in a thread
+//! or a process, and never touches the board, the terminal or a channel directly.
+
+use std::sync::atomic::{AtomicU32, AtomicU64};
+
+use super::kind::choice;
+
+/// What a worker should do after a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskEnd {
+    /// Ran to the end; `digest` folds into the run's checksum so a lost or repeated task shows.
+    Completed { digest: u64 },
+    /// Left at a chunk boundary because a stop was asked for.
+    Stopped,
+    /// Could not be done (the line to the coordinator broke, a reply was garbled): the worker
+    /// ends as failed with this reason rather than report a task it did not do.
+    Failed(String),
+}
+
+/// Why [`Hooks::exchange`] came back without a reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExchangeError {
+    /// The run is stopping: leave the task as at a chunk boundary.
+    #[error("the run is stopping")]
+    Stopping,
+    /// The line is gone (the coordinator hung up) or refused the message.
+    #[error("the line to the coordinator broke: {0}")]
+    Broken(String),
+}
+
+impl ExchangeError {
+    /// How a task ends after a failed exchange.
+    #[must_use]
+    pub fn task_end(self, workload: &str) -> TaskEnd {
+        match self {
+            Self::Stopping => TaskEnd::Stopped,
+            Self::Broken(why) => TaskEnd::Failed(format!("{workload}: {why}")),
+        }
+    }
+}
+
+choice! {
+    /// How messages travel between the coordinator and a worker (`ipc`, `data --transfer pipe`).
+    pub enum Transport {
+        "A crossbeam channel each way: threads only." Channel = "channel",
+        "Two pipes, one each way." Pipe = "pipe",
+        "A Unix stream socket pair." Socket = "socket",
+        "A mailbox in the board's shared memory, with a futex to sleep on." Shm = "shm",
+    }
+}
+
+impl Transport {
+    /// True when the transport connects threads of one process; false when it connects processes.
+    #[must_use]
+    pub fn is_for_threads(self) -> bool {
+        self == Self::Channel
+    }
+}
+
+/// The coordinator's end of a worker's line: whole messages, one in flight each way.
+pub trait Line {
+    /// Sends one message. Fails once the worker has hung up or the run is over.
+    fn send(&mut self, message: &[u8]) -> Result<(), ExchangeError>;
+    /// Receives one message into `into`, replacing what it held.
+    fn recv(&mut self, into: &mut Vec<u8>) -> Result<(), ExchangeError>;
+}
+
+/// Shared memory a task may use: the same cells for threads and for forked processes.
+pub struct Cells<'a> {
+    /// One counter for the whole run.
+    pub shared_counter: &'a AtomicU64,
+    /// A lock word for `shared_counter`, usable across processes.
+    pub shared_lock: &'a AtomicU32,
+    /// This worker's own counter.
+    pub own_counter: &'a AtomicU64,
+    /// Where this worker reports its own memory use.
+    pub rss_bytes: &'a AtomicU64,
+    pub pss_bytes: &'a AtomicU64,
+    /// Which worker this is, and how many tasks it has completed.
+    pub worker: usize,
+    pub tasks_done: u64,
+    /// True in a forked worker process, false in a thread.
+    pub in_process: bool,
+}
+
+/// What the engine lends a running task.
+pub trait Hooks {
+    /// Called at every chunk boundary with the units done so far in this task.
+    fn checkpoint(&mut self, units_done: u64) -> Flow;
+    /// Runs a wait that uses no CPU with the interpreter lock released, as CPython releases the
+    /// GIL around blocking I/O.
+    fn blocking(&mut self, wait: &mut dyn FnMut());
+    /// The shared cells of the run and this worker.
+    fn cells(&self) -> Cells<'_>;
+    /// Adds time spent waiting for a lock the workload itself takes.
+    fn add_lock_wait(&mut self, waited: std::time::Duration);
+    /// Sends `message` to the coordinator over this worker's line and waits for the reply, with
+    /// the interpreter lock released; only for workloads whose [`Workload::line`] is `Some`.
+    fn exchange(&mut self, message: &[u8], reply: &mut Vec<u8>) -> Result<(), ExchangeError>;
+}
+
+/// One kind of work from the catalog, configured for a run.
+pub trait Workload: Send + Sync {
+    /// Progress units in task `task` (iterations, milliseconds…).
+    fn units_for(&self, task: u64) -> u64;
+    fn run_task(&self, task: u64, hooks: &mut dyn Hooks) -> TaskEnd;
+    /// The wrapping sum of the digests of tasks `0..tasks`, when it can be known in advance.
+    fn expected_checksum(&self, tasks: u64) -> Option<u64>;
+    /// The workload's own figures of a finished run.
+    fn metrics(&self, _run: &RunCells) -> Box<dyn Metrics> {
+        Box::new(NoMetrics)
+    }
+    /// Work done once in the program before any worker starts (never in a spawned worker), so
+    /// that forked workers inherit it and the coordinator never makes a worker wait for it.
+    fn prepare(&self) {}
+    /// The line each worker needs to the coordinator, if the workload talks to it.
+    fn line(&self) -> Option<Transport> {
+        None
+    }
+    /// The coordinator's side of worker `worker`'s line. The engine runs it on a thread of its
+    /// own in the program, never in a worker, until the line fails.
+    fn serve(&self, _worker: usize, _line: &mut dyn Line) {}
+}
+
+/// A workload's own figures of a run: typed in its file, named only where JSON is written.
+pub trait Metrics: std::fmt::Debug + Send + Sync {
+    /// The figure that matters most, in a few words (`lost 12 of 4000000`), or None to let the
+    /// report say whether the checksum held.
+    fn headline(&self) -> Option<String> {
+        None
+    }
+    /// The figures by their JSON names (README, "JSON contract").
+    fn json(&self) -> serde_json::Map<String, serde_json::Value>;
+}
+
+/// A finished run's [`Metrics`], shareable and comparable (by their JSON).
+#[derive(Clone)]
+pub struct MetricsOf(pub std::sync::Arc<dyn Metrics>);
+
+impl MetricsOf {
+    #[must_use]
+    pub fn none() -> Self {
+        Self(std::sync::Arc::new(NoMetrics))
+    }
+}
+
+impl std::fmt::Debug for MetricsOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl PartialEq for MetricsOf {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.json() == other.0.json()
+    }
+}
+
+impl std::ops::Deref for MetricsOf {
+    type Target = dyn Metrics;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref()
+    }
+}
+
+/// The figures of a workload that has none of its own.
+#[derive(Debug)]
+pub struct NoMetrics;
+
+impl Metrics for NoMetrics {
+    fn json(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
+    }
+}
+
+/// A serializable struct's fields as a JSON object: how a workload's metrics name themselves.
+#[must_use]
+pub fn fields_of(figures: &impl serde::Serialize) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::to_value(figures) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// What a finished run left in the shared cells, for [`Workload::metrics`].
+pub struct RunCells {
+    pub shared_counter: u64,
+    pub own_counters: Vec<u64>,
+    pub tasks: u64,
+    pub tasks_done: u64,
+    /// Units done in tasks that were stopped half-way.
+    pub partial_units: u64,
+    pub wall_seconds: f64,
+    /// What each worker measured of its own memory.
+    pub rss_bytes: Vec<u64>,
+    pub pss_bytes: Vec<u64>,
+    /// Each worker's time outside tasks.
+    pub idle_seconds: Vec<f64>,
+    /// Workers that crashed or failed, and crashed workers replaced by `--respawn`.
+    pub failed_workers: usize,
+    pub replaced_workers: usize,
+    /// True when the workers were processes.
+    pub processes: bool,
+    /// What crossed the workers' lines, both ways, and the time workers spent in exchanges.
+    pub line_bytes: u64,
+    pub line_seconds: f64,
+    /// True when workers could write memory the coordinator made (threads and forked
+    /// processes); false for spawned processes, which share only the board.
+    pub inherited_memory: bool,
+}
