@@ -7,8 +7,9 @@
 //! - [`board`]: the shared-memory table that workers write and everybody else reads.
 //! - [`engine`]: plans, launches, signals and reaps workers; the only place that does.
 //! - [`report`]: what a finished run means, as a table or JSON; shared by every front end.
-//! - [`app`]: the dashboard's state, events, keys, `update` and its loop.
+//! - [`app`]: the dashboard's state, events, keys and `update`; pure, no I/O.
 //! - [`ui`]: drawing the dashboard; a pure function of the state.
+//! - [`dashboard`]: the dashboard's loop: terminal guard, key/signal/sampler threads, engine calls.
 //! - [`headless`]: `concur-tui run` and `list`, the engine without a screen.
 //! - [`signals`]: SIGINT, SIGTERM and SIGHUP turned into messages on a channel.
 //! - [`telemetry`]: per-core load (sysinfo) and the live view of a run (the board), as snapshots.
@@ -19,6 +20,7 @@
 pub mod app;
 pub mod board;
 pub mod cli;
+pub mod dashboard;
 pub mod engine;
 pub mod headless;
 pub mod report;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use concur_tui::cli::{one_line_error, Cli, Command};
 use concur_tui::engine::worker::is_worker_thread;
-use concur_tui::{app, headless};
+use concur_tui::{dashboard, headless};
 
 fn main() -> ExitCode {
     if let Err(error) = install_hooks() {
@@ -47,18 +47,18 @@ fn main() -> ExitCode {
                 2
             }
         },
-        None => dashboard(cli.grace),
+        None => run_dashboard(cli.grace),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 /// The dashboard, on a terminal only; its summary goes to stdout once the terminal is restored.
-fn dashboard(grace: std::time::Duration) -> i32 {
+fn run_dashboard(grace: std::time::Duration) -> i32 {
     if !std::io::stdout().is_terminal() {
         eprintln!("error: the dashboard needs a terminal; for scripts use `concur-tui run` (see --help)");
         return 2;
     }
-    match app::run(grace) {
+    match dashboard::run(grace) {
         Ok(ending) => {
             print!("{}", ending.summary);
             ending.exit_code
@@ -80,7 +80,7 @@ fn install_hooks() -> color_eyre::Result<()> {
             return;
         }
         // Leave the alternate screen first, or the report would be drawn into it and lost.
-        app::terminal::restore();
+        dashboard::terminal::restore();
         panic_hook(info);
     }));
     Ok(())

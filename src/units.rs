@@ -1,4 +1,5 @@
-//! Durations and sizes as people type and read them: `5ms`, `1.5s`, `12.3 MiB`.
+//! Numbers and text as people type and read them: `5ms`, `1.5s`, `12.3 MiB`, and text cut to
+//! a column's width with a visible mark. Plain functions: no I/O, no state.
 
 use std::time::Duration;
 
@@ -76,6 +77,20 @@ pub fn ns_to_seconds(ns: u64) -> f64 {
     ns as f64 / 1e9
 }
 
+/// Cuts `text` to `width` characters, marking the cut with `…`.
+#[must_use]
+pub fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else if width == 0 {
+        String::new()
+    } else {
+        let mut cut: String = text.chars().take(width - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +120,14 @@ mod tests {
         assert_eq!(format_seconds(3.214), "3.21 s");
         assert_eq!(format_bytes(512), "512 B");
         assert_eq!(format_bytes(5 * 1024 * 1024 + 100 * 1024), "5.1 MiB");
+    }
+
+    #[test]
+    fn truncate_marks_cuts() {
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 4), "abc");
+        assert_eq!(truncate("abcd", 4), "abcd");
+        assert_eq!(truncate("crashed (signal 11)", 0), "");
+        assert_eq!(truncate("µs→ns", 3), "µs…");
     }
 }

@@ -1,5 +1,6 @@
 //! Keys: one table that maps key presses to actions and also feeds the footer hints and the
-//! help overlay, so what is shown is always what works.
+//! help overlay, so what is shown is always what works: every key that does something is
+//! listed in [`BINDINGS`]. It reads no terminal; key presses arrive as events.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -32,71 +33,133 @@ pub enum Action {
     CloseOverlay,
 }
 
-/// One row of the key table.
+/// A key that triggers an action: its code, and the modifiers that must be held with it.
+///
+/// Ctrl is strict: a key listed without it does nothing with Ctrl held. Other modifiers
+/// (Shift, Alt) are not required unless listed, since terminals report Shift inconsistently
+/// (`?` and `+` arrive with or without it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub modifiers: KeyModifiers,
+}
+
+impl Key {
+    #[must_use]
+    pub fn matches(self, event: KeyEvent) -> bool {
+        let ctrl = KeyModifiers::CONTROL;
+        self.code == event.code
+            && event.modifiers.contains(self.modifiers)
+            && (self.modifiers.contains(ctrl) || !event.modifiers.contains(ctrl))
+    }
+}
+
+const fn plain(code: KeyCode) -> Key {
+    Key { code, modifiers: KeyModifiers::NONE }
+}
+
+const fn typed(c: char) -> Key {
+    plain(KeyCode::Char(c))
+}
+
+const fn ctrl(c: char) -> Key {
+    Key { code: KeyCode::Char(c), modifiers: KeyModifiers::CONTROL }
+}
+
+/// One row of the key table: what the help overlay and the footer show, and the keys behind
+/// it. Two directions of one control (up and down, more and fewer) share a row.
 pub struct Binding {
+    /// The keys as shown.
     pub keys: &'static str,
-    pub action: Action,
+    /// Each action of the row with the keys that trigger it; the first is the row's own, which
+    /// decides whether the footer shows it and with which word.
+    pub actions: &'static [(Action, &'static [Key])],
     pub help: &'static str,
     /// Shown in the footer (when it applies); the rest only in the help overlay.
     pub in_footer: bool,
 }
 
-const fn bind(keys: &'static str, action: Action, help: &'static str, in_footer: bool) -> Binding {
-    Binding { keys, action, help, in_footer }
+impl Binding {
+    /// The row's own action. Every row has one: [`bind`] refuses an empty row at compile time.
+    #[must_use]
+    pub fn action(&self) -> Action {
+        self.actions[0].0
+    }
 }
 
+const fn bind(
+    keys: &'static str,
+    actions: &'static [(Action, &'static [Key])],
+    help: &'static str,
+    in_footer: bool,
+) -> Binding {
+    assert!(!actions.is_empty(), "a key row needs an action");
+    Binding { keys, actions, help, in_footer }
+}
+
+/// Every key the dashboard knows, in the order the help overlay lists them.
 pub const BINDINGS: &[Binding] = &[
-    bind("↑↓ jk", Action::Up, "select (in the focused panel)", true),
-    bind("←→ hl", Action::Left, "change the selected setting", true),
-    bind("Tab", Action::FocusNext, "next panel (Shift-Tab: previous)", true),
-    bind("Enter", Action::Run, "run the selected workload with these settings", true),
-    bind("b", Action::RunBaseline, "run the baseline: sequential, same workload, size and tasks", true),
-    bind("m", Action::CycleModel, "cycle the model: sequential, threads, processes", true),
-    bind("+/-", Action::MoreWorkers, "more / fewer workers", true),
-    bind("a", Action::CycleAffinity, "cycle affinity: none, spread, single", true),
-    bind("g", Action::ToggleLock, "interpreter lock on / off", true),
-    bind("d", Action::ToggleDrain, "drain policy on stop: next chunk / end of task", false),
-    bind("space", Action::PauseResume, "pause / resume the run", true),
-    bind("c", Action::Cancel, "cancel the run and stay (again: kill now)", true),
-    bind("x", Action::InjectCrash, "crash a worker: a panic in a thread, a real SIGSEGV in a process", true),
-    bind("Ctrl-C", Action::Interrupt, "drain the run and quit (again: kill now)", false),
-    bind("q", Action::Quit, "quit (drains a run first, as Ctrl-C)", true),
-    bind("?", Action::Help, "this help", true),
-    bind("Esc", Action::CloseOverlay, "close the help", false),
+    bind(
+        "↑↓ jk",
+        &[(Action::Up, &[plain(KeyCode::Up), typed('k')]), (Action::Down, &[plain(KeyCode::Down), typed('j')])],
+        "select (in the focused panel)",
+        true,
+    ),
+    bind(
+        "←→ hl",
+        &[(Action::Left, &[plain(KeyCode::Left), typed('h')]), (Action::Right, &[plain(KeyCode::Right), typed('l')])],
+        "change the selected setting",
+        true,
+    ),
+    bind(
+        "Tab",
+        &[(Action::FocusNext, &[plain(KeyCode::Tab)]), (Action::FocusPrevious, &[plain(KeyCode::BackTab)])],
+        "next panel (Shift-Tab: previous)",
+        true,
+    ),
+    bind("Enter", &[(Action::Run, &[plain(KeyCode::Enter)])], "run the selected workload with these settings", true),
+    bind(
+        "b",
+        &[(Action::RunBaseline, &[typed('b')])],
+        "run the baseline: sequential, same workload, size and tasks",
+        true,
+    ),
+    bind("m", &[(Action::CycleModel, &[typed('m')])], "cycle the model: sequential, threads, processes", true),
+    bind(
+        "+/-",
+        &[(Action::MoreWorkers, &[typed('+'), typed('=')]), (Action::FewerWorkers, &[typed('-'), typed('_')])],
+        "more / fewer workers",
+        true,
+    ),
+    bind("a", &[(Action::CycleAffinity, &[typed('a')])], "cycle affinity: none, spread, single", true),
+    bind("g", &[(Action::ToggleLock, &[typed('g')])], "interpreter lock on / off", true),
+    bind("d", &[(Action::ToggleDrain, &[typed('d')])], "drain policy on stop: next chunk / end of task", false),
+    bind("space", &[(Action::PauseResume, &[typed(' ')])], "pause / resume the run", true),
+    bind("c", &[(Action::Cancel, &[typed('c')])], "cancel the run and stay (again: kill now)", true),
+    bind(
+        "x",
+        &[(Action::InjectCrash, &[typed('x')])],
+        "crash a worker: a panic in a thread, a real SIGSEGV in a process",
+        true,
+    ),
+    bind("Ctrl-C", &[(Action::Interrupt, &[ctrl('c'), ctrl('C')])], "drain the run and quit (again: kill now)", false),
+    bind("q", &[(Action::Quit, &[typed('q')])], "quit (drains a run first, as Ctrl-C)", true),
+    bind("?", &[(Action::Help, &[typed('?')])], "this help", true),
+    bind("Esc", &[(Action::CloseOverlay, &[plain(KeyCode::Esc)])], "close the help", false),
 ];
 
-/// The action of a key press, if any. Releases and repeats of non-arrow keys are ignored.
+/// The action of a key press, from [`BINDINGS`], if any. Releases are ignored; presses and
+/// repeats count.
 #[must_use]
 pub fn action_for(key: KeyEvent) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
-    if key.modifiers.contains(KeyModifiers::CONTROL) {
-        return matches!(key.code, KeyCode::Char('c' | 'C')).then_some(Action::Interrupt);
-    }
-    Some(match key.code {
-        KeyCode::Up | KeyCode::Char('k') => Action::Up,
-        KeyCode::Down | KeyCode::Char('j') => Action::Down,
-        KeyCode::Left | KeyCode::Char('h') => Action::Left,
-        KeyCode::Right | KeyCode::Char('l') => Action::Right,
-        KeyCode::Tab => Action::FocusNext,
-        KeyCode::BackTab => Action::FocusPrevious,
-        KeyCode::Enter => Action::Run,
-        KeyCode::Char('b') => Action::RunBaseline,
-        KeyCode::Char('m') => Action::CycleModel,
-        KeyCode::Char('+' | '=') => Action::MoreWorkers,
-        KeyCode::Char('-' | '_') => Action::FewerWorkers,
-        KeyCode::Char('a') => Action::CycleAffinity,
-        KeyCode::Char('g') => Action::ToggleLock,
-        KeyCode::Char('d') => Action::ToggleDrain,
-        KeyCode::Char(' ') => Action::PauseResume,
-        KeyCode::Char('c') => Action::Cancel,
-        KeyCode::Char('x') => Action::InjectCrash,
-        KeyCode::Char('q') => Action::Quit,
-        KeyCode::Char('?') => Action::Help,
-        KeyCode::Esc => Action::CloseOverlay,
-        _ => return None,
-    })
+    BINDINGS
+        .iter()
+        .flat_map(|binding| binding.actions)
+        .find(|(_, keys)| keys.iter().any(|bound| bound.matches(key)))
+        .map(|(action, _)| *action)
 }
 
 /// Whether `action` does something in `state`: the footer shows only those.
@@ -132,8 +195,8 @@ pub fn available(action: Action, state: &State) -> bool {
 pub fn footer_hints(state: &State) -> Vec<(&'static str, &'static str)> {
     BINDINGS
         .iter()
-        .filter(|binding| binding.in_footer && available(binding.action, state))
-        .map(|binding| (binding.keys, short_help(binding.action, state)))
+        .filter(|binding| binding.in_footer && available(binding.action(), state))
+        .map(|binding| (binding.keys, short_help(binding.action(), state)))
         .collect()
 }
 
@@ -199,24 +262,74 @@ mod tests {
         assert!(footer_hints(&state).contains(&("space", "resume")));
     }
 
-    #[test]
-    fn every_binding_is_reachable_from_a_key() {
-        for binding in BINDINGS {
-            let reachable = [
-                KeyCode::Up,
-                KeyCode::Down,
-                KeyCode::Left,
-                KeyCode::Right,
-                KeyCode::Tab,
-                KeyCode::BackTab,
-                KeyCode::Enter,
-                KeyCode::Esc,
-            ]
-            .into_iter()
-            .chain("bmg+-adcxq? ".chars().map(KeyCode::Char))
-            .any(|code| action_for(key(code)) == Some(binding.action))
-                || binding.action == Action::Interrupt;
-            assert!(reachable, "{} has no key", binding.keys);
+    /// The action after `action`, in declaration order: the match is exhaustive, so a new
+    /// action fails to compile here until it is listed, and [`every_action`] stays complete.
+    fn after(action: Option<Action>) -> Option<Action> {
+        use Action as A;
+        match action {
+            None => Some(A::Up),
+            Some(A::Up) => Some(A::Down),
+            Some(A::Down) => Some(A::Left),
+            Some(A::Left) => Some(A::Right),
+            Some(A::Right) => Some(A::FocusNext),
+            Some(A::FocusNext) => Some(A::FocusPrevious),
+            Some(A::FocusPrevious) => Some(A::Run),
+            Some(A::Run) => Some(A::RunBaseline),
+            Some(A::RunBaseline) => Some(A::CycleModel),
+            Some(A::CycleModel) => Some(A::MoreWorkers),
+            Some(A::MoreWorkers) => Some(A::FewerWorkers),
+            Some(A::FewerWorkers) => Some(A::CycleAffinity),
+            Some(A::CycleAffinity) => Some(A::ToggleLock),
+            Some(A::ToggleLock) => Some(A::ToggleDrain),
+            Some(A::ToggleDrain) => Some(A::PauseResume),
+            Some(A::PauseResume) => Some(A::Cancel),
+            Some(A::Cancel) => Some(A::InjectCrash),
+            Some(A::InjectCrash) => Some(A::Interrupt),
+            Some(A::Interrupt) => Some(A::Quit),
+            Some(A::Quit) => Some(A::Help),
+            Some(A::Help) => Some(A::CloseOverlay),
+            Some(A::CloseOverlay) => None,
         }
+    }
+
+    fn every_action() -> Vec<Action> {
+        std::iter::successors(after(None), |action| after(Some(*action))).collect()
+    }
+
+    #[test]
+    fn every_key_in_the_table_maps_to_its_action() {
+        for binding in BINDINGS {
+            for (action, keys) in binding.actions {
+                assert!(!keys.is_empty(), "{} lists {action:?} without a key", binding.keys);
+                for bound in *keys {
+                    let press = KeyEvent::new(bound.code, bound.modifiers);
+                    assert_eq!(action_for(press), Some(*action), "{} lists {bound:?}", binding.keys);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_action_is_in_the_table_once() {
+        let listed: Vec<Action> =
+            BINDINGS.iter().flat_map(|binding| binding.actions.iter().map(|(action, _)| *action)).collect();
+        for action in every_action() {
+            let rows = listed.iter().filter(|&&found| found == action).count();
+            assert_eq!(rows, 1, "{action:?} is listed {rows} times");
+        }
+        assert_eq!(listed.len(), every_action().len());
+    }
+
+    #[test]
+    fn ctrl_is_strict_and_shift_is_not() {
+        assert_eq!(action_for(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL)), None);
+        assert_eq!(action_for(KeyEvent::new(KeyCode::Up, KeyModifiers::CONTROL)), None);
+        assert_eq!(action_for(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::SHIFT)), Some(Action::Help));
+        assert_eq!(action_for(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)), Some(Action::FocusPrevious));
+        let ctrl_shift = KeyModifiers::CONTROL | KeyModifiers::SHIFT;
+        assert_eq!(action_for(KeyEvent::new(KeyCode::Char('C'), ctrl_shift)), Some(Action::Interrupt));
+        let mut release = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        release.kind = KeyEventKind::Release;
+        assert_eq!(action_for(release), None);
     }
 }

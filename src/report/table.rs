@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::RunReport;
 use crate::engine::affinity::format_cpu_list;
-use crate::units::{format_bytes, format_seconds};
+use crate::units::{format_bytes, format_seconds, truncate};
 
 #[must_use]
 pub fn to_table(report: &RunReport) -> String {
@@ -94,16 +94,6 @@ fn format_figure(value: f64) -> String {
     let magnitude = if value == 0.0 { 0 } else { value.abs().log10().floor() as i32 };
     let decimals = (2 - magnitude).clamp(0, 6) as usize;
     format!("{value:.decimals$}")
-}
-
-fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_owned()
-    } else {
-        let mut cut: String = text.chars().take(width - 1).collect();
-        cut.push('…');
-        cut
-    }
 }
 
 /// The few lines printed after the dashboard leaves during a run: what was running, why it

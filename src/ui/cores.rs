@@ -6,10 +6,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use super::panel;
 use super::theme::{bar, sparkline, Theme};
-use super::{fit, panel};
 use crate::app::state::State;
 use crate::telemetry::WorkerState;
+use crate::units::truncate;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let block = panel(" Cores ", false, theme);
@@ -38,7 +39,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
                 Span::styled(format!("{:>5.0}%", core.usage), theme.value()),
                 Span::styled(sparkline(recent.iter().copied()), theme.load(core.usage)),
                 Span::raw(" "),
-                Span::styled(fit(&workers, width.saturating_sub(fixed)), theme.title()),
+                Span::styled(truncate(&workers, width.saturating_sub(fixed)), theme.title()),
             ])
         })
         .collect();

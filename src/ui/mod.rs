@@ -81,19 +81,6 @@ fn render_too_small(frame: &mut Frame, area: Rect) {
     );
 }
 
-/// Cuts `text` to `width` characters, marking the cut.
-fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_owned()
-    } else if width == 0 {
-        String::new()
-    } else {
-        let mut cut: String = text.chars().take(width - 1).collect();
-        cut.push('…');
-        cut
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -280,11 +267,5 @@ mod tests {
     #[test]
     fn a_small_terminal_gets_a_clear_message_not_a_broken_layout() {
         insta::assert_snapshot!(render_with(60, 15, |frame| draw(frame, &fixture())));
-    }
-
-    #[test]
-    fn fit_marks_cuts() {
-        assert_eq!(fit("abcdef", 4), "abc…");
-        assert_eq!(fit("abc", 4), "abc");
     }
 }

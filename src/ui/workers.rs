@@ -7,11 +7,12 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use super::theme::{bar, Theme};
-use super::{fit, focused, panel};
+use super::{focused, panel};
 use crate::app::state::{Focus, State};
 use crate::engine::Phase;
 use crate::telemetry::{WorkerState, WorkerView};
 use crate::units::format_seconds;
+use crate::units::truncate;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let is_focused = focused(state, Focus::Workers);
@@ -117,7 +118,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
             cells.push(Cell::from(format!("{}/{}", worker.pid, worker.tid)));
         }
         if show_reason {
-            cells.push(Cell::from(Span::styled(fit(worker.reason.as_deref().unwrap_or(""), 60), theme.warning())));
+            cells.push(Cell::from(Span::styled(truncate(worker.reason.as_deref().unwrap_or(""), 60), theme.warning())));
         }
         let row = Row::new(cells);
         if is_focused && worker.index == state.workers_scroll {

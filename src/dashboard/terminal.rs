@@ -1,5 +1,6 @@
 //! The terminal guard: one place enters raw mode and the alternate screen, one idempotent
 //! `restore` leaves them. It runs on every exit path: on drop, and first in the panic hook.
+//! It only switches the terminal's modes: it draws nothing and knows no state.
 
 use std::io::{stdout, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
