@@ -7,8 +7,8 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::engine::affinity::Affinity;
-use crate::engine::{DrainPolicy, Model, PlanRequest, Schedule};
-use crate::report::{efficiency, speedup, RunOutcome, RunReport};
+use crate::engine::{DrainPolicy, Model, PlanRequest, RunOutcome, RunReport, Schedule};
+use crate::report::{efficiency, speedup};
 use crate::telemetry::RunView;
 use crate::workload::{CrashKind, Strategy, Transfer, Transport, WorkloadKind};
 

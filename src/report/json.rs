@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use super::{RunReport, WorkerReport};
 use crate::engine::Plan;
+use crate::engine::{RunReport, WorkerReport};
 
 #[must_use]
 pub fn to_json(report: &RunReport) -> Value {

@@ -105,7 +105,7 @@ mod tests {
     use super::*;
     use crate::app::state::Overlay;
     use crate::engine::{CrashReason, Model, Phase, PlanRequest, WorkerOutcome};
-    use crate::report::{RunOutcome, RunReport, WorkerReport};
+    use crate::engine::{RunOutcome, RunReport, WorkerReport};
     use crate::telemetry::{CoreSample, RunView, WorkerState, WorkerView};
     use crate::workload::WorkloadKind;
 

@@ -1,0 +1,219 @@
+//! Starting workers: every worker of a plan, a crashed worker's replacement (`--respawn`), and
+//! the clean-up when a launch fails. What is started comes from the plan; how it is started is
+//! the [`Launcher`]'s. Signalling and reaping afterwards are `run.rs`'s.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use super::coordinator::Coordinators;
+use super::gil::InterpreterLock;
+use super::handle::Handle;
+use super::host::HostedGroup;
+use super::launcher::Launcher;
+use super::line::End;
+use super::outcome::WorkerOutcome;
+use super::plan::{Model, Plan, Schedule, StartMethod};
+use super::run::{Phase, Run};
+use super::shutdown::{self, Due, StopReason, Stopping};
+use super::spawned::SpawnedWork;
+use super::threads::ThreadWorker;
+use super::worker::{TaskSource, WorkerSpec};
+use super::LaunchError;
+use crate::board::{monotonic_ns, Board, SlotState};
+use crate::workload::Workload;
+
+/// Why one launch failed, before the engine knows how many were started.
+enum Launch {
+    Fork(nix::Error),
+    Thread(std::io::Error),
+    Spawn(std::io::Error),
+    Line(std::io::Error),
+}
+
+impl Run {
+    /// Launches every worker of `plan` through `launcher`. On a failed launch the workers
+    /// already started are stopped and reaped before the error returns.
+    pub(crate) fn launch_all(
+        board: &Arc<Board>,
+        plan: &Plan,
+        launcher: Arc<dyn Launcher>,
+        fail_at: Option<usize>,
+    ) -> Result<Self, LaunchError> {
+        let workload: Arc<dyn Workload> = Arc::from(plan.workload.build(plan.size, plan.tasks, &plan.options));
+        workload.prepare();
+        let generation = board.begin_run(plan.workers, plan.tasks);
+        let gil = match plan.model {
+            Model::Processes => None,
+            Model::Sequential | Model::Threads => plan.gil.map(|interval| Arc::new(InterpreterLock::new(interval))),
+        };
+        let mut run = Run {
+            board: Arc::clone(board),
+            plan: plan.clone(),
+            workload: Arc::clone(&workload),
+            launcher,
+            started_at: Instant::now(),
+            started_ns: monotonic_ns(),
+            workers: Vec::with_capacity(plan.workers),
+            stop: None,
+            paused: false,
+            group: None,
+            finished_at: None,
+            replaced: Vec::new(),
+            coordinators: Coordinators::default(),
+        };
+        let source = |index| match plan.schedule {
+            Schedule::Static => TaskSource::Static(plan.static_tasks(index)),
+            Schedule::Dynamic => TaskSource::Dynamic { chunk: plan.chunk, first: 0..0 },
+        };
+        if plan.hosted {
+            let host = run
+                .launcher
+                .fork_host(HostedGroup {
+                    board,
+                    generation,
+                    workload: &workload,
+                    sources: (0..plan.workers).map(source).collect(),
+                    pinning: &plan.pinning,
+                    switch_interval: plan.gil,
+                    group: None,
+                })
+                .map_err(|source| LaunchError::Fork { index: 0, started: 0, source })?;
+            run.group = Some(host);
+            run.workers = (0..plan.workers).map(|_| Handle::Hosted(host)).collect();
+            return Ok(run);
+        }
+        for index in 0..plan.workers {
+            let tasks = source(index);
+            let attempt = if fail_at == Some(index) {
+                Err(match plan.model {
+                    Model::Processes => Launch::Fork(nix::Error::EAGAIN),
+                    _ => Launch::Thread(std::io::Error::from_raw_os_error(libc::EAGAIN)),
+                })
+            } else {
+                run.launch(index, generation, tasks, gil.as_ref())
+            };
+            if let Err(failure) = attempt {
+                let started = run.workers.len();
+                run.abort();
+                return Err(match failure {
+                    Launch::Fork(source) => LaunchError::Fork { index, started, source },
+                    Launch::Thread(source) => LaunchError::Thread { index, started, source },
+                    Launch::Spawn(source) => LaunchError::Spawn { index, started, source },
+                    Launch::Line(source) => LaunchError::Line { index, started, source },
+                });
+            }
+        }
+        Ok(run)
+    }
+
+    fn launch(
+        &mut self,
+        index: usize,
+        generation: u64,
+        tasks: TaskSource,
+        gil: Option<&Arc<InterpreterLock>>,
+    ) -> Result<(), Launch> {
+        let cpu = self.plan.pinning[index];
+        let line = self.coordinators.open_line(&self.workload, &self.board, index).map_err(Launch::Line)?;
+        let handle = match self.plan.model {
+            Model::Sequential | Model::Threads => Handle::Thread(
+                self.launcher
+                    .start_thread(ThreadWorker {
+                        index,
+                        board: Arc::clone(&self.board),
+                        generation,
+                        workload: Arc::clone(&self.workload),
+                        tasks,
+                        cpu,
+                        gil: gil.cloned(),
+                        terminate: None,
+                        line,
+                    })
+                    .map_err(Launch::Thread)?,
+            ),
+            Model::Processes => {
+                let spec = WorkerSpec {
+                    index,
+                    board: &self.board,
+                    generation,
+                    workload: self.workload.as_ref(),
+                    tasks,
+                    cpu,
+                    gil: None,
+                    terminate: None,
+                };
+                let pid = self.start_process(&spec, line)?;
+                self.group.get_or_insert(pid);
+                Handle::Process(pid)
+            }
+        };
+        self.workers.push(handle);
+        Ok(())
+    }
+
+    /// Forks or spawns one worker process, as the plan says.
+    fn start_process(&self, spec: &WorkerSpec<'_>, line: Option<End>) -> Result<Pid, Launch> {
+        match self.plan.start {
+            StartMethod::Fork => {
+                self.launcher.fork_process(spec, self.group, self.plan.gil, line).map_err(Launch::Fork)
+            }
+            StartMethod::Spawn => {
+                let work = SpawnedWork {
+                    workload: self.plan.workload,
+                    size: self.plan.size,
+                    options: &self.plan.options,
+                    switch_interval: self.plan.gil,
+                };
+                self.launcher.spawn_process(spec, self.group, &work, line).map_err(Launch::Spawn)
+            }
+        }
+    }
+
+    /// Forks a replacement for crashed worker `index` in the same slot; it first redoes the
+    /// task in hand and the rest of the block it had taken.
+    pub(super) fn respawn(&mut self, index: usize, outcome: WorkerOutcome) {
+        let Ok(line) = self.coordinators.open_line(&self.workload, &self.board, index) else {
+            return;
+        };
+        let slot = self.board.slot(index);
+        let current = slot.current_task.load(Ordering::Relaxed);
+        let block_end = slot.block_end.load(Ordering::Relaxed);
+        let first = if current > 0 { current - 1..block_end.max(current) } else { 0..0 };
+        slot.current_task.store(0, Ordering::Relaxed);
+        slot.set_state(SlotState::Pending);
+        let spec = WorkerSpec {
+            index,
+            board: &self.board,
+            generation: self.board.header().generation.load(Ordering::Relaxed),
+            workload: self.workload.as_ref(),
+            tasks: TaskSource::Dynamic { chunk: self.plan.chunk, first },
+            cpu: self.plan.pinning[index],
+            gil: None,
+            terminate: None,
+        };
+        if let Ok(pid) = self.start_process(&spec, line) {
+            self.workers[index] = Handle::Process(pid);
+            self.replaced.push((index, outcome));
+        }
+    }
+
+    /// Used when a launch fails: stop at once, SIGTERM what was started, give it
+    /// [`TERM_TO_KILL`] to leave, then SIGKILL and reap (and join) everything.
+    fn abort(&mut self) {
+        self.request_stop(StopReason::User);
+        let now_ns = monotonic_ns();
+        self.signal_live(Signal::SIGTERM);
+        let terminated = Stopping::requested(StopReason::User, now_ns, Duration::ZERO)
+            .after(Due::TerminateProcessesAndAbandonThreads, now_ns);
+        while self.phase() != Phase::Ended && shutdown::due(&terminated, monotonic_ns()) != Due::KillProcesses {
+            self.reap(false);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        self.kill_live();
+        self.reap(true);
+    }
+}
