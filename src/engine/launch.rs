@@ -41,7 +41,6 @@ impl Run {
         board: &Arc<Board>,
         plan: &Plan,
         launcher: Arc<dyn Launcher>,
-        fail_at: Option<usize>,
     ) -> Result<Self, LaunchError> {
         let workload: Arc<dyn Workload> = Arc::from(plan.workload.build(plan.size, plan.tasks, &plan.options));
         workload.prepare();
@@ -88,15 +87,7 @@ impl Run {
         }
         for index in 0..plan.workers {
             let tasks = source(index);
-            let attempt = if fail_at == Some(index) {
-                Err(match plan.model {
-                    Model::Processes => Launch::Fork(nix::Error::EAGAIN),
-                    _ => Launch::Thread(std::io::Error::from_raw_os_error(libc::EAGAIN)),
-                })
-            } else {
-                run.launch(index, generation, tasks, gil.as_ref())
-            };
-            if let Err(failure) = attempt {
+            if let Err(failure) = run.launch(index, generation, tasks, gil.as_ref()) {
                 let started = run.workers.len();
                 run.abort();
                 return Err(match failure {
@@ -215,5 +206,68 @@ impl Run {
         }
         self.kill_live();
         self.reap(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::launcher::fake::RefusingLauncher;
+    use crate::engine::{Engine, PlanRequest};
+    use crate::workload::WorkloadKind;
+
+    /// Threads of this process named like worker `index`'s.
+    fn worker_threads_named(indexes: &[usize]) -> usize {
+        let names: Vec<String> = indexes.iter().map(|index| format!("worker-{index}\n")).collect();
+        std::fs::read_dir("/proc/self/task")
+            .expect("procfs")
+            .filter_map(Result::ok)
+            .filter(|task| std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| names.contains(&comm)))
+            .count()
+    }
+
+    #[test]
+    fn a_refused_launch_names_the_worker_and_stops_and_reaps_those_already_started() {
+        let engine = Engine::new().expect("board");
+        for model in [Model::Processes, Model::Threads] {
+            // Tasks of 5 s: the first two workers are still inside theirs when worker 2 fails.
+            let plan = PlanRequest {
+                workers: Some(4),
+                tasks: 4,
+                size: Some(5000),
+                ..PlanRequest::new(WorkloadKind::Io, model)
+            }
+            .validate()
+            .expect("plan");
+            let launcher = Arc::new(RefusingLauncher::new(2, 0));
+            let Err(error) = Run::launch_all(engine.board(), &plan, Arc::clone(&launcher) as Arc<dyn Launcher>) else {
+                panic!("{model}: the launch of worker 2 was refused, yet the run started");
+            };
+            let message = error.to_string();
+            assert!(message.contains("worker 2") && message.contains("2 worker(s) already started"), "{message}");
+            let forked = launcher.forked.lock().expect("not poisoned").clone();
+            if model == Model::Processes {
+                assert_eq!(forked.len(), 2, "{model}");
+                for pid in forked {
+                    // Reaped already: no child of ours by that pid is left, not even a zombie.
+                    let waited = nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+                    assert_eq!(waited, Err(nix::Error::ECHILD), "{model}: worker {pid} was not reaped");
+                }
+            } else {
+                assert!(forked.is_empty(), "{model}");
+                // Joined before the error returned: each had already left its loop at the stop
+                // flag, in the middle of a 5 s task.
+                for index in 0..2 {
+                    let state = engine.board().slot(index).state();
+                    assert_eq!(state, SlotState::Cancelled, "{model}: worker {index}");
+                }
+                // A joined thread's task entry may outlive the join by a moment of its exit.
+                let deadline = Instant::now() + Duration::from_secs(1);
+                while worker_threads_named(&[0, 1]) > 0 && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                assert_eq!(worker_threads_named(&[0, 1]), 0, "{model}: a started worker thread is still alive");
+            }
+        }
     }
 }

@@ -85,12 +85,6 @@ impl Engine {
     /// Launches every worker of `plan`. On a failed launch the workers already started are
     /// stopped and reaped before the error returns.
     pub fn start(&self, plan: &Plan) -> Result<Run, LaunchError> {
-        self.start_with_faults(plan, None)
-    }
-
-    /// As [`Engine::start`], but the launch of worker `fail_at` fails as if the OS refused it:
-    /// the way tests reach the clean-up path, since root is exempt from RLIMIT_NPROC.
-    pub fn start_with_faults(&self, plan: &Plan, fail_at: Option<usize>) -> Result<Run, LaunchError> {
-        Run::launch_all(&self.board, plan, Arc::new(OsLauncher), fail_at)
+        Run::launch_all(&self.board, plan, Arc::new(OsLauncher))
     }
 }
