@@ -34,6 +34,18 @@ enum Launch {
     Line(std::io::Error),
 }
 
+impl Launch {
+    /// Why, in a few words, for a respawn failure in the report.
+    fn reason(&self) -> String {
+        match self {
+            Self::Fork(source) => format!("fork failed: {source}"),
+            Self::Thread(source) => format!("starting its thread failed: {source}"),
+            Self::Spawn(source) => format!("spawn failed: {source}"),
+            Self::Line(source) => format!("opening its line failed: {source}"),
+        }
+    }
+}
+
 impl Run {
     /// Launches every worker of `plan` through `launcher`. On a failed launch the workers
     /// already started are stopped and reaped before the error returns.
@@ -62,6 +74,7 @@ impl Run {
             group: None,
             finished_at: None,
             replaced: Vec::new(),
+            respawn_failures: Vec::new(),
             coordinators: Coordinators::default(),
         };
         let source = |index| match plan.schedule {
@@ -165,10 +178,15 @@ impl Run {
     }
 
     /// Forks a replacement for crashed worker `index` in the same slot; it first redoes the
-    /// task in hand and the rest of the block it had taken.
+    /// task in hand and the rest of the block it had taken. A replacement that cannot start is
+    /// recorded for the report; the crashed worker then stays ended.
     pub(super) fn respawn(&mut self, index: usize, outcome: WorkerOutcome) {
-        let Ok(line) = self.coordinators.open_line(&self.workload, &self.board, index) else {
-            return;
+        let line = match self.coordinators.open_line(&self.workload, &self.board, index) {
+            Ok(line) => line,
+            Err(source) => {
+                self.respawn_failures.push((index, Launch::Line(source).reason()));
+                return;
+            }
         };
         let slot = self.board.slot(index);
         let current = slot.current_task.load(Ordering::Relaxed);
@@ -186,9 +204,12 @@ impl Run {
             gil: None,
             terminate: None,
         };
-        if let Ok(pid) = self.start_process(&spec, line) {
-            self.workers[index] = Handle::Process(pid);
-            self.replaced.push((index, outcome));
+        match self.start_process(&spec, line) {
+            Ok(pid) => {
+                self.workers[index] = Handle::Process(pid);
+                self.replaced.push((index, outcome));
+            }
+            Err(failure) => self.respawn_failures.push((index, failure.reason())),
         }
     }
 
@@ -269,5 +290,38 @@ mod tests {
                 assert_eq!(worker_threads_named(&[0, 1]), 0, "{model}: a started worker thread is still alive");
             }
         }
+    }
+
+    #[test]
+    fn a_refused_replacement_is_recorded_with_its_reason() {
+        let engine = Engine::new().expect("board");
+        // Worker 0 panics on its first task; its process exits and its replacement is refused.
+        let plan = PlanRequest {
+            workers: Some(2),
+            tasks: 6,
+            size: Some(1000),
+            schedule: Schedule::Dynamic,
+            respawn: true,
+            ..PlanRequest::new(WorkloadKind::Crash, Model::Processes)
+        }
+        .validate()
+        .expect("plan");
+        let launcher = Arc::new(RefusingLauncher::new(0, 1));
+        let Ok(mut run) = Run::launch_all(engine.board(), &plan, launcher) else {
+            panic!("the first launches are not refused");
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while run.poll() != Phase::Ended {
+            assert!(Instant::now() < deadline, "the run never ended");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let report = run.finish();
+        assert_eq!(report.respawn_failures.len(), 1, "{:?}", report.respawn_failures);
+        let (index, reason) = &report.respawn_failures[0];
+        assert_eq!(*index, 0);
+        assert!(reason.contains("fork failed") && reason.contains("EAGAIN"), "{reason}");
+        assert!(report.workers[0].outcome.is_failure());
+        let replaced = report.metrics.iter().find(|(name, _)| *name == "replaced_workers").map(|(_, v)| v.clone());
+        assert_eq!(replaced, Some(serde_json::json!(0)));
     }
 }

@@ -88,6 +88,8 @@ pub struct RunReport {
     pub workers: Vec<WorkerReport>,
     /// The workload's own run-wide figures, by their JSON names.
     pub metrics: Vec<(&'static str, serde_json::Value)>,
+    /// Crashed workers that `--respawn` could not replace: index and why.
+    pub respawn_failures: Vec<(usize, String)>,
 }
 
 impl RunReport {
@@ -118,6 +120,7 @@ pub(crate) struct EndedRun<'a> {
     pub endings: Vec<Option<&'a Ending>>,
     /// Workers that crashed and were replaced (--respawn): index and how they ended.
     pub replaced: &'a [(usize, WorkerOutcome)],
+    pub respawn_failures: &'a [(usize, String)],
 }
 
 /// Builds the report of an ended run from the board and what the run handle saw.
@@ -192,6 +195,7 @@ pub(crate) fn build_report(run: &EndedRun<'_>) -> RunReport {
         started_ns: run.started_ns,
         workers,
         metrics,
+        respawn_failures: run.respawn_failures.to_vec(),
     }
 }
 

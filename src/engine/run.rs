@@ -49,6 +49,8 @@ pub struct Run {
     pub(super) finished_at: Option<Instant>,
     /// Workers that crashed and were replaced (--respawn): index and how they ended.
     pub(super) replaced: Vec<(usize, WorkerOutcome)>,
+    /// Crashed workers whose replacement could not start: index and why.
+    pub(super) respawn_failures: Vec<(usize, String)>,
     /// The coordinator's side of each worker's line, for workloads that talk.
     pub(super) coordinators: Coordinators,
 }
@@ -243,6 +245,7 @@ impl Run {
                 })
                 .collect(),
             replaced: &self.replaced,
+            respawn_failures: &self.respawn_failures,
         })
     }
 
