@@ -9,8 +9,8 @@ use std::process::Command;
 use concur_tui::engine::affinity::Affinity;
 use std::time::{Duration, Instant};
 
+use concur_tui::engine::RunReport;
 use concur_tui::engine::{DrainPolicy, Engine, Model, Phase, PlanRequest, StopReason};
-use concur_tui::report::RunReport;
 use concur_tui::workload::by_name;
 
 /// Rounds of interleaved measurements; the best of each side is kept, since on a shared machine

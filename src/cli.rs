@@ -96,9 +96,6 @@ pub struct RunArgs {
     /// table for people, json for scripts.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Make the launch of worker N fail as if fork or thread creation returned EAGAIN (tests).
-    #[arg(long, hide = true)]
-    pub fail_launch_at: Option<usize>,
 }
 
 /// The options the catalog's workloads take (`--strategy`, `--seed`…), as given: one flag per

@@ -53,7 +53,7 @@ pub fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError> {
     let plan = args.plan_request(grace).validate()?;
     let engine = Engine::new()?;
     let signals = Listener::start().map_err(HeadlessError::Signals)?;
-    let mut run = engine.start_with_faults(&plan, args.fail_launch_at)?;
+    let mut run = engine.start(&plan)?;
     let mut progress = std::io::stderr().is_terminal().then(Progress::default);
     run.wait(TICK, |run| {
         while let Ok(signal) = signals.received.try_recv() {

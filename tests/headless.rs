@@ -171,18 +171,6 @@ fn bad_input_is_one_line_on_stderr_and_exit_2() {
     }
 }
 
-#[test]
-fn a_failed_fork_stops_and_reaps_the_workers_already_started() {
-    for model in ["processes", "threads"] {
-        let output =
-            run(&["run", "-w", "io", "-m", model, "-n", "4", "-t", "4", "-s", "5000", "--fail-launch-at", "2"]);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains("worker 2") && stderr.contains("2 worker(s) already started"), "{stderr}");
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    }
-}
-
 /// Starts a long processes run, waits for its workers to exist, sends `signal`.
 fn interrupt_a_run(model: &str, signal: i32) -> (i32, Value, Vec<i32>) {
     let tag = new_tag();

@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+use concur_tui::engine::RunOutcome;
 use concur_tui::engine::{CrashReason, Engine, Model, Phase, PlanRequest, WorkerOutcome};
-use concur_tui::report::RunOutcome;
 use concur_tui::workload::by_name;
 use nix::sys::signal::Signal;
 
-fn crash_worker_zero(model: Model) -> concur_tui::report::RunReport {
+fn crash_worker_zero(model: Model) -> concur_tui::engine::RunReport {
     let engine = Engine::new().expect("board");
     let plan = PlanRequest {
         workers: Some(2),

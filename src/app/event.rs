@@ -3,8 +3,8 @@
 use nix::sys::signal::Signal;
 use ratatui::crossterm::event::KeyEvent;
 
+use crate::engine::RunReport;
 use crate::engine::{PlanRequest, StopReason};
-use crate::report::RunReport;
 use crate::telemetry::{CoreSample, RunView};
 
 /// Everything that can change the dashboard's state.

@@ -7,8 +7,8 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::engine::affinity::Affinity;
-use crate::engine::{DrainPolicy, Model, PlanRequest};
-use crate::report::{efficiency, speedup, RunOutcome, RunReport};
+use crate::engine::{DrainPolicy, Model, PlanRequest, RunOutcome, RunReport};
+use crate::report::{efficiency, speedup};
 use crate::telemetry::RunView;
 use crate::workload::{position, Kind, Variant, CATALOG};
 

@@ -329,9 +329,9 @@ mod tests {
         assert_eq!(ctrl_c(&mut state), vec![Command::Stop(StopReason::Signal(Signal::SIGINT))]);
         assert_eq!(state.exit, None, "must wait for the workers");
         assert_eq!(ctrl_c(&mut state), vec![Command::Stop(StopReason::Signal(Signal::SIGINT))]);
-        let report = crate::report::RunReport {
+        let report = crate::engine::RunReport {
             plan: state.run.as_ref().expect("run").plan.clone(),
-            outcome: crate::report::RunOutcome::Cancelled(Some(Signal::SIGINT)),
+            outcome: crate::engine::RunOutcome::Cancelled(Some(Signal::SIGINT)),
             wall_seconds: 0.3,
             cpu_seconds: 0.1,
             peak_rss_bytes: 1,
@@ -342,6 +342,7 @@ mod tests {
             workers: Vec::new(),
             metrics: crate::workload::MetricsOf::none(),
             replaced: Vec::new(),
+            respawn_failures: Vec::new(),
         };
         update(&mut state, Event::Finished(report));
         assert_eq!(state.exit, Some(130));

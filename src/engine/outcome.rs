@@ -132,6 +132,23 @@ impl WorkerOutcome {
     }
 }
 
+/// How the engine saw a worker end: its outcome and, for a reaped process, what `wait4` said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ending {
+    pub outcome: WorkerOutcome,
+    /// From wait4, for processes; None: read the slot's own figure.
+    pub cpu_ns: Option<u64>,
+    pub max_rss_bytes: Option<u64>,
+}
+
+impl Ending {
+    /// An end known only by its outcome: a thread, a hosted thread, a process not reaped by us.
+    #[must_use]
+    pub fn of(outcome: WorkerOutcome) -> Self {
+        Self { outcome, cpu_ns: None, max_rss_bytes: None }
+    }
+}
+
 impl fmt::Display for WorkerOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.detail() {

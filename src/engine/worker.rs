@@ -215,10 +215,16 @@ pub fn commit_crash(crash: InjectedCrash) {
     match crash {
         InjectedCrash::Panic => panic!("crash injected on request"),
         InjectedCrash::Segfault => {
-            // SAFETY: deliberately not safe: a write to the zero page, which is never mapped, to
-            // raise a genuine SIGSEGV. Only ever asked of a worker process, whose death is the
-            // point of the demonstration.
-            unsafe { std::ptr::write_volatile(std::ptr::null_mut::<u64>().wrapping_add(1), 1) };
+            // Death by SIGSEGV, the same wait status as a bad access, without the undefined
+            // behaviour of making one. The default action first: Rust's runtime handles SIGSEGV
+            // to report stack overflows, and for a signal it did not cause it only restores the
+            // default and returns, which would let a raised signal go unnoticed.
+            // SAFETY: signal and raise with constant arguments, both async-signal-safe. Only ever
+            // asked of a worker process, whose death is the point of the demonstration.
+            unsafe {
+                libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+                libc::raise(libc::SIGSEGV);
+            }
         }
         // SAFETY: abort takes no arguments and never returns.
         InjectedCrash::Abort => unsafe { libc::abort() },

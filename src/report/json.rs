@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use super::{RunReport, WorkerReport};
 use crate::engine::Plan;
+use crate::engine::{RunReport, WorkerReport};
 
 #[must_use]
 pub fn to_json(report: &RunReport) -> Value {
@@ -22,6 +22,11 @@ pub fn to_json(report: &RunReport) -> Value {
                 .collect();
             object.insert("replaced_workers".into(), replaced.len().into());
             object.insert("replaced".into(), replaced.into());
+        }
+        if !report.respawn_failures.is_empty() {
+            let failures: Vec<Value> =
+                report.respawn_failures.iter().map(|(index, error)| json!({"index": index, "error": error})).collect();
+            object.insert("respawn_failures".to_owned(), failures.into());
         }
     }
     json!({
@@ -87,4 +92,50 @@ fn worker_json(worker: &WorkerReport) -> Value {
         }
     }
     value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Model, PlanRequest, RunOutcome, Schedule};
+    use crate::workload::by_name;
+
+    fn crash_report(respawn_failures: Vec<(usize, String)>) -> RunReport {
+        let plan = PlanRequest {
+            workers: Some(2),
+            schedule: Schedule::Dynamic,
+            respawn: true,
+            ..PlanRequest::new(by_name("crash").expect("crash"), Model::Processes)
+        }
+        .validate()
+        .expect("plan");
+        RunReport {
+            plan,
+            outcome: RunOutcome::Failed,
+            wall_seconds: 1.0,
+            cpu_seconds: 1.0,
+            peak_rss_bytes: 0,
+            tasks_done: 7,
+            checksum: 0,
+            expected_checksum: None,
+            started_ns: 0,
+            workers: Vec::new(),
+            metrics: crate::workload::MetricsOf::none(),
+            replaced: Vec::new(),
+            respawn_failures,
+        }
+    }
+
+    #[test]
+    fn respawn_failures_are_listed_only_when_there_are_some() {
+        let failed = to_json(&crash_report(vec![(0, "fork failed: EAGAIN: Try again".into())]));
+        assert_eq!(
+            failed["metrics"]["respawn_failures"],
+            json!([{"index": 0, "error": "fork failed: EAGAIN: Try again"}])
+        );
+        assert_eq!(failed["metrics"]["replaced_workers"], json!(0));
+        assert_eq!(failed["metrics"]["replaced"], json!([]));
+        let none = to_json(&crash_report(Vec::new()));
+        assert!(none["metrics"].get("respawn_failures").is_none(), "{none}");
+    }
 }

@@ -1,5 +1,7 @@
-//! What a finished run means: the per-worker and run-wide figures, the comparison maths, and
-//! the ways to print them. Shared by `run` and the dashboard; it never starts or stops anything.
+//! Presenting a finished run: the table, the JSON, the headline, and the comparison maths
+//! (speedup, efficiency). Shared by `run` and the dashboard. The result types themselves are the
+//! engine's ([`crate::engine::RunReport`]); this module only reads them and never starts or stops
+//! anything.
 
 mod json;
 mod table;
@@ -7,112 +9,23 @@ mod table;
 pub use json::to_json;
 pub use table::{to_summary, to_table};
 
-use nix::sys::signal::Signal;
+use crate::engine::RunReport;
 
-use crate::engine::{Plan, WorkerOutcome};
-use crate::workload::MetricsOf;
-
-/// How a run ended as a whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunOutcome {
-    /// Every worker did all its tasks.
-    Finished,
-    /// Stopped on request: by a signal, or by the user (None).
-    Cancelled(Option<Signal>),
-    /// Some worker crashed, failed or was killed from outside.
-    Failed,
+/// The one-line figure of a run, for the results table and the summary. Presentation, so it
+/// lives here and not with the result type.
+pub trait Headline {
+    /// The figure that matters most for this run's workload, in a few words.
+    fn headline(&self) -> String;
 }
 
-impl RunOutcome {
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Finished => "finished",
-            Self::Cancelled(_) => "cancelled",
-            Self::Failed => "failed",
-        }
-    }
-
-    /// The exit status of `concur-tui run`: 0 finished, 1 failed, 128+N after signal N.
-    #[must_use]
-    pub fn exit_code(self) -> i32 {
-        match self {
-            Self::Finished => 0,
-            Self::Cancelled(Some(signal)) => 128 + signal as i32,
-            Self::Cancelled(None) | Self::Failed => 1,
-        }
-    }
-}
-
-/// One worker's figures.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WorkerReport {
-    pub index: usize,
-    pub pid: i32,
-    pub tid: i32,
-    pub outcome: WorkerOutcome,
-    pub tasks_done: u64,
-    pub cpu_seconds: f64,
-    /// Every CPU the worker was seen running on.
-    pub cores: Vec<usize>,
-    pub lock_wait_seconds: f64,
-    /// From asking for the worker to its first instruction.
-    pub startup_seconds: f64,
-    /// Time inside tasks, and the rest of the run's wall time.
-    pub busy_seconds: f64,
-    pub idle_seconds: f64,
-    /// What the worker measured of its own memory (the `memory` workload; 0 otherwise).
-    pub rss_bytes: u64,
-    pub pss_bytes: u64,
-}
-
-/// A finished run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunReport {
-    pub plan: Plan,
-    pub outcome: RunOutcome,
-    pub wall_seconds: f64,
-    pub cpu_seconds: f64,
-    /// This process's peak RSS plus each worker process's peak.
-    pub peak_rss_bytes: u64,
-    pub tasks_done: u64,
-    /// Wrapping sum of the digests of every completed task.
-    pub checksum: u64,
-    /// What the checksum must be when every task ran exactly once, where known.
-    pub expected_checksum: Option<u64>,
-    /// CLOCK_MONOTONIC at the start, to order runs.
-    pub started_ns: u64,
-    pub workers: Vec<WorkerReport>,
-    /// The workload's own figures.
-    pub metrics: MetricsOf,
-    /// Workers that crashed and were replaced (`--respawn`): index and how they ended.
-    pub replaced: Vec<(usize, WorkerOutcome)>,
-}
-
-impl RunReport {
-    /// Median start-up cost over the workers that started.
-    #[must_use]
-    pub fn median_startup_seconds(&self) -> Option<f64> {
-        let mut startups: Vec<f64> = self.workers.iter().map(|w| w.startup_seconds).filter(|s| *s > 0.0).collect();
-        startups.sort_by(f64::total_cmp);
-        startups.get(startups.len() / 2).copied()
-    }
-
-    /// The figure that matters most for this run, in a few words: the workload's own, else
-    /// whether the checksum held.
-    #[must_use]
-    pub fn headline(&self) -> String {
+impl Headline for RunReport {
+    /// The workload's own headline (`lost 12 of 4000000`), else whether the checksum held.
+    fn headline(&self) -> String {
         self.metrics.headline().unwrap_or_else(|| match self.checksum_ok() {
             Some(true) => "checksum ok".to_owned(),
             Some(false) => "checksum WRONG".to_owned(),
             None => format!("{}/{} tasks", self.tasks_done, self.plan.tasks),
         })
-    }
-
-    /// False when every task completed but the checksum says some ran twice or not at all.
-    #[must_use]
-    pub fn checksum_ok(&self) -> Option<bool> {
-        self.expected_checksum.map(|expected| expected == self.checksum)
     }
 }
 
@@ -132,15 +45,6 @@ pub fn efficiency(speedup: f64, workers: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exit_codes_follow_the_shell_convention() {
-        assert_eq!(RunOutcome::Finished.exit_code(), 0);
-        assert_eq!(RunOutcome::Failed.exit_code(), 1);
-        assert_eq!(RunOutcome::Cancelled(Some(Signal::SIGINT)).exit_code(), 130);
-        assert_eq!(RunOutcome::Cancelled(Some(Signal::SIGTERM)).exit_code(), 143);
-        assert_eq!(RunOutcome::Cancelled(Some(Signal::SIGHUP)).exit_code(), 129);
-    }
 
     #[test]
     fn speedup_and_efficiency() {

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use super::RunReport;
 use crate::engine::affinity::format_cpu_list;
+use crate::engine::RunReport;
 use crate::units::{format_bytes, format_seconds, truncate};
 
 #[must_use]

@@ -173,7 +173,7 @@ impl RunView {
 impl WorkerView {
     /// The row of a worker of a finished run.
     #[must_use]
-    pub fn from_report(worker: &crate::report::WorkerReport) -> Self {
+    pub fn from_report(worker: &crate::engine::WorkerReport) -> Self {
         Self {
             index: worker.index,
             state: WorkerState::from_outcome(&worker.outcome),

@@ -92,7 +92,7 @@ mod tests {
     use super::*;
     use crate::app::state::Overlay;
     use crate::engine::{CrashReason, Model, Phase, PlanRequest, WorkerOutcome};
-    use crate::report::{RunOutcome, RunReport, WorkerReport};
+    use crate::engine::{RunOutcome, RunReport, WorkerReport};
     use crate::telemetry::{CoreSample, RunView, WorkerState, WorkerView};
     use crate::workload::{by_name, MetricsOf};
 
@@ -135,6 +135,7 @@ mod tests {
             workers: worker_reports,
             metrics: MetricsOf::none(),
             replaced: Vec::new(),
+            respawn_failures: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@ use ratatui::Frame;
 use super::theme::Theme;
 use super::{focused, panel};
 use crate::app::state::{Focus, ResultRow, State};
+use crate::report::Headline;
 use crate::units::{format_bytes, format_seconds};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
@@ -143,12 +144,12 @@ fn result_row(index: usize, row: &ResultRow, extras: &[Extra], theme: Theme) -> 
             }
             Extra::Outcome => {
                 let style =
-                    if report.outcome == crate::report::RunOutcome::Finished { theme.good() } else { theme.warning() };
+                    if report.outcome == crate::engine::RunOutcome::Finished { theme.good() } else { theme.warning() };
                 Cell::from(Span::styled(report.outcome.name(), style))
             }
             // Without its own column, an outcome other than finished leads the figure.
             Extra::Figure
-                if !extras.contains(&Extra::Outcome) && report.outcome != crate::report::RunOutcome::Finished =>
+                if !extras.contains(&Extra::Outcome) && report.outcome != crate::engine::RunOutcome::Finished =>
             {
                 Cell::from(Line::from(vec![
                     Span::styled(format!("{} · ", report.outcome.name()), theme.warning()),

@@ -1,0 +1,151 @@
+//! Starting one worker, behind a trait: [`OsLauncher`] asks the OS (thread, fork, spawn, host);
+//! tests swap in a launcher that refuses a launch on purpose, the way to reach the clean-up
+//! paths (root is exempt from RLIMIT_NPROC, so the OS cannot be made to refuse). A launcher only
+//! starts; it never signals, reaps or decides what to start (that is `launch.rs`).
+
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use nix::unistd::Pid;
+
+use super::host::{self, HostedGroup};
+use super::line::End;
+use super::processes;
+use super::spawned::{self, SpawnedWork};
+use super::threads::{self, ThreadResult, ThreadWorker};
+use super::worker::WorkerSpec;
+
+/// The ways the engine starts a worker.
+pub(crate) trait Launcher: Send + Sync {
+    /// Starts a worker thread in this process.
+    fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>>;
+
+    /// Forks a worker process into `group` (None: it founds the group).
+    fn fork_process(
+        &self,
+        spec: &WorkerSpec<'_>,
+        group: Option<Pid>,
+        switch_interval: Option<Duration>,
+        line: Option<End>,
+    ) -> nix::Result<Pid>;
+
+    /// Starts a worker process by re-executing this program.
+    fn spawn_process(
+        &self,
+        spec: &WorkerSpec<'_>,
+        group: Option<Pid>,
+        work: &SpawnedWork<'_>,
+        line: Option<End>,
+    ) -> std::io::Result<Pid>;
+
+    /// Forks the host process of a thread group that may take its process down.
+    fn fork_host(&self, group: HostedGroup<'_>) -> nix::Result<Pid>;
+}
+
+/// The real thing.
+pub(crate) struct OsLauncher;
+
+impl Launcher for OsLauncher {
+    fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
+        threads::spawn_worker(worker)
+    }
+
+    fn fork_process(
+        &self,
+        spec: &WorkerSpec<'_>,
+        group: Option<Pid>,
+        switch_interval: Option<Duration>,
+        line: Option<End>,
+    ) -> nix::Result<Pid> {
+        processes::fork_worker(spec, group, switch_interval, line)
+    }
+
+    fn spawn_process(
+        &self,
+        spec: &WorkerSpec<'_>,
+        group: Option<Pid>,
+        work: &SpawnedWork<'_>,
+        line: Option<End>,
+    ) -> std::io::Result<Pid> {
+        spawned::spawn_worker(spec, group, work, line)
+    }
+
+    fn fork_host(&self, group: HostedGroup<'_>) -> nix::Result<Pid> {
+        host::fork_host(group)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fake {
+    //! A launcher that refuses one launch as the OS does when it runs out of processes or
+    //! threads (EAGAIN), and records the pids it forked so a test can check they were reaped.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use super::*;
+
+    pub(crate) struct RefusingLauncher {
+        /// The worker whose launch is refused…
+        worker: usize,
+        /// …on its n-th launch (0: the first; 1: its first replacement).
+        attempt: usize,
+        attempts: AtomicUsize,
+        pub forked: Mutex<Vec<Pid>>,
+    }
+
+    impl RefusingLauncher {
+        pub fn new(worker: usize, attempt: usize) -> Self {
+            Self { worker, attempt, attempts: AtomicUsize::new(0), forked: Mutex::new(Vec::new()) }
+        }
+
+        /// True when this launch of `index` is the one to refuse.
+        fn refuses(&self, index: usize) -> bool {
+            index == self.worker && self.attempts.fetch_add(1, Ordering::Relaxed) == self.attempt
+        }
+
+        fn record(&self, pid: Pid) -> Pid {
+            self.forked.lock().expect("no test panics while holding it").push(pid);
+            pid
+        }
+    }
+
+    impl Launcher for RefusingLauncher {
+        fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
+            if self.refuses(worker.index) {
+                return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
+            }
+            OsLauncher.start_thread(worker)
+        }
+
+        fn fork_process(
+            &self,
+            spec: &WorkerSpec<'_>,
+            group: Option<Pid>,
+            switch_interval: Option<Duration>,
+            line: Option<End>,
+        ) -> nix::Result<Pid> {
+            if self.refuses(spec.index) {
+                return Err(nix::Error::EAGAIN);
+            }
+            OsLauncher.fork_process(spec, group, switch_interval, line).map(|pid| self.record(pid))
+        }
+
+        fn spawn_process(
+            &self,
+            spec: &WorkerSpec<'_>,
+            group: Option<Pid>,
+            work: &SpawnedWork<'_>,
+            line: Option<End>,
+        ) -> std::io::Result<Pid> {
+            if self.refuses(spec.index) {
+                return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
+            }
+            OsLauncher.spawn_process(spec, group, work, line).map(|pid| self.record(pid))
+        }
+
+        fn fork_host(&self, group: HostedGroup<'_>) -> nix::Result<Pid> {
+            OsLauncher.fork_host(group).map(|pid| self.record(pid))
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! The run handle: where a run is, pausing, stopping, crashing a worker on request, polling,
+//! reaping, building the report at the end, and leaving no child behind when dropped. It
+//! carries out what [`shutdown::due`] says and reads the clock for it; starting workers is
+//! `launch.rs`'s, presenting the result is `report/`'s.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use super::coordinator::Coordinators;
+use super::handle::{Handle, Reaping};
+use super::launcher::Launcher;
+use super::outcome::{Ending, WorkerOutcome};
+use super::plan::{DrainPolicy, Model, Plan};
+use super::processes;
+use super::result::{build_report, EndedRun, RunReport};
+use super::shutdown::{self, Due, StopReason, Stopping};
+use crate::board::{monotonic_ns, Board, InjectedCrash, StopLevel};
+use crate::workload::Workload;
+
+/// Where a run is, for the front ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Running,
+    Paused,
+    /// Stopping; workers have until `remaining` runs out.
+    Draining {
+        remaining: Duration,
+    },
+    /// Every worker has ended; call [`Run::finish`].
+    Ended,
+}
+
+/// A run in progress.
+pub struct Run {
+    pub(super) board: Arc<Board>,
+    pub(super) plan: Plan,
+    pub(super) workload: Arc<dyn Workload>,
+    pub(super) launcher: Arc<dyn Launcher>,
+    pub(super) started_at: Instant,
+    pub(super) started_ns: u64,
+    pub(super) workers: Vec<Handle>,
+    pub(super) stop: Option<Stopping>,
+    pub(super) paused: bool,
+    pub(super) group: Option<Pid>,
+    pub(super) finished_at: Option<Instant>,
+    /// Workers that crashed and were replaced (--respawn): index and how they ended.
+    pub(super) replaced: Vec<(usize, WorkerOutcome)>,
+    /// Crashed workers whose replacement could not start: index and why.
+    pub(super) respawn_failures: Vec<(usize, String)>,
+    /// The coordinator's side of each worker's line, for workloads that talk.
+    pub(super) coordinators: Coordinators,
+}
+
+impl Run {
+    #[must_use]
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    #[must_use]
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    #[must_use]
+    pub fn elapsed(&self) -> Duration {
+        self.finished_at.unwrap_or_else(Instant::now).duration_since(self.started_at)
+    }
+
+    /// Pids of the worker processes still alive (not yet reaped).
+    #[must_use]
+    pub fn live_pids(&self) -> Vec<Pid> {
+        let mut pids: Vec<Pid> = self.workers.iter().filter_map(Handle::live_pid).collect();
+        pids.dedup();
+        pids
+    }
+
+    /// The outcome of each worker that has ended, by index.
+    #[must_use]
+    pub fn outcomes(&self) -> Vec<Option<WorkerOutcome>> {
+        self.workers
+            .iter()
+            .map(|handle| match handle {
+                Handle::Ended(ending) => Some(ending.outcome.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The run's process group, for processes.
+    #[must_use]
+    pub fn process_group(&self) -> Option<Pid> {
+        self.group
+    }
+
+    /// Tasks completed so far across workers.
+    #[must_use]
+    pub fn tasks_done(&self) -> u64 {
+        self.board.slots()[..self.plan.workers].iter().map(|slot| slot.tasks_done.load(Ordering::Relaxed)).sum()
+    }
+
+    #[must_use]
+    pub fn phase(&self) -> Phase {
+        if self.workers.iter().all(Handle::is_ended) {
+            Phase::Ended
+        } else if let Some(stop) = &self.stop {
+            Phase::Draining { remaining: stop.remaining(monotonic_ns()) }
+        } else if self.paused {
+            Phase::Paused
+        } else {
+            Phase::Running
+        }
+    }
+
+    /// Who asked this run to stop, if anybody did.
+    #[must_use]
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.stop.map(|stop| stop.reason)
+    }
+
+    /// Pauses or resumes: processes with SIGSTOP/SIGCONT, threads through the board's flag.
+    pub fn set_paused(&mut self, paused: bool) {
+        if self.stop.is_some() || self.paused == paused {
+            return;
+        }
+        self.paused = paused;
+        self.board.set_paused(paused);
+        self.signal_live(if paused { Signal::SIGSTOP } else { Signal::SIGCONT });
+    }
+
+    #[must_use]
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Asks running worker `index` to crash at its next chunk boundary: a panic in a thread
+    /// (caught and reported), a real SIGSEGV in a process (only that process dies). Returns
+    /// false when there is no such running worker.
+    pub fn inject_crash(&mut self, index: usize) -> bool {
+        let running = match self.workers.get(index) {
+            Some(Handle::Thread(thread)) => !thread.is_finished(),
+            Some(Handle::Process(_) | Handle::Hosted(_)) => true,
+            _ => false,
+        };
+        if running {
+            let crash = match self.plan.model {
+                Model::Processes => InjectedCrash::Segfault,
+                Model::Sequential | Model::Threads => InjectedCrash::Panic,
+            };
+            self.board.slot(index).inject.store(crash as u32, Ordering::Relaxed);
+        }
+        running
+    }
+
+    /// Stop handing out tasks and raise the stop flag; the grace period starts now. A second
+    /// request escalates at once.
+    pub fn request_stop(&mut self, reason: StopReason) {
+        if self.stop.is_some() {
+            self.escalate();
+            return;
+        }
+        let level = match self.plan.drain {
+            DrainPolicy::Chunk => StopLevel::AfterChunk,
+            DrainPolicy::Task => StopLevel::AfterTask,
+        };
+        self.board.request_stop(level);
+        self.stop = Some(Stopping::requested(reason, monotonic_ns(), self.plan.grace));
+        if self.paused {
+            self.paused = false;
+            self.board.set_paused(false);
+            self.signal_live(Signal::SIGCONT);
+        }
+    }
+
+    /// Ends everything now: SIGKILL to live processes, live threads abandoned.
+    pub fn escalate(&mut self) {
+        self.stop = Some(Stopping::escalated(self.stop, monotonic_ns()));
+        // Kill first, then raise the flag: a process that saw the flag before its SIGKILL could
+        // still leave at a chunk boundary and be reported as cancelled, not killed.
+        self.kill_live();
+        self.board.request_stop(StopLevel::AfterChunk);
+        self.abandon_live_threads();
+        self.reap(true);
+    }
+
+    /// Reaps what has ended and enforces the grace period. Never blocks. Returns the phase.
+    pub fn poll(&mut self) -> Phase {
+        self.reap(false);
+        if let Some(stop) = self.stop {
+            let now_ns = monotonic_ns();
+            let due = shutdown::due(&stop, now_ns);
+            match due {
+                Due::Nothing => {}
+                Due::TerminateProcessesAndAbandonThreads => {
+                    self.signal_live(Signal::SIGTERM);
+                    self.abandon_live_threads();
+                }
+                Due::KillProcesses => self.kill_live(),
+            }
+            self.stop = Some(stop.after(due, now_ns));
+        }
+        let phase = self.phase();
+        if phase == Phase::Ended && self.finished_at.is_none() {
+            self.finished_at = Some(Instant::now());
+        }
+        phase
+    }
+
+    /// Waits (polling every `tick`) until every worker has ended. `on_tick` runs between
+    /// polls and may ask the run to stop; it is how `run` prints progress and reacts to signals.
+    pub fn wait(&mut self, tick: Duration, mut on_tick: impl FnMut(&mut Run)) {
+        while self.poll() != Phase::Ended {
+            on_tick(self);
+            std::thread::sleep(tick);
+        }
+    }
+
+    /// The report of an ended run. Call after [`Phase::Ended`]; a still-running worker is
+    /// reported as abandoned.
+    #[must_use]
+    pub fn finish(mut self) -> RunReport {
+        if self.phase() != Phase::Ended {
+            self.escalate();
+        }
+        // Every worker has ended, so every message it sent was answered: what the coordinators
+        // gathered is complete.
+        self.coordinators.end_all();
+        build_report(&EndedRun {
+            board: &self.board,
+            plan: &self.plan,
+            workload: self.workload.as_ref(),
+            wall: self.elapsed(),
+            started_ns: self.started_ns,
+            stop_reason: self.stop_reason(),
+            endings: self
+                .workers
+                .iter()
+                .map(|handle| match handle {
+                    Handle::Ended(ending) => Some(ending),
+                    _ => None,
+                })
+                .collect(),
+            replaced: &self.replaced,
+            respawn_failures: &self.respawn_failures,
+        })
+    }
+
+    pub(super) fn signal_live(&self, signal: Signal) {
+        for pid in self.live_pids() {
+            processes::signal(pid, signal);
+        }
+    }
+
+    /// SIGKILL to every live process, and SIGCONT so that a stopped (paused) one dies now.
+    pub(super) fn kill_live(&self) {
+        for pid in self.live_pids() {
+            processes::signal(pid, Signal::SIGKILL);
+            processes::signal(pid, Signal::SIGCONT);
+        }
+    }
+
+    fn abandon_live_threads(&mut self) {
+        for handle in &mut self.workers {
+            if matches!(handle, Handle::Thread(_)) {
+                // The thread keeps running detached; its slot generation goes stale at the next
+                // run, which makes it stop at its next chunk boundary.
+                *handle = Handle::Ended(Ending::of(WorkerOutcome::Abandoned));
+            }
+        }
+    }
+
+    /// Turns every worker that has ended (every worker, when `blocking`) into its [`Ending`],
+    /// and replaces the failed ones when the plan says so.
+    pub(super) fn reap(&mut self, blocking: bool) {
+        let mut reaping = Reaping {
+            board: &self.board,
+            blocking,
+            terminated_ns: self.stop.and_then(|stop| stop.terminated_ns),
+            host_status: None,
+        };
+        let mut respawn = Vec::new();
+        for (index, handle) in self.workers.iter_mut().enumerate() {
+            let Some(ending) = handle.reap(index, &mut reaping) else {
+                continue;
+            };
+            if self.plan.respawn && self.stop.is_none() && ending.outcome.is_failure() {
+                respawn.push((index, ending.outcome.clone()));
+            }
+            *handle = Handle::Ended(ending);
+        }
+        for (index, outcome) in respawn {
+            self.respawn(index, outcome);
+        }
+    }
+}
+
+impl Drop for Run {
+    /// A run dropped before it ended (an error path, a panic) still leaves no child behind,
+    /// and its threads are told to stop.
+    fn drop(&mut self) {
+        if !self.workers.iter().all(Handle::is_ended) {
+            self.board.request_stop(StopLevel::AfterChunk);
+            self.kill_live();
+            for handle in &mut self.workers {
+                if let Handle::Process(pid) | Handle::Hosted(pid) = handle {
+                    let _ = processes::reap_blocking(*pid);
+                    *handle = Handle::Ended(Ending::of(WorkerOutcome::Killed(Signal::SIGKILL)));
+                }
+            }
+        }
+        self.coordinators.end_all();
+    }
+}
