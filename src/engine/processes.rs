@@ -13,8 +13,8 @@ use nix::unistd::{fork, getpid, getppid, setpgid, ForkResult, Pid};
 
 use super::gil::InterpreterLock;
 use super::line::End;
-use super::worker::{run_worker, WorkerSpec};
-use crate::board::{monotonic_ns, SlotState};
+use super::worker::{note_panicked, run_worker, WorkerSpec};
+use crate::board::monotonic_ns;
 
 /// Exit code of a worker process whose workload panicked.
 pub const EXIT_PANICKED: i32 = 101;
@@ -66,7 +66,7 @@ fn child_main(
         WorkerSpec { gil: own_lock.as_ref(), terminate: Some(&TERMINATE), tasks: spec.tasks.clone(), ..*spec };
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| run_worker(&child_spec, line)));
     if result.is_err() {
-        spec.board.slot(spec.index).set_state(SlotState::Panicked);
+        note_panicked(spec.board, spec.index);
         exit_now(EXIT_PANICKED);
     }
     exit_now(0)

@@ -16,8 +16,8 @@ use nix::unistd::{getpid, Pid};
 use super::gil::InterpreterLock;
 use super::line::{End, WireEnd};
 use super::processes::{become_worker_process, terminate_flag, EXIT_PANICKED};
-use super::worker::{run_worker, TaskSource, WorkerSpec};
-use crate::board::{monotonic_ns, Board, SlotState};
+use super::worker::{note_panicked, run_worker, TaskSource, WorkerSpec};
+use crate::board::{monotonic_ns, Board};
 use crate::workload::{WorkloadKind, WorkloadOptions};
 
 /// A spawned worker's argv[0] and process name.
@@ -169,7 +169,7 @@ pub fn worker_main(json: &str) -> Result<i32, SpawnedError> {
         terminate: Some(terminate_flag()),
     };
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_worker(&worker, line))).is_err() {
-        board.slot(spec.index).set_state(SlotState::Panicked);
+        note_panicked(&board, spec.index);
         return Ok(EXIT_PANICKED);
     }
     Ok(0)
