@@ -361,6 +361,7 @@ mod tests {
             started_ns: 0,
             workers: Vec::new(),
             metrics: Vec::new(),
+            timeline: crate::engine::timeline::Timeline::default(),
         };
         update(&mut state, Event::Finished(report));
         assert_eq!(state.exit, Some(130));

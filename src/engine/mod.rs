@@ -13,6 +13,7 @@ pub mod plan;
 pub mod processes;
 pub mod spawned;
 pub mod threads;
+pub mod timeline;
 pub mod worker;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +34,7 @@ use crate::workload::{ExchangeError, Line, RunCells, Workload};
 use gil::InterpreterLock;
 use line::End;
 use threads::{spawn_worker, ThreadResult, ThreadWorker};
+use timeline::{Timeline, TimelineReader};
 use worker::{TaskSource, WorkerSpec};
 
 /// How long a process has between SIGTERM and SIGKILL once the grace period is over.
@@ -91,12 +93,14 @@ impl Engine {
             Model::Processes => None,
             Model::Sequential | Model::Threads => plan.gil.map(|interval| Arc::new(InterpreterLock::new(interval))),
         };
+        let started_ns = monotonic_ns();
         let mut run = Run {
             board: Arc::clone(&self.board),
             plan: plan.clone(),
             workload: Arc::clone(&workload),
             started_at: Instant::now(),
-            started_ns: monotonic_ns(),
+            started_ns,
+            timeline: TimelineReader::new(started_ns, plan.workers),
             workers: Vec::with_capacity(plan.workers),
             stop: None,
             paused: false,
@@ -211,6 +215,8 @@ pub struct Run {
     workload: Arc<dyn Workload>,
     started_at: Instant,
     started_ns: u64,
+    /// What each worker did, drained from the board's rings at every poll.
+    timeline: TimelineReader,
     workers: Vec<Handle>,
     stop: Option<Stopping>,
     paused: bool,
@@ -357,6 +363,12 @@ impl Run {
     #[must_use]
     pub fn board(&self) -> &Board {
         &self.board
+    }
+
+    /// What every worker has done so far, as of the latest [`Run::poll`].
+    #[must_use]
+    pub fn timeline(&self) -> &Timeline {
+        self.timeline.timeline()
     }
 
     #[must_use]
@@ -517,6 +529,7 @@ impl Run {
     /// Reaps what has ended and enforces the grace period. Never blocks. Returns the phase.
     pub fn poll(&mut self) -> Phase {
         self.reap(false);
+        self.timeline.drain(&self.board, monotonic_ns());
         if let Some(stop) = self.stop {
             let now_ns = monotonic_ns();
             if Instant::now() >= stop.deadline && stop.terminated_ns.is_none() {
@@ -602,6 +615,7 @@ impl Run {
                 respawn.push((index, ending.outcome.clone()));
             }
             *handle = Handle::Ended(ending);
+            self.timeline.close(&self.board, index, monotonic_ns());
         }
         for (index, outcome) in respawn {
             self.respawn(index, outcome);
@@ -620,6 +634,7 @@ impl Run {
         let first = if current > 0 { current - 1..block_end.max(current) } else { 0..0 };
         slot.current_task.store(0, Ordering::Relaxed);
         slot.set_state(crate::board::SlotState::Pending);
+        self.timeline.reopen(index);
         let spec = WorkerSpec {
             index,
             board: &self.board,
@@ -686,6 +701,8 @@ impl Run {
         // gathered is complete.
         self.end_coordinators();
         let wall = self.elapsed();
+        let timeline =
+            std::mem::replace(&mut self.timeline, TimelineReader::new(0, 0)).finish(&self.board, monotonic_ns());
         let mut workers = Vec::with_capacity(self.workers.len());
         let mut checksum = 0u64;
         let mut children_rss = 0u64;
@@ -782,6 +799,7 @@ impl Run {
             started_ns: self.started_ns,
             workers,
             metrics,
+            timeline,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! What a finished run means: the per-worker and run-wide figures, the comparison maths, and
-//! the ways to print them. Shared by `run` and the dashboard; it never starts or stops anything.
+//! the ways to print them (table, JSON). Shared by `run` and the dashboard; it never
+//! starts or stops anything.
 
 mod json;
 mod table;
@@ -9,6 +10,7 @@ pub use table::{to_summary, to_table};
 
 use nix::sys::signal::Signal;
 
+use crate::engine::timeline::Timeline;
 use crate::engine::{Plan, WorkerOutcome};
 use crate::workload::WorkloadKind;
 
@@ -85,6 +87,8 @@ pub struct RunReport {
     pub workers: Vec<WorkerReport>,
     /// The workload's own run-wide figures, by their JSON names.
     pub metrics: Vec<(&'static str, serde_json::Value)>,
+    /// What each worker did and when, from the board's state rings.
+    pub timeline: Timeline,
 }
 
 impl RunReport {

@@ -146,6 +146,7 @@ mod tests {
             started_ns: 0,
             workers: worker_reports,
             metrics: Vec::new(),
+            timeline: crate::engine::timeline::Timeline::default(),
         }
     }
 
