@@ -1,12 +1,14 @@
 //! What a finished run means: the per-worker and run-wide figures, the comparison maths, and
-//! the ways to print them (table, JSON). Shared by `run` and the dashboard; it never
+//! the ways to print them (table, JSON, trace). Shared by `run` and the dashboard; it never
 //! starts or stops anything.
 
 mod json;
 mod table;
+mod trace;
 
 pub use json::to_json;
 pub use table::{to_summary, to_table};
+pub use trace::{to_trace, write_trace};
 
 use nix::sys::signal::Signal;
 
