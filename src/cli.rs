@@ -96,6 +96,10 @@ pub struct RunArgs {
     /// table for people, json for scripts.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Also write every worker's states over time to FILE, in Chrome's trace format (open it in
+    /// Perfetto or chrome://tracing). The file is created before the run starts.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
 }
 
 /// The options the catalog's workloads take (`--strategy`, `--seed`…), as given: one flag per

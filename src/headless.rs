@@ -1,12 +1,14 @@
 //! The engine without a screen: `concur-tui list` and `concur-tui run`. Progress goes to stderr
-//! when it is a terminal; the report goes to stdout.
+//! when it is a terminal; the report goes to stdout, the trace (`--trace`) to its file.
 
-use std::io::{IsTerminal, Write};
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::cli::{Format, RunArgs};
 use crate::engine::{Engine, LaunchError, Phase, PlanError, StopReason};
-use crate::report::{to_json, to_table};
+use crate::report::{to_json, to_table, write_trace};
 use crate::signals::Listener;
 use crate::workload::CATALOG;
 
@@ -26,13 +28,18 @@ pub enum HeadlessError {
     Signals(std::io::Error),
     #[error("cannot write the report: {0}")]
     Output(std::io::Error),
+    /// Bad usage too: found before anything started.
+    #[error("cannot create the trace file {}: {source}", path.display())]
+    TraceFile { path: PathBuf, source: std::io::Error },
+    #[error("cannot write the trace file {}: {source}", path.display())]
+    Trace { path: PathBuf, source: std::io::Error },
 }
 
 impl HeadlessError {
     #[must_use]
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Plan(_) => 2,
+            Self::Plan(_) | Self::TraceFile { .. } => 2,
             _ => 1,
         }
     }
@@ -51,6 +58,7 @@ pub fn list(out: &mut impl Write) -> std::io::Result<()> {
 /// `concur-tui run`: returns the exit status.
 pub fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError> {
     let plan = args.plan_request(grace).validate()?;
+    let trace = args.trace.as_deref().map(create_trace).transpose()?;
     let engine = Engine::new()?;
     let signals = Listener::start().map_err(HeadlessError::Signals)?;
     let mut run = engine.start(&plan)?;
@@ -72,8 +80,19 @@ pub fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError> {
         Format::Json => format!("{:#}\n", to_json(&report)),
     };
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(HeadlessError::Output)?;
+    let printed = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(HeadlessError::Output);
+    // The trace is written even when stdout is gone: it is the record of a run that happened.
+    if let (Some(file), Some(path)) = (trace, args.trace.as_ref()) {
+        write_trace(&report, &mut BufWriter::new(file))
+            .map_err(|source| HeadlessError::Trace { path: path.clone(), source })?;
+    }
+    printed?;
     Ok(report.outcome.exit_code())
+}
+
+/// Creates (or empties) the trace file before the run, so that a bad path stops it at once.
+fn create_trace(path: &Path) -> Result<File, HeadlessError> {
+    File::create(path).map_err(|source| HeadlessError::TraceFile { path: path.to_owned(), source })
 }
 
 /// The one-line progress display on stderr.

@@ -343,6 +343,7 @@ mod tests {
             metrics: crate::workload::MetricsOf::none(),
             replaced: Vec::new(),
             respawn_failures: Vec::new(),
+            timeline: crate::engine::timeline::Timeline::default(),
         };
         update(&mut state, Event::Finished(report));
         assert_eq!(state.exit, Some(130));

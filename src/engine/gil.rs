@@ -43,6 +43,20 @@ impl InterpreterLock {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Takes the lock if nobody holds it; never waits.
+    pub fn try_acquire(&self) -> bool {
+        let mut state = self.lock_state();
+        if state.held {
+            return false;
+        }
+        state.held = true;
+        state.acquisitions += 1;
+        self.drop_request.store(false, Ordering::Relaxed);
+        drop(state);
+        self.changed.notify_all();
+        true
+    }
+
     /// Blocks until this worker holds the lock; returns how long it waited.
     pub fn acquire(&self) -> Duration {
         let start = Instant::now();
@@ -80,9 +94,23 @@ impl InterpreterLock {
     /// time spent without it.
     #[inline]
     pub fn yield_if_requested(&self) -> Duration {
-        if !self.drop_request.load(Ordering::Relaxed) {
-            return Duration::ZERO;
+        if self.handover_requested() {
+            self.hand_over()
+        } else {
+            Duration::ZERO
         }
+    }
+
+    /// True when a waiter has waited a whole switch interval: the holder should call
+    /// [`InterpreterLock::hand_over`]. One relaxed load.
+    #[inline]
+    pub fn handover_requested(&self) -> bool {
+        self.drop_request.load(Ordering::Relaxed)
+    }
+
+    /// Lets go, waits until somebody else has taken the lock, and queues for it again. Returns
+    /// the time spent without it.
+    pub fn hand_over(&self) -> Duration {
         let start = Instant::now();
         let mut state = self.lock_state();
         state.held = false;
@@ -94,14 +122,6 @@ impl InterpreterLock {
         drop(state);
         self.acquire();
         start.elapsed()
-    }
-
-    /// Runs `wait` with the lock released, and takes it back after. Returns the time spent
-    /// waiting for the lock afterwards.
-    pub fn released_while(&self, wait: &mut dyn FnMut()) -> Duration {
-        self.release();
-        wait();
-        self.acquire()
     }
 }
 
@@ -116,8 +136,11 @@ mod tests {
         let lock = InterpreterLock::new(Duration::from_millis(5));
         let waited = lock.acquire();
         assert!(lock.yield_if_requested().is_zero());
+        assert!(!lock.try_acquire(), "held by this worker");
         lock.release();
         assert!(waited < Duration::from_secs(1));
+        assert!(lock.try_acquire());
+        lock.release();
     }
 
     #[test]

@@ -21,6 +21,7 @@ use super::run::{Phase, Run};
 use super::shutdown::{self, Due, StopReason, Stopping};
 use super::spawned::SpawnedWork;
 use super::threads::ThreadWorker;
+use super::timeline::TimelineReader;
 use super::worker::{TaskSource, WorkerSpec};
 use super::LaunchError;
 use crate::board::{monotonic_ns, Board, SlotState};
@@ -61,13 +62,15 @@ impl Run {
             Model::Processes => None,
             Model::Sequential | Model::Threads => plan.gil.map(|interval| Arc::new(InterpreterLock::new(interval))),
         };
+        let started_ns = monotonic_ns();
         let mut run = Run {
             board: Arc::clone(board),
             plan: plan.clone(),
             workload: Arc::clone(&workload),
             launcher,
             started_at: Instant::now(),
-            started_ns: monotonic_ns(),
+            started_ns,
+            timeline: TimelineReader::new(started_ns, plan.workers),
             workers: Vec::with_capacity(plan.workers),
             stop: None,
             paused: false,
@@ -189,6 +192,7 @@ impl Run {
         let first = if current > 0 { current - 1..block_end.max(current) } else { 0..0 };
         slot.current_task.store(0, Ordering::Relaxed);
         slot.set_state(SlotState::Pending);
+        self.timeline.reopen(index);
         let spec = WorkerSpec {
             index,
             board: &self.board,

@@ -32,6 +32,7 @@ mod run;
 mod shutdown;
 pub mod spawned;
 pub mod threads;
+pub mod timeline;
 pub mod worker;
 
 use std::sync::Arc;

@@ -13,7 +13,7 @@ use nix::unistd::{fork, getpid, getppid, setpgid, ForkResult, Pid};
 
 use super::gil::InterpreterLock;
 use super::line::End;
-use super::worker::{run_worker, WorkerSpec};
+use super::worker::{note_panicked, run_worker, WorkerSpec};
 use crate::board::{monotonic_ns, SlotState};
 
 /// Exit code of a worker process whose workload panicked.
@@ -70,7 +70,7 @@ fn child_main(
         Ok(SlotState::Failed) => exit_now(EXIT_TASK_FAILED),
         Ok(_) => exit_now(0),
         Err(_) => {
-            spec.board.slot(spec.index).set_state(SlotState::Panicked);
+            note_panicked(spec.board, spec.index);
             exit_now(EXIT_PANICKED)
         }
     }

@@ -11,6 +11,7 @@ use nix::sys::signal::Signal;
 use super::outcome::{Ending, WorkerOutcome};
 use super::plan::{Model, Plan, StartMethod};
 use super::shutdown::StopReason;
+use super::timeline::Timeline;
 use crate::board::Board;
 use crate::units::ns_to_seconds;
 use crate::workload::{MetricsOf, RunCells, Workload};
@@ -92,6 +93,8 @@ pub struct RunReport {
     pub replaced: Vec<(usize, WorkerOutcome)>,
     /// Crashed workers that `--respawn` could not replace: index and why.
     pub respawn_failures: Vec<(usize, String)>,
+    /// What every worker did, when: its states read from the board's rings.
+    pub timeline: Timeline,
 }
 
 impl RunReport {
@@ -101,6 +104,28 @@ impl RunReport {
         let mut startups: Vec<f64> = self.workers.iter().map(|w| w.startup_seconds).filter(|s| *s > 0.0).collect();
         startups.sort_by(f64::total_cmp);
         startups.get(startups.len() / 2).copied()
+    }
+
+    /// A finished run of `plan` that did nothing, for tests to fill in.
+    #[cfg(test)]
+    #[must_use]
+    pub(crate) fn empty(plan: Plan) -> Self {
+        Self {
+            plan,
+            outcome: RunOutcome::Finished,
+            wall_seconds: 0.0,
+            cpu_seconds: 0.0,
+            peak_rss_bytes: 0,
+            tasks_done: 0,
+            checksum: 0,
+            expected_checksum: None,
+            started_ns: 0,
+            workers: Vec::new(),
+            metrics: MetricsOf::none(),
+            replaced: Vec::new(),
+            respawn_failures: Vec::new(),
+            timeline: Timeline::default(),
+        }
     }
 
     /// False when every task completed but the checksum says some ran twice or not at all.
@@ -190,6 +215,8 @@ pub(crate) fn build_report(run: &EndedRun<'_>) -> RunReport {
         metrics,
         replaced: run.replaced.to_vec(),
         respawn_failures: run.respawn_failures.to_vec(),
+        // The run handle moves its timeline in: it is the one large part of a report.
+        timeline: Timeline::default(),
     }
 }
 

@@ -18,6 +18,7 @@ use super::plan::{DrainPolicy, Model, Plan};
 use super::processes;
 use super::result::{build_report, EndedRun, RunReport};
 use super::shutdown::{self, Due, StopReason, Stopping};
+use super::timeline::{Timeline, TimelineReader};
 use crate::board::{monotonic_ns, Board, InjectedCrash, StopLevel};
 use crate::workload::Workload;
 
@@ -42,6 +43,8 @@ pub struct Run {
     pub(super) launcher: Arc<dyn Launcher>,
     pub(super) started_at: Instant,
     pub(super) started_ns: u64,
+    /// What each worker did, drained from the board's rings at every poll.
+    pub(super) timeline: TimelineReader,
     pub(super) workers: Vec<Handle>,
     pub(super) stop: Option<Stopping>,
     pub(super) paused: bool,
@@ -64,6 +67,12 @@ impl Run {
     #[must_use]
     pub fn board(&self) -> &Board {
         &self.board
+    }
+
+    /// What every worker has done so far, as of the latest [`Run::poll`].
+    #[must_use]
+    pub fn timeline(&self) -> &Timeline {
+        self.timeline.timeline()
     }
 
     #[must_use]
@@ -190,6 +199,7 @@ impl Run {
     /// Reaps what has ended and enforces the grace period. Never blocks. Returns the phase.
     pub fn poll(&mut self) -> Phase {
         self.reap(false);
+        self.timeline.drain(&self.board, monotonic_ns());
         if let Some(stop) = self.stop {
             let now_ns = monotonic_ns();
             let due = shutdown::due(&stop, now_ns);
@@ -229,7 +239,9 @@ impl Run {
         // Every worker has ended, so every message it sent was answered: what the coordinators
         // gathered is complete.
         self.coordinators.end_all();
-        build_report(&EndedRun {
+        let timeline =
+            std::mem::replace(&mut self.timeline, TimelineReader::new(0, 0)).finish(&self.board, monotonic_ns());
+        let mut report = build_report(&EndedRun {
             board: &self.board,
             plan: &self.plan,
             workload: self.workload.as_ref(),
@@ -246,7 +258,9 @@ impl Run {
                 .collect(),
             replaced: &self.replaced,
             respawn_failures: &self.respawn_failures,
-        })
+        });
+        report.timeline = timeline;
+        report
     }
 
     pub(super) fn signal_live(&self, signal: Signal) {
@@ -291,6 +305,7 @@ impl Run {
                 respawn.push((index, ending.outcome.clone()));
             }
             *handle = Handle::Ended(ending);
+            self.timeline.close(&self.board, index, monotonic_ns());
         }
         for (index, outcome) in respawn {
             self.respawn(index, outcome);

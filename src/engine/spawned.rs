@@ -16,7 +16,7 @@ use nix::unistd::{getpid, Pid};
 use super::gil::InterpreterLock;
 use super::line::{End, WireEnd};
 use super::processes::{become_worker_process, terminate_flag, EXIT_PANICKED, EXIT_TASK_FAILED};
-use super::worker::{run_worker, TaskSource, WorkerSpec};
+use super::worker::{note_panicked, run_worker, TaskSource, WorkerSpec};
 use crate::board::{monotonic_ns, Board, SlotState};
 use crate::workload::{by_name, Options, Setup};
 
@@ -174,7 +174,7 @@ pub fn worker_main(json: &str) -> Result<i32, SpawnedError> {
         Ok(SlotState::Failed) => Ok(EXIT_TASK_FAILED),
         Ok(_) => Ok(0),
         Err(_) => {
-            board.slot(spec.index).set_state(SlotState::Panicked);
+            note_panicked(&board, spec.index);
             Ok(EXIT_PANICKED)
         }
     }

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 
 use super::gil::InterpreterLock;
 use super::line::End;
-use super::worker::{run_worker, TaskSource, WorkerSpec};
+use super::worker::{note_panicked, run_worker, TaskSource, WorkerSpec};
 use crate::board::{monotonic_ns, Board, SlotState};
 use crate::workload::Workload;
 
@@ -50,7 +50,7 @@ pub fn spawn_worker(worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadRe
                 // The panic unwound past the loop's own release.
                 gil.release();
             }
-            worker.board.slot(worker.index).set_state(SlotState::Panicked);
+            note_panicked(&worker.board, worker.index);
             panic_message(payload.as_ref())
         })
     })

@@ -1,6 +1,8 @@
 //! The worker loop, the same for a thread and a forked process: take tasks, run them with
 //! hooks that store progress into the board, obey stop and pause, hold the interpreter lock
-//! when there is one.
+//! when there is one, and record every change of what the worker does in its slot's ring
+//! (idle, running, lock wait, blocked, paused, draining, end, and each move to another CPU).
+//! Only real changes are recorded: an uncontended lock or an unchanged CPU costs nothing.
 //!
 //! Code here may run in a forked child: it must not print, log, take a lock another thread may
 //! hold (the interpreter lock is the child's own), or touch a channel.
@@ -13,7 +15,7 @@ use std::time::Duration;
 use super::affinity::pin_current_thread;
 use super::gil::InterpreterLock;
 use super::line::End;
-use crate::board::{monotonic_ns, thread_cpu_ns, Board, Header, InjectedCrash, Slot, SlotState, StopLevel};
+use crate::board::{monotonic_ns, thread_cpu_ns, Activity, Board, Header, InjectedCrash, Slot, SlotState, StopLevel};
 use crate::workload::task::Cells;
 use crate::workload::{ExchangeError, Flow, Hooks, TaskEnd, Workload};
 
@@ -64,6 +66,9 @@ struct BoardHooks<'a> {
     /// Thread CPU time when the worker started, and when the slot's CPU time was last stored.
     cpu_at_start: u64,
     cpu_stored_ns: u64,
+    /// The last activity and CPU recorded in the ring.
+    activity: Activity,
+    cpu: Option<usize>,
 }
 
 /// How often a checkpoint refreshes the slot's CPU time: often enough for a live display, and
@@ -91,6 +96,47 @@ impl BoardHooks<'_> {
         if !self.draining {
             self.draining = true;
             self.slot.set_state(SlotState::Draining);
+            if self.activity == Activity::Running {
+                self.record(Activity::Draining);
+            }
+        }
+    }
+
+    /// What computing is called right now: running, or draining once a stop was asked for.
+    fn computing(&self) -> Activity {
+        if self.draining {
+            Activity::Draining
+        } else {
+            Activity::Running
+        }
+    }
+
+    /// Records `activity` at `now` on `cpu` in the slot's ring. An abandoned worker leaves the
+    /// ring to the newer run that owns the slot.
+    fn record_at(&mut self, now: u64, activity: Activity, cpu: Option<usize>) {
+        if self.is_current() {
+            self.slot.ring.record(now, activity, cpu);
+            self.activity = activity;
+            self.cpu = cpu;
+        }
+    }
+
+    /// Records `activity` now, if it or the CPU changed.
+    fn record(&mut self, activity: Activity) {
+        let cpu = current_cpu();
+        if activity != self.activity || cpu != self.cpu {
+            self.record_at(monotonic_ns(), activity, cpu);
+        }
+    }
+
+    /// Takes the interpreter lock back after a wait; records a lock wait only when somebody else
+    /// holds it.
+    fn retake_lock(&mut self) {
+        if let Some(gil) = self.gil {
+            if !gil.try_acquire() {
+                self.record(Activity::LockWait);
+                self.add_lock_wait(gil.acquire());
+            }
         }
     }
 
@@ -102,16 +148,17 @@ impl BoardHooks<'_> {
     /// Waits while the run is paused, without the interpreter lock.
     fn wait_while_paused(&mut self) {
         self.slot.set_state(SlotState::Paused);
+        let resume = self.activity;
+        self.record(Activity::Paused);
         if let Some(gil) = self.gil {
             gil.release();
         }
         while self.header.pause.load(Ordering::Acquire) != 0 && self.stop_level() == StopLevel::Run as u32 {
             std::thread::sleep(Duration::from_millis(5));
         }
-        if let Some(gil) = self.gil {
-            self.add_lock_wait(gil.acquire());
-        }
+        self.retake_lock();
         self.slot.set_state(SlotState::Running);
+        self.record(resume);
     }
 }
 
@@ -128,8 +175,12 @@ impl Hooks for BoardHooks<'_> {
         if now.saturating_sub(self.cpu_stored_ns) >= CPU_REFRESH_NS {
             self.store_cpu_time(now);
         }
-        if let Some(cpu) = current_cpu() {
+        let cpu = current_cpu();
+        if let Some(cpu) = cpu {
             self.slot.note_core(cpu);
+        }
+        if cpu != self.cpu {
+            self.record_at(now, self.activity, cpu);
         }
         let level = self.stop_level();
         if level != StopLevel::Run as u32 {
@@ -146,16 +197,26 @@ impl Hooks for BoardHooks<'_> {
             self.wait_while_paused();
         }
         if let Some(gil) = self.gil {
-            self.add_lock_wait(gil.yield_if_requested());
+            if gil.handover_requested() {
+                // A waiter asked: this worker hands the lock over and waits for its next turn.
+                let computing = self.activity;
+                self.record(Activity::LockWait);
+                self.add_lock_wait(gil.hand_over());
+                self.record(computing);
+            }
         }
         Flow::Continue
     }
 
     fn blocking(&mut self, wait: &mut dyn FnMut()) {
-        match self.gil {
-            Some(gil) => self.add_lock_wait(gil.released_while(wait)),
-            None => wait(),
+        let resume = self.activity;
+        self.record(Activity::Blocked);
+        if let Some(gil) = self.gil {
+            gil.release();
         }
+        wait();
+        self.retake_lock();
+        self.record(resume);
     }
 
     fn cells(&self) -> Cells<'_> {
@@ -237,6 +298,14 @@ fn current_cpu() -> Option<usize> {
     usize::try_from(unsafe { libc::sched_getcpu() }).ok()
 }
 
+/// Called by the worker itself once a panic unwound out of [`run_worker`]: the slot says so and
+/// the ring records the end of its life.
+pub fn note_panicked(board: &Board, index: usize) {
+    let slot = board.slot(index);
+    slot.ring.record(monotonic_ns(), Activity::End, current_cpu());
+    slot.set_state(SlotState::Panicked);
+}
+
 /// Marks the calling thread as a worker for the panic hook.
 pub fn mark_worker_thread() {
     IN_WORKER.with(|flag| flag.set(true));
@@ -246,19 +315,12 @@ pub fn mark_worker_thread() {
 /// [`SlotState::Cancelled`]). A panic in the workload unwinds through here to the launcher.
 pub fn run_worker(spec: &WorkerSpec<'_>, line: Option<End>) -> SlotState {
     let slot = spec.board.slot(spec.index);
-    slot.started_ns.store(monotonic_ns(), Ordering::Relaxed);
+    let started = monotonic_ns();
+    slot.started_ns.store(started, Ordering::Relaxed);
+    let first_cpu = current_cpu();
     mark_worker_thread();
     slot.pid.store(nix::unistd::getpid().as_raw(), Ordering::Relaxed);
     slot.tid.store(nix::unistd::gettid().as_raw(), Ordering::Relaxed);
-    if let Some(cpu) = spec.cpu {
-        // Validated against the allowed CPUs; a failure (CPU hot-unplugged) leaves the worker
-        // unpinned, and its `cores` in the report show where it really ran.
-        let _ = pin_current_thread(cpu);
-    }
-    if let Some(cpu) = current_cpu() {
-        slot.note_core(cpu);
-    }
-    slot.set_state(SlotState::Running);
     let mut hooks = BoardHooks {
         index: spec.index,
         slot,
@@ -270,10 +332,24 @@ pub fn run_worker(spec: &WorkerSpec<'_>, line: Option<End>) -> SlotState {
         line,
         cpu_at_start: thread_cpu_ns(),
         cpu_stored_ns: 0,
+        activity: Activity::Idle,
+        cpu: first_cpu,
     };
-    if let Some(gil) = spec.gil {
-        hooks.add_lock_wait(gil.acquire());
+    // The worker's life begins at its first instruction, idle until it has a task; the ring
+    // publishes the pid and tid stored above along with this first event.
+    hooks.record_at(started, Activity::Idle, first_cpu);
+    if let Some(cpu) = spec.cpu {
+        // Validated against the allowed CPUs; a failure (CPU hot-unplugged) leaves the worker
+        // unpinned, and its `cores` in the report show where it really ran.
+        let _ = pin_current_thread(cpu);
     }
+    if let Some(cpu) = current_cpu() {
+        slot.note_core(cpu);
+    }
+    hooks.record(Activity::Idle);
+    slot.set_state(SlotState::Running);
+    hooks.retake_lock();
+    hooks.record(Activity::Idle);
     let mut next_static = match &spec.tasks {
         TaskSource::Static(range) => {
             slot.tasks_total.store(range.end - range.start, Ordering::Relaxed);
@@ -300,6 +376,7 @@ pub fn run_worker(spec: &WorkerSpec<'_>, line: Option<End>) -> SlotState {
         slot.units_total.store(spec.workload.units_for(task), Ordering::Relaxed);
         slot.current_task.store(task + 1, Ordering::Relaxed);
         let task_start = monotonic_ns();
+        hooks.record(hooks.computing());
         let end = spec.workload.run_task(task, &mut hooks);
         if hooks.is_current() {
             Slot::add(&slot.busy_ns, monotonic_ns().saturating_sub(task_start));
@@ -310,6 +387,7 @@ pub fn run_worker(spec: &WorkerSpec<'_>, line: Option<End>) -> SlotState {
             TaskEnd::Completed { digest } => {
                 Slot::add(&slot.digest, digest);
                 Slot::add(&slot.tasks_done, 1);
+                hooks.record(Activity::Idle);
             }
             TaskEnd::Stopped => {
                 final_state = SlotState::Cancelled;
@@ -332,7 +410,9 @@ pub fn run_worker(spec: &WorkerSpec<'_>, line: Option<End>) -> SlotState {
         return SlotState::Cancelled;
     }
     hooks.store_cpu_time(monotonic_ns());
-    slot.finished_ns.store(monotonic_ns(), Ordering::Relaxed);
+    let finished = monotonic_ns();
+    slot.finished_ns.store(finished, Ordering::Relaxed);
+    hooks.record_at(finished, Activity::End, current_cpu());
     slot.set_state(final_state);
     final_state
 }

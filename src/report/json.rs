@@ -110,19 +110,12 @@ mod tests {
         .validate()
         .expect("plan");
         RunReport {
-            plan,
             outcome: RunOutcome::Failed,
             wall_seconds: 1.0,
             cpu_seconds: 1.0,
-            peak_rss_bytes: 0,
             tasks_done: 7,
-            checksum: 0,
-            expected_checksum: None,
-            started_ns: 0,
-            workers: Vec::new(),
-            metrics: crate::workload::MetricsOf::none(),
-            replaced: Vec::new(),
             respawn_failures,
+            ..RunReport::empty(plan)
         }
     }
 

@@ -5,9 +5,11 @@
 
 mod json;
 mod table;
+mod trace;
 
 pub use json::to_json;
 pub use table::{to_summary, to_table};
+pub use trace::{to_trace, write_trace};
 
 use crate::engine::RunReport;
 

@@ -136,6 +136,7 @@ mod tests {
             metrics: MetricsOf::none(),
             replaced: Vec::new(),
             respawn_failures: Vec::new(),
+            timeline: crate::engine::timeline::Timeline::default(),
         }
     }
 

@@ -1,0 +1,134 @@
+//! The trace export: a run's timeline in Chrome's Trace Event Format (JSON), which Perfetto and
+//! chrome://tracing open. One track per worker, under its real pid and tid; one complete event
+//! per segment, named as the dashboard names the state. It only reads a report.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde_json::{json, Value};
+
+use super::RunReport;
+use crate::engine::timeline::{Segment, Timeline, WorkerTimeline};
+
+/// The trace of `report` as one JSON object.
+#[must_use]
+pub fn to_trace(report: &RunReport) -> Value {
+    let timeline = &report.timeline;
+    let own_pid = i32::try_from(std::process::id()).unwrap_or(0);
+    let plan = &report.plan;
+    let mut events = Vec::new();
+    // One name per process: the program itself, or a worker process.
+    let mut processes = BTreeMap::new();
+    for worker in &timeline.workers {
+        let name = if worker.pid == own_pid {
+            format!("concur-tui {} {} × {}", plan.workload, plan.model, plan.workers)
+        } else {
+            format!("concur-tui worker-{}", worker.index)
+        };
+        processes.entry(worker.pid).or_insert(name);
+    }
+    for (pid, name) in processes {
+        events.push(json!({"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": name}}));
+    }
+    for worker in &timeline.workers {
+        events.push(metadata(worker, "thread_name", &json!({"name": format!("worker-{}", worker.index)})));
+        events.push(metadata(worker, "thread_sort_index", &json!({"sort_index": worker.index})));
+        for segment in &worker.segments {
+            events.push(complete(timeline, worker, segment));
+        }
+    }
+    json!({
+        "traceEvents": events,
+        "displayTimeUnit": "ms",
+        "otherData": {
+            "workload": plan.workload.kind.name(),
+            "model": plan.model.name(),
+            "workers": plan.workers,
+            "gil": plan.gil.is_some(),
+            "outcome": report.outcome.name(),
+            "missed_state_changes": timeline.workers.iter().map(|worker| worker.missed).sum::<u64>(),
+        },
+    })
+}
+
+/// Writes the trace of `report` to `out`.
+pub fn write_trace(report: &RunReport, out: &mut impl Write) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, &to_trace(report)).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+fn metadata(worker: &WorkerTimeline, name: &str, args: &Value) -> Value {
+    json!({"ph": "M", "name": name, "pid": worker.pid, "tid": worker.tid, "args": args})
+}
+
+/// A segment as a complete event, in microseconds since the run's start.
+fn complete(timeline: &Timeline, worker: &WorkerTimeline, segment: &Segment) -> Value {
+    json!({
+        "ph": "X",
+        "name": segment.activity.name(),
+        "cat": "state",
+        "pid": worker.pid,
+        "tid": worker.tid,
+        "ts": micros(segment.start_ns.saturating_sub(timeline.started_ns)),
+        "dur": micros(segment.duration_ns()),
+        "args": {"cpu": segment.cpu},
+    })
+}
+
+fn micros(ns: u64) -> f64 {
+    crate::units::ns_to_seconds(ns) * 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::board::Activity;
+    use crate::engine::timeline::WorkerTimeline;
+    use crate::engine::{Model, PlanRequest};
+    use crate::workload::by_name;
+
+    fn report(timeline: Timeline) -> RunReport {
+        let plan = PlanRequest { workers: Some(2), ..PlanRequest::new(by_name("io").expect("io"), Model::Processes) }
+            .validate_with(&[0, 1])
+            .expect("plan");
+        RunReport { wall_seconds: 1.0, started_ns: 1_000_000, timeline, ..RunReport::empty(plan) }
+    }
+
+    #[test]
+    fn one_complete_event_per_segment_with_named_tracks() {
+        let segment = |start_ns, end_ns, activity, cpu| Segment { start_ns, end_ns, activity, cpu };
+        let timeline = Timeline {
+            started_ns: 1_000_000,
+            workers: vec![WorkerTimeline {
+                index: 3,
+                pid: 77,
+                tid: 78,
+                segments: vec![
+                    segment(1_000_500, 1_002_000, Activity::Idle, Some(1)),
+                    segment(1_002_000, 1_012_000, Activity::LockWait, None),
+                ],
+                missed: 2,
+                open: false,
+            }],
+        };
+        let trace = to_trace(&report(timeline));
+        let events = trace["traceEvents"].as_array().expect("events");
+        let complete: Vec<_> = events.iter().filter(|e| e["ph"] == "X").collect();
+        assert_eq!(complete.len(), 2);
+        assert_eq!(complete[0]["name"], "idle");
+        assert_eq!((complete[0]["pid"].as_i64(), complete[0]["tid"].as_i64()), (Some(77), Some(78)));
+        assert_eq!((complete[0]["ts"].as_f64(), complete[0]["dur"].as_f64()), (Some(0.5), Some(1.5)));
+        assert_eq!(complete[0]["args"]["cpu"], 1);
+        assert_eq!(complete[1]["name"], "lock wait");
+        assert!(complete[1]["args"]["cpu"].is_null());
+        let named = |name: &str| events.iter().find(|e| e["ph"] == "M" && e["name"] == name).cloned();
+        assert_eq!(named("thread_name").expect("thread name")["args"]["name"], "worker-3");
+        assert_eq!(named("process_name").expect("process name")["args"]["name"], "concur-tui worker-3");
+        assert_eq!(trace["otherData"]["missed_state_changes"], 2);
+        let mut written = Vec::new();
+        write_trace(&report(Timeline::default()), &mut written).expect("write");
+        let parsed: Value = serde_json::from_slice(&written).expect("JSON");
+        assert_eq!(parsed["traceEvents"].as_array().map(Vec::len), Some(0));
+    }
+}

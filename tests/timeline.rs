@@ -1,0 +1,228 @@
+//! The record of every worker's states: `run --trace` through the real binary (the lock makes
+//! threads take turns, processes run side by side, io threads block together), and the engine's
+//! timeline in-process (every life covered from first instruction to end, without a gap).
+//! Behaviour only: overlaps and orders, never how fast anything ran.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use common::{command, new_tag, run, wait_until, Reaped};
+use concur_tui::board::Activity;
+use concur_tui::engine::{Engine, Model, Phase, PlanRequest};
+use concur_tui::workload::by_name;
+use serde_json::Value;
+
+/// One worker track of a trace: its complete events as (name, start µs, end µs).
+type Track = Vec<(String, f64, f64)>;
+
+fn trace_path() -> PathBuf {
+    std::env::temp_dir().join(format!("concur-tui-trace-{}.json", new_tag()))
+}
+
+/// `run ARGS --trace FILE` to its end: the exit code and the worker tracks, by (pid, tid).
+fn run_traced(args: &[&str]) -> (i32, BTreeMap<(i64, i64), Track>) {
+    let path = trace_path();
+    let path_text = path.display().to_string();
+    let output = run(&[&["run"], args, &["--trace", &path_text]].concat());
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("no trace ({e}): {output:?}"));
+    let _ = std::fs::remove_file(&path);
+    (output.status.code().expect("exit code"), tracks(&serde_json::from_str(&text).expect("JSON trace")))
+}
+
+fn tracks(trace: &Value) -> BTreeMap<(i64, i64), Track> {
+    let mut tracks: BTreeMap<(i64, i64), Track> = BTreeMap::new();
+    for event in trace["traceEvents"].as_array().expect("traceEvents") {
+        if event["ph"] == "X" {
+            let key = (event["pid"].as_i64().expect("pid"), event["tid"].as_i64().expect("tid"));
+            let ts = event["ts"].as_f64().expect("ts");
+            let dur = event["dur"].as_f64().expect("dur");
+            assert!(dur >= 0.0, "{event}");
+            let name = event["name"].as_str().expect("name").to_owned();
+            tracks.entry(key).or_default().push((name, ts, ts + dur));
+        }
+    }
+    tracks
+}
+
+/// Every track is contiguous, begins idle (before the first task) and names only known states.
+fn assert_whole_lives(tracks: &BTreeMap<(i64, i64), Track>) {
+    let names = ["running", "lock wait", "blocked", "idle", "paused", "draining"];
+    for (key, track) in tracks {
+        assert_eq!(track.first().map(|(name, ..)| name.as_str()), Some("idle"), "{key:?} does not begin idle");
+        for pair in track.windows(2) {
+            assert!((pair[0].2 - pair[1].1).abs() < 0.01, "{key:?}: gap or overlap between {pair:?}");
+        }
+        assert!(track.iter().all(|(name, ..)| names.contains(&name.as_str())), "{key:?}: {track:?}");
+    }
+}
+
+fn intervals<'a>(track: &'a Track, name: &'a str) -> impl Iterator<Item = (f64, f64)> + 'a {
+    track.iter().filter(move |(n, ..)| n == name).map(|(_, start, end)| (*start, *end))
+}
+
+fn total(track: &Track, name: &str) -> f64 {
+    intervals(track, name).map(|(start, end)| end - start).sum()
+}
+
+/// Time during which both tracks were in state `name`.
+fn overlap(a: &Track, b: &Track, name: &str) -> f64 {
+    let mut sum = 0.0;
+    for (a_start, a_end) in intervals(a, name) {
+        for (b_start, b_end) in intervals(b, name) {
+            sum += (a_end.min(b_end) - a_start.max(b_start)).max(0.0);
+        }
+    }
+    sum
+}
+
+/// The running overlap of two workers, as a fraction of the shorter one's running time.
+fn running_overlap(tracks: &BTreeMap<(i64, i64), Track>) -> f64 {
+    let both: Vec<&Track> = tracks.values().collect();
+    assert_eq!(both.len(), 2, "{tracks:?}");
+    let shorter = total(both[0], "running").min(total(both[1], "running"));
+    assert!(shorter > 0.0, "a worker never ran: {tracks:?}");
+    overlap(both[0], both[1], "running") / shorter
+}
+
+#[test]
+fn under_the_lock_two_threads_take_turns() {
+    let args = ["-w", "cpu", "-m", "threads", "-n", "2", "-t", "4", "-s", "20000000", "--gil"];
+    let (code, tracks) = run_traced(&args);
+    assert_eq!(code, 0);
+    assert_whole_lives(&tracks);
+    let pids: Vec<i64> = tracks.keys().map(|(pid, _)| *pid).collect();
+    assert_eq!(pids[0], pids[1], "threads share their process");
+    let fraction = running_overlap(&tracks);
+    assert!(fraction < 0.15, "threads ran together {:.0}% of the time under the lock", fraction * 100.0);
+    assert!(tracks.values().all(|track| total(track, "lock wait") > 0.0), "nobody waited for the lock");
+}
+
+#[test]
+fn with_the_lock_two_processes_still_run_side_by_side() {
+    let args = ["-w", "cpu", "-m", "processes", "-n", "2", "-t", "4", "-s", "20000000", "--gil"];
+    let (code, tracks) = run_traced(&args);
+    assert_eq!(code, 0);
+    assert_whole_lives(&tracks);
+    let pids: Vec<i64> = tracks.keys().map(|(pid, _)| *pid).collect();
+    assert_ne!(pids[0], pids[1], "one track per worker process");
+    let fraction = running_overlap(&tracks);
+    assert!(fraction > 0.5, "processes ran together only {:.0}% of the time", fraction * 100.0);
+    assert!(tracks.values().all(|track| total(track, "lock wait") == 0.0), "a process waited for its own lock");
+}
+
+#[test]
+fn sixteen_io_threads_block_at_the_same_time() {
+    let (code, tracks) = run_traced(&["-w", "io", "-m", "threads", "-n", "16", "-t", "16", "-s", "200"]);
+    assert_eq!(code, 0);
+    assert_eq!(tracks.len(), 16);
+    assert_whole_lives(&tracks);
+    // Sweep over every start and end of a blocked segment: the most workers blocked at once.
+    let mut edges: Vec<(f64, i32)> = Vec::new();
+    for track in tracks.values() {
+        for (start, end) in intervals(track, "blocked") {
+            edges.push((start, 1));
+            edges.push((end, -1));
+        }
+    }
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (mut now, mut most) = (0, 0);
+    for (_, step) in edges {
+        now += step;
+        most = most.max(now);
+    }
+    assert!(most >= 8, "at most {most} workers were blocked at one instant");
+}
+
+#[test]
+fn spawned_and_replaced_processes_each_get_a_whole_track() {
+    let (code, tracks) =
+        run_traced(&["-w", "cpu", "-m", "processes", "-n", "2", "-t", "4", "-s", "200000", "--start", "spawn"]);
+    assert_eq!(code, 0);
+    assert_eq!(tracks.len(), 2);
+    assert_whole_lives(&tracks);
+    let args = ["-w", "crash", "-m", "processes", "-n", "2", "-t", "8", "-s", "100000", "--crash", "segv"];
+    let (code, tracks) = run_traced(&[&args[..], &["--schedule", "dynamic", "--respawn"]].concat());
+    assert_eq!(code, 0, "the replacement finishes the run");
+    assert_eq!(tracks.len(), 3, "the crashed worker and its replacement are two lives: {tracks:?}");
+    assert_whole_lives(&tracks);
+}
+
+#[test]
+fn the_trace_is_written_after_ctrl_c_and_shows_the_drain() {
+    let tag = new_tag();
+    let path = trace_path();
+    let path_text = path.display().to_string();
+    let args = ["run", "-w", "io", "-m", "processes", "-n", "2", "-t", "2", "-s", "5000", "--trace", &path_text];
+    let child = Reaped::new(command(&tag, &args).stdout(std::process::Stdio::null()).spawn().expect("start"));
+    let pid = child.id();
+    let started = wait_until(Duration::from_secs(20), || common::workers_in_io_task(pid) == 2);
+    assert!(started, "the workers never began their tasks");
+    // SAFETY: kill with a pid and a signal number.
+    unsafe { libc::kill(pid as i32, libc::SIGINT) };
+    let output = child.wait_with_output();
+    assert_eq!(output.status.code(), Some(130));
+    common::assert_no_leftovers(&tag);
+    let text = std::fs::read_to_string(&path).expect("a trace after Ctrl-C");
+    let _ = std::fs::remove_file(&path);
+    let tracks = tracks(&serde_json::from_str(&text).expect("JSON trace"));
+    assert_eq!(tracks.len(), 2);
+    assert_whole_lives(&tracks);
+    for track in tracks.values() {
+        assert!(total(track, "blocked") > 0.0, "{track:?}");
+        assert_eq!(track.last().map(|(name, ..)| name.as_str()), Some("draining"), "{track:?}");
+    }
+}
+
+#[test]
+fn a_trace_file_that_cannot_be_created_stops_the_run_before_it_starts() {
+    let output = run(&["run", "-w", "io", "-n", "1", "-t", "1", "-s", "5", "--trace", "/nonexistent-dir/trace.json"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("/nonexistent-dir/trace.json"), "{stderr}");
+    assert!(output.stdout.is_empty(), "a report was printed: nothing should have run");
+}
+
+/// In-process: the engine's timeline covers each worker from its first instruction to its end,
+/// and a running `Run` shows it live.
+#[test]
+fn the_timeline_covers_every_life_and_grows_while_the_run_lasts() {
+    let engine = Engine::new().expect("board");
+    for model in [Model::Threads, Model::Processes] {
+        let plan = PlanRequest {
+            workers: Some(3),
+            tasks: 6,
+            size: Some(100),
+            ..PlanRequest::new(by_name("io").expect("io"), model)
+        }
+        .validate()
+        .expect("plan");
+        let mut run = engine.start(&plan).expect("start");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen_live = false;
+        while run.poll() != Phase::Ended {
+            assert!(Instant::now() < deadline, "{model}: run never ended");
+            let live = run.timeline();
+            seen_live |= live.workers.iter().any(|worker| worker.open && worker.time_in(Activity::Blocked) > 0);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(seen_live, "{model}: the live timeline never showed a blocked worker");
+        let report = run.finish();
+        let timeline = &report.timeline;
+        assert_eq!(timeline.workers.len(), 3, "{model}");
+        for worker in &timeline.workers {
+            let slot = engine.board().slot(worker.index);
+            assert!(!worker.open);
+            assert_eq!(worker.start_ns(), Some(slot.started_ns.load(Ordering::Relaxed)), "{model}: first instruction");
+            assert_eq!(worker.end_ns(), Some(slot.finished_ns.load(Ordering::Relaxed)), "{model}: end");
+            assert!(worker.segments.windows(2).all(|pair| pair[0].end_ns == pair[1].start_ns), "{model}");
+            assert!(worker.segments.iter().all(|segment| segment.activity != Activity::End));
+            assert_eq!((worker.pid, worker.tid), (report.workers[worker.index].pid, report.workers[worker.index].tid));
+            assert_eq!(worker.missed, 0, "{model}: a few dozen events cannot overflow a 256-event ring");
+        }
+    }
+}
