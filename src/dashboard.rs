@@ -94,14 +94,14 @@ pub fn run(grace: Duration) -> Result<Ending, DashboardError> {
                     queue.push_back(Event::Finished(ended.finish()));
                 }
             } else if last_progress.elapsed() >= FRAME {
-                queue.push_back(Event::Progress(RunView::sample(active)));
+                queue.push_back(Event::Progress(RunView::sample(active, timeline_window(&state))));
                 last_progress = Instant::now();
             }
         }
         while let Some(event) = queue.pop_front() {
             dirty = true;
             for command in update(&mut state, event) {
-                if let Some(news) = execute(command, &engine, &mut run) {
+                if let Some(news) = execute(command, &engine, &mut run, &state) {
                     queue.push_back(news);
                 }
             }
@@ -112,8 +112,14 @@ pub fn run(grace: Duration) -> Result<Ending, DashboardError> {
     Ok(Ending { exit_code, summary: summary(&state) })
 }
 
+/// How much of the timeline a live view carries: what the timeline shows, when it is open.
+fn timeline_window(state: &State) -> Option<std::time::Duration> {
+    state.timeline.map(crate::app::state::TimelineView::window)
+}
+
 /// Carries out one command against the engine; returns the news it makes.
-fn execute(command: Command, engine: &Engine, run: &mut Option<Run>) -> Option<Event> {
+fn execute(command: Command, engine: &Engine, run: &mut Option<Run>, state: &State) -> Option<Event> {
+    let window = timeline_window(state);
     match command {
         Command::Start(request) => {
             if run.is_some() {
@@ -125,7 +131,7 @@ fn execute(command: Command, engine: &Engine, run: &mut Option<Run>) -> Option<E
             };
             match engine.start(&plan) {
                 Ok(started) => {
-                    let view = RunView::sample(&started);
+                    let view = RunView::sample(&started, window);
                     *run = Some(started);
                     Some(Event::Progress(view))
                 }
@@ -135,17 +141,44 @@ fn execute(command: Command, engine: &Engine, run: &mut Option<Run>) -> Option<E
         Command::SetPaused(paused) => {
             let active = run.as_mut()?;
             active.set_paused(paused);
-            Some(Event::Progress(RunView::sample(active)))
+            Some(Event::Progress(RunView::sample(active, window)))
         }
         Command::Stop(reason) => {
             let active = run.as_mut()?;
             active.request_stop(reason);
-            Some(Event::Progress(RunView::sample(active)))
+            Some(Event::Progress(RunView::sample(active, window)))
         }
         Command::InjectCrash(index) => {
             run.as_mut()?.inject_crash(index);
             None
         }
+        Command::ExportTrace => Some(Event::Notice(export_trace(state))),
+    }
+}
+
+/// Writes the last finished run's timeline as a Chrome trace in the current directory; says
+/// where, or why not.
+fn export_trace(state: &State) -> String {
+    let Some(row) = state.results.last() else {
+        return "no finished run to export yet".to_owned();
+    };
+    let report = &row.report;
+    let path = std::path::PathBuf::from(format!(
+        "concur-tui-trace-{}-{}-{}.json",
+        std::process::id(),
+        state.results.len(),
+        report.plan.workload
+    ));
+    let written = std::fs::File::create(&path).and_then(|file| {
+        let mut out = std::io::BufWriter::new(file);
+        crate::report::write_trace(report, &mut out)?;
+        std::io::Write::flush(&mut out)
+    });
+    match written {
+        Ok(()) => {
+            format!("trace of run {} written to {} (open it in ui.perfetto.dev)", state.results.len(), path.display())
+        }
+        Err(error) => format!("cannot write {}: {error}", path.display()),
     }
 }
 

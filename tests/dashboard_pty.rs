@@ -8,7 +8,7 @@ use common::{assert_no_leftovers, children_of, wait_until};
 use std::time::Duration;
 
 /// Settings for a long processes run of `io` whose draining can be watched: 2 workers, tasks
-/// of 3.2 s (200 ms doubled four times), draining at the end of the task in hand.
+/// of 3.2 s (the dashboard's 400 ms doubled three times), draining at the end of the task in hand.
 fn long_processes_run(dashboard: &mut Dashboard) {
     dashboard.wait_for("Catalog");
     dashboard.send("j"); // io
@@ -17,20 +17,21 @@ fn long_processes_run(dashboard: &mut Dashboard) {
     for _ in 0..3 {
         dashboard.send("j"); // down to "size"
     }
-    for _ in 0..4 {
+    for _ in 0..3 {
         dashboard.send("l");
     }
     dashboard.wait_for("3200 ms");
     dashboard.send("d"); // drain at the end of the task
     dashboard.wait_for("end of task");
     dashboard.send("\r");
-    dashboard.wait_for("running 2");
+    // Waiting without the CPU: the workers show as blocked while they wait.
+    dashboard.wait_for("blocked 2");
     // Both workers inside their first task: their gauges have started to fill.
     let started = wait_until(Duration::from_secs(20), || {
         let screen = dashboard.contents();
         let rows = screen
             .lines()
-            .filter(|line| line.contains(" running ") && line.contains(['▏', '▎', '▍', '▌', '▋', '▊', '▉', '█']));
+            .filter(|line| line.contains(" blocked ") && line.contains(['▏', '▎', '▍', '▌', '▋', '▊', '▉', '█']));
         rows.count() == 2
     });
     assert!(started, "workers never began a task:\n{}", dashboard.contents());
@@ -54,7 +55,7 @@ fn runs_a_workload_shows_its_result_and_quits_with_q() {
     let mut dashboard = Dashboard::start(&[], 120, 36);
     dashboard.wait_for("Catalog");
     dashboard.wait_for("Press Enter to run cpu");
-    dashboard.send("j"); // io: 16 tasks of 200 ms on 2 threads
+    dashboard.send("j"); // io: 16 tasks of 400 ms on 2 threads
     dashboard.send("\r");
     dashboard.wait_for("io · threads × 2: finished");
     let screen = dashboard.contents();
@@ -151,4 +152,48 @@ fn without_a_terminal_it_points_to_run() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("concur-tui run") && stderr.trim_end().lines().count() == 1, "{stderr}");
+}
+
+#[test]
+fn the_timeline_shows_each_worker_then_each_cpu_and_exports_a_trace() {
+    let dir = std::env::temp_dir().join(format!("concur-tui-pty-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let mut dashboard = Dashboard::start_in(Some(&dir), &[], 120, 36);
+    dashboard.wait_for("Catalog");
+    dashboard.send("j"); // io: waits that show as blocked
+    dashboard.send("g"); // with the lock, each wait ends in a lock wait
+    dashboard.send("\r");
+    dashboard.wait_for("blocked");
+    dashboard.send("t");
+    dashboard.wait_for("Timeline · workers");
+    dashboard.wait_for("lock wait");
+    // Both lanes fill with the record of what each worker did.
+    let drawn = wait_until(Duration::from_secs(20), || {
+        let screen = dashboard.contents();
+        ["w0 ", "w1 "].iter().all(|lane| {
+            screen.lines().any(|line| line.contains(lane) && line.chars().filter(|c| *c == '█').count() > 2)
+        })
+    });
+    assert!(drawn, "the lanes stayed empty:\n{}", dashboard.contents());
+    dashboard.send("[");
+    dashboard.wait_for("1.00 s window");
+    dashboard.send("t");
+    dashboard.wait_for("Timeline · CPUs");
+    dashboard.wait_for("cpu0");
+    dashboard.wait_for("io · threads × 2: finished");
+    dashboard.send("e");
+    dashboard.wait_for("trace of run 1 written to");
+    let traces: Vec<_> = std::fs::read_dir(&dir).expect("the scratch directory").filter_map(Result::ok).collect();
+    assert_eq!(traces.len(), 1, "one trace file");
+    let trace: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(traces[0].path()).expect("the trace")).expect("trace JSON");
+    let events = trace["traceEvents"].as_array().expect("trace events");
+    assert!(events.iter().any(|event| event["name"] == "blocked"), "no blocked segment in the trace");
+    dashboard.send("t");
+    dashboard.wait_for("Run settings");
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    dashboard.assert_terminal_restored();
+    assert_no_leftovers(&dashboard.tag);
+    std::fs::remove_dir_all(&dir).expect("remove the scratch directory");
 }

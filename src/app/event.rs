@@ -21,6 +21,8 @@ pub enum Event {
     Finished(RunReport),
     /// The run could not start (bad plan, failed fork): the message says why.
     StartFailed(String),
+    /// Something the loop did that the user should read (where a trace was written).
+    Notice(String),
 }
 
 /// What the loop must do for `update`: the only way the dashboard reaches the engine.
@@ -31,4 +33,6 @@ pub enum Command {
     SetPaused(bool),
     Stop(StopReason),
     InjectCrash(usize),
+    /// Write the last finished run's timeline as a Chrome trace.
+    ExportTrace,
 }

@@ -31,6 +31,10 @@ pub enum Action {
     Quit,
     Help,
     CloseOverlay,
+    Timeline,
+    ZoomIn,
+    ZoomOut,
+    ExportTrace,
 }
 
 /// A key that triggers an action: its code, and the modifiers that must be held with it.
@@ -142,6 +146,9 @@ pub const BINDINGS: &[Binding] = &[
         "crash a worker: a panic in a thread, a real SIGSEGV in a process",
         true,
     ),
+    bind("t", &[(Action::Timeline, &[typed('t')])], "timeline: one lane per worker, then one per CPU, then off", true),
+    bind("[ ]", &[(Action::ZoomIn, &[typed('[')]), (Action::ZoomOut, &[typed(']')])], "timeline: zoom in / out", false),
+    bind("e", &[(Action::ExportTrace, &[typed('e')])], "export the last run's timeline as a Chrome trace", false),
     bind("Ctrl-C", &[(Action::Interrupt, &[ctrl('c'), ctrl('C')])], "drain the run and quit (again: kill now)", false),
     bind("q", &[(Action::Quit, &[typed('q')])], "quit (drains a run first, as Ctrl-C)", true),
     bind("?", &[(Action::Help, &[typed('?')])], "this help", true),
@@ -180,13 +187,16 @@ pub fn available(action: Action, state: &State) -> bool {
         Action::PauseResume | Action::InjectCrash => running && !draining,
         Action::Cancel => running,
         Action::CloseOverlay => state.overlay.is_some(),
+        Action::ZoomIn | Action::ZoomOut => state.timeline.is_some(),
+        Action::ExportTrace => !state.results.is_empty(),
         Action::Up
         | Action::Down
         | Action::FocusNext
         | Action::FocusPrevious
         | Action::Interrupt
         | Action::Quit
-        | Action::Help => true,
+        | Action::Help
+        | Action::Timeline => true,
     }
 }
 
@@ -219,6 +229,9 @@ fn short_help(action: Action, state: &State) -> &'static str {
         Action::Interrupt | Action::Quit => "quit",
         Action::Help => "help",
         Action::CloseOverlay => "close",
+        Action::Timeline => "timeline",
+        Action::ZoomIn | Action::ZoomOut => "zoom",
+        Action::ExportTrace => "export",
     }
 }
 
@@ -247,14 +260,7 @@ mod tests {
         state.focus = Focus::Settings;
         assert!(footer_hints(&state).iter().any(|(_, help)| *help == "change"));
         let plan = state.settings.request(state.workload()).validate_with(&[0, 1]).expect("plan");
-        let mut run = crate::telemetry::RunView {
-            plan,
-            phase: Phase::Running,
-            elapsed: std::time::Duration::from_millis(300),
-            tasks_done: 1,
-            stop_reason: None,
-            workers: Vec::new(),
-        };
+        let mut run = crate::telemetry::RunView::of_plan(plan);
         state.run = Some(run.clone());
         assert!(footer_hints(&state).contains(&("space", "pause")));
         run.phase = Phase::Paused;
@@ -288,7 +294,11 @@ mod tests {
             Some(A::Interrupt) => Some(A::Quit),
             Some(A::Quit) => Some(A::Help),
             Some(A::Help) => Some(A::CloseOverlay),
-            Some(A::CloseOverlay) => None,
+            Some(A::CloseOverlay) => Some(A::Timeline),
+            Some(A::Timeline) => Some(A::ZoomIn),
+            Some(A::ZoomIn) => Some(A::ZoomOut),
+            Some(A::ZoomOut) => Some(A::ExportTrace),
+            Some(A::ExportTrace) => None,
         }
     }
 

@@ -114,7 +114,7 @@ impl Settings {
             model: Model::Threads,
             workers: cpus.max(1),
             tasks: 16,
-            sizes: CATALOG.iter().map(|kind| kind.size().default).collect(),
+            sizes: CATALOG.iter().map(|kind| kind.size().watchable).collect(),
             variants: vec![0; CATALOG.len()],
             affinity: Affinity::None,
             lock: false,
@@ -126,7 +126,7 @@ impl Settings {
 
     #[must_use]
     pub fn size_of(&self, workload: &dyn Kind) -> u64 {
-        self.sizes.get(position(workload)).copied().unwrap_or_else(|| workload.size().default)
+        self.sizes.get(position(workload)).copied().unwrap_or_else(|| workload.size().watchable)
     }
 
     /// The chosen variant of `workload` under the current model, if it has variants.
@@ -158,7 +158,8 @@ impl Settings {
             drain: self.drain,
             ..PlanRequest::new(workload, self.model)
         };
-        for (flag, value) in self.variant_of(workload).map_or(&[][..], |variant| variant.sets) {
+        let variant = self.variant_of(workload).map_or(&[][..], |variant| variant.sets);
+        for (flag, value) in workload.watchable_options().iter().chain(variant) {
             request.set(flag, value);
         }
         request
@@ -200,6 +201,46 @@ impl Shutdown {
     }
 }
 
+/// What the timeline's lanes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineMode {
+    /// One lane per worker, coloured by what it does.
+    Workers,
+    /// One lane per CPU, showing which worker computed there.
+    Cpus,
+}
+
+/// The windows the timeline zooms through.
+pub const TIMELINE_WINDOWS_MS: [u64; 11] = [20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000, 120_000];
+
+/// The timeline view, while it is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimelineView {
+    pub mode: TimelineMode,
+    /// Index into [`TIMELINE_WINDOWS_MS`].
+    pub zoom: usize,
+}
+
+impl TimelineView {
+    /// Opens on workers, with a 2 s window.
+    #[must_use]
+    pub fn new() -> Self {
+        Self { mode: TimelineMode::Workers, zoom: 6 }
+    }
+
+    /// The length of time the lanes span.
+    #[must_use]
+    pub fn window(self) -> Duration {
+        Duration::from_millis(TIMELINE_WINDOWS_MS[self.zoom.min(TIMELINE_WINDOWS_MS.len() - 1)])
+    }
+}
+
+impl Default for TimelineView {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The overlay drawn above the panels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overlay {
@@ -219,6 +260,8 @@ pub struct State {
     pub workers_scroll: usize,
     pub cores: Vec<CoreView>,
     pub overlay: Option<Overlay>,
+    /// The timeline, in place of the middle panels while open.
+    pub timeline: Option<TimelineView>,
     /// A one-line message: what went wrong with the last request, or what happened.
     pub message: Option<String>,
     pub shutdown: Option<Shutdown>,
@@ -245,6 +288,7 @@ impl State {
             workers_scroll: 0,
             cores: vec![CoreView::default(); cpus.max(1)],
             overlay: None,
+            timeline: None,
             message: None,
             shutdown: None,
             exit: None,

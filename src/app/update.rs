@@ -6,8 +6,8 @@ use nix::sys::signal::Signal;
 use super::event::{Command, Event};
 use super::keys::{action_for, available, Action};
 use super::state::{
-    CoreView, Focus, Overlay, Setting, Shutdown, State, AFFINITIES, CORE_HISTORY, GRACES_MS, LOCK_CHOICES_MS,
-    TASK_COUNTS,
+    CoreView, Focus, Overlay, Setting, Shutdown, State, TimelineMode, TimelineView, AFFINITIES, CORE_HISTORY,
+    GRACES_MS, LOCK_CHOICES_MS, TASK_COUNTS, TIMELINE_WINDOWS_MS,
 };
 use crate::board::MAX_WORKERS;
 use crate::engine::{DrainPolicy, Model, Phase, StopReason};
@@ -56,6 +56,10 @@ pub fn update(state: &mut State, event: Event) -> Vec<Command> {
                 state.exit = Some(shutdown.exit_code());
             }
             state.add_result(report);
+            Vec::new()
+        }
+        Event::Notice(message) => {
+            state.message = Some(message);
             Vec::new()
         }
         Event::StartFailed(message) => {
@@ -133,6 +137,26 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
         Action::Interrupt => return interrupt(state, Shutdown::Signal(Signal::SIGINT)),
         Action::Quit => return interrupt(state, Shutdown::Quit),
         Action::Help => state.overlay = Some(Overlay::Help),
+        Action::Timeline => {
+            state.timeline = match state.timeline {
+                None => Some(TimelineView::new()),
+                Some(view) if view.mode == TimelineMode::Workers => {
+                    Some(TimelineView { mode: TimelineMode::Cpus, ..view })
+                }
+                Some(_) => None,
+            }
+        }
+        Action::ZoomIn => {
+            if let Some(view) = state.timeline.as_mut() {
+                view.zoom = view.zoom.saturating_sub(1);
+            }
+        }
+        Action::ZoomOut => {
+            if let Some(view) = state.timeline.as_mut() {
+                view.zoom = (view.zoom + 1).min(TIMELINE_WINDOWS_MS.len() - 1);
+            }
+        }
+        Action::ExportTrace => return vec![Command::ExportTrace],
         Action::CloseOverlay => state.overlay = None,
     }
     Vec::new()
@@ -243,14 +267,7 @@ mod tests {
 
     fn fake_run(state: &mut State) {
         let plan = state.settings.request(state.workload()).validate_with(&[0, 1]).expect("plan");
-        state.run = Some(crate::telemetry::RunView {
-            plan,
-            phase: Phase::Running,
-            elapsed: Duration::from_millis(300),
-            tasks_done: 1,
-            stop_reason: None,
-            workers: Vec::new(),
-        });
+        state.run = Some(crate::telemetry::RunView::of_plan(plan));
     }
 
     #[test]
@@ -282,7 +299,7 @@ mod tests {
         assert_eq!(state.workload().name(), "data");
         let commands = press(&mut state, "\n");
         let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
-        assert_eq!(request.options, vec![("transfer".to_owned(), "pipe".to_owned())]);
+        assert!(request.options.contains(&("transfer".to_owned(), "pipe".to_owned())), "{:?}", request.options);
         // Imbalance's variant is the run's schedule.
         let mut state = new_state();
         press(&mut state, "jjjjjj\tjjjjjj>");
@@ -307,7 +324,7 @@ mod tests {
         assert_eq!(state.focus, Focus::Settings);
         assert_eq!(state.settings.tasks, 32);
         press(&mut state, "j>");
-        assert_eq!(state.settings.size_of(CATALOG[0]), CATALOG[0].size().default * 2);
+        assert_eq!(state.settings.size_of(CATALOG[0]), CATALOG[0].size().watchable * 2);
         press(&mut state, "jjjjj<");
         assert_eq!(state.settings.grace, Duration::from_secs(1));
     }

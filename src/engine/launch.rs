@@ -295,14 +295,16 @@ mod tests {
     fn a_refused_replacement_is_recorded_with_its_reason() {
         let engine = Engine::new().expect("board");
         // Worker 0 panics on its first task; its process exits and its replacement is refused.
+        // Tasks of a few milliseconds: worker 1 cannot take them all before worker 0 takes one.
         let plan = PlanRequest {
             workers: Some(2),
             tasks: 6,
-            size: Some(1000),
+            size: Some(20_000_000),
             schedule: Schedule::Dynamic,
             respawn: true,
             ..PlanRequest::new(by_name("crash").expect("crash"), Model::Processes)
         }
+        .with_option("crash-at", "1")
         .validate()
         .expect("plan");
         let launcher = Arc::new(RefusingLauncher::new(0, 1));

@@ -28,7 +28,7 @@ impl Segment {
 
 /// One life of worker `index`: from its first instruction to its end. A worker replaced after a
 /// crash (`--respawn`) has a second life, with the replacement's pid.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkerTimeline {
     pub index: usize,
     pub pid: i32,
@@ -41,6 +41,11 @@ pub struct WorkerTimeline {
     pub missed: u64,
     /// True while the worker may still record: its last segment is open.
     pub open: bool,
+    /// Time in each activity (by its number) over every segment but the last, kept as segments
+    /// close so that a live view reads a worker's split without walking its history.
+    pub closed_ns: [u64; Activity::ALL.len()],
+    /// How many times the worker began to wait for the interpreter lock.
+    pub lock_waits: u64,
 }
 
 impl WorkerTimeline {
@@ -59,7 +64,14 @@ impl WorkerTimeline {
     /// Time spent in `activity`.
     #[must_use]
     pub fn time_in(&self, activity: Activity) -> u64 {
-        self.segments.iter().filter(|segment| segment.activity == activity).map(Segment::duration_ns).sum()
+        let open = self.segments.last().filter(|segment| segment.activity == activity).map_or(0, Segment::duration_ns);
+        self.closed_ns[activity as usize] + open
+    }
+
+    /// What the worker is doing now (or did last).
+    #[must_use]
+    pub fn activity(&self) -> Option<Activity> {
+        self.segments.last().map(|segment| segment.activity)
     }
 
     /// What the worker was doing at `ns`, if it lived then.
@@ -77,14 +89,32 @@ impl WorkerTimeline {
                 // Only after missed events: the writer records changes alone.
                 return;
             }
+            self.closed_ns[last.activity as usize] += last.duration_ns();
+            if event.activity == Activity::LockWait && last.activity != Activity::LockWait {
+                self.lock_waits += 1;
+            }
             self.segments.push(Segment { start_ns: at, end_ns: at, activity: event.activity, cpu: event.cpu });
         } else {
+            self.lock_waits += u64::from(event.activity == Activity::LockWait);
             self.segments.push(Segment {
                 start_ns: event.ns,
                 end_ns: event.ns,
                 activity: event.activity,
                 cpu: event.cpu,
             });
+        }
+    }
+
+    fn clone_without_segments(&self) -> Self {
+        Self {
+            index: self.index,
+            pid: self.pid,
+            tid: self.tid,
+            segments: Vec::new(),
+            missed: self.missed,
+            open: self.open,
+            closed_ns: self.closed_ns,
+            lock_waits: self.lock_waits,
         }
     }
 
@@ -109,6 +139,21 @@ impl Timeline {
     /// The lives of worker `index` (one, or more when it was replaced).
     pub fn lives(&self, index: usize) -> impl Iterator<Item = &WorkerTimeline> {
         self.workers.iter().filter(move |worker| worker.index == index)
+    }
+
+    /// The same timeline from `from_ns` on: what a view of the last seconds needs to draw, with
+    /// each life's totals kept whole.
+    #[must_use]
+    pub fn since(&self, from_ns: u64) -> Self {
+        let workers = self
+            .workers
+            .iter()
+            .map(|life| {
+                let first = life.segments.partition_point(|segment| segment.end_ns <= from_ns);
+                WorkerTimeline { segments: life.segments[first..].to_vec(), ..life.clone_without_segments() }
+            })
+            .collect();
+        Self { started_ns: self.started_ns, workers }
     }
 
     /// The latest instant the timeline knows of.
@@ -193,9 +238,8 @@ impl TimelineReader {
                         index,
                         pid: slot.pid.load(std::sync::atomic::Ordering::Relaxed),
                         tid: slot.tid.load(std::sync::atomic::Ordering::Relaxed),
-                        segments: Vec::new(),
-                        missed: 0,
                         open: true,
+                        ..WorkerTimeline::default()
                     });
                     let at = self.timeline.workers.len() - 1;
                     cursor.life = Life::Open { at };

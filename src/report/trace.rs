@@ -109,7 +109,7 @@ mod tests {
                     segment(1_002_000, 1_012_000, Activity::LockWait, None),
                 ],
                 missed: 2,
-                open: false,
+                ..WorkerTimeline::default()
             }],
         };
         let trace = to_trace(&report(timeline));

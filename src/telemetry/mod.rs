@@ -8,4 +8,4 @@ pub mod cores;
 pub mod workers;
 
 pub use cores::{CoreSample, CoreSampler};
-pub use workers::{RunView, WorkerState, WorkerView};
+pub use workers::{LockFigures, RunView, TimeSplit, WorkerState, WorkerView};

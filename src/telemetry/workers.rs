@@ -1,10 +1,13 @@
-//! The live view of a run, read from the board and the engine's reaping: one row per worker.
+//! The live view of a run, read from the board, the run's timeline and the engine's reaping:
+//! one row per worker, what it is doing now and how its time split so far, and the lock's
+//! figures. It reads; it never starts, signals or changes a worker.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::board::SlotState;
-use crate::engine::{Phase, Plan, Run, StopReason, WorkerOutcome};
+use crate::board::{Activity, SlotState};
+use crate::engine::timeline::{Timeline, WorkerTimeline};
+use crate::engine::{Model, Phase, Plan, Run, StopReason, WorkerOutcome};
 use crate::units::ns_to_seconds;
 
 /// What the workers panel shows as a worker's state (DESIGN.md's worker state machine).
@@ -12,6 +15,12 @@ use crate::units::ns_to_seconds;
 pub enum WorkerState {
     Pending,
     Running,
+    /// Waiting for the emulated interpreter lock.
+    LockWait,
+    /// In a wait that uses no CPU: a sleep, I/O, an exchange with the coordinator.
+    Blocked,
+    /// Between tasks.
+    Idle,
     Paused,
     Draining,
     Done,
@@ -23,9 +32,12 @@ pub enum WorkerState {
 }
 
 impl WorkerState {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 13] = [
         Self::Pending,
         Self::Running,
+        Self::LockWait,
+        Self::Blocked,
+        Self::Idle,
         Self::Paused,
         Self::Draining,
         Self::Done,
@@ -41,6 +53,9 @@ impl WorkerState {
         match self {
             Self::Pending => "pending",
             Self::Running => "running",
+            Self::LockWait => "lock wait",
+            Self::Blocked => "blocked",
+            Self::Idle => "idle",
             Self::Paused => "paused",
             Self::Draining => "draining",
             Self::Done => "done",
@@ -83,6 +98,8 @@ pub struct WorkerView {
     pub tid: i32,
     /// Why it ended, when it ended badly (signal, panic, exit code).
     pub reason: Option<String>,
+    /// How its time split so far: running, waiting for the lock, blocked, idle.
+    pub split: Option<TimeSplit>,
 }
 
 /// A run as the front end sees it at one instant.
@@ -94,16 +111,68 @@ pub struct RunView {
     pub tasks_done: u64,
     pub stop_reason: Option<StopReason>,
     pub workers: Vec<WorkerView>,
+    /// CLOCK_MONOTONIC when this view was taken: "now" for the timeline.
+    pub now_ns: u64,
+    /// The run's timeline over the window the dashboard shows (empty when it shows none).
+    pub timeline: Timeline,
+    /// The interpreter lock's figures, for a thread run with the lock on.
+    pub lock: Option<LockFigures>,
+}
+
+/// How the emulated interpreter lock is shared, in the spirit of py-spy's `top`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LockFigures {
+    /// Share of the run's time some worker held the lock and computed.
+    pub held: f64,
+    /// Hand-overs per second: waits for the lock that ended with the lock.
+    pub handovers_per_second: f64,
+    /// The mean wait for the lock.
+    pub mean_wait_seconds: f64,
+}
+
+/// How a worker's time split so far, as fractions of its life.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TimeSplit {
+    pub running: f64,
+    pub lock_wait: f64,
+    pub blocked: f64,
+    pub idle: f64,
+}
+
+impl TimeSplit {
+    /// The split of one life, None before it recorded anything.
+    #[must_use]
+    pub fn of(life: &WorkerTimeline) -> Option<Self> {
+        let total: u64 = Activity::ALL.iter().map(|activity| life.time_in(*activity)).sum();
+        (total > 0).then(|| {
+            let share = |activity| life.time_in(activity) as f64 / total as f64;
+            Self {
+                running: share(Activity::Running) + share(Activity::Draining),
+                lock_wait: share(Activity::LockWait),
+                blocked: share(Activity::Blocked),
+                idle: share(Activity::Idle) + share(Activity::Paused),
+            }
+        })
+    }
 }
 
 impl RunView {
     /// Reads the board and the engine's outcomes. Costs a few atomic loads per worker.
     #[must_use]
-    pub fn sample(run: &Run) -> Self {
+    /// With `window`, the view carries the timeline of that much time before now.
+    pub fn sample(run: &Run, window: Option<Duration>) -> Self {
         let board = run.board();
         let phase = run.phase();
         let now = crate::board::monotonic_ns();
         let outcomes = run.outcomes();
+        let timeline = run.timeline();
+        // The latest life of each worker (a replaced worker has more than one).
+        let mut lives: Vec<Option<&WorkerTimeline>> = vec![None; run.plan().workers];
+        for life in &timeline.workers {
+            if let Some(slot) = lives.get_mut(life.index) {
+                *slot = Some(life);
+            }
+        }
         let workers = (0..run.plan().workers)
             .map(|index| {
                 let slot = board.slot(index);
@@ -119,14 +188,23 @@ impl RunView {
                     (None, SlotState::Cancelled, _) => WorkerState::Cancelled,
                     (None, SlotState::Panicked, _) => WorkerState::Crashed,
                     (None, SlotState::Failed, _) => WorkerState::Failed,
-                    (None, SlotState::Running, _) => WorkerState::Running,
+                    (None, SlotState::Running, _) => lives[index]
+                        .and_then(WorkerTimeline::activity)
+                        .map_or(WorkerState::Running, WorkerState::from_activity),
                 };
                 let tasks_done = slot.tasks_done.load(Ordering::Relaxed);
                 let units_total = slot.units_total.load(Ordering::Relaxed);
                 let units_done = slot.units_done.load(Ordering::Relaxed);
                 let started = slot.started_ns.load(Ordering::Relaxed);
                 let running_for = if started > 0 { ns_to_seconds(now.saturating_sub(started)) } else { 0.0 };
-                let in_task = matches!(state, WorkerState::Running | WorkerState::Paused | WorkerState::Draining);
+                let in_task = matches!(
+                    state,
+                    WorkerState::Running
+                        | WorkerState::LockWait
+                        | WorkerState::Blocked
+                        | WorkerState::Paused
+                        | WorkerState::Draining
+                );
                 WorkerView {
                     index,
                     state,
@@ -146,6 +224,7 @@ impl RunView {
                     reason: ended
                         .and_then(WorkerOutcome::detail)
                         .or_else(|| memory_note(slot.pss_bytes.load(Ordering::Relaxed))),
+                    split: lives[index].and_then(TimeSplit::of),
                 }
             })
             .collect();
@@ -156,6 +235,29 @@ impl RunView {
             tasks_done: run.tasks_done(),
             stop_reason: run.stop_reason(),
             workers,
+            now_ns: now,
+            timeline: window.map_or_else(
+                || Timeline { started_ns: timeline.started_ns, workers: Vec::new() },
+                |window| timeline.since(now.saturating_sub(window.as_nanos() as u64)),
+            ),
+            lock: lock_figures(run.plan(), timeline, run.elapsed()),
+        }
+    }
+
+    /// A run of `plan` 300 ms in, with no worker rows: for tests to fill in.
+    #[cfg(test)]
+    #[must_use]
+    pub(crate) fn of_plan(plan: Plan) -> Self {
+        Self {
+            plan,
+            phase: Phase::Running,
+            elapsed: Duration::from_millis(300),
+            tasks_done: 1,
+            stop_reason: None,
+            workers: Vec::new(),
+            now_ns: 0,
+            timeline: Timeline::default(),
+            lock: None,
         }
     }
 
@@ -173,7 +275,7 @@ impl RunView {
 impl WorkerView {
     /// The row of a worker of a finished run.
     #[must_use]
-    pub fn from_report(worker: &crate::engine::WorkerReport) -> Self {
+    pub fn from_report(worker: &crate::engine::WorkerReport, timeline: &Timeline) -> Self {
         Self {
             index: worker.index,
             state: WorkerState::from_outcome(&worker.outcome),
@@ -187,8 +289,42 @@ impl WorkerView {
             pid: worker.pid,
             tid: worker.tid,
             reason: worker.outcome.detail().or_else(|| memory_note(worker.pss_bytes)),
+            split: timeline.lives(worker.index).last().and_then(TimeSplit::of),
         }
     }
+}
+
+impl WorkerState {
+    /// A live worker's state from what its ring says it does.
+    #[must_use]
+    pub fn from_activity(activity: Activity) -> Self {
+        match activity {
+            Activity::Running | Activity::End => Self::Running,
+            Activity::LockWait => Self::LockWait,
+            Activity::Blocked => Self::Blocked,
+            Activity::Idle => Self::Idle,
+            Activity::Paused => Self::Paused,
+            Activity::Draining => Self::Draining,
+        }
+    }
+}
+
+/// The lock's figures of a thread run with the lock on: one lock for every worker, so the time
+/// they computed in all is the time it was held.
+#[must_use]
+pub fn lock_figures(plan: &Plan, timeline: &Timeline, elapsed: Duration) -> Option<LockFigures> {
+    if plan.gil.is_none() || plan.model == Model::Processes {
+        return None;
+    }
+    let elapsed = elapsed.as_secs_f64();
+    let total = |activity| timeline.workers.iter().map(|life| life.time_in(activity)).sum::<u64>();
+    let waits: u64 = timeline.workers.iter().map(|life| life.lock_waits).sum();
+    let waited = ns_to_seconds(total(Activity::LockWait));
+    Some(LockFigures {
+        held: if elapsed > 0.0 { (ns_to_seconds(total(Activity::Running)) / elapsed).min(1.0) } else { 0.0 },
+        handovers_per_second: if elapsed > 0.0 { waits as f64 / elapsed } else { 0.0 },
+        mean_wait_seconds: if waits > 0 { waited / waits as f64 } else { 0.0 },
+    })
 }
 
 /// `PSS 64.0 MiB`, for a worker that measured its memory.

@@ -8,6 +8,7 @@ mod help;
 mod results;
 mod settings;
 pub mod theme;
+mod timeline;
 mod workers;
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -48,9 +49,13 @@ pub fn draw(frame: &mut Frame, state: &State) {
         Layout::vertical([Constraint::Length(core_rows + 2), Constraint::Min(4)]).areas(right);
 
     catalog::render(frame, catalog_area, state, theme);
-    settings::render(frame, settings_area, state, theme);
-    cores::render(frame, cores_area, state, theme);
-    workers::render(frame, workers_area, state, theme);
+    if state.timeline.is_some() {
+        timeline::render(frame, middle, state, theme);
+    } else {
+        settings::render(frame, settings_area, state, theme);
+        cores::render(frame, cores_area, state, theme);
+        workers::render(frame, workers_area, state, theme);
+    }
     results::render(frame, results_area, state, theme);
     footer::render(frame, footer_area, state, theme);
     if state.overlay == Some(Overlay::Help) {
@@ -93,7 +98,7 @@ mod tests {
     use crate::app::state::Overlay;
     use crate::engine::{CrashReason, Model, Phase, PlanRequest, WorkerOutcome};
     use crate::engine::{RunOutcome, RunReport, WorkerReport};
-    use crate::telemetry::{CoreSample, RunView, WorkerState, WorkerView};
+    use crate::telemetry::{CoreSample, LockFigures, RunView, TimeSplit, WorkerState, WorkerView};
     use crate::workload::{by_name, MetricsOf};
 
     fn report(model: Model, workers: usize, wall: f64, outcome: RunOutcome) -> RunReport {
@@ -154,6 +159,7 @@ mod tests {
             pid: 5000,
             tid: 5001 + index as i32,
             reason: (state == WorkerState::Crashed).then(|| "crashed (panic: boom)".to_owned()),
+            split: Some(TimeSplit { running: 0.55, lock_wait: 0.3, blocked: 0.05, idle: 0.1 }),
         }
     }
 
@@ -178,17 +184,17 @@ mod tests {
         .validate_with(&[0, 1])
         .expect("plan");
         state.run = Some(RunView {
-            plan,
             phase: Phase::Draining { remaining: Duration::from_millis(2400) },
             elapsed: Duration::from_millis(1234),
             tasks_done: 6,
-            stop_reason: None,
             workers: vec![
                 worker(0, WorkerState::Draining, 0.5),
                 worker(1, WorkerState::Crashed, 0.0),
-                worker(2, WorkerState::Cancelled, 0.0),
+                worker(2, WorkerState::LockWait, 0.25),
                 worker(3, WorkerState::Running, 0.875),
             ],
+            lock: Some(LockFigures { held: 0.97, handovers_per_second: 196.0, mean_wait_seconds: 0.0051 }),
+            ..RunView::of_plan(plan)
         });
         state.message = Some("cpu · processes × 2: failed in 420.0 ms".into());
         state

@@ -3,6 +3,8 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
+use super::timeline::Mark;
+use crate::board::Activity;
 use crate::telemetry::WorkerState;
 
 /// The palette, colour or none.
@@ -79,7 +81,10 @@ impl Theme {
     pub fn state(self, state: WorkerState) -> Style {
         match state {
             WorkerState::Pending => self.dim(),
-            WorkerState::Running => self.fg(Color::Cyan),
+            WorkerState::Running => self.activity(Activity::Running),
+            WorkerState::LockWait => self.activity(Activity::LockWait),
+            WorkerState::Blocked => self.activity(Activity::Blocked),
+            WorkerState::Idle => self.activity(Activity::Idle),
             WorkerState::Paused => self.fg(Color::Yellow),
             WorkerState::Draining => self.fg(Color::Magenta).add_modifier(Modifier::BOLD),
             WorkerState::Done => self.fg(Color::Green),
@@ -88,6 +93,53 @@ impl Theme {
             WorkerState::Crashed => self.fg(Color::LightRed).add_modifier(Modifier::BOLD),
             WorkerState::Failed => self.fg(Color::Red).add_modifier(Modifier::BOLD),
             WorkerState::Abandoned => self.fg(Color::DarkGray).add_modifier(Modifier::CROSSED_OUT),
+        }
+    }
+
+    /// The colour of what a worker does, in the timeline and the workers table alike.
+    fn activity_color(activity: Activity) -> Color {
+        match activity {
+            Activity::Running => Color::Green,
+            Activity::LockWait => Color::Red,
+            Activity::Blocked => Color::Blue,
+            Activity::Idle | Activity::End => Color::DarkGray,
+            Activity::Paused => Color::Magenta,
+            Activity::Draining => Color::Cyan,
+        }
+    }
+
+    #[must_use]
+    pub fn activity(self, activity: Activity) -> Style {
+        self.fg(Self::activity_color(activity))
+    }
+
+    /// A worker's colour on a CPU lane: a small palette, repeated.
+    fn worker_color(index: usize) -> Color {
+        const PALETTE: [Color; 6] =
+            [Color::Blue, Color::Green, Color::Magenta, Color::Cyan, Color::Red, Color::DarkGray];
+        PALETTE[index % PALETTE.len()]
+    }
+
+    fn mark_color(mark: Mark) -> Color {
+        match mark {
+            Mark::Activity(activity) => Self::activity_color(activity),
+            Mark::Worker(index) => Self::worker_color(index),
+        }
+    }
+
+    /// A timeline mark as the ink of a cell.
+    #[must_use]
+    pub(crate) fn mark(self, mark: Mark) -> Style {
+        self.fg(Self::mark_color(mark))
+    }
+
+    /// A timeline mark as the background of a cell, behind another's ink.
+    #[must_use]
+    pub(crate) fn mark_background(self, mark: Mark) -> Style {
+        if self.color {
+            Style::new().bg(Self::mark_color(mark))
+        } else {
+            Style::new()
         }
     }
 
@@ -114,6 +166,20 @@ pub fn bar(fraction: f64, width: usize) -> String {
     let filled = out.chars().count();
     out.push_str(&"·".repeat(width.saturating_sub(filled)));
     out
+}
+
+/// What stands for an activity where there is no colour: a shade each.
+#[must_use]
+pub fn activity_glyph(activity: Activity) -> char {
+    match activity {
+        Activity::Running => '█',
+        Activity::LockWait => '░',
+        Activity::Blocked => '▒',
+        Activity::Idle => '·',
+        Activity::Paused => '‖',
+        Activity::Draining => '▓',
+        Activity::End => ' ',
+    }
 }
 
 /// A sparkline of percentages, one cell per sample.

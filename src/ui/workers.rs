@@ -6,11 +6,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::theme::{bar, Theme};
+use super::theme::{activity_glyph, bar, Theme};
 use super::{focused, panel};
 use crate::app::state::{Focus, State};
+use crate::board::Activity;
 use crate::engine::Phase;
-use crate::telemetry::{WorkerState, WorkerView};
+use crate::telemetry::{LockFigures, TimeSplit, WorkerState, WorkerView};
 use crate::units::format_seconds;
 use crate::units::truncate;
 
@@ -39,7 +40,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
                 plan.workers,
                 last.report.outcome.name()
             );
-            (title, last.report.workers.iter().map(WorkerView::from_report).collect(), plan.gil.is_some())
+            (
+                title,
+                last.report
+                    .workers
+                    .iter()
+                    .map(|worker| WorkerView::from_report(worker, &last.report.timeline))
+                    .collect(),
+                plan.gil.is_some(),
+            )
         }
         (None, None) => (" Workers ".to_owned(), Vec::new(), false),
     };
@@ -59,25 +68,35 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         frame.render_widget(Paragraph::new(Line::styled(hint, theme.dim())), inner);
         return;
     }
-    let [counts_area, table_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let lock_figures = state.run.as_ref().and_then(|run| run.lock);
+    let header_lines = if lock_figures.is_some() { 2 } else { 1 };
+    let [counts_area, table_area] =
+        Layout::vertical([Constraint::Length(header_lines), Constraint::Min(0)]).areas(inner);
     let phase = state.run.as_ref().map(|run| run.phase);
-    frame.render_widget(state_counts(phase, &workers, theme), counts_area);
+    let mut counts = vec![state_counts(phase, &workers, theme)];
+    if let Some(figures) = lock_figures {
+        counts.push(lock_line(figures, theme));
+    }
+    frame.render_widget(Paragraph::new(counts), counts_area);
 
     // Base columns first; then, as width allows: pid/tid, lock wait (when the lock is on), and
     // the reason a worker ended badly in what is left.
     let wide = inner.width >= 96;
     let gauge_width = if wide { 16 } else { 8 };
-    let mut header = vec!["#", "state", "task", "tasks", "/s", "core", "cpu"];
-    let mut widths = vec![
-        Constraint::Length(3),
-        Constraint::Length(9),
-        Constraint::Length(gauge_width),
-        Constraint::Length(6),
-        Constraint::Length(5),
-        Constraint::Length(4),
-        Constraint::Length(8),
-    ];
     let mut budget = inner.width.saturating_sub(49 + gauge_width - 8);
+    // The time split matters more than the task rate: it takes the rate's place when narrow.
+    let show_rate = budget > SPLIT_WIDTH;
+    let split_width = if show_rate { SPLIT_WIDTH } else { 5 + budget.min(SPLIT_WIDTH - 5) };
+    budget = budget.saturating_sub(if show_rate { SPLIT_WIDTH + 1 } else { split_width - 5 });
+    let mut header = vec!["#", "state", "task", "tasks"];
+    let mut widths =
+        vec![Constraint::Length(3), Constraint::Length(9), Constraint::Length(gauge_width), Constraint::Length(6)];
+    if show_rate {
+        header.push("/s");
+        widths.push(Constraint::Length(5));
+    }
+    header.extend(["core", "cpu", "split"]);
+    widths.extend([Constraint::Length(4), Constraint::Length(8), Constraint::Length(split_width)]);
     let show_lock = lock && budget >= 10;
     if show_lock {
         header.push("lock wait");
@@ -107,10 +126,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
             } else {
                 worker.tasks_done.to_string()
             }),
-            Cell::from(worker.rate.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.1}"))),
-            Cell::from(worker.core.map_or_else(|| "-".to_owned(), |c| c.to_string())),
-            Cell::from(format_seconds(worker.cpu_seconds)),
         ];
+        if show_rate {
+            cells.push(Cell::from(worker.rate.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.1}"))));
+        }
+        cells.push(Cell::from(worker.core.map_or_else(|| "-".to_owned(), |c| c.to_string())));
+        cells.push(Cell::from(format_seconds(worker.cpu_seconds)));
+        cells.push(Cell::from(split_bar(worker.split, usize::from(split_width), theme)));
         if show_lock {
             cells.push(Cell::from(format_seconds(worker.lock_wait_seconds)));
         }
@@ -154,4 +176,59 @@ fn state_counts(phase: Option<Phase>, workers: &[WorkerView], theme: Theme) -> L
         }
     }
     Line::from(spans)
+}
+
+/// Widest the time-split bar gets.
+const SPLIT_WIDTH: u16 = 10;
+
+/// A worker's time so far as a bar: running, then lock wait, blocked and idle, each in its
+/// timeline colour (its timeline glyph without colour).
+fn split_bar(split: Option<TimeSplit>, width: usize, theme: Theme) -> Line<'static> {
+    let Some(split) = split else { return Line::from("") };
+    let parts = [
+        (Activity::Running, split.running),
+        (Activity::LockWait, split.lock_wait),
+        (Activity::Blocked, split.blocked),
+        (Activity::Idle, split.idle),
+    ];
+    // Largest remainders: the cells add up to the width, and a share above 0 shows at all
+    // only when it earns a cell.
+    let mut cells: Vec<usize> = parts.iter().map(|(_, share)| (share * width as f64).floor() as usize).collect();
+    let mut left = width.saturating_sub(cells.iter().sum());
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by(|a, b| {
+        let rest = |i: usize| parts[i].1 * width as f64 - cells[i] as f64;
+        rest(*b).total_cmp(&rest(*a))
+    });
+    for at in order {
+        if left == 0 {
+            break;
+        }
+        if parts[at].1 > 0.0 {
+            cells[at] += 1;
+            left -= 1;
+        }
+    }
+    let spans: Vec<Span<'static>> = parts
+        .iter()
+        .zip(cells)
+        .filter(|(_, count)| *count > 0)
+        .map(|((activity, _), count)| {
+            let glyph = if theme.color { '█' } else { activity_glyph(*activity) };
+            Span::styled(glyph.to_string().repeat(count), theme.activity(*activity))
+        })
+        .collect();
+    Line::from(spans)
+}
+
+/// `lock: held 97% · 196 hand-overs/s · mean wait 5.1 ms`, as py-spy's `top` heads its table.
+fn lock_line(figures: LockFigures, theme: Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled("lock ", theme.dim()),
+        Span::styled(format!("held {:.0}%", figures.held * 100.0), theme.value()),
+        Span::styled(" · ", theme.dim()),
+        Span::styled(format!("{:.0} hand-overs/s", figures.handovers_per_second), theme.value()),
+        Span::styled(" · ", theme.dim()),
+        Span::styled(format!("mean wait {}", format_seconds(figures.mean_wait_seconds)), theme.value()),
+    ])
 }

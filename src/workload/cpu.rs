@@ -28,6 +28,7 @@ impl Kind for Cpu {
             unit: "integers per task",
             short_unit: "ints",
             default: 150_000_000,
+            watchable: 1_500_000_000,
             max: None,
             in_millions: true,
         }

@@ -90,7 +90,14 @@ impl Kind for Data {
 
     fn size(&self) -> SizeSpec {
         // The dataset is held in memory whole, and made before the run starts.
-        SizeSpec { unit: "MiB of data in all", short_unit: "MiB data", default: 64, max: Some(1024), in_millions: false }
+        SizeSpec {
+            unit: "MiB of data in all",
+            short_unit: "MiB data",
+            default: 64,
+            watchable: 512,
+            max: Some(1024),
+            in_millions: false,
+        }
     }
 
     fn options(&self) -> &'static [OptionSpec] {
@@ -103,7 +110,19 @@ impl Kind for Data {
                 values: Values::Choice(Transfer::NAMES),
                 default: Some("inherit"),
             },
+            OptionSpec {
+                flag: "passes",
+                help: "data: how many times each task counts its chunk, as an analysis that reads its data \
+                       several times",
+                values: Values::Number { from: 1 },
+                default: Some("1"),
+            },
         ]
+    }
+
+    /// 1 GiB is read in about half a second; a watchable run reads it several times.
+    fn watchable_options(&self) -> &'static [(&'static str, &'static str)] {
+        &[("passes", "24")]
     }
 
     fn check(&self, options: &mut Options, shape: &Shape) -> Result<(), OptionError> {
@@ -123,12 +142,10 @@ impl Kind for Data {
     }
 
     fn build(&self, setup: &Setup) -> Box<dyn Workload> {
-        Box::new(Histograms::new(
-            setup.size,
-            setup.options.number("seed"),
-            setup.tasks,
-            setup.options.choice("transfer"),
-        ))
+        let mut histograms =
+            Histograms::new(setup.size, setup.options.number("seed"), setup.tasks, setup.options.choice("transfer"));
+        histograms.passes = setup.options.number("passes").max(1);
+        Box::new(histograms)
     }
 }
 
@@ -159,6 +176,8 @@ pub struct Histograms {
     seed: u64,
     tasks: u64,
     transfer: Transfer,
+    /// Times each task counts its chunk; the histogram holds every pass.
+    passes: u64,
     /// Made by [`Workload::prepare`] in the program, before any worker exists, so forked workers
     /// share its pages; made on first use in a spawned worker that reads in place.
     bytes: OnceLock<Vec<u8>>,
@@ -177,6 +196,7 @@ impl Histograms {
             seed,
             tasks,
             transfer,
+            passes: 1,
             bytes: OnceLock::new(),
             whole: OnceLock::new(),
             partials,
@@ -216,16 +236,25 @@ impl Histograms {
         &self.dataset()[self.chunk_bounds(task)]
     }
 
-    /// Counts `chunk` with a checkpoint after every piece; None when told to stop.
-    fn count(chunk: &[u8], hooks: &mut dyn Hooks) -> Option<[u64; BINS]> {
+    /// Counts `chunk` `passes` times, with a checkpoint after every piece; None when told to stop.
+    fn count(&self, chunk: &[u8], hooks: &mut dyn Hooks) -> Option<[u64; BINS]> {
         let mut histogram = [0u64; BINS];
-        for (done, piece) in chunk.chunks(CHUNK).enumerate() {
-            histogram_of(piece, &mut histogram);
-            if hooks.checkpoint(done as u64 + 1) == Flow::Stop {
-                return None;
+        let mut done = 0;
+        for _ in 0..self.passes {
+            for piece in chunk.chunks(CHUNK) {
+                histogram_of(piece, &mut histogram);
+                done += 1;
+                if hooks.checkpoint(done) == Flow::Stop {
+                    return None;
+                }
             }
         }
         Some(histogram)
+    }
+
+    /// What the partial histograms must add up to: the whole dataset, counted `passes` times.
+    fn expected_histogram(&self) -> [u64; BINS] {
+        self.whole_histogram().map(|count| count.wrapping_mul(self.passes))
     }
 
     /// A pipe worker's task: ask for the chunk, count it, send the histogram back.
@@ -235,7 +264,7 @@ impl Histograms {
         if chunk.len() != self.chunk_bounds(task).len() {
             return Err(ExchangeError::Broken(format!("chunk {task} came with {} bytes", chunk.len())));
         }
-        let Some(histogram) = Self::count(&chunk, hooks) else {
+        let Some(histogram) = self.count(&chunk, hooks) else {
             return Ok(None);
         };
         let mut message = Vec::with_capacity(8 + BINS * 8);
@@ -272,12 +301,12 @@ fn histogram_of(bytes: &[u8], into: &mut [u64; BINS]) {
 
 impl Workload for Histograms {
     fn units_for(&self, task: u64) -> u64 {
-        self.chunk_bounds(task).len().div_ceil(CHUNK) as u64
+        (self.chunk_bounds(task).len().div_ceil(CHUNK) as u64).saturating_mul(self.passes)
     }
 
     fn run_task(&self, task: u64, hooks: &mut dyn Hooks) -> TaskEnd {
         let histogram = match self.transfer {
-            Transfer::Inherit => Self::count(self.chunk(task), hooks).inspect(|histogram| {
+            Transfer::Inherit => self.count(self.chunk(task), hooks).inspect(|histogram| {
                 self.store_partial(task, histogram);
             }),
             Transfer::Pipe => match self.run_piped(task, hooks) {
@@ -294,7 +323,7 @@ impl Workload for Histograms {
     }
 
     fn expected_checksum(&self, _tasks: u64) -> Option<u64> {
-        Some(digest(self.whole_histogram()))
+        Some(digest(&self.expected_histogram()))
     }
 
     fn prepare(&self) {
@@ -346,7 +375,7 @@ impl Workload for Histograms {
         // Spawned workers that read in place share only the board with the coordinator: their
         // histograms reach it as digests (the checksum), not as counts.
         let combinable = self.partials.is_some() && (run.inherited_memory || self.transfer == Transfer::Pipe);
-        let matches = combinable.then(|| run.tasks_done == run.tasks && combined == *self.whole_histogram());
+        let matches = combinable.then(|| run.tasks_done == run.tasks && combined == self.expected_histogram());
         Box::new(Figures {
             transfer: self.transfer.name(),
             bytes: self.len,

@@ -29,6 +29,7 @@ impl Kind for Io {
             unit: "milliseconds per task",
             short_unit: "ms",
             default: 200,
+            watchable: 400,
             max: None,
             in_millions: false,
         }

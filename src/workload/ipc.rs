@@ -38,6 +38,7 @@ impl Kind for Ipc {
             unit: "round trips per task",
             short_unit: "trips",
             default: 10_000,
+            watchable: 30_000,
             max: None,
             in_millions: true,
         }

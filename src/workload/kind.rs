@@ -18,6 +18,9 @@ pub struct SizeSpec {
     /// For the dashboard: `ints` in `150M ints`.
     pub short_unit: &'static str,
     pub default: u64,
+    /// The size the dashboard starts with: a default run there (16 tasks on two workers) lasts
+    /// a few seconds on the reference machine, long enough to watch.
+    pub watchable: u64,
     /// The largest size taken, where a larger one would exhaust memory or patience.
     pub max: Option<u64>,
     /// True when sizes are counts shown in millions (`150M ints`); false for `200 ms`.
@@ -28,7 +31,9 @@ impl SizeSpec {
     /// `150M ints`, `200 ms`, `64 MiB`: a size in the workload's own short unit.
     #[must_use]
     pub fn show(&self, size: u64) -> String {
-        if self.in_millions && size >= 1_000_000 {
+        if self.in_millions && size >= 1_000_000_000 {
+            format!("{:.1}G {}", size as f64 / 1e9, self.short_unit)
+        } else if self.in_millions && size >= 1_000_000 {
             if size.is_multiple_of(1_000_000) {
                 format!("{}M {}", size / 1_000_000, self.short_unit)
             } else {
@@ -188,6 +193,11 @@ pub trait Kind: Sync {
     fn check(&self, _options: &mut Options, _shape: &Shape) -> Result<(), OptionError> {
         Ok(())
     }
+    /// Options the dashboard starts with, beside [`SizeSpec::watchable`], so that a default run
+    /// lasts long enough to watch; the command line keeps the specs' defaults.
+    fn watchable_options(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
     /// The dashboard's variant row for this workload, for threads or processes.
     fn variants(&self, _processes: bool) -> &'static [Variant] {
         &[]
@@ -301,7 +311,7 @@ mod tests {
 
     #[test]
     fn sizes_show_in_their_unit() {
-        let ints = SizeSpec { unit: "", short_unit: "ints", default: 1, max: None, in_millions: true };
+        let ints = SizeSpec { unit: "", short_unit: "ints", default: 1, watchable: 1, max: None, in_millions: true };
         assert_eq!(ints.show(150_000_000), "150M ints");
         assert_eq!(ints.show(1_500_000), "1.5M ints");
         assert_eq!(ints.show(20_000), "20000 ints");

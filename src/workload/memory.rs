@@ -30,7 +30,14 @@ impl Kind for Memory {
     }
 
     fn size(&self) -> SizeSpec {
-        SizeSpec { unit: "MiB per task", short_unit: "MiB", default: 64, max: Some(8192), in_millions: false }
+        SizeSpec {
+            unit: "MiB per task",
+            short_unit: "MiB",
+            default: 64,
+            watchable: 192,
+            max: Some(8192),
+            in_millions: false,
+        }
     }
 
     fn build(&self, setup: &Setup) -> Box<dyn Workload> {

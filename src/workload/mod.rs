@@ -86,6 +86,7 @@ mod tests {
             assert_eq!(position(*kind), at);
             let size = kind.size();
             assert!(size.default > 0 && size.max.is_none_or(|max| max >= size.default), "{}", kind.name());
+            assert!(size.watchable > 0 && size.max.is_none_or(|max| max >= size.watchable), "{}", kind.name());
             for spec in kind.options() {
                 if let Some(default) = spec.default {
                     assert_eq!(kind::check_value(spec, default), Ok(()), "{} --{}", kind.name(), spec.flag);

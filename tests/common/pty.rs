@@ -23,6 +23,11 @@ pub struct Dashboard {
 impl Dashboard {
     /// Starts `concur-tui ARGS` in a `cols`×`rows` terminal.
     pub fn start(args: &[&str], cols: u16, rows: u16) -> Self {
+        Self::start_in(None, args, cols, rows)
+    }
+
+    /// As [`Dashboard::start`], in directory `dir` (where the dashboard writes its files).
+    pub fn start_in(dir: Option<&std::path::Path>, args: &[&str], cols: u16, rows: u16) -> Self {
         let pair =
             native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("open a pty");
         let tag = super::new_tag();
@@ -31,6 +36,9 @@ impl Dashboard {
         command.env(TAG_VAR, &tag);
         command.env("TERM", "xterm-256color");
         command.env_remove("NO_COLOR");
+        if let Some(dir) = dir {
+            command.cwd(dir);
+        }
         let child = pair.slave.spawn_command(command).expect("spawn in the pty");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("pty reader");
@@ -72,7 +80,7 @@ impl Dashboard {
 
     /// Waits until the screen shows `text`; a hang detector, generous on a busy machine.
     pub fn wait_for(&self, text: &str) {
-        let shown = wait_until(Duration::from_secs(30), || self.contents().contains(text));
+        let shown = wait_until(Duration::from_secs(90), || self.contents().contains(text));
         assert!(shown, "never saw {text:?}; the screen:\n{}", self.contents());
     }
 
