@@ -3,7 +3,6 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use super::timeline::Mark;
 use crate::board::Activity;
 use crate::telemetry::WorkerState;
 
@@ -120,24 +119,27 @@ impl Theme {
         PALETTE[index % PALETTE.len()]
     }
 
-    fn mark_color(mark: Mark) -> Color {
-        match mark {
-            Mark::Activity(activity) => Self::activity_color(activity),
-            Mark::Worker(index) => Self::worker_color(index),
-        }
+    /// Worker `index` on a CPU lane of the timeline.
+    #[must_use]
+    pub fn worker(self, index: usize) -> Style {
+        self.fg(Self::worker_color(index))
     }
 
-    /// A timeline mark as the ink of a cell.
+    /// What a worker does, as the background of a timeline cell behind another's ink.
     #[must_use]
-    pub(crate) fn mark(self, mark: Mark) -> Style {
-        self.fg(Self::mark_color(mark))
+    pub fn activity_background(self, activity: Activity) -> Style {
+        self.bg(Self::activity_color(activity))
     }
 
-    /// A timeline mark as the background of a cell, behind another's ink.
+    /// Worker `index`, as the background of a timeline cell.
     #[must_use]
-    pub(crate) fn mark_background(self, mark: Mark) -> Style {
+    pub fn worker_background(self, index: usize) -> Style {
+        self.bg(Self::worker_color(index))
+    }
+
+    fn bg(self, color: Color) -> Style {
         if self.color {
-            Style::new().bg(Self::mark_color(mark))
+            Style::new().bg(color)
         } else {
             Style::new()
         }

@@ -6,7 +6,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::kind::{choice, Kind, OptionSpec, Setup, SizeSpec, Values, Variant};
+use super::choice::choice;
+use super::kind::{Kind, OptionSpec, Setup, SizeSpec, Values, Variant};
 use super::task::{fields_of, Flow, Hooks, Metrics, RunCells, TaskEnd, Workload};
 use super::Choice;
 

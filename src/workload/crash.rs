@@ -5,7 +5,8 @@
 use std::sync::atomic::Ordering;
 
 use super::cpu::{expected_sum_of_squares, sum_range};
-use super::kind::{choice, Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
+use super::choice::choice;
+use super::kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
 use super::task::{Hooks, Metrics, RunCells, TaskEnd, Workload};
 use super::Choice;
 

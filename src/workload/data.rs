@@ -13,7 +13,8 @@ use std::sync::OnceLock;
 use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
 
 use super::imbalance::SEED;
-use super::kind::{choice, Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
+use super::choice::choice;
+use super::kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
 use super::task::{fields_of, ExchangeError, Flow, Hooks, Line, Metrics, RunCells, TaskEnd, Transport, Workload};
 use super::Choice;
 

@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use super::choice::Choice;
 use super::task::Workload;
 
 /// What `--size` means for a workload, its default and its limit.
@@ -109,53 +110,6 @@ impl Options {
         self.0.iter().map(|(name, value)| (name.as_str(), value.as_str()))
     }
 }
-
-/// A typed option value with its names: the enums of each workload file (see [`choice!`]).
-pub trait Choice: Copy + Default + PartialEq + fmt::Debug + 'static {
-    const NAMES: &'static [&'static str];
-    fn parse(name: &str) -> Option<Self>;
-    fn name(self) -> &'static str;
-}
-
-/// Defines a typed option enum with its command-line names; the first variant is the default.
-macro_rules! choice {
-    ($(#[$meta:meta])* $vis:vis enum $name:ident { $first_doc:literal $first:ident = $first_text:literal, $($doc:literal $variant:ident = $text:literal,)* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-        $vis enum $name {
-            #[doc = $first_doc]
-            #[default]
-            $first,
-            $(#[doc = $doc] $variant,)*
-        }
-
-        impl $crate::workload::kind::Choice for $name {
-            const NAMES: &'static [&'static str] = &[$first_text, $($text),*];
-
-            fn parse(name: &str) -> Option<Self> {
-                match name {
-                    $first_text => Some(Self::$first),
-                    $($text => Some(Self::$variant),)*
-                    _ => None,
-                }
-            }
-
-            fn name(self) -> &'static str {
-                match self {
-                    Self::$first => $first_text,
-                    $(Self::$variant => $text,)*
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str($crate::workload::kind::Choice::name(*self))
-            }
-        }
-    };
-}
-pub(crate) use choice;
 
 /// One entry of the dashboard's variant row: a label and the options it sets. A flag that is
 /// not a workload option (`schedule`) is a run setting.

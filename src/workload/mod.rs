@@ -5,13 +5,15 @@
 //! Each workload file is the one home of everything about it; this module only lists them.
 //! Adding a workload is its own file and one line of [`catalog!`] below.
 
+pub mod choice;
 pub mod kind;
 pub mod task;
 #[cfg(test)]
 pub(crate) mod testing;
 
+pub use choice::Choice;
 pub use cpu::sum_of_squares;
-pub use kind::{Choice, Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
+pub use kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
 pub use task::{ExchangeError, Flow, Hooks, Line, Metrics, MetricsOf, RunCells, TaskEnd, Transport, Workload};
 
 /// Declares each workload's module and lists its entry, in the order `list` and the dashboard

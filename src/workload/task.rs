@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
-use super::kind::choice;
+use super::choice::choice;
 
 /// What a worker should do after a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

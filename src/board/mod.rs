@@ -15,10 +15,19 @@ use std::ffi::CStr;
 use std::num::NonZeroUsize;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::ptr::NonNull;
-use std::sync::atomic::{fence, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
+
+mod ring;
+
+mod clock;
+mod mailbox;
+
+pub use clock::{monotonic_ns, thread_cpu_ns};
+pub use mailbox::{Lane, Mailbox};
+pub use ring::{Activity, RingRead, StateEvent, StateRing, RING_EVENTS};
 
 /// How many workers one run may have: the board's slot count.
 pub const MAX_WORKERS: usize = 1024;
@@ -143,165 +152,6 @@ pub struct Slot {
     pub mailbox: Mailbox,
     /// Every change of what this worker does, for the timeline and the trace.
     pub ring: StateRing,
-}
-
-/// Two one-message lanes in shared memory, on a cache line of their own so that the
-/// coordinator's writes never slow the worker's progress stores.
-#[repr(C, align(128))]
-#[derive(Default)]
-pub struct Mailbox {
-    pub to_coordinator: Lane,
-    pub to_worker: Lane,
-}
-
-/// One direction of a [`Mailbox`]: a message of up to 8 bytes, published by bumping `seq`.
-#[derive(Default)]
-pub struct Lane {
-    /// Bumped after each message; the reader waits for it to change (a futex word).
-    pub seq: AtomicU32,
-    /// Non-zero while the reader sleeps on `seq`: the writer must wake it.
-    pub sleeping: AtomicU32,
-    pub len: AtomicU32,
-    pub payload: AtomicU64,
-}
-
-/// Events one worker's ring holds: 256 × 16 bytes, 4 KiB per worker, 4 MiB for the whole board
-/// (pages are only backed once a worker writes them).
-pub const RING_EVENTS: usize = 256;
-
-/// What a worker is doing, as its ring records it and the timeline shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Activity {
-    /// No task in hand: before the first, between two.
-    Idle = 0,
-    /// Computing a task.
-    Running = 1,
-    /// Waiting for the emulated interpreter lock while another worker holds it.
-    LockWait = 2,
-    /// In a wait that uses no CPU: a sleep, I/O, an exchange with the coordinator.
-    Blocked = 3,
-    Paused = 4,
-    /// Computing after a stop request, until the task or chunk in hand is done.
-    Draining = 5,
-    /// The worker left its loop; nothing follows.
-    End = 6,
-}
-
-impl Activity {
-    pub const ALL: [Self; 7] =
-        [Self::Idle, Self::Running, Self::LockWait, Self::Blocked, Self::Paused, Self::Draining, Self::End];
-
-    #[must_use]
-    pub fn from_raw(raw: u8) -> Option<Self> {
-        Self::ALL.get(usize::from(raw)).copied()
-    }
-
-    /// The name the dashboard and the trace give this state.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Idle => "idle",
-            Self::Running => "running",
-            Self::LockWait => "lock wait",
-            Self::Blocked => "blocked",
-            Self::Paused => "paused",
-            Self::Draining => "draining",
-            Self::End => "end",
-        }
-    }
-}
-
-/// One state change: when (CLOCK_MONOTONIC ns), what, and on which CPU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StateEvent {
-    pub ns: u64,
-    pub activity: Activity,
-    pub cpu: Option<usize>,
-}
-
-/// One slot of a ring: the instant and the packed activity and CPU (`activity | (cpu + 1) << 8`,
-/// CPU 0 meaning unknown).
-#[derive(Default)]
-struct RingEntry {
-    ns: AtomicU64,
-    what: AtomicU64,
-}
-
-/// A worker's ring of state changes: one writer (the worker), any number of readers, no lock.
-///
-/// The writer fills entry `seq % RING_EVENTS` and then publishes `head = seq + 1`. A reader
-/// that falls more than a ring behind loses the oldest events, and [`StateRing::read`] says how
-/// many; it never returns an entry the writer was overwriting while it was read (a seqlock
-/// turned sideways: the head read again after the entries tells which ones may have changed).
-#[repr(C, align(128))]
-pub struct StateRing {
-    /// Events written since the run began: the sequence number of the next one.
-    head: AtomicU64,
-    entries: [RingEntry; RING_EVENTS],
-}
-
-/// What [`StateRing::read`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RingRead {
-    /// Pass this as `from` next time.
-    pub next: u64,
-    /// Events overwritten before this reader saw them.
-    pub missed: u64,
-}
-
-impl StateRing {
-    /// Appends one event. Only the ring's own worker may call this: there is one writer.
-    #[inline]
-    pub fn record(&self, ns: u64, activity: Activity, cpu: Option<usize>) {
-        let seq = self.head.load(Ordering::Relaxed);
-        let entry = &self.entries[(seq % RING_EVENTS as u64) as usize];
-        let cpu = cpu.and_then(|cpu| u32::try_from(cpu).ok()).and_then(|cpu| cpu.checked_add(1)).unwrap_or(0);
-        // Orders the previous `head` store before this entry's stores: a reader that sees any
-        // of them also sees a head that tells it the entry is being replaced.
-        fence(Ordering::Release);
-        entry.ns.store(ns, Ordering::Relaxed);
-        entry.what.store(u64::from(activity as u8) | (u64::from(cpu) << 8), Ordering::Relaxed);
-        self.head.store(seq + 1, Ordering::Release);
-    }
-
-    /// Events written so far.
-    #[must_use]
-    pub fn head(&self) -> u64 {
-        self.head.load(Ordering::Acquire)
-    }
-
-    /// Appends the events from sequence number `from` on to `out`. Costs one load when nothing
-    /// changed.
-    pub fn read(&self, from: u64, out: &mut Vec<StateEvent>) -> RingRead {
-        let head = self.head.load(Ordering::Acquire);
-        if head <= from {
-            // Nothing new (or the ring was reset for a newer run, which this reader must ignore).
-            return RingRead { next: from.max(head), missed: 0 };
-        }
-        let first = from.max(head.saturating_sub(RING_EVENTS as u64));
-        let before = out.len();
-        for seq in first..head {
-            let entry = &self.entries[(seq % RING_EVENTS as u64) as usize];
-            let ns = entry.ns.load(Ordering::Relaxed);
-            let what = entry.what.load(Ordering::Relaxed);
-            let cpu = ((what >> 8) as u32).checked_sub(1).map(|cpu| cpu as usize);
-            // An unknown activity can only come from a torn entry, which the check below drops.
-            let activity = Activity::from_raw((what & 0xff) as u8).unwrap_or(Activity::Idle);
-            out.push(StateEvent { ns, activity, cpu });
-        }
-        fence(Ordering::Acquire);
-        // Entry `seq` is intact unless the writer had begun event `seq + RING_EVENTS` meanwhile.
-        let now = self.head.load(Ordering::Relaxed);
-        let valid_from = first.max((now + 1).saturating_sub(RING_EVENTS as u64)).min(head);
-        let torn = (valid_from - first) as usize;
-        out.drain(before..before + torn);
-        RingRead { next: head, missed: valid_from - from }
-    }
-
-    fn reset(&self) {
-        self.head.store(0, Ordering::Relaxed);
-    }
 }
 
 /// A crash a worker commits on request.
@@ -537,23 +387,6 @@ impl Drop for Board {
     }
 }
 
-/// CLOCK_MONOTONIC in nanoseconds: the same clock in every process, so instants written by a
-/// child compare with the parent's. It is served by the vDSO, not a syscall.
-#[must_use]
-pub fn monotonic_ns() -> u64 {
-    let ts =
-        nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).unwrap_or(nix::sys::time::TimeSpec::new(0, 0));
-    u64::try_from(ts.tv_sec()).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec()).unwrap_or(0)
-}
-
-/// CPU time of the calling thread, in nanoseconds.
-#[must_use]
-pub fn thread_cpu_ns() -> u64 {
-    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
-        .unwrap_or(nix::sys::time::TimeSpec::new(0, 0));
-    u64::try_from(ts.tv_sec()).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec()).unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -604,106 +437,6 @@ mod tests {
             nix::unistd::ForkResult::Parent { child } => {
                 nix::sys::wait::waitpid(child, None).expect("waitpid");
                 assert_eq!(board.slot(0).tasks_done.load(Ordering::Relaxed), 42);
-            }
-        }
-    }
-
-    fn events(ring: &StateRing, from: u64) -> (Vec<StateEvent>, RingRead) {
-        let mut out = Vec::new();
-        let read = ring.read(from, &mut out);
-        (out, read)
-    }
-
-    #[test]
-    fn a_ring_gives_back_its_events_in_order_and_nothing_twice() {
-        let board = Board::create().expect("memfd");
-        board.begin_run(1, 1);
-        let ring = &board.slot(0).ring;
-        assert_eq!(events(ring, 0), (Vec::new(), RingRead { next: 0, missed: 0 }));
-        ring.record(10, Activity::Idle, Some(3));
-        ring.record(20, Activity::Running, None);
-        let (got, read) = events(ring, 0);
-        assert_eq!(
-            got,
-            vec![
-                StateEvent { ns: 10, activity: Activity::Idle, cpu: Some(3) },
-                StateEvent { ns: 20, activity: Activity::Running, cpu: None },
-            ]
-        );
-        assert_eq!(read, RingRead { next: 2, missed: 0 });
-        assert_eq!(events(ring, read.next), (Vec::new(), RingRead { next: 2, missed: 0 }));
-        board.begin_run(1, 1);
-        assert_eq!(board.slot(0).ring.head(), 0, "a new run starts an empty ring");
-    }
-
-    #[test]
-    fn a_reader_that_falls_a_ring_behind_is_told_how_many_it_missed() {
-        let board = Board::create().expect("memfd");
-        board.begin_run(1, 1);
-        let ring = &board.slot(0).ring;
-        let total = 3 * RING_EVENTS as u64 + 5;
-        for seq in 0..total {
-            ring.record(seq, Activity::ALL[(seq % 6) as usize], Some((seq % 7) as usize));
-        }
-        let (got, read) = events(ring, 4);
-        assert_eq!(read.next, total);
-        assert_eq!(read.missed + got.len() as u64, total - 4);
-        assert!(got.len() >= RING_EVENTS - 1, "only {} kept", got.len());
-        let first = total - got.len() as u64;
-        for (event, seq) in got.iter().zip(first..) {
-            assert_eq!(event.ns, seq);
-            assert_eq!(event.cpu, Some((seq % 7) as usize));
-        }
-    }
-
-    #[test]
-    fn a_reader_racing_the_writer_never_sees_a_torn_event() {
-        let board = Board::create().expect("memfd");
-        board.begin_run(1, 1);
-        let total = 200_000u64;
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                for seq in 0..total {
-                    board.slot(0).ring.record(seq, Activity::ALL[(seq % 6) as usize], Some((seq % 97) as usize));
-                }
-            });
-            let (mut next, mut seen, mut missed) = (0u64, 0u64, 0u64);
-            let mut out = Vec::new();
-            while next < total {
-                out.clear();
-                let read = board.slot(0).ring.read(next, &mut out);
-                let first = next + read.missed;
-                for (event, seq) in out.iter().zip(first..) {
-                    assert_eq!(event.ns, seq, "events out of order or torn");
-                    assert_eq!(event.activity, Activity::ALL[(seq % 6) as usize], "torn at {seq}");
-                    assert_eq!(event.cpu, Some((seq % 97) as usize), "torn at {seq}");
-                }
-                assert_eq!(first + out.len() as u64, read.next);
-                seen += out.len() as u64;
-                missed += read.missed;
-                next = read.next;
-            }
-            assert_eq!(seen + missed, total);
-        });
-    }
-
-    #[test]
-    fn a_forked_child_records_what_the_parent_reads() {
-        let board = Board::create().expect("memfd");
-        board.begin_run(1, 1);
-        // SAFETY: the child only stores atomics and calls _exit.
-        match unsafe { nix::unistd::fork() }.expect("fork") {
-            nix::unistd::ForkResult::Child => {
-                board.slot(0).ring.record(5, Activity::Blocked, Some(1));
-                board.slot(0).ring.record(9, Activity::End, Some(1));
-                // SAFETY: leave without running the test harness's destructors.
-                unsafe { libc::_exit(0) }
-            }
-            nix::unistd::ForkResult::Parent { child } => {
-                nix::sys::wait::waitpid(child, None).expect("waitpid");
-                let (got, _) = events(&board.slot(0).ring, 0);
-                let activities: Vec<_> = got.iter().map(|event| event.activity).collect();
-                assert_eq!(activities, vec![Activity::Blocked, Activity::End]);
             }
         }
     }

@@ -1,0 +1,134 @@
+//! Snapshots of the timeline from fixed records and a fixed clock, and its lane maths.
+
+use std::time::Duration;
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use super::lanes::{cells_of, window_for, worker_lanes, Mark, Paint, Window};
+use super::*;
+use crate::app::state::TimelineView;
+use crate::engine::timeline::{Segment, Timeline, WorkerTimeline};
+use crate::engine::{Model, PlanRequest};
+use crate::telemetry::RunView;
+use crate::workload::by_name;
+
+const MS: u64 = 1_000_000;
+/// The run's zero: any fixed instant of CLOCK_MONOTONIC.
+const START: u64 = 1_000 * MS;
+
+/// A worker life made of `(activity, cpu, milliseconds)` pieces, back to back from `from`.
+fn life(index: usize, from_ms: u64, pieces: &[(Activity, usize, u64)]) -> WorkerTimeline {
+    let mut at = START + from_ms * MS;
+    let segments = pieces
+        .iter()
+        .map(|(activity, cpu, ms)| {
+            let segment = Segment { start_ns: at, end_ns: at + ms * MS, activity: *activity, cpu: Some(*cpu) };
+            at += ms * MS;
+            segment
+        })
+        .collect();
+    WorkerTimeline { index, pid: 100, tid: 100 + index as i32, segments, ..WorkerTimeline::default() }
+}
+
+/// Two threads taking turns under the lock every 5 ms for 60 ms, after 1.5 ms of start-up.
+fn lock_turns() -> Timeline {
+    let turn = |first: Activity, second: Activity| {
+        let mut pieces = vec![(Activity::Idle, 0, 1)];
+        for round in 0..6 {
+            let cpu = round % 2;
+            pieces.push((first, cpu, 5));
+            pieces.push((second, cpu, 5));
+        }
+        pieces
+    };
+    Timeline {
+        started_ns: START,
+        workers: vec![
+            life(0, 0, &turn(Activity::Running, Activity::LockWait)),
+            life(1, 1, &turn(Activity::LockWait, Activity::Running)),
+        ],
+    }
+}
+
+fn state_with(timeline: Timeline, mode: TimelineMode, zoom: usize, color: bool) -> State {
+    let mut state = State::new(2, Duration::from_secs(3));
+    state.color = color;
+    let plan = PlanRequest {
+        workers: Some(2),
+        gil: Some(Duration::from_millis(5)),
+        ..PlanRequest::new(by_name("cpu").expect("cpu"), Model::Threads)
+    }
+    .validate_with(&[0, 1])
+    .expect("plan");
+    state.run = Some(RunView { now_ns: START + 62 * MS, timeline, ..RunView::of_plan(plan) });
+    state.timeline = Some(TimelineView { mode, zoom });
+    state
+}
+
+fn draw(state: &State, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+    terminal.draw(|frame| render(frame, frame.area(), state, Theme { color: state.color })).expect("draw");
+    terminal.backend().to_string()
+}
+
+#[test]
+fn lock_turns_zoomed_in_without_colour() {
+    // 100 ms window (zoom 2) over 72 cells: a 5 ms turn is a few cells, hand-overs in eighths.
+    insta::assert_snapshot!(draw(&state_with(lock_turns(), TimelineMode::Workers, 2, false), 80, 6));
+}
+
+#[test]
+fn lock_turns_in_eighths_of_a_cell() {
+    insta::assert_snapshot!(draw(&state_with(lock_turns(), TimelineMode::Workers, 2, true), 80, 6));
+}
+
+#[test]
+fn one_lane_per_cpu_shows_who_ran_there() {
+    insta::assert_snapshot!(draw(&state_with(lock_turns(), TimelineMode::Cpus, 2, false), 80, 6));
+}
+
+#[test]
+fn a_cell_split_by_a_change_keeps_both_sides() {
+    let marks: Vec<Option<Mark>> = [Activity::Running; 3]
+        .into_iter()
+        .chain([Activity::LockWait; 5])
+        .map(|activity| Some(Mark::Activity(activity)))
+        .collect();
+    assert_eq!(
+        cells_of(&marks),
+        vec![Paint {
+            first: Some(Mark::Activity(Activity::Running)),
+            split: 3,
+            rest: Some(Mark::Activity(Activity::LockWait))
+        }]
+    );
+}
+
+#[test]
+fn more_workers_than_rows_are_grouped_by_what_most_do() {
+    let workers = (0..40)
+        .map(|index| {
+            let activity = if index % 4 == 0 { Activity::Blocked } else { Activity::Running };
+            life(index, 0, &[(activity, 0, 50)])
+        })
+        .collect();
+    let timeline = Timeline { started_ns: START, workers };
+    let window = Window { start_ns: START, end_ns: START + 50 * MS };
+    let lanes = worker_lanes(&timeline, window, 10, 5);
+    assert_eq!(lanes.len(), 5);
+    assert_eq!(lanes[0].label, "w0-7");
+    assert_eq!(lanes[4].label, "w32-39");
+    assert!(lanes
+        .iter()
+        .all(|lane| lane.cells.iter().all(|cell| cell.first == Some(Mark::Activity(Activity::Running)))));
+}
+
+#[test]
+fn a_young_run_fills_the_window_from_the_left() {
+    let timeline = lock_turns();
+    let young = window_for(&timeline, Some(START + 62 * MS), 2_000 * MS);
+    assert_eq!(young, Window { start_ns: START, end_ns: START + 2_000 * MS });
+    let old = window_for(&timeline, Some(START + 62 * MS), 20 * MS);
+    assert_eq!(old, Window { start_ns: START + 42 * MS, end_ns: START + 62 * MS });
+}
