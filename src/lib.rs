@@ -10,6 +10,7 @@
 //! - [`app`]: the dashboard's state, events, keys and `update`; pure, no I/O.
 //! - [`ui`]: drawing the dashboard; a pure function of the state.
 //! - [`dashboard`]: the dashboard's loop: terminal guard, key/signal/sampler threads, engine calls.
+//! - [`program`]: what the binary does: hooks, the command line, dispatch.
 //! - [`headless`]: `concur-tui run` and `list`, the engine without a screen.
 //! - [`signals`]: SIGINT, SIGTERM and SIGHUP turned into messages on a channel.
 //! - [`telemetry`]: per-core load (sysinfo) and the live view of a run (the board), as snapshots.
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod dashboard;
 pub mod engine;
 pub mod headless;
+pub mod program;
 pub mod report;
 pub mod signals;
 pub mod telemetry;

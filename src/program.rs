@@ -1,0 +1,90 @@
+//! What the binary does: install the error and panic hooks, parse the command line, dispatch to
+//! the dashboard, `run`, `list` or a spawned worker. `main.rs` only calls [`main`].
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use crate::cli::{one_line_error, Cli, Command};
+use crate::engine::worker::is_worker_thread;
+use crate::{dashboard, headless};
+
+/// The program, start to exit status.
+#[must_use]
+pub fn main() -> ExitCode {
+    if let Err(error) = install_hooks() {
+        eprintln!("error: {error}");
+        return ExitCode::from(1);
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => {
+            // --help and --version.
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("{}", one_line_error(&error));
+            return ExitCode::from(2);
+        }
+    };
+    let code = match cli.command {
+        Some(Command::List) => match headless::list(&mut std::io::stdout().lock()) {
+            Ok(()) => 0,
+            Err(error) => {
+                eprintln!("error: cannot write the list: {error}");
+                1
+            }
+        },
+        Some(Command::Run(args)) => match headless::run(&args, cli.grace) {
+            Ok(code) => code,
+            Err(error) => {
+                eprintln!("error: {error}");
+                error.exit_code()
+            }
+        },
+        Some(Command::Worker { spec }) => match crate::engine::spawned::worker_main(&spec) {
+            Ok(code) => code,
+            Err(error) => {
+                eprintln!("error: {error}");
+                2
+            }
+        },
+        None => run_dashboard(cli.grace),
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// The dashboard, on a terminal only; its summary goes to stdout once the terminal is restored.
+fn run_dashboard(grace: std::time::Duration) -> i32 {
+    if !std::io::stdout().is_terminal() {
+        eprintln!("error: the dashboard needs a terminal; for scripts use `concur-tui run` (see --help)");
+        return 2;
+    }
+    match dashboard::run(grace) {
+        Ok(ending) => {
+            print!("{}", ending.summary);
+            ending.exit_code
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            1
+        }
+    }
+}
+
+/// color-eyre for reports; worker threads stay silent, since the engine reports their panics.
+fn install_hooks() -> color_eyre::Result<()> {
+    let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default().into_hooks();
+    eyre_hook.install()?;
+    let panic_hook = panic_hook.into_panic_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if is_worker_thread() {
+            return;
+        }
+        // Leave the alternate screen first, or the report would be drawn into it and lost.
+        dashboard::terminal::restore();
+        panic_hook(info);
+    }));
+    Ok(())
+}
