@@ -1,5 +1,11 @@
 //! The one styles module: every colour the panels use is chosen here, and `NO_COLOR` turns
 //! them all off (states stay readable by their names, emphasis by bold and reverse).
+//!
+//! Text is drawn in the terminal's own foreground, so it reads on dark and light backgrounds
+//! alike; emphasis is bold, dim or reverse. Colour marks meaning only (worker states, the run's
+//! share of a core, warnings, keys), and only the normal colours that read on black and on
+//! white: red, green, blue, magenta, cyan. Never white, yellow, dark grey or the light
+//! variants, which vanish on one background or the other.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -28,15 +34,16 @@ impl Theme {
 
     #[must_use]
     pub fn title(self) -> Style {
-        Style::new().add_modifier(Modifier::BOLD)
+        // Drawn over a border's style: bold, and never dimmed with an unfocused border.
+        Style::new().add_modifier(Modifier::BOLD).remove_modifier(Modifier::DIM)
     }
 
     #[must_use]
     pub fn border(self, focused: bool) -> Style {
         if focused {
-            self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+            self.fg(Color::Blue).add_modifier(Modifier::BOLD)
         } else {
-            self.fg(Color::DarkGray)
+            self.dim()
         }
     }
 
@@ -45,28 +52,26 @@ impl Theme {
         Style::new().add_modifier(Modifier::REVERSED)
     }
 
+    /// Labels, headers, hints: the terminal's foreground, faint.
     #[must_use]
     pub fn dim(self) -> Style {
-        if self.color {
-            Style::new().fg(Color::DarkGray)
-        } else {
-            Style::new().add_modifier(Modifier::DIM)
-        }
+        Style::new().add_modifier(Modifier::DIM)
     }
 
     #[must_use]
     pub fn key(self) -> Style {
-        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+        self.fg(Color::Blue).add_modifier(Modifier::BOLD)
     }
 
+    /// A value worth reading: the terminal's foreground, bold.
     #[must_use]
     pub fn value(self) -> Style {
-        self.fg(Color::White).add_modifier(Modifier::BOLD)
+        Style::new().add_modifier(Modifier::BOLD)
     }
 
     #[must_use]
     pub fn warning(self) -> Style {
-        self.fg(Color::LightRed).add_modifier(Modifier::BOLD)
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
     }
 
     #[must_use]
@@ -74,20 +79,20 @@ impl Theme {
         self.fg(Color::Green)
     }
 
-    /// A distinct colour per worker state.
+    /// A distinct look per worker state; the name is always written beside it.
     #[must_use]
     pub fn state(self, state: WorkerState) -> Style {
         match state {
             WorkerState::Pending => self.dim(),
             WorkerState::Running => self.fg(Color::Cyan),
-            WorkerState::Paused => self.fg(Color::Yellow),
+            WorkerState::Paused => self.fg(Color::Blue).add_modifier(Modifier::BOLD),
             WorkerState::Draining => self.fg(Color::Magenta).add_modifier(Modifier::BOLD),
             WorkerState::Done => self.fg(Color::Green),
-            WorkerState::Cancelled => self.fg(Color::LightYellow),
+            WorkerState::Cancelled => self.fg(Color::Magenta),
             WorkerState::Killed => self.fg(Color::Red),
-            WorkerState::Crashed => self.fg(Color::LightRed).add_modifier(Modifier::BOLD),
+            WorkerState::Crashed => self.fg(Color::Red).add_modifier(Modifier::BOLD | Modifier::REVERSED),
             WorkerState::Failed => self.fg(Color::Red).add_modifier(Modifier::BOLD),
-            WorkerState::Abandoned => self.fg(Color::DarkGray).add_modifier(Modifier::CROSSED_OUT),
+            WorkerState::Abandoned => self.dim().add_modifier(Modifier::CROSSED_OUT),
         }
     }
 
@@ -95,8 +100,8 @@ impl Theme {
     #[must_use]
     pub fn load(self, percent: f32) -> Style {
         match percent {
-            p if p >= 85.0 => self.fg(Color::LightRed),
-            p if p >= 50.0 => self.fg(Color::Yellow),
+            p if p >= 85.0 => self.fg(Color::Red),
+            p if p >= 50.0 => self.fg(Color::Magenta),
             _ => self.fg(Color::Green),
         }
     }
@@ -134,6 +139,45 @@ mod tests {
         }
         assert_eq!(bar(1.0, 4), "████");
         assert_eq!(bar(0.0, 3), "···");
+    }
+
+    /// Every style the panels can ask for, in both palettes.
+    fn every_style(theme: Theme) -> Vec<Style> {
+        let mut styles = vec![
+            theme.title(),
+            theme.border(true),
+            theme.border(false),
+            theme.selected(),
+            theme.dim(),
+            theme.key(),
+            theme.value(),
+            theme.warning(),
+            theme.good(),
+        ];
+        styles.extend(WorkerState::ALL.map(|state| theme.state(state)));
+        styles.extend([0.0, 60.0, 95.0].map(|percent| theme.load(percent)));
+        styles
+    }
+
+    #[test]
+    fn colours_read_on_dark_and_light_backgrounds() {
+        const READABLE: [Color; 5] = [Color::Red, Color::Green, Color::Blue, Color::Magenta, Color::Cyan];
+        for style in every_style(Theme { color: true }) {
+            assert!(style.fg.is_none_or(|fg| READABLE.contains(&fg)), "{style:?}");
+            assert_eq!(style.bg, None, "{style:?}");
+        }
+        // Plain text keeps the terminal's own foreground.
+        let theme = Theme { color: true };
+        for style in [theme.title(), theme.dim(), theme.value(), theme.selected()] {
+            assert_eq!(style.fg, None, "{style:?}");
+        }
+    }
+
+    #[test]
+    fn no_color_means_no_colour_at_all() {
+        for style in every_style(Theme { color: false }) {
+            assert_eq!((style.fg, style.bg), (None, None), "{style:?}");
+        }
     }
 
     #[test]
