@@ -60,7 +60,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
 
 /// A bordered block whose border shows focus.
 fn panel<'a>(title: impl Into<Line<'a>>, focused: bool, theme: Theme) -> Block<'a> {
-    Block::bordered().title(title.into().style(theme.title())).border_style(theme.border(focused))
+    Block::bordered().title(title.into().style(theme.panel_title(focused))).border_style(theme.border(focused))
 }
 
 fn focused(state: &State, focus: Focus) -> bool {

@@ -3,9 +3,10 @@
 //!
 //! Text is drawn in the terminal's own foreground, so it reads on dark and light backgrounds
 //! alike; emphasis is bold, dim or reverse. Colour marks meaning only (worker states, the run's
-//! share of a core, warnings, keys), and only the normal colours that read on black and on
-//! white: red, green, blue, magenta, cyan. Never white, yellow, dark grey or the light
-//! variants, which vanish on one background or the other.
+//! share of a core, warnings, keys), and only normal colours that read on black and on white:
+//! red, magenta, and (for states and bars) green and cyan. Never white, yellow, dark grey or
+//! the light variants, which vanish on one background or the other; nor blue for text, which
+//! xterm's palette draws too dark on black.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -38,10 +39,21 @@ impl Theme {
         Style::new().add_modifier(Modifier::BOLD).remove_modifier(Modifier::DIM)
     }
 
+    /// A panel's title: reversed when arrow keys act on the panel.
+    #[must_use]
+    pub fn panel_title(self, focused: bool) -> Style {
+        if focused {
+            self.title().add_modifier(Modifier::REVERSED)
+        } else {
+            self.title()
+        }
+    }
+
+    /// Focus is shown without colour: a bold border, the others faint.
     #[must_use]
     pub fn border(self, focused: bool) -> Style {
         if focused {
-            self.fg(Color::Blue).add_modifier(Modifier::BOLD)
+            Style::new().add_modifier(Modifier::BOLD)
         } else {
             self.dim()
         }
@@ -60,7 +72,7 @@ impl Theme {
 
     #[must_use]
     pub fn key(self) -> Style {
-        self.fg(Color::Blue).add_modifier(Modifier::BOLD)
+        self.fg(Color::Magenta).add_modifier(Modifier::BOLD)
     }
 
     /// A value worth reading: the terminal's foreground, bold.
@@ -85,10 +97,10 @@ impl Theme {
         match state {
             WorkerState::Pending => self.dim(),
             WorkerState::Running => self.fg(Color::Cyan),
-            WorkerState::Paused => self.fg(Color::Blue).add_modifier(Modifier::BOLD),
+            WorkerState::Paused => self.fg(Color::Magenta),
             WorkerState::Draining => self.fg(Color::Magenta).add_modifier(Modifier::BOLD),
             WorkerState::Done => self.fg(Color::Green),
-            WorkerState::Cancelled => self.fg(Color::Magenta),
+            WorkerState::Cancelled => self.value(),
             WorkerState::Killed => self.fg(Color::Red),
             WorkerState::Crashed => self.fg(Color::Red).add_modifier(Modifier::BOLD | Modifier::REVERSED),
             WorkerState::Failed => self.fg(Color::Red).add_modifier(Modifier::BOLD),
@@ -147,6 +159,7 @@ mod tests {
             theme.title(),
             theme.border(true),
             theme.border(false),
+            theme.panel_title(true),
             theme.selected(),
             theme.dim(),
             theme.key(),
@@ -161,14 +174,14 @@ mod tests {
 
     #[test]
     fn colours_read_on_dark_and_light_backgrounds() {
-        const READABLE: [Color; 5] = [Color::Red, Color::Green, Color::Blue, Color::Magenta, Color::Cyan];
+        const READABLE: [Color; 4] = [Color::Red, Color::Green, Color::Magenta, Color::Cyan];
         for style in every_style(Theme { color: true }) {
             assert!(style.fg.is_none_or(|fg| READABLE.contains(&fg)), "{style:?}");
             assert_eq!(style.bg, None, "{style:?}");
         }
         // Plain text keeps the terminal's own foreground.
         let theme = Theme { color: true };
-        for style in [theme.title(), theme.dim(), theme.value(), theme.selected()] {
+        for style in [theme.title(), theme.border(true), theme.dim(), theme.value(), theme.selected()] {
             assert_eq!(style.fg, None, "{style:?}");
         }
     }
