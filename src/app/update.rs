@@ -393,7 +393,13 @@ mod tests {
     fn core_history_is_bounded() {
         let mut state = new_state();
         for i in 0..200 {
-            update(&mut state, Event::Cores(crate::telemetry::CoreSample { usage: vec![i as f32 % 100.0, 50.0] }));
+            update(
+                &mut state,
+                Event::Cores(crate::telemetry::CoreSample {
+                    usage: vec![i as f32 % 100.0, 50.0],
+                    interval: Duration::from_millis(250),
+                }),
+            );
         }
         assert_eq!(state.cores.len(), 2);
         assert_eq!(state.cores[0].history.len(), CORE_HISTORY);

@@ -162,7 +162,10 @@ mod tests {
         for i in 0..30u8 {
             crate::app::update(
                 &mut state,
-                crate::app::Event::Cores(CoreSample { usage: vec![f32::from(i * 3), 97.0] }),
+                crate::app::Event::Cores(CoreSample {
+                    usage: vec![f32::from(i * 3), 97.0],
+                    interval: Duration::from_millis(250),
+                }),
             );
         }
         state.add_result(report(Model::Sequential, 1, 0.8, RunOutcome::Finished));
