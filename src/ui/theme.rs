@@ -108,6 +108,18 @@ impl Theme {
         }
     }
 
+    /// The current run's part of a core's load: the colour of running workers.
+    #[must_use]
+    pub fn run_load(self) -> Style {
+        self.fg(Color::Cyan)
+    }
+
+    /// Other programs' part of a core's load.
+    #[must_use]
+    pub fn others_load(self) -> Style {
+        self.fg(Color::Magenta)
+    }
+
     /// Load colour for a percentage.
     #[must_use]
     pub fn load(self, percent: f32) -> Style {
@@ -131,6 +143,25 @@ pub fn bar(fraction: f64, width: usize) -> String {
     let filled = out.chars().count();
     out.push_str(&"·".repeat(width.saturating_sub(filled)));
     out
+}
+
+/// The glyphs of a core's bar: the run's part, other programs' part, and what is free.
+pub const RUN_GLYPH: char = '█';
+pub const OTHERS_GLYPH: char = '▒';
+const FREE_GLYPH: char = '·';
+
+/// A core's bar of `width` whole cells: the run's part (`run`, a fraction of the core) first,
+/// then other programs' (`others`), then what is free; each part as its own string.
+#[must_use]
+pub fn split_bar(run: f64, others: f64, width: usize) -> [String; 3] {
+    let cells = |fraction: f64| ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
+    let run_cells = cells(run);
+    let used_cells = cells(run.max(0.0) + others.max(0.0)).max(run_cells);
+    [
+        RUN_GLYPH.to_string().repeat(run_cells),
+        OTHERS_GLYPH.to_string().repeat(used_cells - run_cells),
+        FREE_GLYPH.to_string().repeat(width - used_cells),
+    ]
 }
 
 /// A sparkline of percentages, one cell per sample.
@@ -166,6 +197,8 @@ mod tests {
             theme.value(),
             theme.warning(),
             theme.good(),
+            theme.run_load(),
+            theme.others_load(),
         ];
         styles.extend(WorkerState::ALL.map(|state| theme.state(state)));
         styles.extend([0.0, 60.0, 95.0].map(|percent| theme.load(percent)));
@@ -190,6 +223,17 @@ mod tests {
     fn no_color_means_no_colour_at_all() {
         for style in every_style(Theme { color: false }) {
             assert_eq!((style.fg, style.bg), (None, None), "{style:?}");
+        }
+    }
+
+    #[test]
+    fn split_bars_put_the_run_first_and_fill_exactly_their_width() {
+        assert_eq!(split_bar(0.5, 0.25, 8), ["████", "▒▒", "··"]);
+        assert_eq!(split_bar(0.0, 1.0, 4), ["", "▒▒▒▒", ""]);
+        assert_eq!(split_bar(1.0, 0.5, 4), ["████", "", ""], "never wider than the bar");
+        for (run, others) in [(0.0, 0.0), (0.33, 0.33), (0.04, 0.04), (0.99, 0.0), (-1.0, 2.0)] {
+            let width: usize = split_bar(run, others, 10).iter().map(|part| part.chars().count()).sum();
+            assert_eq!(width, 10, "{run} {others}");
         }
     }
 
