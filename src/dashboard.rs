@@ -18,7 +18,7 @@ use crate::app::state::Shutdown;
 use crate::app::{update, Command, Event, State};
 use crate::engine::{Engine, LaunchError, Phase, Run};
 use crate::signals::Listener;
-use crate::telemetry::{CoreSampler, RunView};
+use crate::telemetry::{CoreSampler, Pace, RunView};
 use terminal::TerminalGuard;
 
 /// At most this many frames a second, and only when something changed.
@@ -62,6 +62,7 @@ pub fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let mut dirty = true;
     let mut last_frame: Option<Instant> = None;
     let mut last_progress = Instant::now();
+    let mut pace = Pace::Idle;
     while state.exit.is_none() {
         let since_frame = last_frame.map_or(FRAME, |at| at.elapsed());
         if dirty && since_frame >= FRAME {
@@ -105,6 +106,12 @@ pub fn run(grace: Duration) -> Result<Ending, DashboardError> {
                     queue.push_back(news);
                 }
             }
+        }
+        // Cores four times a second while a run lasts; an idle dashboard samples once a second.
+        let wanted = if run.is_some() { Pace::Run } else { Pace::Idle };
+        if wanted != pace {
+            cores.set_pace(wanted);
+            pace = wanted;
         }
     }
     drop(guard);

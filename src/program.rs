@@ -4,10 +4,10 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 use crate::cli::{one_line_error, Cli, Command};
 use crate::engine::worker::is_worker_thread;
 use crate::{dashboard, headless};
+use clap::Parser;
 
 /// The program, start to exit status.
 #[must_use]

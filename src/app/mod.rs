@@ -9,6 +9,7 @@
 
 pub mod event;
 pub mod keys;
+pub mod share;
 pub mod state;
 mod update;
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
+use super::share::{RunShare, BUSY_OTHERS};
 use crate::engine::affinity::Affinity;
 use crate::engine::{DrainPolicy, Model, PlanRequest, RunOutcome, RunReport};
 use crate::report::{efficiency, speedup};
@@ -169,7 +170,10 @@ impl Settings {
 /// Per-core load and its history.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoreView {
+    /// Everything on the core, in percent, over the last sample.
     pub usage: f32,
+    /// The current run's part of `usage` (the rest is other programs').
+    pub run: f32,
     pub history: VecDeque<u8>,
 }
 
@@ -259,6 +263,8 @@ pub struct State {
     pub results_scroll: usize,
     pub workers_scroll: usize,
     pub cores: Vec<CoreView>,
+    /// What splits each core's load between the run and other programs.
+    pub share: RunShare,
     pub overlay: Option<Overlay>,
     /// The timeline, in place of the middle panels while open.
     pub timeline: Option<TimelineView>,
@@ -287,6 +293,7 @@ impl State {
             results_scroll: 0,
             workers_scroll: 0,
             cores: vec![CoreView::default(); cpus.max(1)],
+            share: RunShare::default(),
             overlay: None,
             timeline: None,
             message: None,
@@ -307,6 +314,13 @@ impl State {
     #[must_use]
     pub fn running(&self) -> bool {
         self.run.is_some()
+    }
+
+    /// Other programs' load while a run lasts, in percent of one core, when it is enough to
+    /// make the run's figures doubtful.
+    #[must_use]
+    pub fn busy_machine(&self) -> Option<f32> {
+        self.running().then(|| self.share.others_recent()).filter(|others| *others > BUSY_OTHERS)
     }
 
     /// Adds a finished run and recomputes every row's comparison.

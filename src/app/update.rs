@@ -27,8 +27,10 @@ pub fn update(state: &mut State, event: Event) -> Vec<Command> {
         Event::Signal(signal) => interrupt(state, Shutdown::Signal(signal)),
         Event::Cores(sample) => {
             state.cores.resize(sample.usage.len().max(1), CoreView::default());
-            for (core, usage) in state.cores.iter_mut().zip(sample.usage) {
+            let run = state.share.split(&sample.usage, sample.interval);
+            for ((core, usage), run) in state.cores.iter_mut().zip(sample.usage).zip(run) {
                 core.usage = usage;
+                core.run = run;
                 core.history.push_back(usage.clamp(0.0, 100.0).round() as u8);
                 while core.history.len() > CORE_HISTORY {
                     core.history.pop_front();
@@ -37,11 +39,13 @@ pub fn update(state: &mut State, event: Event) -> Vec<Command> {
             Vec::new()
         }
         Event::Progress(view) => {
+            state.share.observe(&view.workers);
             state.run = Some(view);
             Vec::new()
         }
         Event::Finished(report) => {
             state.run = None;
+            state.share.end_run();
             state.workers_scroll = 0;
             state.message = Some(format!(
                 "{} · {} × {}: {} in {}",
@@ -412,10 +416,50 @@ mod tests {
     fn core_history_is_bounded() {
         let mut state = new_state();
         for i in 0..200 {
-            update(&mut state, Event::Cores(crate::telemetry::CoreSample { usage: vec![i as f32 % 100.0, 50.0] }));
+            update(
+                &mut state,
+                Event::Cores(crate::telemetry::CoreSample {
+                    usage: vec![i as f32 % 100.0, 50.0],
+                    interval: Duration::from_millis(250),
+                }),
+            );
         }
         assert_eq!(state.cores.len(), 2);
         assert_eq!(state.cores[0].history.len(), CORE_HISTORY);
+    }
+
+    #[test]
+    fn core_samples_split_the_runs_load_from_other_programs_and_flag_a_busy_machine() {
+        let mut state = new_state();
+        fake_run(&mut state);
+        let progress = |state: &mut State, cpu: [f64; 2]| {
+            let mut view = state.run.clone().expect("run");
+            view.workers =
+                (0..2).map(|index| crate::telemetry::WorkerView::running(index, Some(index), cpu[index])).collect();
+            update(state, Event::Progress(view));
+        };
+        let sample = |state: &mut State, usage: Vec<f32>| {
+            update(state, Event::Cores(crate::telemetry::CoreSample { usage, interval: Duration::from_millis(250) }));
+        };
+        progress(&mut state, [0.0, 0.0]);
+        for step in 1..=4 {
+            // Worker 0 has core 0 to itself; worker 1 gets half of core 1, someone else the rest.
+            progress(&mut state, [0.25 * f64::from(step), 0.125 * f64::from(step)]);
+            sample(&mut state, vec![100.0, 100.0]);
+        }
+        assert_eq!((state.cores[0].usage, state.cores[0].run), (100.0, 100.0));
+        assert_eq!((state.cores[1].usage, state.cores[1].run), (100.0, 50.0));
+        assert_eq!(state.busy_machine(), Some(50.0));
+        // A quiet second: no warning.
+        for step in 5..=8 {
+            progress(&mut state, [0.25 * f64::from(step), 0.125 * f64::from(step)]);
+            sample(&mut state, vec![100.0, 55.0]);
+        }
+        assert_eq!(state.busy_machine(), None, "others use {}", state.share.others_recent());
+        // Without a run there is no run's figure to doubt.
+        sample(&mut state, vec![100.0, 100.0]);
+        state.run = None;
+        assert_eq!(state.busy_machine(), None);
     }
 
     #[test]

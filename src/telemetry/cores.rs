@@ -1,56 +1,107 @@
 //! Per-core utilisation from sysinfo, sampled on a thread of its own and shipped as
-//! [`CoreSample`]s on a channel. sysinfo needs at least 200 ms between two CPU refreshes.
+//! [`CoreSample`]s on a channel, at a [`Pace`] the dashboard sets (slow when idle, four times
+//! a second during a run). sysinfo needs at least 200 ms between two CPU refreshes.
 
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crossbeam::channel::{bounded, Receiver, RecvTimeoutError, Sender};
+use crossbeam::channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 use sysinfo::{CpuRefreshKind, RefreshKind, System};
 
-/// Time between two samples; above sysinfo's 200 ms floor, below a person's patience.
-pub const SAMPLE_EVERY: Duration = Duration::from_millis(500);
+/// sysinfo's floor between two CPU refreshes; below it the figures are noise.
+pub const MIN_GAP: Duration = Duration::from_millis(200);
 
-/// Load of every CPU, in percent, indexed by CPU number.
+/// How often to sample: slowly while nothing runs, four times a second while a run lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    Idle,
+    Run,
+}
+
+impl Pace {
+    #[must_use]
+    pub fn every(self) -> Duration {
+        match self {
+            Self::Idle => Duration::from_secs(1),
+            Self::Run => Duration::from_millis(250),
+        }
+    }
+}
+
+/// Load of every CPU, in percent, indexed by CPU number, over `interval`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CoreSample {
     pub usage: Vec<f32>,
+    /// The time since the previous sample, which the load is the average of.
+    pub interval: Duration,
 }
 
 /// The sampler thread; dropping it stops the thread.
 pub struct CoreSampler {
     pub samples: Receiver<CoreSample>,
-    stop: Option<Sender<()>>,
+    /// Tells the thread its pace; dropping it stops the thread.
+    pace: Option<Sender<Pace>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl CoreSampler {
+    /// Starts sampling at the idle pace.
     pub fn start() -> std::io::Result<Self> {
-        let (sample_tx, samples) = bounded(4);
-        let (stop_tx, stop_rx) = bounded::<()>(0);
+        let (sample_tx, samples) = crossbeam::channel::bounded(4);
+        let (pace_tx, pace_rx) = unbounded::<Pace>();
         let thread = std::thread::Builder::new().name("core-sampler".into()).spawn(move || {
             let refresh = RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing().with_usage());
             let Ok(mut system) = System::new_with_specifics(refresh) else { return };
+            let mut every = Pace::Idle.every();
+            let mut last = Instant::now();
+            let mut due = last + every;
             loop {
-                match stop_rx.recv_timeout(SAMPLE_EVERY) {
+                // Sleeps until the sample is due or the pace changes: no polling.
+                match pace_rx.recv_deadline(due) {
+                    Ok(pace) => {
+                        every = pace.every();
+                        due = last + every;
+                        continue;
+                    }
                     Err(RecvTimeoutError::Timeout) => {}
-                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                    Err(RecvTimeoutError::Disconnected) => return,
                 }
                 system.refresh_cpu_usage();
+                let now = Instant::now();
                 let usage = system.cpus().iter().map(sysinfo::Cpu::usage).collect();
+                let interval = now - last;
+                last = now;
+                due = next_due(due, every, now);
                 // A full channel means the front end is busy; dropping a sample is fine.
-                if let Err(crossbeam::channel::TrySendError::Disconnected(_)) = sample_tx.try_send(CoreSample { usage })
+                if let Err(crossbeam::channel::TrySendError::Disconnected(_)) =
+                    sample_tx.try_send(CoreSample { usage, interval })
                 {
                     return;
                 }
             }
         })?;
-        Ok(Self { samples, stop: Some(stop_tx), thread: Some(thread) })
+        Ok(Self { samples, pace: Some(pace_tx), thread: Some(thread) })
     }
+
+    /// Changes how often the thread samples, from its next sample on.
+    pub fn set_pace(&self, pace: Pace) {
+        if let Some(sender) = &self.pace {
+            // The thread only ends when this side is dropped; nothing to report.
+            let _ = sender.send(pace);
+        }
+    }
+}
+
+/// When the sample after one taken at `refreshed` is due: a steady `every` after the last one
+/// was due (so a late wake-up does not slow the pace down), never sooner than sysinfo's floor.
+#[must_use]
+pub fn next_due(due: Instant, every: Duration, refreshed: Instant) -> Instant {
+    (due + every).max(refreshed + MIN_GAP)
 }
 
 impl Drop for CoreSampler {
     fn drop(&mut self) {
-        drop(self.stop.take());
+        drop(self.pace.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -62,11 +113,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn samples_every_cpu_and_stops_when_dropped() {
+    fn samples_every_cpu_at_either_pace_and_stops_when_dropped() {
         let sampler = CoreSampler::start().expect("sampler");
         let sample = sampler.samples.recv_timeout(Duration::from_secs(30)).expect("a sample");
         assert!(!sample.usage.is_empty());
         assert!(sample.usage.iter().all(|u| (0.0..=100.5).contains(u)), "{sample:?}");
+        assert!(sample.interval >= MIN_GAP, "{sample:?}");
+        sampler.set_pace(Pace::Run);
+        for _ in 0..2 {
+            let sample = sampler.samples.recv_timeout(Duration::from_secs(30)).expect("a sample");
+            assert!(sample.interval >= MIN_GAP, "never under sysinfo's floor: {sample:?}");
+        }
         drop(sampler);
+    }
+
+    #[test]
+    fn the_pace_holds_after_a_late_wake_up_but_never_breaks_the_floor() {
+        let start = Instant::now();
+        let every = Pace::Run.every();
+        // On time, and 30 ms late: the next sample stays on the 250 ms grid.
+        assert_eq!(next_due(start + every, every, start + every), start + 2 * every);
+        assert_eq!(next_due(start + every, every, start + every + Duration::from_millis(30)), start + 2 * every);
+        // 120 ms late: the grid point would come 130 ms after this sample, under the floor.
+        let late = start + every + Duration::from_millis(120);
+        assert_eq!(next_due(start + every, every, late), late + MIN_GAP);
+        assert!(Pace::Idle.every() > Pace::Run.every() && Pace::Run.every() >= MIN_GAP);
+        assert!(Pace::Run.every() <= Duration::from_millis(250), "at least four samples a second");
     }
 }

@@ -7,5 +7,5 @@
 pub mod cores;
 pub mod workers;
 
-pub use cores::{CoreSample, CoreSampler};
+pub use cores::{CoreSample, CoreSampler, Pace};
 pub use workers::{LockFigures, RunView, TimeSplit, WorkerState, WorkerView};

@@ -273,6 +273,27 @@ impl RunView {
 }
 
 impl WorkerView {
+    /// A running worker on `core` with `cpu_seconds` so far and nothing else known: for tests.
+    #[cfg(test)]
+    #[must_use]
+    pub(crate) fn running(index: usize, core: Option<usize>, cpu_seconds: f64) -> Self {
+        Self {
+            index,
+            state: WorkerState::Running,
+            tasks_done: 0,
+            tasks_total: 4,
+            task_progress: 0.0,
+            rate: None,
+            core,
+            cpu_seconds,
+            lock_wait_seconds: 0.0,
+            pid: 1,
+            tid: 1,
+            reason: None,
+            split: None,
+        }
+    }
+
     /// The row of a worker of a finished run.
     #[must_use]
     pub fn from_report(worker: &crate::engine::WorkerReport, timeline: &Timeline) -> Self {

@@ -65,7 +65,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
 
 /// A bordered block whose border shows focus.
 fn panel<'a>(title: impl Into<Line<'a>>, focused: bool, theme: Theme) -> Block<'a> {
-    Block::bordered().title(title.into().style(theme.title())).border_style(theme.border(focused))
+    Block::bordered().title(title.into().style(theme.panel_title(focused))).border_style(theme.border(focused))
 }
 
 fn focused(state: &State, focus: Focus) -> bool {
@@ -170,7 +170,10 @@ mod tests {
         for i in 0..30u8 {
             crate::app::update(
                 &mut state,
-                crate::app::Event::Cores(CoreSample { usage: vec![f32::from(i * 3), 97.0] }),
+                crate::app::Event::Cores(CoreSample {
+                    usage: vec![f32::from(i * 3), 97.0],
+                    interval: Duration::from_millis(250),
+                }),
             );
         }
         state.add_result(report(Model::Sequential, 1, 0.8, RunOutcome::Finished));
@@ -227,6 +230,48 @@ mod tests {
     #[test]
     fn cores_panel() {
         insta::assert_snapshot!(panel_snapshot(52, 4, cores::render, &fixture()));
+    }
+
+    /// The fixture after a second in which workers 0 (on cpu0) and 3 (on cpu1) used `run` of
+    /// their cores, while the cores' totals were `usage`.
+    fn with_run_share(run: [f64; 2], usage: [f32; 2]) -> State {
+        let mut state = fixture();
+        for step in 0..=4 {
+            let mut view = state.run.clone().expect("run");
+            view.workers[0].cpu_seconds = run[0] / 100.0 * 0.25 * f64::from(step);
+            view.workers[3].cpu_seconds = run[1] / 100.0 * 0.25 * f64::from(step);
+            crate::app::update(&mut state, crate::app::Event::Progress(view));
+            if step > 0 {
+                crate::app::update(
+                    &mut state,
+                    crate::app::Event::Cores(CoreSample {
+                        usage: usage.to_vec(),
+                        interval: Duration::from_millis(250),
+                    }),
+                );
+            }
+        }
+        state
+    }
+
+    #[test]
+    fn cores_panel_splits_the_run_from_other_programs_on_a_busy_machine() {
+        let state = with_run_share([100.0, 40.0], [100.0, 97.0]);
+        assert_eq!(state.busy_machine(), Some(57.0));
+        insta::assert_snapshot!(panel_snapshot(80, 4, cores::render, &state));
+    }
+
+    #[test]
+    fn cores_panel_names_a_busy_machine_briefly_when_narrow() {
+        let state = with_run_share([60.0, 0.0], [62.0, 100.0]);
+        insta::assert_snapshot!(panel_snapshot(52, 4, cores::render, &state));
+    }
+
+    #[test]
+    fn cores_panel_on_a_quiet_machine_has_no_warning() {
+        let state = with_run_share([100.0, 75.0], [100.0, 80.0]);
+        assert_eq!(state.busy_machine(), None);
+        insta::assert_snapshot!(panel_snapshot(80, 4, cores::render, &state));
     }
 
     #[test]

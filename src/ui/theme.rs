@@ -1,5 +1,12 @@
 //! The one styles module: every colour the panels use is chosen here, and `NO_COLOR` turns
 //! them all off (states stay readable by their names, emphasis by bold and reverse).
+//!
+//! Text is drawn in the terminal's own foreground, so it reads on dark and light backgrounds
+//! alike; emphasis is bold, dim or reverse. Colour marks meaning only (worker states, the run's
+//! share of a core, warnings, keys), and only normal colours that read on black and on white:
+//! red, magenta, and (for states and bars) green and cyan. Never white, yellow, dark grey or
+//! the light variants, which vanish on one background or the other; nor blue for text, which
+//! xterm's palette draws too dark on black.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -29,15 +36,27 @@ impl Theme {
 
     #[must_use]
     pub fn title(self) -> Style {
-        Style::new().add_modifier(Modifier::BOLD)
+        // Drawn over a border's style: bold, and never dimmed with an unfocused border.
+        Style::new().add_modifier(Modifier::BOLD).remove_modifier(Modifier::DIM)
     }
 
+    /// A panel's title: reversed when arrow keys act on the panel.
+    #[must_use]
+    pub fn panel_title(self, focused: bool) -> Style {
+        if focused {
+            self.title().add_modifier(Modifier::REVERSED)
+        } else {
+            self.title()
+        }
+    }
+
+    /// Focus is shown without colour: a bold border, the others faint.
     #[must_use]
     pub fn border(self, focused: bool) -> Style {
         if focused {
-            self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+            Style::new().add_modifier(Modifier::BOLD)
         } else {
-            self.fg(Color::DarkGray)
+            self.dim()
         }
     }
 
@@ -46,28 +65,26 @@ impl Theme {
         Style::new().add_modifier(Modifier::REVERSED)
     }
 
+    /// Labels, headers, hints: the terminal's foreground, faint.
     #[must_use]
     pub fn dim(self) -> Style {
-        if self.color {
-            Style::new().fg(Color::DarkGray)
-        } else {
-            Style::new().add_modifier(Modifier::DIM)
-        }
+        Style::new().add_modifier(Modifier::DIM)
     }
 
     #[must_use]
     pub fn key(self) -> Style {
-        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+        self.fg(Color::Magenta).add_modifier(Modifier::BOLD)
     }
 
+    /// A value worth reading: the terminal's foreground, bold.
     #[must_use]
     pub fn value(self) -> Style {
-        self.fg(Color::White).add_modifier(Modifier::BOLD)
+        Style::new().add_modifier(Modifier::BOLD)
     }
 
     #[must_use]
     pub fn warning(self) -> Style {
-        self.fg(Color::LightRed).add_modifier(Modifier::BOLD)
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
     }
 
     #[must_use]
@@ -75,35 +92,46 @@ impl Theme {
         self.fg(Color::Green)
     }
 
-    /// A distinct colour per worker state.
+    /// A distinct look per worker state; the name is always written beside it.
     #[must_use]
     pub fn state(self, state: WorkerState) -> Style {
         match state {
-            WorkerState::Pending => self.dim(),
+            WorkerState::Pending | WorkerState::Idle => self.dim(),
             WorkerState::Running => self.activity(Activity::Running),
             WorkerState::LockWait => self.activity(Activity::LockWait),
             WorkerState::Blocked => self.activity(Activity::Blocked),
-            WorkerState::Idle => self.activity(Activity::Idle),
-            WorkerState::Paused => self.fg(Color::Yellow),
+            WorkerState::Paused => self.fg(Color::Magenta),
             WorkerState::Draining => self.fg(Color::Magenta).add_modifier(Modifier::BOLD),
             WorkerState::Done => self.fg(Color::Green),
-            WorkerState::Cancelled => self.fg(Color::LightYellow),
+            WorkerState::Cancelled => self.value(),
             WorkerState::Killed => self.fg(Color::Red),
-            WorkerState::Crashed => self.fg(Color::LightRed).add_modifier(Modifier::BOLD),
+            WorkerState::Crashed => self.fg(Color::Red).add_modifier(Modifier::BOLD | Modifier::REVERSED),
             WorkerState::Failed => self.fg(Color::Red).add_modifier(Modifier::BOLD),
-            WorkerState::Abandoned => self.fg(Color::DarkGray).add_modifier(Modifier::CROSSED_OUT),
+            WorkerState::Abandoned => self.dim().add_modifier(Modifier::CROSSED_OUT),
         }
+    }
+
+    /// The current run's part of a core's load: the colour of running workers.
+    #[must_use]
+    pub fn run_load(self) -> Style {
+        self.fg(Color::Cyan)
+    }
+
+    /// Other programs' part of a core's load.
+    #[must_use]
+    pub fn others_load(self) -> Style {
+        self.fg(Color::Magenta)
     }
 
     /// The colour of what a worker does, in the timeline and the workers table alike.
     fn activity_color(activity: Activity) -> Color {
         match activity {
-            Activity::Running => Color::Green,
+            Activity::Running => Color::Cyan,
             Activity::LockWait => Color::Red,
-            Activity::Blocked => Color::Blue,
+            Activity::Blocked => Color::Green,
+            // Only ever a block or a dot, never text: grey reads on dark and light alike.
             Activity::Idle | Activity::End => Color::DarkGray,
-            Activity::Paused => Color::Magenta,
-            Activity::Draining => Color::Cyan,
+            Activity::Paused | Activity::Draining => Color::Magenta,
         }
     }
 
@@ -114,8 +142,7 @@ impl Theme {
 
     /// A worker's colour on a CPU lane: a small palette, repeated.
     fn worker_color(index: usize) -> Color {
-        const PALETTE: [Color; 6] =
-            [Color::Blue, Color::Green, Color::Magenta, Color::Cyan, Color::Red, Color::DarkGray];
+        const PALETTE: [Color; 4] = [Color::Cyan, Color::Green, Color::Magenta, Color::Red];
         PALETTE[index % PALETTE.len()]
     }
 
@@ -149,8 +176,8 @@ impl Theme {
     #[must_use]
     pub fn load(self, percent: f32) -> Style {
         match percent {
-            p if p >= 85.0 => self.fg(Color::LightRed),
-            p if p >= 50.0 => self.fg(Color::Yellow),
+            p if p >= 85.0 => self.fg(Color::Red),
+            p if p >= 50.0 => self.fg(Color::Magenta),
             _ => self.fg(Color::Green),
         }
     }
@@ -168,6 +195,25 @@ pub fn bar(fraction: f64, width: usize) -> String {
     let filled = out.chars().count();
     out.push_str(&"·".repeat(width.saturating_sub(filled)));
     out
+}
+
+/// The glyphs of a core's bar: the run's part, other programs' part, and what is free.
+pub const RUN_GLYPH: char = '█';
+pub const OTHERS_GLYPH: char = '▒';
+const FREE_GLYPH: char = '·';
+
+/// A core's bar of `width` whole cells: the run's part (`run`, a fraction of the core) first,
+/// then other programs' (`others`), then what is free; each part as its own string.
+#[must_use]
+pub fn split_bar(run: f64, others: f64, width: usize) -> [String; 3] {
+    let cells = |fraction: f64| ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
+    let run_cells = cells(run);
+    let used_cells = cells(run.max(0.0) + others.max(0.0)).max(run_cells);
+    [
+        RUN_GLYPH.to_string().repeat(run_cells),
+        OTHERS_GLYPH.to_string().repeat(used_cells - run_cells),
+        FREE_GLYPH.to_string().repeat(width - used_cells),
+    ]
 }
 
 /// What stands for an activity where there is no colour: a shade each.
@@ -202,6 +248,76 @@ mod tests {
         }
         assert_eq!(bar(1.0, 4), "████");
         assert_eq!(bar(0.0, 3), "···");
+    }
+
+    /// Every style the panels can ask for, in both palettes.
+    fn every_style(theme: Theme) -> Vec<Style> {
+        let mut styles = vec![
+            theme.title(),
+            theme.border(true),
+            theme.border(false),
+            theme.panel_title(true),
+            theme.selected(),
+            theme.dim(),
+            theme.key(),
+            theme.value(),
+            theme.warning(),
+            theme.good(),
+            theme.run_load(),
+            theme.others_load(),
+        ];
+        styles.extend(WorkerState::ALL.map(|state| theme.state(state)));
+        styles.extend([0.0, 60.0, 95.0].map(|percent| theme.load(percent)));
+        styles
+    }
+
+    #[test]
+    fn colours_read_on_dark_and_light_backgrounds() {
+        const READABLE: [Color; 4] = [Color::Red, Color::Green, Color::Magenta, Color::Cyan];
+        for style in every_style(Theme { color: true }) {
+            assert!(style.fg.is_none_or(|fg| READABLE.contains(&fg)), "{style:?}");
+            assert_eq!(style.bg, None, "{style:?}");
+        }
+        // Plain text keeps the terminal's own foreground.
+        let theme = Theme { color: true };
+        for style in [theme.title(), theme.border(true), theme.dim(), theme.value(), theme.selected()] {
+            assert_eq!(style.fg, None, "{style:?}");
+        }
+    }
+
+    #[test]
+    fn timeline_blocks_read_on_dark_and_light_backgrounds() {
+        // Grey only for idle, and only as a block or a dot, never as text.
+        const BLOCKS: [Color; 5] = [Color::Red, Color::Green, Color::Magenta, Color::Cyan, Color::DarkGray];
+        let theme = Theme { color: true };
+        for activity in Activity::ALL {
+            let (ink, background) = (theme.activity(activity), theme.activity_background(activity));
+            assert!(ink.fg.is_some_and(|fg| BLOCKS.contains(&fg)), "{activity:?}");
+            assert_eq!(ink.fg, background.bg, "{activity:?}");
+        }
+        for index in 0..8 {
+            assert!(theme.worker(index).fg.is_some_and(|fg| BLOCKS.contains(&fg)), "worker {index}");
+        }
+        let plain = Theme { color: false };
+        assert_eq!(plain.activity_background(Activity::Running), Style::new());
+    }
+
+    #[test]
+    fn no_color_means_no_colour_at_all() {
+        for style in every_style(Theme { color: false }) {
+            assert_eq!((style.fg, style.bg), (None, None), "{style:?}");
+        }
+    }
+
+    #[test]
+    fn split_bars_put_the_run_first_and_fill_exactly_their_width() {
+        assert_eq!(split_bar(0.5, 0.25, 8), ["████", "▒▒", "··"]);
+        assert_eq!(split_bar(0.0, 1.0, 4), ["", "▒▒▒▒", ""]);
+        assert_eq!(split_bar(1.0, 0.5, 4), ["████", "", ""], "never wider than the bar");
+        for (run, others) in [(0.0, 0.0), (0.33, 0.33), (0.04, 0.04), (0.99, 0.0), (-1.0, 2.0)] {
+            let width: usize = split_bar(run, others, 10).iter().map(|part| part.chars().count()).sum();
+            assert_eq!(width, 10, "{run} {others}");
+        }
     }
 
     #[test]
