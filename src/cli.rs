@@ -20,7 +20,7 @@ use crate::workload::{all_options, by_name, Values, CATALOG};
     long_about = "Without a subcommand, opens the dashboard (needs a terminal). \
                   `concur-tui run` runs the same engine headless, for scripts and CI."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Grace period after Ctrl-C, SIGTERM, SIGHUP (or `c` in the dashboard) before workers are
@@ -30,7 +30,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// List the workload catalog: name and what it shows.
     List,
     /// Run one workload headless and print a report.
@@ -41,14 +41,14 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     #[default]
     Table,
     Json,
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Which workload of `concur-tui list` to run.
     #[arg(long, short = 'w', default_value = "cpu", value_parser = PossibleValuesParser::new(CATALOG.iter().map(|kind| kind.name())))]
     pub workload: String,
@@ -106,7 +106,7 @@ pub struct RunArgs {
 /// option of any workload, built from the catalog so that a workload's file alone declares
 /// them. Which workload may take which is checked with the plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WorkloadOptions {
+pub(crate) struct WorkloadOptions {
     pub given: Vec<(String, String)>,
 }
 
@@ -154,7 +154,7 @@ fn parse_affinity(text: &str) -> Result<Affinity, String> {
 
 impl RunArgs {
     #[must_use]
-    pub fn plan_request(&self, grace: Duration) -> PlanRequest {
+    pub(crate) fn plan_request(&self, grace: Duration) -> PlanRequest {
         // The value parser admits catalog names only.
         let workload = by_name(&self.workload).unwrap_or(CATALOG[0]);
         PlanRequest {
@@ -178,7 +178,7 @@ impl RunArgs {
 
 /// clap's error as one line: the message, and the valid values when it lists them.
 #[must_use]
-pub fn one_line_error(error: &clap::Error) -> String {
+pub(crate) fn one_line_error(error: &clap::Error) -> String {
     let rendered = error.render().to_string();
     let kept: Vec<&str> = rendered
         .lines()

@@ -6,7 +6,7 @@
 //! draw the state. It never touches a worker except through the engine, and nothing in `app`
 //! or `ui` may import it.
 
-pub mod terminal;
+pub(crate) mod terminal;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ const FRAME: Duration = Duration::from_millis(33);
 
 /// Why the dashboard could not run.
 #[derive(Debug, thiserror::Error)]
-pub enum DashboardError {
+pub(crate) enum DashboardError {
     #[error(transparent)]
     Engine(#[from] LaunchError),
     #[error("cannot use the terminal: {0}")]
@@ -35,14 +35,14 @@ pub enum DashboardError {
 
 /// How the dashboard ended.
 #[derive(Debug)]
-pub struct Ending {
+pub(crate) struct Ending {
     pub exit_code: i32,
     /// What to print once the terminal is restored.
     pub summary: String,
 }
 
 /// Runs the dashboard until the user quits or a signal ends it.
-pub fn run(grace: Duration) -> Result<Ending, DashboardError> {
+pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     // The board first, before any other thread exists.
     let engine = Engine::new()?;
     let signals = Listener::start()?;
@@ -51,8 +51,6 @@ pub fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let mut state = State::new(cpus, grace);
     state.color = crate::ui::theme::Theme::from_env().color;
     let mut guard = TerminalGuard::enter()?;
-    let area = guard.screen.size()?;
-    state.size = (area.width, area.height);
     // Only now: the reader holds crossterm's event lock while it waits for a key, so no
     // terminal query can run beside it.
     let keys = spawn_key_reader()?;
@@ -195,7 +193,7 @@ fn spawn_key_reader() -> std::io::Result<Receiver<Event>> {
     std::thread::Builder::new().name("keys".into()).spawn(move || loop {
         let event = match term_event::read() {
             Ok(TermEvent::Key(key)) => Event::Key(key),
-            Ok(TermEvent::Resize(width, height)) => Event::Resize(width, height),
+            Ok(TermEvent::Resize(..)) => Event::Resize,
             Ok(_) => continue,
             Err(_) => return,
         };

@@ -18,7 +18,7 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
 /// Why `run` could not produce a report.
 #[derive(Debug, thiserror::Error)]
-pub enum HeadlessError {
+pub(crate) enum HeadlessError {
     /// Bad usage: exit 2, nothing started.
     #[error(transparent)]
     Plan(#[from] PlanError),
@@ -37,7 +37,7 @@ pub enum HeadlessError {
 
 impl HeadlessError {
     #[must_use]
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Self::Plan(_) | Self::TraceFile { .. } => 2,
             _ => 1,
@@ -46,7 +46,7 @@ impl HeadlessError {
 }
 
 /// `concur-tui list`: one line per workload, and what `--size` means for it.
-pub fn list(out: &mut impl Write) -> std::io::Result<()> {
+pub(crate) fn list(out: &mut impl Write) -> std::io::Result<()> {
     for kind in CATALOG {
         let size = kind.size();
         writeln!(out, "{:<12} {}", kind.name(), kind.summary())?;
@@ -56,7 +56,7 @@ pub fn list(out: &mut impl Write) -> std::io::Result<()> {
 }
 
 /// `concur-tui run`: returns the exit status.
-pub fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError> {
+pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError> {
     let plan = args.plan_request(grace).validate()?;
     let trace = args.trace.as_deref().map(create_trace).transpose()?;
     let engine = Engine::new()?;

@@ -18,16 +18,16 @@
 //! Data flows one way: workers store atomics into the board, the engine and the front ends read
 //! it. Workers never talk to a front end and a front end never touches a worker.
 
-pub mod app;
+pub(crate) mod app;
 pub mod board;
-pub mod cli;
-pub mod dashboard;
+pub(crate) mod cli;
+pub(crate) mod dashboard;
 pub mod engine;
-pub mod headless;
+pub(crate) mod headless;
 pub mod program;
-pub mod report;
-pub mod signals;
-pub mod telemetry;
-pub mod ui;
-pub mod units;
+pub(crate) mod report;
+pub(crate) mod signals;
+pub(crate) mod telemetry;
+pub(crate) mod ui;
+pub(crate) mod units;
 pub mod workload;

@@ -7,7 +7,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
 
 /// Receives the interrupting signals while it lives.
-pub struct Listener {
+pub(crate) struct Listener {
     handle: Handle,
     thread: Option<std::thread::JoinHandle<()>>,
     pub received: Receiver<Signal>,
@@ -16,7 +16,7 @@ pub struct Listener {
 impl Listener {
     /// Starts listening. Signals are caught from here on, whatever their disposition was
     /// (a shell may have started us with SIGINT ignored).
-    pub fn start() -> std::io::Result<Self> {
+    pub(crate) fn start() -> std::io::Result<Self> {
         let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
         let handle = signals.handle();
         let (sender, received) = unbounded();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// A duration the user typed that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DurationError {
+pub(crate) enum DurationError {
     #[error("cannot read '{0}' as a duration: use a number with a unit, such as 5ms, 500us or 1.5s")]
     Unreadable(String),
     #[error("'{0}' is longer than a day, the longest duration taken")]
@@ -13,7 +13,7 @@ pub enum DurationError {
 }
 
 /// Reads `500us`, `5ms`, `1.5s`, `2m`. A bare number is refused: the unit is never guessed.
-pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let trimmed = text.trim();
     let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(split);
@@ -36,12 +36,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
 
 /// `834 µs`, `12.5 ms`, `3.21 s`: three significant figures in a unit that fits.
 #[must_use]
-pub fn format_duration(duration: Duration) -> String {
+pub(crate) fn format_duration(duration: Duration) -> String {
     format_seconds(duration.as_secs_f64())
 }
 
 #[must_use]
-pub fn format_seconds(seconds: f64) -> String {
+pub(crate) fn format_seconds(seconds: f64) -> String {
     if seconds > 0.0 && seconds < 1e-6 {
         format!("{:.0} ns", seconds * 1e9)
     } else if seconds < 1e-3 {
@@ -56,7 +56,7 @@ pub fn format_seconds(seconds: f64) -> String {
 /// `512 B`, `4.0 KiB`, `12.3 MiB`, `1.50 GiB`.
 #[must_use]
 #[allow(clippy::cast_precision_loss)]
-pub fn format_bytes(bytes: u64) -> String {
+pub(crate) fn format_bytes(bytes: u64) -> String {
     const KIB: f64 = 1024.0;
     let b = bytes as f64;
     if b < KIB {
@@ -73,13 +73,13 @@ pub fn format_bytes(bytes: u64) -> String {
 /// Nanoseconds to seconds for reports.
 #[must_use]
 #[allow(clippy::cast_precision_loss)]
-pub fn ns_to_seconds(ns: u64) -> f64 {
+pub(crate) fn ns_to_seconds(ns: u64) -> f64 {
     ns as f64 / 1e9
 }
 
 /// Cuts `text` to `width` characters, marking the cut with `…`.
 #[must_use]
-pub fn truncate(text: &str, width: usize) -> String {
+pub(crate) fn truncate(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         text.to_owned()
     } else if width == 0 {

@@ -9,9 +9,10 @@ use crate::telemetry::{CoreSample, RunView};
 
 /// Everything that can change the dashboard's state.
 #[derive(Debug, Clone)]
-pub enum Event {
+pub(crate) enum Event {
     Key(KeyEvent),
-    Resize(u16, u16),
+    /// The terminal changed size: the next frame is drawn to fit.
+    Resize,
     /// SIGINT, SIGTERM or SIGHUP delivered to the process.
     Signal(Signal),
     Cores(CoreSample),
@@ -28,7 +29,7 @@ pub enum Event {
 /// What the loop must do for `update`: the only way the dashboard reaches the engine.
 #[derive(Debug, Clone, PartialEq)]
 #[must_use]
-pub enum Command {
+pub(crate) enum Command {
     Start(PlanRequest),
     SetPaused(bool),
     Stop(StopReason),

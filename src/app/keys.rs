@@ -9,7 +9,7 @@ use crate::engine::Phase;
 
 /// What a key asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Up,
     Down,
     Left,
@@ -43,14 +43,14 @@ pub enum Action {
 /// (Shift, Alt) are not required unless listed, since terminals report Shift inconsistently
 /// (`?` and `+` arrive with or without it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Key {
+pub(crate) struct Key {
     pub code: KeyCode,
     pub modifiers: KeyModifiers,
 }
 
 impl Key {
     #[must_use]
-    pub fn matches(self, event: KeyEvent) -> bool {
+    pub(crate) fn matches(self, event: KeyEvent) -> bool {
         let ctrl = KeyModifiers::CONTROL;
         self.code == event.code
             && event.modifiers.contains(self.modifiers)
@@ -72,7 +72,7 @@ const fn ctrl(c: char) -> Key {
 
 /// One row of the key table: what the help overlay and the footer show, and the keys behind
 /// it. Two directions of one control (up and down, more and fewer) share a row.
-pub struct Binding {
+pub(crate) struct Binding {
     /// The keys as shown.
     pub keys: &'static str,
     /// Each action of the row with the keys that trigger it; the first is the row's own, which
@@ -86,7 +86,7 @@ pub struct Binding {
 impl Binding {
     /// The row's own action. Every row has one: [`bind`] refuses an empty row at compile time.
     #[must_use]
-    pub fn action(&self) -> Action {
+    pub(crate) fn action(&self) -> Action {
         self.actions[0].0
     }
 }
@@ -102,7 +102,7 @@ const fn bind(
 }
 
 /// Every key the dashboard knows, in the order the help overlay lists them.
-pub const BINDINGS: &[Binding] = &[
+pub(crate) const BINDINGS: &[Binding] = &[
     bind(
         "↑↓ jk",
         &[(Action::Up, &[plain(KeyCode::Up), typed('k')]), (Action::Down, &[plain(KeyCode::Down), typed('j')])],
@@ -158,7 +158,7 @@ pub const BINDINGS: &[Binding] = &[
 /// The action of a key press, from [`BINDINGS`], if any. Releases are ignored; presses and
 /// repeats count.
 #[must_use]
-pub fn action_for(key: KeyEvent) -> Option<Action> {
+pub(crate) fn action_for(key: KeyEvent) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
@@ -171,7 +171,7 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
 
 /// Whether `action` does something in `state`: the footer shows only those.
 #[must_use]
-pub fn available(action: Action, state: &State) -> bool {
+pub(crate) fn available(action: Action, state: &State) -> bool {
     let running = state.running();
     let draining = state.shutdown.is_some() || state.run.as_ref().is_some_and(|run| run.stop_reason.is_some());
     match action {
@@ -202,7 +202,7 @@ pub fn available(action: Action, state: &State) -> bool {
 
 /// The footer: the keys that work now.
 #[must_use]
-pub fn footer_hints(state: &State) -> Vec<(&'static str, &'static str)> {
+pub(crate) fn footer_hints(state: &State) -> Vec<(&'static str, &'static str)> {
     BINDINGS
         .iter()
         .filter(|binding| binding.in_footer && available(binding.action(), state))

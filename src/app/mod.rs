@@ -7,12 +7,12 @@
 //! Pure: no terminal, no engine calls, no clock, no threads. It must not import `ui` or
 //! `dashboard`, which both read it.
 
-pub mod event;
-pub mod keys;
-pub mod share;
-pub mod state;
+pub(crate) mod event;
+pub(crate) mod keys;
+pub(crate) mod share;
+pub(crate) mod state;
 mod update;
 
-pub use event::{Command, Event};
-pub use state::State;
-pub use update::update;
+pub(crate) use event::{Command, Event};
+pub(crate) use state::State;
+pub(crate) use update::update;

@@ -13,10 +13,10 @@ use crate::telemetry::WorkerView;
 
 /// Other programs using more than this, in percent of one core on average over the last
 /// [`RECENT`], make a run's figures doubtful.
-pub const BUSY_OTHERS: f32 = 25.0;
+pub(crate) const BUSY_OTHERS: f32 = 25.0;
 
 /// How far back the others' average looks.
-pub const RECENT: Duration = Duration::from_secs(1);
+pub(crate) const RECENT: Duration = Duration::from_secs(1);
 
 /// At most this much CPU time (seconds) per core is carried into the next sample when the
 /// run's share came out above the sampled total: the board's CPU time grows in steps of up to
@@ -25,7 +25,7 @@ const MAX_CARRY_SECONDS: f64 = 0.1;
 
 /// What the attribution remembers between events.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunShare {
+pub(crate) struct RunShare {
     /// Each worker's CPU seconds at the last progress view of this run, by worker index;
     /// `None` until the first view.
     last_cpu: Vec<Option<f64>>,
@@ -39,7 +39,7 @@ pub struct RunShare {
 impl RunShare {
     /// Folds one progress view: each worker's CPU time since the previous view goes to the
     /// core it was last seen on. A worker's first view only sets its starting point.
-    pub fn observe(&mut self, workers: &[WorkerView]) {
+    pub(crate) fn observe(&mut self, workers: &[WorkerView]) {
         for worker in workers {
             if self.last_cpu.len() <= worker.index {
                 self.last_cpu.resize(worker.index + 1, None);
@@ -56,13 +56,13 @@ impl RunShare {
 
     /// The run ended: the next run's workers start afresh. CPU time already gathered stays
     /// for the sample that covers it.
-    pub fn end_run(&mut self) {
+    pub(crate) fn end_run(&mut self) {
         self.last_cpu.clear();
     }
 
     /// Splits one core sample: returns the run's share of each core in percent (never above
     /// the sampled total), and remembers what other programs used.
-    pub fn split(&mut self, usage: &[f32], interval: Duration) -> Vec<f32> {
+    pub(crate) fn split(&mut self, usage: &[f32], interval: Duration) -> Vec<f32> {
         let seconds = interval.as_secs_f64();
         self.since_sample.resize(usage.len().max(self.since_sample.len()), 0.0);
         let mut others_total = 0.0;
@@ -94,7 +94,7 @@ impl RunShare {
     /// Other programs' average load over the last [`RECENT`] or so, in percent of one core
     /// (all cores summed: 150 means one and a half cores).
     #[must_use]
-    pub fn others_recent(&self) -> f32 {
+    pub(crate) fn others_recent(&self) -> f32 {
         let span: Duration = self.others.iter().map(|(d, _)| *d).sum();
         if span.is_zero() {
             return 0.0;

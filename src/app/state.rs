@@ -14,11 +14,11 @@ use crate::telemetry::RunView;
 use crate::workload::{position, Kind, Variant, CATALOG};
 
 /// Samples of history kept per core for the sparkline.
-pub const CORE_HISTORY: usize = 48;
+pub(crate) const CORE_HISTORY: usize = 48;
 
 /// The panel that arrow keys act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Focus {
+pub(crate) enum Focus {
     Catalog,
     Settings,
     Workers,
@@ -26,16 +26,16 @@ pub enum Focus {
 }
 
 impl Focus {
-    pub const ORDER: [Self; 4] = [Self::Catalog, Self::Settings, Self::Workers, Self::Results];
+    pub(crate) const ORDER: [Self; 4] = [Self::Catalog, Self::Settings, Self::Workers, Self::Results];
 
     #[must_use]
-    pub fn next(self) -> Self {
+    pub(crate) fn next(self) -> Self {
         let at = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
         Self::ORDER[(at + 1) % Self::ORDER.len()]
     }
 
     #[must_use]
-    pub fn previous(self) -> Self {
+    pub(crate) fn previous(self) -> Self {
         let at = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
         Self::ORDER[(at + Self::ORDER.len() - 1) % Self::ORDER.len()]
     }
@@ -43,7 +43,7 @@ impl Focus {
 
 /// The rows of the settings panel, in display order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Setting {
+pub(crate) enum Setting {
     Model,
     Workers,
     Tasks,
@@ -56,7 +56,7 @@ pub enum Setting {
 }
 
 impl Setting {
-    pub const ALL: [Self; 9] = [
+    pub(crate) const ALL: [Self; 9] = [
         Self::Model,
         Self::Workers,
         Self::Tasks,
@@ -69,7 +69,7 @@ impl Setting {
     ];
 
     #[must_use]
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Self::Model => "model",
             Self::Workers => "workers",
@@ -85,15 +85,15 @@ impl Setting {
 }
 
 /// Choices offered by ←/→ for the settings that are not free numbers.
-pub const AFFINITIES: [Affinity; 3] = [Affinity::None, Affinity::Spread, Affinity::Single];
+pub(crate) const AFFINITIES: [Affinity; 3] = [Affinity::None, Affinity::Spread, Affinity::Single];
 /// The lock row: off (0), or on with this switch interval in milliseconds.
-pub const LOCK_CHOICES_MS: [u64; 6] = [0, 1, 2, 5, 20, 100];
-pub const GRACES_MS: [u64; 6] = [200, 500, 1000, 3000, 5000, 10_000];
-pub const TASK_COUNTS: [u64; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+pub(crate) const LOCK_CHOICES_MS: [u64; 6] = [0, 1, 2, 5, 20, 100];
+pub(crate) const GRACES_MS: [u64; 6] = [200, 500, 1000, 3000, 5000, 10_000];
+pub(crate) const TASK_COUNTS: [u64; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
 /// The run settings, one value per row of the panel.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub(crate) struct Settings {
     pub model: Model,
     pub workers: usize,
     pub tasks: u64,
@@ -110,7 +110,7 @@ pub struct Settings {
 
 impl Settings {
     #[must_use]
-    pub fn new(cpus: usize, grace: Duration) -> Self {
+    pub(crate) fn new(cpus: usize, grace: Duration) -> Self {
         Self {
             model: Model::Threads,
             workers: cpus.max(1),
@@ -126,20 +126,20 @@ impl Settings {
     }
 
     #[must_use]
-    pub fn size_of(&self, workload: &dyn Kind) -> u64 {
+    pub(crate) fn size_of(&self, workload: &dyn Kind) -> u64 {
         self.sizes.get(position(workload)).copied().unwrap_or_else(|| workload.size().watchable)
     }
 
     /// The chosen variant of `workload` under the current model, if it has variants.
     #[must_use]
-    pub fn variant_of(&self, workload: &dyn Kind) -> Option<&'static Variant> {
+    pub(crate) fn variant_of(&self, workload: &dyn Kind) -> Option<&'static Variant> {
         let variants = workload.variants(self.model == Model::Processes);
         let chosen = self.variants.get(position(workload)).copied().unwrap_or(0);
         variants.get(chosen % variants.len().max(1))
     }
 
     /// Moves `workload`'s variant `step` places through those the model offers, wrapping.
-    pub fn step_variant(&mut self, workload: &dyn Kind, step: isize) {
+    pub(crate) fn step_variant(&mut self, workload: &dyn Kind, step: isize) {
         let count = workload.variants(self.model == Model::Processes).len();
         if let (Some(chosen), true) = (self.variants.get_mut(position(workload)), count > 0) {
             *chosen = ((*chosen % count) as isize + step).rem_euclid(count as isize) as usize;
@@ -148,7 +148,7 @@ impl Settings {
 
     /// The plan request these settings make for `workload`.
     #[must_use]
-    pub fn request(&self, workload: &'static dyn Kind) -> PlanRequest {
+    pub(crate) fn request(&self, workload: &'static dyn Kind) -> PlanRequest {
         let mut request = PlanRequest {
             workers: Some(if self.model == Model::Sequential { 1 } else { self.workers }),
             tasks: self.tasks,
@@ -169,7 +169,7 @@ impl Settings {
 
 /// Per-core load and its history.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct CoreView {
+pub(crate) struct CoreView {
     /// Everything on the core, in percent, over the last sample.
     pub usage: f32,
     /// The current run's part of `usage` (the rest is other programs').
@@ -179,7 +179,7 @@ pub struct CoreView {
 
 /// A finished run with its comparison against the baseline.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ResultRow {
+pub(crate) struct ResultRow {
     pub report: RunReport,
     /// Against the sequential or 1-worker run of the same workload, size and tasks.
     pub speedup: Option<f64>,
@@ -188,7 +188,7 @@ pub struct ResultRow {
 
 /// Why the dashboard is shutting down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shutdown {
+pub(crate) enum Shutdown {
     /// `q`: drain the run, then leave with status 0.
     Quit,
     /// Ctrl-C, SIGINT, SIGTERM, SIGHUP: drain, then leave with 128 + signal.
@@ -197,7 +197,7 @@ pub enum Shutdown {
 
 impl Shutdown {
     #[must_use]
-    pub fn exit_code(self) -> i32 {
+    pub(crate) fn exit_code(self) -> i32 {
         match self {
             Self::Quit => 0,
             Self::Signal(signal) => 128 + signal as i32,
@@ -207,7 +207,7 @@ impl Shutdown {
 
 /// What the timeline's lanes are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimelineMode {
+pub(crate) enum TimelineMode {
     /// One lane per worker, coloured by what it does.
     Workers,
     /// One lane per CPU, showing which worker computed there.
@@ -215,11 +215,11 @@ pub enum TimelineMode {
 }
 
 /// The windows the timeline zooms through.
-pub const TIMELINE_WINDOWS_MS: [u64; 11] = [20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000, 120_000];
+pub(crate) const TIMELINE_WINDOWS_MS: [u64; 11] = [20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000, 120_000];
 
 /// The timeline view, while it is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimelineView {
+pub(crate) struct TimelineView {
     pub mode: TimelineMode,
     /// Index into [`TIMELINE_WINDOWS_MS`].
     pub zoom: usize,
@@ -228,13 +228,13 @@ pub struct TimelineView {
 impl TimelineView {
     /// Opens on workers, with a 2 s window.
     #[must_use]
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { mode: TimelineMode::Workers, zoom: 6 }
     }
 
     /// The length of time the lanes span.
     #[must_use]
-    pub fn window(self) -> Duration {
+    pub(crate) fn window(self) -> Duration {
         Duration::from_millis(TIMELINE_WINDOWS_MS[self.zoom.min(TIMELINE_WINDOWS_MS.len() - 1)])
     }
 }
@@ -247,13 +247,13 @@ impl Default for TimelineView {
 
 /// The overlay drawn above the panels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Overlay {
+pub(crate) enum Overlay {
     Help,
 }
 
 /// The dashboard's whole state.
 #[derive(Debug, Clone, PartialEq)]
-pub struct State {
+pub(crate) struct State {
     pub selected: usize,
     pub focus: Focus,
     pub setting: usize,
@@ -275,14 +275,13 @@ pub struct State {
     pub exit: Option<i32>,
     /// The run that was interrupted by the shutdown, for the summary printed after leaving.
     pub interrupted: Option<RunReport>,
-    pub size: (u16, u16),
     /// False when `NO_COLOR` asks for no colours.
     pub color: bool,
 }
 
 impl State {
     #[must_use]
-    pub fn new(cpus: usize, grace: Duration) -> Self {
+    pub(crate) fn new(cpus: usize, grace: Duration) -> Self {
         Self {
             selected: 0,
             focus: Focus::Catalog,
@@ -300,31 +299,30 @@ impl State {
             shutdown: None,
             exit: None,
             interrupted: None,
-            size: (80, 24),
             color: true,
         }
     }
 
     #[must_use]
-    pub fn workload(&self) -> &'static dyn Kind {
+    pub(crate) fn workload(&self) -> &'static dyn Kind {
         CATALOG[self.selected.min(CATALOG.len() - 1)]
     }
 
     /// True while a run has workers that have not all ended.
     #[must_use]
-    pub fn running(&self) -> bool {
+    pub(crate) fn running(&self) -> bool {
         self.run.is_some()
     }
 
     /// Other programs' load while a run lasts, in percent of one core, when it is enough to
     /// make the run's figures doubtful.
     #[must_use]
-    pub fn busy_machine(&self) -> Option<f32> {
+    pub(crate) fn busy_machine(&self) -> Option<f32> {
         self.running().then(|| self.share.others_recent()).filter(|others| *others > BUSY_OTHERS)
     }
 
     /// Adds a finished run and recomputes every row's comparison.
-    pub fn add_result(&mut self, report: RunReport) {
+    pub(crate) fn add_result(&mut self, report: RunReport) {
         self.results.push(ResultRow { report, speedup: None, efficiency: None });
         let reports: Vec<RunReport> = self.results.iter().map(|row| row.report.clone()).collect();
         for row in &mut self.results {
@@ -337,7 +335,7 @@ impl State {
 
     /// The baseline missing for the selected workload and settings, if it is missing.
     #[must_use]
-    pub fn baseline_missing(&self) -> bool {
+    pub(crate) fn baseline_missing(&self) -> bool {
         let request = self.settings.request(self.workload());
         !self.results.iter().any(|row| is_baseline_for(&row.report, request.workload, request.size, request.tasks))
     }
@@ -354,7 +352,7 @@ fn is_baseline_for(report: &RunReport, workload: &dyn Kind, size: Option<u64>, t
 /// The run a report's speedup is measured against: the latest finished sequential run of the
 /// same workload, size and tasks, else the latest finished 1-worker run of any model.
 #[must_use]
-pub fn baseline_for<'a>(reports: &'a [RunReport], report: &RunReport) -> Option<&'a RunReport> {
+pub(crate) fn baseline_for<'a>(reports: &'a [RunReport], report: &RunReport) -> Option<&'a RunReport> {
     let candidates = || {
         reports.iter().rev().filter(|r| {
             is_baseline_for(r, report.plan.workload.kind, Some(report.plan.workload.size), report.plan.tasks)

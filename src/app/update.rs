@@ -14,16 +14,14 @@ use crate::engine::{DrainPolicy, Model, Phase, StopReason};
 use crate::workload::{position, CATALOG};
 
 /// Folds one event into the state.
-pub fn update(state: &mut State, event: Event) -> Vec<Command> {
+pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
     match event {
         Event::Key(key) => match action_for(key) {
             Some(action) => act(state, action),
             None => Vec::new(),
         },
-        Event::Resize(width, height) => {
-            state.size = (width, height);
-            Vec::new()
-        }
+        // Nothing to remember: the next frame is drawn at the new size.
+        Event::Resize => Vec::new(),
         Event::Signal(signal) => interrupt(state, Shutdown::Signal(signal)),
         Event::Cores(sample) => {
             state.cores.resize(sample.usage.len().max(1), CoreView::default());

@@ -65,12 +65,6 @@ impl SlotState {
             _ => Self::Pending,
         }
     }
-
-    /// True once the worker has left its work loop.
-    #[must_use]
-    pub fn is_final(self) -> bool {
-        matches!(self, Self::Done | Self::Cancelled | Self::Panicked | Self::Failed)
-    }
 }
 
 /// Run-wide flags and counters.
@@ -122,10 +116,9 @@ pub struct Slot {
     pub cpu_ns: AtomicU64,
     /// Time spent waiting for the emulated interpreter lock.
     pub lock_wait_ns: AtomicU64,
-    /// CLOCK_MONOTONIC instants (ns): asked for, first instruction, last chunk, left.
+    /// CLOCK_MONOTONIC instants (ns): asked for, first instruction, left.
     pub requested_ns: AtomicU64,
     pub started_ns: AtomicU64,
-    pub heartbeat_ns: AtomicU64,
     pub finished_ns: AtomicU64,
     /// Wrapping sum of the digests of the tasks this worker completed.
     pub digest: AtomicU64,
@@ -162,8 +155,6 @@ pub enum InjectedCrash {
     Panic = 1,
     /// A real invalid memory access.
     Segfault = 2,
-    /// `abort()`.
-    Abort = 3,
 }
 
 impl InjectedCrash {
@@ -172,7 +163,6 @@ impl InjectedCrash {
         match raw {
             1 => Some(Self::Panic),
             2 => Some(Self::Segfault),
-            3 => Some(Self::Abort),
             _ => None,
         }
     }
@@ -193,7 +183,6 @@ impl Slot {
             &self.lock_wait_ns,
             &self.requested_ns,
             &self.started_ns,
-            &self.heartbeat_ns,
             &self.finished_ns,
             &self.digest,
             &self.busy_ns,

@@ -17,15 +17,15 @@ use ratatui::Terminal;
 /// by nature: there is one terminal, and the panic hook must be able to find it.
 static ENTERED: AtomicBool = AtomicBool::new(false);
 
-pub type Screen = Terminal<CrosstermBackend<Stdout>>;
+pub(crate) type Screen = Terminal<CrosstermBackend<Stdout>>;
 
 /// Owns the terminal while the dashboard runs.
-pub struct TerminalGuard {
+pub(crate) struct TerminalGuard {
     pub screen: Screen,
 }
 
 impl TerminalGuard {
-    pub fn enter() -> std::io::Result<Self> {
+    pub(crate) fn enter() -> std::io::Result<Self> {
         enable_raw_mode()?;
         ENTERED.store(true, Ordering::SeqCst);
         let mut out = stdout();
@@ -56,7 +56,7 @@ impl Drop for TerminalGuard {
 
 /// Leaves raw mode and the alternate screen and shows the cursor, if this process entered
 /// them. Safe to call any number of times, from any thread, a panic hook included.
-pub fn restore() {
+pub(crate) fn restore() {
     if ENTERED.swap(false, Ordering::SeqCst) {
         let mut out = stdout();
         let _ = out.execute(LeaveAlternateScreen);

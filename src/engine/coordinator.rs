@@ -52,7 +52,7 @@ pub(crate) struct Coordinators {
 impl Coordinators {
     /// For a workload that talks: makes worker `index`'s line, starts the coordinator's side on
     /// a thread of its own, and returns the worker's end (None: the workload does not talk).
-    pub fn open_line(
+    pub(super) fn open_line(
         &mut self,
         workload: &Arc<dyn Workload>,
         board: &Arc<Board>,
@@ -79,7 +79,7 @@ impl Coordinators {
 
     /// Tells every coordinator the run is over, then waits for them: all notice in the same
     /// slice instead of one after another.
-    pub fn end_all(&mut self) {
+    pub(super) fn end_all(&mut self) {
         for coordinator in &self.serving {
             coordinator.quit.store(true, Ordering::Relaxed);
         }

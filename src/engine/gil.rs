@@ -19,7 +19,7 @@ struct LockState {
 }
 
 #[derive(Debug)]
-pub struct InterpreterLock {
+pub(crate) struct InterpreterLock {
     state: Mutex<LockState>,
     changed: Condvar,
     drop_request: AtomicBool,
@@ -28,7 +28,7 @@ pub struct InterpreterLock {
 
 impl InterpreterLock {
     #[must_use]
-    pub fn new(switch_interval: Duration) -> Self {
+    pub(crate) fn new(switch_interval: Duration) -> Self {
         Self {
             state: Mutex::new(LockState::default()),
             changed: Condvar::new(),
@@ -44,7 +44,7 @@ impl InterpreterLock {
     }
 
     /// Takes the lock if nobody holds it; never waits.
-    pub fn try_acquire(&self) -> bool {
+    pub(crate) fn try_acquire(&self) -> bool {
         let mut state = self.lock_state();
         if state.held {
             return false;
@@ -58,7 +58,7 @@ impl InterpreterLock {
     }
 
     /// Blocks until this worker holds the lock; returns how long it waited.
-    pub fn acquire(&self) -> Duration {
+    pub(crate) fn acquire(&self) -> Duration {
         let start = Instant::now();
         let mut state = self.lock_state();
         if state.held {
@@ -83,7 +83,7 @@ impl InterpreterLock {
     }
 
     /// Lets go of the lock.
-    pub fn release(&self) {
+    pub(crate) fn release(&self) {
         let mut state = self.lock_state();
         state.held = false;
         drop(state);
@@ -91,9 +91,10 @@ impl InterpreterLock {
     }
 
     /// At a chunk boundary: if a waiter asked, hand the lock over and queue again. Returns the
-    /// time spent without it.
-    #[inline]
-    pub fn yield_if_requested(&self) -> Duration {
+    /// time spent without it. The worker loop asks and hands over in two steps, to record the
+    /// wait; tests use this one.
+    #[cfg(test)]
+    pub(crate) fn yield_if_requested(&self) -> Duration {
         if self.handover_requested() {
             self.hand_over()
         } else {
@@ -104,13 +105,13 @@ impl InterpreterLock {
     /// True when a waiter has waited a whole switch interval: the holder should call
     /// [`InterpreterLock::hand_over`]. One relaxed load.
     #[inline]
-    pub fn handover_requested(&self) -> bool {
+    pub(crate) fn handover_requested(&self) -> bool {
         self.drop_request.load(Ordering::Relaxed)
     }
 
     /// Lets go, waits until somebody else has taken the lock, and queues for it again. Returns
     /// the time spent without it.
-    pub fn hand_over(&self) -> Duration {
+    pub(crate) fn hand_over(&self) -> Duration {
         let start = Instant::now();
         let mut state = self.lock_state();
         state.held = false;

@@ -34,20 +34,20 @@ pub(super) struct Reaping<'a> {
 
 impl Handle {
     /// The pid to signal, while a process (or host) is alive and not yet reaped.
-    pub fn live_pid(&self) -> Option<Pid> {
+    pub(super) fn live_pid(&self) -> Option<Pid> {
         match self {
             Self::Process(pid) | Self::Hosted(pid) => Some(*pid),
             _ => None,
         }
     }
 
-    pub fn is_ended(&self) -> bool {
+    pub(super) fn is_ended(&self) -> bool {
         matches!(self, Self::Ended(_))
     }
 
     /// Worker `index`'s end, when it has ended (always, when blocking); None while it runs.
     /// The caller stores the ending back as [`Handle::Ended`].
-    pub fn reap(&mut self, index: usize, reaping: &mut Reaping<'_>) -> Option<Ending> {
+    pub(super) fn reap(&mut self, index: usize, reaping: &mut Reaping<'_>) -> Option<Ending> {
         match self {
             Self::Ended(_) => None,
             Self::Thread(thread) => {

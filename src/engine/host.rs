@@ -18,7 +18,7 @@ use crate::board::Board;
 use crate::workload::Workload;
 
 /// What the host needs to start its threads.
-pub struct HostedGroup<'a> {
+pub(crate) struct HostedGroup<'a> {
     pub board: &'a Arc<Board>,
     pub generation: u64,
     pub workload: &'a Arc<dyn Workload>,
@@ -29,7 +29,7 @@ pub struct HostedGroup<'a> {
 }
 
 /// Forks the host. In the child this never returns.
-pub fn fork_host(group: HostedGroup<'_>) -> nix::Result<Pid> {
+pub(super) fn fork_host(group: HostedGroup<'_>) -> nix::Result<Pid> {
     let parent = getpid();
     // SAFETY: the child keeps to the discipline in the module doc.
     match unsafe { fork() }? {

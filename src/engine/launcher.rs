@@ -95,7 +95,7 @@ pub(crate) mod fake {
     }
 
     impl RefusingLauncher {
-        pub fn new(worker: usize, attempt: usize) -> Self {
+        pub(crate) fn new(worker: usize, attempt: usize) -> Self {
             Self { worker, attempt, attempts: AtomicUsize::new(0), forked: Mutex::new(Vec::new()) }
         }
 

@@ -24,7 +24,7 @@ use crate::board::{Board, Lane};
 use crate::workload::{ExchangeError, Transport};
 
 /// The longest a waiter goes without asking whether to keep waiting.
-pub const SLICE: Duration = Duration::from_millis(20);
+pub(crate) const SLICE: Duration = Duration::from_millis(20);
 /// Spins on a shared-memory lane before sleeping on its futex: a reply between two running
 /// processes arrives in well under a microsecond, far less than a futex round trip.
 const SPINS_BEFORE_SLEEP: u32 = 4_000;
@@ -33,13 +33,13 @@ const PREFIX: usize = 4;
 
 /// Which side of the line an end is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Side {
+pub(crate) enum Side {
     Worker,
     Coordinator,
 }
 
 /// One end of a line.
-pub enum End {
+pub(crate) enum End {
     /// Threads: a channel each way.
     Channel { tx: Sender<Vec<u8>>, rx: Receiver<Vec<u8>> },
     /// Processes: a pipe each way, or both directions of one socket (`read` and `write` are then
@@ -50,7 +50,7 @@ pub enum End {
 }
 
 /// Makes a line for worker `index`; returns (worker end, coordinator end).
-pub fn pair(transport: Transport, board: &Arc<Board>, index: usize) -> std::io::Result<(End, End)> {
+pub(crate) fn pair(transport: Transport, board: &Arc<Board>, index: usize) -> std::io::Result<(End, End)> {
     Ok(match transport {
         Transport::Channel => {
             let (to_coordinator, from_worker) = bounded(1);
@@ -89,7 +89,7 @@ pub fn pair(transport: Transport, board: &Arc<Board>, index: usize) -> std::io::
 
 /// A worker end as it crosses `exec` (the spawn start method).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum WireEnd {
+pub(crate) enum WireEnd {
     Stream { read: RawFd, write: RawFd },
     Mailbox { seen: u32 },
 }
@@ -98,7 +98,7 @@ impl End {
     /// What a spawned worker needs to rebuild this end, and the descriptors that must survive
     /// `exec`. None for a channel, which cannot leave the process.
     #[must_use]
-    pub fn wire(&self) -> Option<(WireEnd, Vec<RawFd>)> {
+    pub(crate) fn wire(&self) -> Option<(WireEnd, Vec<RawFd>)> {
         match self {
             Self::Channel { .. } => None,
             Self::Stream { read, write } => {
@@ -114,7 +114,7 @@ impl End {
     /// # Safety
     /// The descriptors of a `Stream` must be open and owned by nobody else in this process.
     #[must_use]
-    pub unsafe fn from_wire(wire: WireEnd, board: &Arc<Board>, index: usize) -> Self {
+    pub(crate) unsafe fn from_wire(wire: WireEnd, board: &Arc<Board>, index: usize) -> Self {
         match wire {
             // SAFETY: as the caller promises.
             WireEnd::Stream { read, write } => unsafe {
@@ -125,7 +125,7 @@ impl End {
     }
 
     /// Sends one message, waiting in slices while `keep_waiting` says so.
-    pub fn send(&mut self, message: &[u8], keep_waiting: &mut dyn FnMut() -> bool) -> Result<(), ExchangeError> {
+    pub(crate) fn send(&mut self, message: &[u8], keep_waiting: &mut dyn FnMut() -> bool) -> Result<(), ExchangeError> {
         match self {
             Self::Channel { tx, .. } => {
                 let mut message = message.to_vec();
@@ -153,7 +153,11 @@ impl End {
     }
 
     /// Receives one message into `into`, waiting in slices while `keep_waiting` says so.
-    pub fn recv(&mut self, into: &mut Vec<u8>, keep_waiting: &mut dyn FnMut() -> bool) -> Result<(), ExchangeError> {
+    pub(crate) fn recv(
+        &mut self,
+        into: &mut Vec<u8>,
+        keep_waiting: &mut dyn FnMut() -> bool,
+    ) -> Result<(), ExchangeError> {
         match self {
             Self::Channel { rx, .. } => loop {
                 match rx.recv_timeout(SLICE) {

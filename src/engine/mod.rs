@@ -18,22 +18,22 @@
 
 pub mod affinity;
 mod coordinator;
-pub mod gil;
+pub(crate) mod gil;
 mod handle;
 mod host;
 mod launch;
 mod launcher;
-pub mod line;
+pub(crate) mod line;
 mod outcome;
 pub mod plan;
-pub mod processes;
+pub(crate) mod processes;
 mod result;
 mod run;
 mod shutdown;
-pub mod spawned;
-pub mod threads;
+pub(crate) mod spawned;
+pub(crate) mod threads;
 pub mod timeline;
-pub mod worker;
+pub(crate) mod worker;
 
 use std::sync::Arc;
 

@@ -144,7 +144,7 @@ pub(crate) struct Ending {
 impl Ending {
     /// An end known only by its outcome: a thread, a hosted thread, a process not reaped by us.
     #[must_use]
-    pub fn of(outcome: WorkerOutcome) -> Self {
+    pub(super) fn of(outcome: WorkerOutcome) -> Self {
         Self { outcome, cpu_ns: None, max_rss_bytes: None }
     }
 }

@@ -17,11 +17,11 @@ use super::worker::{note_panicked, run_worker, WorkerSpec};
 use crate::board::{monotonic_ns, SlotState};
 
 /// Exit code of a worker process whose workload panicked.
-pub const EXIT_PANICKED: i32 = 101;
+pub(crate) const EXIT_PANICKED: i32 = 101;
 /// Exit code of a worker process whose parent died before it could arm PDEATHSIG.
-pub const EXIT_ORPHANED: i32 = 3;
+pub(crate) const EXIT_ORPHANED: i32 = 3;
 /// Exit code of a worker (thread or process) that left because a task failed.
-pub const EXIT_TASK_FAILED: i32 = 4;
+pub(crate) const EXIT_TASK_FAILED: i32 = 4;
 
 /// Raised by SIGTERM in a worker process: stop after this chunk. Only ever set in a child.
 static TERMINATE: AtomicBool = AtomicBool::new(false);
@@ -33,7 +33,7 @@ extern "C" fn on_sigterm(_: libc::c_int) {
 /// Forks one worker. In the child this never returns. `group` is the run's process group (None:
 /// the child founds it). `line` is the worker's end of its line: the child keeps it, the parent
 /// closes its copy.
-pub fn fork_worker(
+pub(crate) fn fork_worker(
     spec: &WorkerSpec<'_>,
     group: Option<Pid>,
     switch_interval: Option<std::time::Duration>,
@@ -79,7 +79,7 @@ fn child_main(
 /// The first acts of any forked child of the engine: die with the parent (and leave if it is
 /// already gone), join the run's process group, leave SIGINT to the parent, take SIGTERM as
 /// "stop after this chunk" (it raises [`terminate_flag`]).
-pub fn become_worker_process(parent: Pid, group: Option<Pid>) {
+pub(crate) fn become_worker_process(parent: Pid, group: Option<Pid>) {
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     if getppid() != parent {
@@ -100,31 +100,31 @@ pub fn become_worker_process(parent: Pid, group: Option<Pid>) {
 
 /// Raised by SIGTERM in a process made by [`become_worker_process`].
 #[must_use]
-pub fn terminate_flag() -> &'static AtomicBool {
+pub(crate) fn terminate_flag() -> &'static AtomicBool {
     &TERMINATE
 }
 
 /// Leaves the process at once: no destructors, no atexit handlers, no stdio flush.
-pub fn exit_now(code: i32) -> ! {
+pub(crate) fn exit_now(code: i32) -> ! {
     // SAFETY: _exit is async-signal-safe and never returns.
     unsafe { libc::_exit(code) }
 }
 
 /// What `wait4` tells about a child that ended.
 #[derive(Debug, Clone, Copy)]
-pub struct Reaped {
+pub(crate) struct Reaped {
     pub status: i32,
     pub cpu_ns: u64,
     pub max_rss_bytes: u64,
 }
 
 /// Reaps `pid` if it has ended, without blocking.
-pub fn try_reap(pid: Pid) -> nix::Result<Option<Reaped>> {
+pub(crate) fn try_reap(pid: Pid) -> nix::Result<Option<Reaped>> {
     wait_for(pid, libc::WNOHANG)
 }
 
 /// Blocks until `pid` ends and reaps it.
-pub fn reap_blocking(pid: Pid) -> nix::Result<Option<Reaped>> {
+pub(crate) fn reap_blocking(pid: Pid) -> nix::Result<Option<Reaped>> {
     wait_for(pid, 0)
 }
 
@@ -157,6 +157,6 @@ fn wait_for(pid: Pid, flags: libc::c_int) -> nix::Result<Option<Reaped>> {
 }
 
 /// Sends `signal` to `pid`, ignoring a child that is already gone.
-pub fn signal(pid: Pid, signal: Signal) {
+pub(crate) fn signal(pid: Pid, signal: Signal) {
     let _ = nix::sys::signal::kill(pid, signal);
 }

@@ -100,12 +100,6 @@ impl Run {
             .collect()
     }
 
-    /// The run's process group, for processes.
-    #[must_use]
-    pub fn process_group(&self) -> Option<Pid> {
-        self.group
-    }
-
     /// Tasks completed so far across workers.
     #[must_use]
     pub fn tasks_done(&self) -> u64 {
@@ -139,11 +133,6 @@ impl Run {
         self.paused = paused;
         self.board.set_paused(paused);
         self.signal_live(if paused { Signal::SIGSTOP } else { Signal::SIGCONT });
-    }
-
-    #[must_use]
-    pub fn is_paused(&self) -> bool {
-        self.paused
     }
 
     /// Asks running worker `index` to crash at its next chunk boundary: a panic in a thread

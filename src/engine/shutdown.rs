@@ -14,7 +14,7 @@ use nix::sys::signal::Signal;
 use super::outcome::WorkerOutcome;
 
 /// How long a process has between SIGTERM and SIGKILL once the grace period is over.
-pub const TERM_TO_KILL: Duration = Duration::from_millis(500);
+pub(super) const TERM_TO_KILL: Duration = Duration::from_millis(500);
 
 /// Who asked a run to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub enum StopReason {
 /// Why the run is stopping and how far escalation has gone. Every time is CLOCK_MONOTONIC in
 /// nanoseconds, the clock of the board's slots, so it compares with the instant a worker left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stopping {
+pub(super) struct Stopping {
     pub reason: StopReason,
     /// When the grace period runs out.
     pub deadline_ns: u64,
@@ -39,7 +39,7 @@ pub struct Stopping {
 
 /// What the run handle owes its workers at a given time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Due {
+pub(super) enum Due {
     Nothing,
     /// The grace period is over: SIGTERM to live processes ("stop after this chunk"); a live
     /// thread cannot be killed, so it is abandoned.
@@ -51,27 +51,27 @@ pub enum Due {
 impl Stopping {
     /// A first stop request at `now_ns`: the grace period starts.
     #[must_use]
-    pub fn requested(reason: StopReason, now_ns: u64, grace: Duration) -> Self {
+    pub(super) fn requested(reason: StopReason, now_ns: u64, grace: Duration) -> Self {
         Self { reason, deadline_ns: now_ns.saturating_add(duration_ns(grace)), terminated_ns: None, killed: false }
     }
 
     /// Ends everything at `now_ns`: the deadline is now and SIGKILL is going out. Keeps the
     /// reason of an earlier request (a failed launch or a direct escalation counts as the user).
     #[must_use]
-    pub fn escalated(earlier: Option<Self>, now_ns: u64) -> Self {
+    pub(super) fn escalated(earlier: Option<Self>, now_ns: u64) -> Self {
         let earlier = earlier.unwrap_or_else(|| Self::requested(StopReason::User, now_ns, Duration::ZERO));
         Self { deadline_ns: now_ns, killed: true, ..earlier }
     }
 
     /// What is left of the grace period at `now_ns`.
     #[must_use]
-    pub fn remaining(&self, now_ns: u64) -> Duration {
+    pub(super) fn remaining(&self, now_ns: u64) -> Duration {
         Duration::from_nanos(self.deadline_ns.saturating_sub(now_ns))
     }
 
     /// The state once `done`, due at `now_ns`, has been carried out.
     #[must_use]
-    pub fn after(self, done: Due, now_ns: u64) -> Self {
+    pub(super) fn after(self, done: Due, now_ns: u64) -> Self {
         match done {
             Due::Nothing => self,
             Due::TerminateProcessesAndAbandonThreads => Self { terminated_ns: Some(now_ns), ..self },
@@ -82,7 +82,7 @@ impl Stopping {
 
 /// What is due at `now_ns` for a run in state `stopping`.
 #[must_use]
-pub fn due(stopping: &Stopping, now_ns: u64) -> Due {
+pub(super) fn due(stopping: &Stopping, now_ns: u64) -> Due {
     if stopping.killed {
         return Due::Nothing;
     }
@@ -96,7 +96,7 @@ pub fn due(stopping: &Stopping, now_ns: u64) -> Due {
 /// A worker process that stopped only once the grace period was over and the engine's SIGTERM
 /// had gone out did not drain in time: it was terminated, whatever its exit status says.
 #[must_use]
-pub fn past_grace(outcome: WorkerOutcome, finished_ns: u64, terminated_ns: Option<u64>) -> WorkerOutcome {
+pub(super) fn past_grace(outcome: WorkerOutcome, finished_ns: u64, terminated_ns: Option<u64>) -> WorkerOutcome {
     match (outcome, terminated_ns) {
         (WorkerOutcome::Cancelled, Some(sent)) if finished_ns >= sent => WorkerOutcome::Killed(Signal::SIGTERM),
         (outcome, _) => outcome,

@@ -25,7 +25,7 @@ const PROGRAM_NAME: &std::ffi::CStr = c"concur-tui";
 
 /// Everything a spawned worker needs, passed as one JSON argument.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SpawnSpec {
+pub(crate) struct SpawnSpec {
     pub board_fd: i32,
     pub parent: i32,
     /// The run's process group; 0: found it.
@@ -49,7 +49,7 @@ pub struct SpawnSpec {
 
 /// Why a spawned worker could not run.
 #[derive(Debug, thiserror::Error)]
-pub enum SpawnedError {
+pub(crate) enum SpawnedError {
     #[error("cannot read the worker spec: {0}")]
     Spec(#[from] serde_json::Error),
     #[error(transparent)]
@@ -59,14 +59,14 @@ pub enum SpawnedError {
 }
 
 /// What a spawned worker runs, beside its [`WorkerSpec`].
-pub struct SpawnedWork<'a> {
+pub(crate) struct SpawnedWork<'a> {
     pub workload: &'a Setup,
     pub switch_interval: Option<Duration>,
 }
 
 /// Starts worker `spec.index` as a re-executed process; returns its pid. `line` is the worker's
 /// end of its line: its descriptors cross `exec`, and the parent's copy is closed.
-pub fn spawn_worker(
+pub(crate) fn spawn_worker(
     spec: &WorkerSpec<'_>,
     group: Option<Pid>,
     work: &SpawnedWork<'_>,
@@ -139,7 +139,7 @@ pub fn spawn_worker(
 }
 
 /// The hidden `__worker` subcommand: map the board, run one worker, return the exit status.
-pub fn worker_main(json: &str) -> Result<i32, SpawnedError> {
+pub(crate) fn worker_main(json: &str) -> Result<i32, SpawnedError> {
     let spec: SpawnSpec = serde_json::from_str(json)?;
     // The kernel named the process after the file it ran, /proc/self/exe; ps and pgrep should
     // find it under the program's name.

@@ -14,10 +14,10 @@ use crate::board::{monotonic_ns, Board, SlotState};
 use crate::workload::Workload;
 
 /// What a worker thread returns: its final state, or its panic message.
-pub type ThreadResult = Result<SlotState, String>;
+pub(crate) type ThreadResult = Result<SlotState, String>;
 
 /// What a thread needs to own, since it may outlive the call that started it.
-pub struct ThreadWorker {
+pub(crate) struct ThreadWorker {
     pub index: usize,
     pub board: Arc<Board>,
     pub generation: u64,
@@ -31,7 +31,7 @@ pub struct ThreadWorker {
     pub line: Option<End>,
 }
 
-pub fn spawn_worker(worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
+pub(crate) fn spawn_worker(worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
     worker.board.slot(worker.index).requested_ns.store(monotonic_ns(), Ordering::Relaxed);
     std::thread::Builder::new().name(format!("worker-{}", worker.index)).spawn(move || {
         let spec = WorkerSpec {
@@ -58,7 +58,7 @@ pub fn spawn_worker(worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadRe
 
 /// The text of a panic payload.
 #[must_use]
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {

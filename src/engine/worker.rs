@@ -26,13 +26,13 @@ thread_local! {
 /// True on a worker thread (or in a forked worker). The program's panic hook stays silent
 /// there: the engine reports a worker's panic as that worker's outcome.
 #[must_use]
-pub fn is_worker_thread() -> bool {
+pub(crate) fn is_worker_thread() -> bool {
     IN_WORKER.with(Cell::get)
 }
 
 /// Where a worker's tasks come from.
 #[derive(Debug, Clone)]
-pub enum TaskSource {
+pub(crate) enum TaskSource {
     /// A block fixed before the start.
     Static(Range<u64>),
     /// Do `first` (a crashed worker's unfinished block, when replacing it), then grab `chunk`
@@ -41,7 +41,7 @@ pub enum TaskSource {
 }
 
 /// Everything one worker needs, borrowed from the engine.
-pub struct WorkerSpec<'a> {
+pub(crate) struct WorkerSpec<'a> {
     pub index: usize,
     pub board: &'a Board,
     pub generation: u64,
@@ -171,7 +171,6 @@ impl Hooks for BoardHooks<'_> {
         // Progress first: the chunk just finished counts even when the worker stops here.
         self.slot.units_done.store(units_done, Ordering::Relaxed);
         let now = monotonic_ns();
-        self.slot.heartbeat_ns.store(now, Ordering::Relaxed);
         if now.saturating_sub(self.cpu_stored_ns) >= CPU_REFRESH_NS {
             self.store_cpu_time(now);
         }
@@ -272,7 +271,7 @@ fn stop_level(header: &Header, terminate: Option<&AtomicBool>, generation: u64) 
 
 /// Crashes the calling worker for real. Async-signal-safe except for the panic, which unwinds
 /// to the launcher's `catch_unwind`.
-pub fn commit_crash(crash: InjectedCrash) {
+pub(crate) fn commit_crash(crash: InjectedCrash) {
     match crash {
         InjectedCrash::Panic => panic!("crash injected on request"),
         InjectedCrash::Segfault => {
@@ -287,8 +286,6 @@ pub fn commit_crash(crash: InjectedCrash) {
                 libc::raise(libc::SIGSEGV);
             }
         }
-        // SAFETY: abort takes no arguments and never returns.
-        InjectedCrash::Abort => unsafe { libc::abort() },
     }
 }
 
@@ -300,20 +297,20 @@ fn current_cpu() -> Option<usize> {
 
 /// Called by the worker itself once a panic unwound out of [`run_worker`]: the slot says so and
 /// the ring records the end of its life.
-pub fn note_panicked(board: &Board, index: usize) {
+pub(crate) fn note_panicked(board: &Board, index: usize) {
     let slot = board.slot(index);
     slot.ring.record(monotonic_ns(), Activity::End, current_cpu());
     slot.set_state(SlotState::Panicked);
 }
 
 /// Marks the calling thread as a worker for the panic hook.
-pub fn mark_worker_thread() {
+pub(crate) fn mark_worker_thread() {
     IN_WORKER.with(|flag| flag.set(true));
 }
 
 /// Runs one worker to its end and returns the state it ended in ([`SlotState::Done`] or
 /// [`SlotState::Cancelled`]). A panic in the workload unwinds through here to the launcher.
-pub fn run_worker(spec: &WorkerSpec<'_>, line: Option<End>) -> SlotState {
+pub(crate) fn run_worker(spec: &WorkerSpec<'_>, line: Option<End>) -> SlotState {
     let slot = spec.board.slot(spec.index);
     let started = monotonic_ns();
     slot.started_ns.store(started, Ordering::Relaxed);

@@ -6,7 +6,7 @@ use crate::engine::Plan;
 use crate::engine::{RunReport, WorkerReport};
 
 #[must_use]
-pub fn to_json(report: &RunReport) -> Value {
+pub(crate) fn to_json(report: &RunReport) -> Value {
     let mut metrics = json!({
         "checksum": report.checksum,
         "expected_checksum": report.expected_checksum,

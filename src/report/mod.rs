@@ -7,15 +7,15 @@ mod json;
 mod table;
 mod trace;
 
-pub use json::to_json;
-pub use table::{to_summary, to_table};
-pub use trace::{to_trace, write_trace};
+pub(crate) use json::to_json;
+pub(crate) use table::{to_summary, to_table};
+pub(crate) use trace::write_trace;
 
 use crate::engine::RunReport;
 
 /// The one-line figure of a run, for the results table and the summary. Presentation, so it
 /// lives here and not with the result type.
-pub trait Headline {
+pub(crate) trait Headline {
     /// The figure that matters most for this run's workload, in a few words.
     fn headline(&self) -> String;
 }
@@ -33,14 +33,14 @@ impl Headline for RunReport {
 
 /// `baseline / this`: how many times faster than the baseline.
 #[must_use]
-pub fn speedup(baseline_wall: f64, wall: f64) -> Option<f64> {
+pub(crate) fn speedup(baseline_wall: f64, wall: f64) -> Option<f64> {
     (wall > 0.0 && baseline_wall > 0.0).then(|| baseline_wall / wall)
 }
 
 /// Speedup per worker, as a fraction (1.0 = perfect scaling).
 #[must_use]
 #[allow(clippy::cast_precision_loss)]
-pub fn efficiency(speedup: f64, workers: usize) -> f64 {
+pub(crate) fn efficiency(speedup: f64, workers: usize) -> f64 {
     speedup / workers.max(1) as f64
 }
 

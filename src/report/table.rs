@@ -7,7 +7,7 @@ use crate::engine::RunReport;
 use crate::units::{format_bytes, format_seconds, truncate};
 
 #[must_use]
-pub fn to_table(report: &RunReport) -> String {
+pub(crate) fn to_table(report: &RunReport) -> String {
     let plan = &report.plan;
     let lock = match plan.gil {
         Some(interval) => format!("lock on ({})", crate::units::format_duration(interval)),
@@ -99,7 +99,7 @@ fn format_figure(value: f64) -> String {
 /// The few lines printed after the dashboard leaves during a run: what was running, why it
 /// stopped, how each worker ended.
 #[must_use]
-pub fn to_summary(report: &RunReport, cause: &str) -> String {
+pub(crate) fn to_summary(report: &RunReport, cause: &str) -> String {
     let plan = &report.plan;
     let mut out = String::new();
     let _ = writeln!(

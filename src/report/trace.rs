@@ -12,7 +12,7 @@ use crate::engine::timeline::{Segment, Timeline, WorkerTimeline};
 
 /// The trace of `report` as one JSON object.
 #[must_use]
-pub fn to_trace(report: &RunReport) -> Value {
+pub(crate) fn to_trace(report: &RunReport) -> Value {
     let timeline = &report.timeline;
     let own_pid = i32::try_from(std::process::id()).unwrap_or(0);
     let plan = &report.plan;
@@ -52,7 +52,7 @@ pub fn to_trace(report: &RunReport) -> Value {
 }
 
 /// Writes the trace of `report` to `out`.
-pub fn write_trace(report: &RunReport, out: &mut impl Write) -> std::io::Result<()> {
+pub(crate) fn write_trace(report: &RunReport, out: &mut impl Write) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, &to_trace(report)).map_err(std::io::Error::from)?;
     out.write_all(b"\n")?;
     out.flush()

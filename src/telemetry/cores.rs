@@ -9,18 +9,18 @@ use crossbeam::channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 use sysinfo::{CpuRefreshKind, RefreshKind, System};
 
 /// sysinfo's floor between two CPU refreshes; below it the figures are noise.
-pub const MIN_GAP: Duration = Duration::from_millis(200);
+pub(crate) const MIN_GAP: Duration = Duration::from_millis(200);
 
 /// How often to sample: slowly while nothing runs, four times a second while a run lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pace {
+pub(crate) enum Pace {
     Idle,
     Run,
 }
 
 impl Pace {
     #[must_use]
-    pub fn every(self) -> Duration {
+    pub(crate) fn every(self) -> Duration {
         match self {
             Self::Idle => Duration::from_secs(1),
             Self::Run => Duration::from_millis(250),
@@ -30,14 +30,14 @@ impl Pace {
 
 /// Load of every CPU, in percent, indexed by CPU number, over `interval`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CoreSample {
+pub(crate) struct CoreSample {
     pub usage: Vec<f32>,
     /// The time since the previous sample, which the load is the average of.
     pub interval: Duration,
 }
 
 /// The sampler thread; dropping it stops the thread.
-pub struct CoreSampler {
+pub(crate) struct CoreSampler {
     pub samples: Receiver<CoreSample>,
     /// Tells the thread its pace; dropping it stops the thread.
     pace: Option<Sender<Pace>>,
@@ -46,7 +46,7 @@ pub struct CoreSampler {
 
 impl CoreSampler {
     /// Starts sampling at the idle pace.
-    pub fn start() -> std::io::Result<Self> {
+    pub(crate) fn start() -> std::io::Result<Self> {
         let (sample_tx, samples) = crossbeam::channel::bounded(4);
         let (pace_tx, pace_rx) = unbounded::<Pace>();
         let thread = std::thread::Builder::new().name("core-sampler".into()).spawn(move || {
@@ -84,7 +84,7 @@ impl CoreSampler {
     }
 
     /// Changes how often the thread samples, from its next sample on.
-    pub fn set_pace(&self, pace: Pace) {
+    pub(crate) fn set_pace(&self, pace: Pace) {
         if let Some(sender) = &self.pace {
             // The thread only ends when this side is dropped; nothing to report.
             let _ = sender.send(pace);
@@ -95,7 +95,7 @@ impl CoreSampler {
 /// When the sample after one taken at `refreshed` is due: a steady `every` after the last one
 /// was due (so a late wake-up does not slow the pace down), never sooner than sysinfo's floor.
 #[must_use]
-pub fn next_due(due: Instant, every: Duration, refreshed: Instant) -> Instant {
+pub(crate) fn next_due(due: Instant, every: Duration, refreshed: Instant) -> Instant {
     (due + every).max(refreshed + MIN_GAP)
 }
 

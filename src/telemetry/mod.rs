@@ -4,8 +4,8 @@
 //! [`workers`] reads the board into a [`RunView`]. Nothing here draws, decides or touches a
 //! worker.
 
-pub mod cores;
-pub mod workers;
+pub(crate) mod cores;
+pub(crate) mod workers;
 
-pub use cores::{CoreSample, CoreSampler, Pace};
-pub use workers::{LockFigures, RunView, TimeSplit, WorkerState, WorkerView};
+pub(crate) use cores::{CoreSample, CoreSampler, Pace};
+pub(crate) use workers::{LockFigures, RunView, TimeSplit, WorkerState, WorkerView};

@@ -12,7 +12,7 @@ use crate::units::ns_to_seconds;
 
 /// What the workers panel shows as a worker's state (DESIGN.md's worker state machine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkerState {
+pub(crate) enum WorkerState {
     Pending,
     Running,
     /// Waiting for the emulated interpreter lock.
@@ -32,7 +32,7 @@ pub enum WorkerState {
 }
 
 impl WorkerState {
-    pub const ALL: [Self; 13] = [
+    pub(crate) const ALL: [Self; 13] = [
         Self::Pending,
         Self::Running,
         Self::LockWait,
@@ -49,7 +49,7 @@ impl WorkerState {
     ];
 
     #[must_use]
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Running => "running",
@@ -68,7 +68,7 @@ impl WorkerState {
     }
 
     #[must_use]
-    pub fn from_outcome(outcome: &WorkerOutcome) -> Self {
+    pub(crate) fn from_outcome(outcome: &WorkerOutcome) -> Self {
         match outcome {
             WorkerOutcome::Done => Self::Done,
             WorkerOutcome::Cancelled => Self::Cancelled,
@@ -82,7 +82,7 @@ impl WorkerState {
 
 /// One worker's row.
 #[derive(Debug, Clone, PartialEq)]
-pub struct WorkerView {
+pub(crate) struct WorkerView {
     pub index: usize,
     pub state: WorkerState,
     pub tasks_done: u64,
@@ -104,7 +104,7 @@ pub struct WorkerView {
 
 /// A run as the front end sees it at one instant.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RunView {
+pub(crate) struct RunView {
     pub plan: Plan,
     pub phase: Phase,
     pub elapsed: Duration,
@@ -121,7 +121,7 @@ pub struct RunView {
 
 /// How the emulated interpreter lock is shared, in the spirit of py-spy's `top`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LockFigures {
+pub(crate) struct LockFigures {
     /// Share of the run's time some worker held the lock and computed.
     pub held: f64,
     /// Hand-overs per second: waits for the lock that ended with the lock.
@@ -132,7 +132,7 @@ pub struct LockFigures {
 
 /// How a worker's time split so far, as fractions of its life.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct TimeSplit {
+pub(crate) struct TimeSplit {
     pub running: f64,
     pub lock_wait: f64,
     pub blocked: f64,
@@ -142,7 +142,7 @@ pub struct TimeSplit {
 impl TimeSplit {
     /// The split of one life, None before it recorded anything.
     #[must_use]
-    pub fn of(life: &WorkerTimeline) -> Option<Self> {
+    pub(crate) fn of(life: &WorkerTimeline) -> Option<Self> {
         let total: u64 = Activity::ALL.iter().map(|activity| life.time_in(*activity)).sum();
         (total > 0).then(|| {
             let share = |activity| life.time_in(activity) as f64 / total as f64;
@@ -160,7 +160,7 @@ impl RunView {
     /// Reads the board and the engine's outcomes. Costs a few atomic loads per worker.
     #[must_use]
     /// With `window`, the view carries the timeline of that much time before now.
-    pub fn sample(run: &Run, window: Option<Duration>) -> Self {
+    pub(crate) fn sample(run: &Run, window: Option<Duration>) -> Self {
         let board = run.board();
         let phase = run.phase();
         let now = crate::board::monotonic_ns();
@@ -260,16 +260,6 @@ impl RunView {
             lock: None,
         }
     }
-
-    /// How many workers are in each state, in [`WorkerState::ALL`] order, zeros left out.
-    #[must_use]
-    pub fn state_counts(&self) -> Vec<(WorkerState, usize)> {
-        WorkerState::ALL
-            .iter()
-            .map(|state| (*state, self.workers.iter().filter(|w| w.state == *state).count()))
-            .filter(|(_, count)| *count > 0)
-            .collect()
-    }
 }
 
 impl WorkerView {
@@ -296,7 +286,7 @@ impl WorkerView {
 
     /// The row of a worker of a finished run.
     #[must_use]
-    pub fn from_report(worker: &crate::engine::WorkerReport, timeline: &Timeline) -> Self {
+    pub(crate) fn from_report(worker: &crate::engine::WorkerReport, timeline: &Timeline) -> Self {
         Self {
             index: worker.index,
             state: WorkerState::from_outcome(&worker.outcome),
@@ -318,7 +308,7 @@ impl WorkerView {
 impl WorkerState {
     /// A live worker's state from what its ring says it does.
     #[must_use]
-    pub fn from_activity(activity: Activity) -> Self {
+    pub(crate) fn from_activity(activity: Activity) -> Self {
         match activity {
             Activity::Running | Activity::End => Self::Running,
             Activity::LockWait => Self::LockWait,
@@ -333,7 +323,7 @@ impl WorkerState {
 /// The lock's figures of a thread run with the lock on: one lock for every worker, so the time
 /// they computed in all is the time it was held.
 #[must_use]
-pub fn lock_figures(plan: &Plan, timeline: &Timeline, elapsed: Duration) -> Option<LockFigures> {
+pub(crate) fn lock_figures(plan: &Plan, timeline: &Timeline, elapsed: Duration) -> Option<LockFigures> {
     if plan.gil.is_none() || plan.model == Model::Processes {
         return None;
     }

@@ -10,7 +10,7 @@ use super::{focused, panel};
 use crate::app::state::{Focus, State};
 use crate::workload::CATALOG;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let block = panel(" Catalog ", focused(state, Focus::Catalog), theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);

@@ -13,7 +13,7 @@ use crate::app::state::State;
 use crate::telemetry::WorkerState;
 use crate::units::truncate;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let legend = Line::from(vec![
         Span::raw(" "),
         Span::styled(RUN_GLYPH.to_string(), theme.run_load()),

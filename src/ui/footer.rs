@@ -11,7 +11,7 @@ use crate::app::state::State;
 /// Hints that always fit: the way out and the way to every other key.
 const ALWAYS: [&str; 2] = ["help", "quit"];
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let hints = footer_hints(state);
     let (always, others): (Vec<_>, Vec<_>) = hints.into_iter().partition(|(_, help)| ALWAYS.contains(help));
     let reserved: usize = always.iter().map(|(keys, help)| keys.chars().count() + help.chars().count() + 3).sum();

@@ -8,7 +8,7 @@ use ratatui::Frame;
 use super::theme::Theme;
 use crate::app::keys::BINDINGS;
 
-pub fn render(frame: &mut Frame, area: Rect, theme: Theme) {
+pub(super) fn render(frame: &mut Frame, area: Rect, theme: Theme) {
     let height = (BINDINGS.len() as u16 + 4).min(area.height);
     let width = 76.min(area.width);
     let [vertical] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);

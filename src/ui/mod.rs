@@ -7,7 +7,7 @@ mod footer;
 mod help;
 mod results;
 mod settings;
-pub mod theme;
+pub(crate) mod theme;
 mod timeline;
 mod workers;
 
@@ -20,11 +20,11 @@ use crate::app::state::{Focus, Overlay, State};
 use theme::Theme;
 
 /// The smallest terminal the layout fits in.
-pub const MIN_WIDTH: u16 = 80;
-pub const MIN_HEIGHT: u16 = 24;
+pub(crate) const MIN_WIDTH: u16 = 80;
+pub(crate) const MIN_HEIGHT: u16 = 24;
 
 /// Paints the whole dashboard.
-pub fn draw(frame: &mut Frame, state: &State) {
+pub(crate) fn draw(frame: &mut Frame, state: &State) {
     let theme = Theme { color: state.color };
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {

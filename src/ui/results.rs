@@ -11,7 +11,7 @@ use crate::app::state::{Focus, ResultRow, State};
 use crate::report::Headline;
 use crate::units::{format_bytes, format_seconds};
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let is_focused = focused(state, Focus::Results);
     let mut block = panel(" Results ", is_focused, theme);
     if state.baseline_missing() {

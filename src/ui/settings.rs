@@ -12,7 +12,7 @@ use crate::engine::{DrainPolicy, Model};
 use crate::units::format_duration;
 use crate::workload::Kind;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let is_focused = focused(state, Focus::Settings);
     let block = panel(" Run settings ", is_focused, theme);
     let inner = block.inner(area);

@@ -15,14 +15,17 @@ use crate::telemetry::WorkerState;
 
 /// The palette, colour or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Theme {
+pub(crate) struct Theme {
     pub color: bool,
 }
 
+// Every style is asked of a theme, colour or not, so that panels never choose for themselves;
+// some styles do not depend on it today.
+#[allow(clippy::unused_self)]
 impl Theme {
     /// Colour unless `NO_COLOR` is set to anything non-empty (no-color.org).
     #[must_use]
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         Self { color: std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()) }
     }
 
@@ -35,14 +38,14 @@ impl Theme {
     }
 
     #[must_use]
-    pub fn title(self) -> Style {
+    pub(crate) fn title(self) -> Style {
         // Drawn over a border's style: bold, and never dimmed with an unfocused border.
         Style::new().add_modifier(Modifier::BOLD).remove_modifier(Modifier::DIM)
     }
 
     /// A panel's title: reversed when arrow keys act on the panel.
     #[must_use]
-    pub fn panel_title(self, focused: bool) -> Style {
+    pub(crate) fn panel_title(self, focused: bool) -> Style {
         if focused {
             self.title().add_modifier(Modifier::REVERSED)
         } else {
@@ -52,7 +55,7 @@ impl Theme {
 
     /// Focus is shown without colour: a bold border, the others faint.
     #[must_use]
-    pub fn border(self, focused: bool) -> Style {
+    pub(crate) fn border(self, focused: bool) -> Style {
         if focused {
             Style::new().add_modifier(Modifier::BOLD)
         } else {
@@ -61,40 +64,40 @@ impl Theme {
     }
 
     #[must_use]
-    pub fn selected(self) -> Style {
+    pub(crate) fn selected(self) -> Style {
         Style::new().add_modifier(Modifier::REVERSED)
     }
 
     /// Labels, headers, hints: the terminal's foreground, faint.
     #[must_use]
-    pub fn dim(self) -> Style {
+    pub(crate) fn dim(self) -> Style {
         Style::new().add_modifier(Modifier::DIM)
     }
 
     #[must_use]
-    pub fn key(self) -> Style {
+    pub(crate) fn key(self) -> Style {
         self.fg(Color::Magenta).add_modifier(Modifier::BOLD)
     }
 
     /// A value worth reading: the terminal's foreground, bold.
     #[must_use]
-    pub fn value(self) -> Style {
+    pub(crate) fn value(self) -> Style {
         Style::new().add_modifier(Modifier::BOLD)
     }
 
     #[must_use]
-    pub fn warning(self) -> Style {
+    pub(crate) fn warning(self) -> Style {
         self.fg(Color::Red).add_modifier(Modifier::BOLD)
     }
 
     #[must_use]
-    pub fn good(self) -> Style {
+    pub(crate) fn good(self) -> Style {
         self.fg(Color::Green)
     }
 
     /// A distinct look per worker state; the name is always written beside it.
     #[must_use]
-    pub fn state(self, state: WorkerState) -> Style {
+    pub(crate) fn state(self, state: WorkerState) -> Style {
         match state {
             WorkerState::Pending | WorkerState::Idle => self.dim(),
             WorkerState::Running => self.activity(Activity::Running),
@@ -113,13 +116,13 @@ impl Theme {
 
     /// The current run's part of a core's load: the colour of running workers.
     #[must_use]
-    pub fn run_load(self) -> Style {
+    pub(crate) fn run_load(self) -> Style {
         self.fg(Color::Cyan)
     }
 
     /// Other programs' part of a core's load.
     #[must_use]
-    pub fn others_load(self) -> Style {
+    pub(crate) fn others_load(self) -> Style {
         self.fg(Color::Magenta)
     }
 
@@ -136,7 +139,7 @@ impl Theme {
     }
 
     #[must_use]
-    pub fn activity(self, activity: Activity) -> Style {
+    pub(crate) fn activity(self, activity: Activity) -> Style {
         self.fg(Self::activity_color(activity))
     }
 
@@ -148,19 +151,19 @@ impl Theme {
 
     /// Worker `index` on a CPU lane of the timeline.
     #[must_use]
-    pub fn worker(self, index: usize) -> Style {
+    pub(crate) fn worker(self, index: usize) -> Style {
         self.fg(Self::worker_color(index))
     }
 
     /// What a worker does, as the background of a timeline cell behind another's ink.
     #[must_use]
-    pub fn activity_background(self, activity: Activity) -> Style {
+    pub(crate) fn activity_background(self, activity: Activity) -> Style {
         self.bg(Self::activity_color(activity))
     }
 
     /// Worker `index`, as the background of a timeline cell.
     #[must_use]
-    pub fn worker_background(self, index: usize) -> Style {
+    pub(crate) fn worker_background(self, index: usize) -> Style {
         self.bg(Self::worker_color(index))
     }
 
@@ -174,7 +177,7 @@ impl Theme {
 
     /// Load colour for a percentage.
     #[must_use]
-    pub fn load(self, percent: f32) -> Style {
+    pub(crate) fn load(self, percent: f32) -> Style {
         match percent {
             p if p >= 85.0 => self.fg(Color::Red),
             p if p >= 50.0 => self.fg(Color::Magenta),
@@ -185,7 +188,7 @@ impl Theme {
 
 /// A bar of `width` cells filled to `fraction` with eighth blocks.
 #[must_use]
-pub fn bar(fraction: f64, width: usize) -> String {
+pub(crate) fn bar(fraction: f64, width: usize) -> String {
     const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
     let eighths = (fraction.clamp(0.0, 1.0) * (width * 8) as f64).round() as usize;
     let mut out = "█".repeat(eighths / 8);
@@ -198,14 +201,14 @@ pub fn bar(fraction: f64, width: usize) -> String {
 }
 
 /// The glyphs of a core's bar: the run's part, other programs' part, and what is free.
-pub const RUN_GLYPH: char = '█';
-pub const OTHERS_GLYPH: char = '▒';
+pub(crate) const RUN_GLYPH: char = '█';
+pub(crate) const OTHERS_GLYPH: char = '▒';
 const FREE_GLYPH: char = '·';
 
 /// A core's bar of `width` whole cells: the run's part (`run`, a fraction of the core) first,
 /// then other programs' (`others`), then what is free; each part as its own string.
 #[must_use]
-pub fn split_bar(run: f64, others: f64, width: usize) -> [String; 3] {
+pub(crate) fn split_bar(run: f64, others: f64, width: usize) -> [String; 3] {
     let cells = |fraction: f64| ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
     let run_cells = cells(run);
     let used_cells = cells(run.max(0.0) + others.max(0.0)).max(run_cells);
@@ -218,7 +221,7 @@ pub fn split_bar(run: f64, others: f64, width: usize) -> [String; 3] {
 
 /// What stands for an activity where there is no colour: a shade each.
 #[must_use]
-pub fn activity_glyph(activity: Activity) -> char {
+pub(crate) fn activity_glyph(activity: Activity) -> char {
     match activity {
         Activity::Running => '█',
         Activity::LockWait => '░',
@@ -232,7 +235,7 @@ pub fn activity_glyph(activity: Activity) -> char {
 
 /// A sparkline of percentages, one cell per sample.
 #[must_use]
-pub fn sparkline(samples: impl Iterator<Item = u8>) -> String {
+pub(crate) fn sparkline(samples: impl Iterator<Item = u8>) -> String {
     const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     samples.map(|percent| LEVELS[(usize::from(percent.min(100)) * 7 + 50) / 100]).collect()
 }

@@ -15,7 +15,7 @@ use crate::telemetry::{LockFigures, TimeSplit, WorkerState, WorkerView};
 use crate::units::format_seconds;
 use crate::units::truncate;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let is_focused = focused(state, Focus::Workers);
     let (title, workers, lock) = match (&state.run, state.results.last()) {
         (Some(run), _) => {

@@ -15,7 +15,7 @@ const CHUNK: u64 = 4096;
 
 choice! {
     /// How workers update the shared counter.
-    pub enum Strategy {
+    pub(super) enum Strategy {
         "A load, then a store: updates between them are lost." Racy = "racy",
         "A process-shared lock word around the update." Mutex = "mutex",
         "One `fetch_add`." Atomic = "atomic",
@@ -24,7 +24,7 @@ choice! {
 }
 
 /// The catalog entry.
-pub struct Contention;
+pub(super) struct Contention;
 
 impl Kind for Contention {
     fn name(&self) -> &'static str {
@@ -76,7 +76,7 @@ impl Kind for Contention {
 }
 
 /// The workload: every task adds `increments` to the counter with `strategy`.
-pub struct Counting {
+pub(super) struct Counting {
     pub increments: u64,
     pub strategy: Strategy,
 }

@@ -4,7 +4,7 @@ use super::kind::{Kind, Setup, SizeSpec};
 use super::task::{Flow, Hooks, TaskEnd, Workload};
 
 /// The catalog entry.
-pub struct Cpu;
+pub(super) struct Cpu;
 
 impl Kind for Cpu {
     fn name(&self) -> &'static str {
@@ -44,7 +44,7 @@ impl Kind for Cpu {
 const CHUNK: u64 = 1 << 16;
 
 /// The workload: task `t` sums the squares of the `size` integers from `t * size`.
-pub struct SumOfSquares {
+pub(super) struct SumOfSquares {
     pub size: u64,
 }
 
@@ -78,7 +78,7 @@ fn opaque(value: &mut u64) {
 
 /// The kernel as a task: the sum of `i*i` over `start..start + len`, with a checkpoint every
 /// chunk. Its digest is the sum itself.
-pub fn sum_range(start: u64, len: u64, hooks: &mut dyn Hooks) -> TaskEnd {
+pub(super) fn sum_range(start: u64, len: u64, hooks: &mut dyn Hooks) -> TaskEnd {
     let mut acc = 0u64;
     let mut done = 0u64;
     while done < len {
@@ -94,7 +94,7 @@ pub fn sum_range(start: u64, len: u64, hooks: &mut dyn Hooks) -> TaskEnd {
 
 /// Closed form of the sum of `i*i` for `i < n`, modulo 2^64, or None when it would overflow u128.
 #[must_use]
-pub fn expected_sum_of_squares(n: u64) -> Option<u64> {
+pub(super) fn expected_sum_of_squares(n: u64) -> Option<u64> {
     let n = u128::from(n);
     let product = n.checked_mul(n.saturating_sub(1))?.checked_mul((2 * n).saturating_sub(1))?;
     // Truncation to the low 64 bits is the wrapping the kernel does.

@@ -12,7 +12,7 @@ use super::Choice;
 
 choice! {
     /// How the chosen worker fails.
-    pub enum CrashKind {
+    pub(super) enum CrashKind {
         "A Rust panic: caught in a thread; in a process, that process alone ends." Panic = "panic",
         "`abort()`: SIGABRT, fatal to the whole process." Abort = "abort",
         "SIGSEGV, as an invalid memory access raises it: fatal to the whole process." Segv = "segv",
@@ -23,16 +23,16 @@ choice! {
 impl CrashKind {
     /// True when this crash takes down the whole process, threads and all.
     #[must_use]
-    pub fn kills_the_process(self) -> bool {
+    pub(super) fn kills_the_process(self) -> bool {
         !matches!(self, Self::Panic)
     }
 }
 
 /// The exit status of a worker that crashes with [`CrashKind::Exit`].
-pub const CRASH_EXIT_CODE: i32 = 3;
+pub(super) const CRASH_EXIT_CODE: i32 = 3;
 
 /// The catalog entry.
-pub struct Crash;
+pub(super) struct Crash;
 
 impl Kind for Crash {
     fn name(&self) -> &'static str {
@@ -121,7 +121,7 @@ impl Kind for Crash {
 }
 
 /// The workload: short CPU tasks, one of which crashes its worker.
-pub struct Crashing {
+pub(super) struct Crashing {
     pub size: u64,
     pub kind: CrashKind,
     pub worker: usize,
@@ -180,7 +180,7 @@ impl Workload for Crashing {
 }
 
 /// Fails the calling worker for real, the way `kind` says.
-pub fn crash(kind: CrashKind, worker: usize, task: u64) {
+pub(super) fn crash(kind: CrashKind, worker: usize, task: u64) {
     match kind {
         CrashKind::Panic => panic!("worker {worker} panicked on its task {task}, as asked"),
         CrashKind::Abort => {
@@ -199,7 +199,7 @@ pub fn crash(kind: CrashKind, worker: usize, task: u64) {
 /// status, without the undefined behaviour of making one. The default action is restored
 /// first: Rust's runtime handles SIGSEGV to report stack overflows, and would return from a
 /// raised one.
-pub fn segfault() {
+pub(super) fn segfault() {
     // SAFETY: signal and raise take plain integers; SIGSEGV's default action ends the process.
     unsafe {
         libc::signal(libc::SIGSEGV, libc::SIG_DFL);

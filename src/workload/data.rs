@@ -63,14 +63,14 @@ impl Drop for Partials {
 
 choice! {
     /// How a worker gets its chunk.
-    pub enum Transfer {
+    pub(super) enum Transfer {
         "Read in place: shared by threads, inherited copy-on-write by forked processes, made anew from the seed by spawned ones." Inherit = "inherit",
         "Sent to the worker over a pipe, the histogram sent back: processes only." Pipe = "pipe",
     }
 }
 
 /// The catalog entry.
-pub struct Data;
+pub(super) struct Data;
 
 impl Kind for Data {
     fn name(&self) -> &'static str {
@@ -172,7 +172,7 @@ impl Metrics for Figures {
 }
 
 /// The workload: the histograms of a seeded dataset, one chunk per task.
-pub struct Histograms {
+pub(super) struct Histograms {
     len: usize,
     seed: u64,
     tasks: u64,
@@ -190,7 +190,7 @@ pub struct Histograms {
 impl Histograms {
     /// The dataset of `mib` MiB from `seed`, and the shared space for `tasks` partial results.
     #[must_use]
-    pub fn new(mib: u64, seed: u64, tasks: u64, transfer: Transfer) -> Self {
+    pub(super) fn new(mib: u64, seed: u64, tasks: u64, transfer: Transfer) -> Self {
         let partials = usize::try_from(tasks).ok().and_then(|tasks| Partials::new(tasks).ok());
         Self {
             len: usize::try_from(mib).unwrap_or(0).saturating_mul(1 << 20),

@@ -9,7 +9,7 @@ use super::task::{fields_of, Hooks, Metrics, RunCells, TaskEnd, Workload};
 const MAX_WEIGHT: u64 = 17;
 
 /// The `--seed` option, shared with `data`.
-pub const SEED: OptionSpec = OptionSpec {
+pub(super) const SEED: OptionSpec = OptionSpec {
     flag: "seed",
     help: "imbalance and data: the seed of the task sizes or of the dataset",
     values: Values::Number { from: 0 },
@@ -17,7 +17,7 @@ pub const SEED: OptionSpec = OptionSpec {
 };
 
 /// The catalog entry.
-pub struct Imbalance;
+pub(super) struct Imbalance;
 
 impl Kind for Imbalance {
     fn name(&self) -> &'static str {
@@ -64,7 +64,7 @@ impl Kind for Imbalance {
 }
 
 /// The workload: task `t` sums `size × weight(t)` squares.
-pub struct Skewed {
+pub(super) struct Skewed {
     pub size: u64,
     pub seed: u64,
 }
@@ -92,7 +92,7 @@ impl Metrics for Figures {
 impl Skewed {
     /// 1 + ⌊16·u⁴⌋ for a uniform u drawn from (seed, task): mostly light, a few very heavy.
     #[must_use]
-    pub fn weight(&self, task: u64) -> u64 {
+    pub(super) fn weight(&self, task: u64) -> u64 {
         let u = splitmix(self.seed ^ task.wrapping_mul(0x9e37_79b9_7f4a_7c15)) as f64 / u64::MAX as f64;
         1 + (16.0 * u.powi(4)) as u64
     }

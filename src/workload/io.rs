@@ -6,7 +6,7 @@ use super::kind::{Kind, Setup, SizeSpec};
 use super::task::{Flow, Hooks, TaskEnd, Workload};
 
 /// The catalog entry.
-pub struct Io;
+pub(super) struct Io;
 
 impl Kind for Io {
     fn name(&self) -> &'static str {
@@ -44,7 +44,7 @@ impl Kind for Io {
 const SLICE_MILLIS: u64 = 10;
 
 /// The workload: every task waits `millis`, in slices.
-pub struct Wait {
+pub(super) struct Wait {
     pub millis: u64,
 }
 

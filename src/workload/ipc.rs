@@ -15,7 +15,7 @@ use super::Choice;
 const CHUNK: u64 = 256;
 
 /// The catalog entry.
-pub struct Ipc;
+pub(super) struct Ipc;
 
 impl Kind for Ipc {
     fn name(&self) -> &'static str {
@@ -87,7 +87,7 @@ impl Kind for Ipc {
 }
 
 /// The workload: every task is `round_trips` pings answered by the coordinator.
-pub struct PingPong {
+pub(super) struct PingPong {
     round_trips: u64,
     transport: Transport,
     latencies: Latencies,
@@ -117,7 +117,7 @@ impl Metrics for Figures {
 
 impl PingPong {
     #[must_use]
-    pub fn new(round_trips: u64, transport: Transport) -> Self {
+    pub(super) fn new(round_trips: u64, transport: Transport) -> Self {
         Self { round_trips, transport, latencies: Latencies::new() }
     }
 }

@@ -247,7 +247,7 @@ impl Setup {
 }
 
 /// Refuses a value that `spec` does not take.
-pub fn check_value(spec: &OptionSpec, value: &str) -> Result<(), OptionError> {
+pub(crate) fn check_value(spec: &OptionSpec, value: &str) -> Result<(), OptionError> {
     let bad =
         |expected: String| OptionError::BadValue { flag: spec.flag.to_owned(), value: value.to_owned(), expected };
     match spec.values {

@@ -12,7 +12,7 @@ const MIB: usize = 1 << 20;
 const PAGE: usize = 4096;
 
 /// The catalog entry.
-pub struct Memory;
+pub(super) struct Memory;
 
 impl Kind for Memory {
     fn name(&self) -> &'static str {
@@ -46,7 +46,7 @@ impl Kind for Memory {
 }
 
 /// The workload: every task allocates and touches `mib`, a process also writes what it inherited.
-pub struct Touching {
+pub(super) struct Touching {
     pub mib: u64,
     /// Allocated and touched by the engine's process before any worker exists, so that
     /// forked workers inherit it. Only processes write it (one worker each); atomics keep a
@@ -56,7 +56,7 @@ pub struct Touching {
 
 impl Touching {
     #[must_use]
-    pub fn new(mib: u64) -> Self {
+    pub(super) fn new(mib: u64) -> Self {
         let bytes = usize::try_from(mib).unwrap_or(0).saturating_mul(MIB);
         let inherited: Box<[AtomicU8]> = (0..bytes).map(|_| AtomicU8::new(1)).collect();
         Self { mib, inherited }
@@ -131,7 +131,7 @@ impl Workload for Touching {
 
 /// RSS and PSS of the calling process, in bytes, from `/proc/self/smaps_rollup`.
 #[must_use]
-pub fn own_memory() -> Option<(u64, u64)> {
+pub(super) fn own_memory() -> Option<(u64, u64)> {
     let text = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
     let field = |name: &str| -> Option<u64> {
         let line = text.lines().find(|line| line.starts_with(name))?;

@@ -5,9 +5,9 @@
 //! Each workload file is the one home of everything about it; this module only lists them.
 //! Adding a workload is its own file and one line of [`catalog!`] below.
 
-pub mod choice;
-pub mod kind;
-pub mod task;
+pub(crate) mod choice;
+pub(crate) mod kind;
+pub(crate) mod task;
 #[cfg(test)]
 pub(crate) mod testing;
 

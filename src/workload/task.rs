@@ -176,7 +176,7 @@ impl std::ops::Deref for MetricsOf {
 
 /// The figures of a workload that has none of its own.
 #[derive(Debug)]
-pub struct NoMetrics;
+pub(crate) struct NoMetrics;
 
 impl Metrics for NoMetrics {
     fn json(&self) -> serde_json::Map<String, serde_json::Value> {
@@ -186,7 +186,7 @@ impl Metrics for NoMetrics {
 
 /// A serializable struct's fields as a JSON object: how a workload's metrics name themselves.
 #[must_use]
-pub fn fields_of(figures: &impl serde::Serialize) -> serde_json::Map<String, serde_json::Value> {
+pub(crate) fn fields_of(figures: &impl serde::Serialize) -> serde_json::Map<String, serde_json::Value> {
     match serde_json::to_value(figures) {
         Ok(serde_json::Value::Object(map)) => map,
         _ => serde_json::Map::new(),

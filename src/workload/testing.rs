@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64};
 /// The far end of a coordinator's line, scripted: each `recv` hands out the next message of
 /// `inbox` (and reports a hang-up when none is left); each `send` is kept in `sent`.
 #[derive(Default)]
-pub struct ScriptedLine {
+pub(crate) struct ScriptedLine {
     pub inbox: std::collections::VecDeque<Vec<u8>>,
     pub sent: Vec<Vec<u8>>,
 }
@@ -26,7 +26,7 @@ impl Line for ScriptedLine {
 
 /// Hooks that record checkpoints and stop after `stop_after` of them.
 #[derive(Default)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     pub checkpoints: Vec<u64>,
     pub stop_after: Option<usize>,
     pub blocking_calls: usize,

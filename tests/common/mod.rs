@@ -9,20 +9,20 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-pub mod pty;
+pub(crate) mod pty;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_concur-tui");
-pub const TAG_VAR: &str = "CONCUR_TUI_TEST_TAG";
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_concur-tui");
+pub(crate) const TAG_VAR: &str = "CONCUR_TUI_TEST_TAG";
 
 /// A unique tag for one test's processes.
-pub fn new_tag() -> String {
+pub(crate) fn new_tag() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     format!("{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The binary with `args`, tagged, with SIGINT/SIGTERM at their default disposition (a test
 /// harness started in the background of a shell would otherwise pass SIGINT down as ignored).
-pub fn command(tag: &str, args: &[&str]) -> Command {
+pub(crate) fn command(tag: &str, args: &[&str]) -> Command {
     let mut command = Command::new(BIN);
     command.args(args).env(TAG_VAR, tag).env("NO_COLOR", "1").stdin(Stdio::null());
     // SAFETY: only async-signal-safe calls between fork and exec.
@@ -38,7 +38,7 @@ pub fn command(tag: &str, args: &[&str]) -> Command {
 }
 
 /// Runs the binary to its end; checks that it left no process behind.
-pub fn run(args: &[&str]) -> Output {
+pub(crate) fn run(args: &[&str]) -> Output {
     let tag = new_tag();
     let output = command(&tag, args).output().expect("start the binary");
     assert_no_leftovers(&tag);
@@ -46,7 +46,7 @@ pub fn run(args: &[&str]) -> Output {
 }
 
 /// `run --format json ARGS` to its end: the exit code and the report.
-pub fn run_json(args: &[&str]) -> (i32, serde_json::Value) {
+pub(crate) fn run_json(args: &[&str]) -> (i32, serde_json::Value) {
     let mut full = vec!["run", "--format", "json"];
     full.extend_from_slice(args);
     let output = run(&full);
@@ -57,7 +57,7 @@ pub fn run_json(args: &[&str]) -> (i32, serde_json::Value) {
 }
 
 /// Pids of live processes carrying `tag` in their environment.
-pub fn tagged_processes(tag: &str) -> Vec<i32> {
+pub(crate) fn tagged_processes(tag: &str) -> Vec<i32> {
     let needle = format!("{TAG_VAR}={tag}\0");
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     entries
@@ -79,7 +79,7 @@ fn is_zombie(pid: i32) -> bool {
 
 /// Fails (after killing them) if processes with `tag` are still alive. A process that is just
 /// exiting gets a moment to go.
-pub fn assert_no_leftovers(tag: &str) {
+pub(crate) fn assert_no_leftovers(tag: &str) {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut left = tagged_processes(tag);
     while !left.is_empty() && Instant::now() < deadline {
@@ -94,19 +94,19 @@ pub fn assert_no_leftovers(tag: &str) {
 }
 
 /// Kills and reaps a child when dropped, so a failing test leaves nothing running.
-pub struct Reaped(Option<Child>);
+pub(crate) struct Reaped(Option<Child>);
 
 impl Reaped {
-    pub fn new(child: Child) -> Self {
+    pub(crate) fn new(child: Child) -> Self {
         Self(Some(child))
     }
 
-    pub fn id(&self) -> u32 {
+    pub(crate) fn id(&self) -> u32 {
         self.0.as_ref().map_or(0, Child::id)
     }
 
     /// Waits for the child to end and takes its output.
-    pub fn wait_with_output(mut self) -> Output {
+    pub(crate) fn wait_with_output(mut self) -> Output {
         self.0.take().expect("child").wait_with_output().expect("wait for the child")
     }
 }
@@ -121,7 +121,7 @@ impl Drop for Reaped {
 }
 
 /// Polls `condition` every 20 ms for up to `limit`; a hang detector, not a speed check.
-pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if condition() {
@@ -133,7 +133,7 @@ pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
 }
 
 /// Direct children of `pid` (all its threads).
-pub fn children_of(pid: u32) -> Vec<i32> {
+pub(crate) fn children_of(pid: u32) -> Vec<i32> {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
     tasks
         .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("children")).ok())
@@ -142,14 +142,14 @@ pub fn children_of(pid: u32) -> Vec<i32> {
 }
 
 /// True while a process with this pid exists and is not a zombie.
-pub fn alive(pid: i32) -> bool {
+pub(crate) fn alive(pid: i32) -> bool {
     !is_zombie(pid)
 }
 
 /// How many workers of program `pid` sleep inside an `io` task right now: its threads named
 /// `worker-N`, or its child processes, whose kernel wait channel is a nanosleep. A worker that
 /// has not begun its first task does not sleep, so this tells "started a task" from "exists".
-pub fn workers_in_io_task(pid: u32) -> usize {
+pub(crate) fn workers_in_io_task(pid: u32) -> usize {
     let sleeping = |dir: String| std::fs::read_to_string(format!("{dir}/wchan")).is_ok_and(|w| w.contains("nanosleep"));
     let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |tasks| {
         tasks

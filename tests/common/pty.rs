@@ -10,7 +10,7 @@ use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize}
 
 use super::{wait_until, BIN, TAG_VAR};
 
-pub struct Dashboard {
+pub(crate) struct Dashboard {
     child: Box<dyn Child + Send + Sync>,
     master: Box<dyn MasterPty + Send>,
     writer: Box<dyn Write + Send>,
@@ -22,12 +22,12 @@ pub struct Dashboard {
 
 impl Dashboard {
     /// Starts `concur-tui ARGS` in a `cols`×`rows` terminal.
-    pub fn start(args: &[&str], cols: u16, rows: u16) -> Self {
+    pub(crate) fn start(args: &[&str], cols: u16, rows: u16) -> Self {
         Self::start_in(None, args, cols, rows)
     }
 
     /// As [`Dashboard::start`], in directory `dir` (where the dashboard writes its files).
-    pub fn start_in(dir: Option<&std::path::Path>, args: &[&str], cols: u16, rows: u16) -> Self {
+    pub(crate) fn start_in(dir: Option<&std::path::Path>, args: &[&str], cols: u16, rows: u16) -> Self {
         let pair =
             native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("open a pty");
         let tag = super::new_tag();
@@ -66,38 +66,38 @@ impl Dashboard {
     }
 
     /// True when the program wrote `bytes` at some point.
-    pub fn wrote(&self, bytes: &[u8]) -> bool {
+    pub(crate) fn wrote(&self, bytes: &[u8]) -> bool {
         self.written.lock().is_ok_and(|all| all.windows(bytes.len()).any(|window| window == bytes))
     }
 
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.child.process_id().map_or(0, |pid| pid as i32)
     }
 
-    pub fn contents(&self) -> String {
+    pub(crate) fn contents(&self) -> String {
         self.screen.lock().map(|parser| parser.screen().contents()).unwrap_or_default()
     }
 
     /// Waits until the screen shows `text`; a hang detector, generous on a busy machine.
-    pub fn wait_for(&self, text: &str) {
+    pub(crate) fn wait_for(&self, text: &str) {
         let shown = wait_until(Duration::from_secs(90), || self.contents().contains(text));
         assert!(shown, "never saw {text:?}; the screen:\n{}", self.contents());
     }
 
-    pub fn send(&mut self, keys: &str) {
+    pub(crate) fn send(&mut self, keys: &str) {
         self.writer.write_all(keys.as_bytes()).expect("type into the pty");
         self.writer.flush().expect("flush the pty");
         // One key at a time reaches the program as one key event.
         std::thread::sleep(Duration::from_millis(30));
     }
 
-    pub fn signal(&self, signal: i32) {
+    pub(crate) fn signal(&self, signal: i32) {
         // SAFETY: kill with a pid and a signal number.
         unsafe { libc::kill(self.pid(), signal) };
     }
 
     /// Waits for the program to exit and returns its exit code.
-    pub fn wait_exit(&mut self) -> u32 {
+    pub(crate) fn wait_exit(&mut self) -> u32 {
         let mut status = None;
         let exited = wait_until(Duration::from_secs(30), || {
             status = self.child.try_wait().ok().flatten();
@@ -110,7 +110,7 @@ impl Dashboard {
     }
 
     /// Alternate screen left, cursor visible, and the line discipline back in cooked mode.
-    pub fn assert_terminal_restored(&self) {
+    pub(crate) fn assert_terminal_restored(&self) {
         let (alternate, hidden) =
             self.screen.lock().map(|p| (p.screen().alternate_screen(), p.screen().hide_cursor())).expect("screen");
         assert!(!alternate, "still on the alternate screen");
