@@ -1,0 +1,231 @@
+//! `update` driven by event sequences, as the dashboard would feed it.
+
+use std::time::Duration;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+
+fn press(state: &mut State, keys: &str) -> Vec<Command> {
+    keys.chars()
+        .flat_map(|c| {
+            let code = match c {
+                '\n' => KeyCode::Enter,
+                '\t' => KeyCode::Tab,
+                '<' => KeyCode::Left,
+                '>' => KeyCode::Right,
+                other => KeyCode::Char(other),
+            };
+            update(state, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+        })
+        .collect()
+}
+
+fn ctrl_c(state: &mut State) -> Vec<Command> {
+    update(state, Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)))
+}
+
+fn new_state() -> State {
+    State::new(2, Duration::from_secs(3))
+}
+
+fn fake_run(state: &mut State) {
+    let plan = state.settings.request(state.workload()).validate_with(&[0, 1]).expect("plan");
+    state.run = Some(crate::telemetry::RunView::of_plan(plan));
+}
+
+#[test]
+fn enter_runs_the_selected_workload_with_the_settings() {
+    let mut state = new_state();
+    let commands = press(&mut state, "jm+g\n");
+    let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+    assert_eq!(request.workload.name(), CATALOG[1].name());
+    assert_eq!((request.model, request.workers), (Model::Processes, Some(3)));
+    assert!(request.gil.is_some());
+}
+
+#[test]
+fn the_variant_row_picks_ipc_transports_between_processes_and_data_transfers() {
+    let mut state = new_state();
+    press(&mut state, "jjjm\tjjjjjj");
+    assert_eq!((state.workload().name(), state.settings.model), ("ipc", Model::Processes));
+    let commands = press(&mut state, ">>\n");
+    let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+    assert_eq!(request.options, vec![("transport".to_owned(), "shm".to_owned())]);
+    // Threads have only the channel: the row does not move, and the run uses the channel.
+    let mut state = new_state();
+    press(&mut state, "jjj\tjjjjjj>");
+    let commands = press(&mut state, "\n");
+    let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+    assert_eq!(request.options, vec![("transport".to_owned(), "channel".to_owned())]);
+    let mut state = new_state();
+    press(&mut state, "jjm\tjjjjjj>");
+    assert_eq!(state.workload().name(), "data");
+    let commands = press(&mut state, "\n");
+    let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+    assert!(request.options.contains(&("transfer".to_owned(), "pipe".to_owned())), "{:?}", request.options);
+    // Imbalance's variant is the run's schedule.
+    let mut state = new_state();
+    press(&mut state, "jjjjjj\tjjjjjj>");
+    let commands = press(&mut state, "\n");
+    let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+    assert_eq!((request.workload.name(), request.schedule), ("imbalance", crate::engine::Schedule::Dynamic));
+}
+
+#[test]
+fn plus_on_sequential_switches_to_threads() {
+    let mut state = new_state();
+    press(&mut state, "mm");
+    assert_eq!(state.settings.model, Model::Sequential);
+    press(&mut state, "+");
+    assert_eq!((state.settings.model, state.settings.workers), (Model::Threads, 3));
+}
+
+#[test]
+fn settings_rows_change_with_left_and_right() {
+    let mut state = new_state();
+    press(&mut state, "\tjj>");
+    assert_eq!(state.focus, Focus::Settings);
+    assert_eq!(state.settings.tasks, 32);
+    press(&mut state, "j>");
+    assert_eq!(state.settings.size_of(CATALOG[0]), CATALOG[0].size().watchable * 2);
+    press(&mut state, "jjjjj<");
+    assert_eq!(state.settings.grace, Duration::from_secs(1));
+}
+
+#[test]
+fn quitting_without_a_run_leaves_at_once() {
+    let mut state = new_state();
+    assert!(press(&mut state, "q").is_empty());
+    assert_eq!(state.exit, Some(0));
+    let mut state = new_state();
+    ctrl_c(&mut state);
+    assert_eq!(state.exit, Some(130));
+}
+
+#[test]
+fn ctrl_c_drains_first_escalates_second_and_leaves_when_the_run_ends() {
+    let mut state = new_state();
+    fake_run(&mut state);
+    assert_eq!(ctrl_c(&mut state), vec![Command::Stop(StopReason::Signal(Signal::SIGINT))]);
+    assert_eq!(state.exit, None, "must wait for the workers");
+    assert_eq!(ctrl_c(&mut state), vec![Command::Stop(StopReason::Signal(Signal::SIGINT))]);
+    let report = crate::engine::RunReport {
+        plan: state.run.as_ref().expect("run").plan.clone(),
+        outcome: crate::engine::RunOutcome::Cancelled(Some(Signal::SIGINT)),
+        wall_seconds: 0.3,
+        cpu_seconds: 0.1,
+        peak_rss_bytes: 1,
+        tasks_done: 1,
+        checksum: 0,
+        expected_checksum: None,
+        started_ns: 0,
+        workers: Vec::new(),
+        metrics: crate::workload::MetricsOf::none(),
+        replaced: Vec::new(),
+        respawn_failures: Vec::new(),
+        timeline: crate::engine::timeline::Timeline::default(),
+    };
+    update(&mut state, Event::Finished(report));
+    assert_eq!(state.exit, Some(130));
+    assert!(state.interrupted.is_some());
+}
+
+#[test]
+fn sigterm_and_sighup_leave_with_their_own_status() {
+    for (signal, code) in [(Signal::SIGTERM, 143), (Signal::SIGHUP, 129)] {
+        let mut state = new_state();
+        update(&mut state, Event::Signal(signal));
+        assert_eq!(state.exit, Some(code));
+    }
+}
+
+#[test]
+fn c_cancels_only_the_run_and_settings_are_frozen_while_it_runs() {
+    let mut state = new_state();
+    fake_run(&mut state);
+    assert_eq!(press(&mut state, "c"), vec![Command::Stop(StopReason::User)]);
+    assert_eq!(state.shutdown, None);
+    let before = state.settings.clone();
+    assert!(press(&mut state, "m+ag\n").is_empty());
+    assert_eq!(state.settings, before);
+}
+
+#[test]
+fn space_pauses_and_resumes() {
+    let mut state = new_state();
+    fake_run(&mut state);
+    assert_eq!(press(&mut state, " "), vec![Command::SetPaused(true)]);
+    if let Some(run) = state.run.as_mut() {
+        run.phase = Phase::Paused;
+    }
+    assert_eq!(press(&mut state, " "), vec![Command::SetPaused(false)]);
+}
+
+#[test]
+fn help_opens_and_swallows_keys_until_closed() {
+    let mut state = new_state();
+    press(&mut state, "?");
+    assert_eq!(state.overlay, Some(Overlay::Help));
+    assert!(press(&mut state, "\n").is_empty());
+    update(&mut state, Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+    assert_eq!(state.overlay, None);
+}
+
+#[test]
+fn core_history_is_bounded() {
+    let mut state = new_state();
+    for i in 0..200 {
+        update(
+            &mut state,
+            Event::Cores(crate::telemetry::CoreSample {
+                usage: vec![i as f32 % 100.0, 50.0],
+                interval: Duration::from_millis(250),
+            }),
+        );
+    }
+    assert_eq!(state.cores.len(), 2);
+    assert_eq!(state.cores[0].history.len(), CORE_HISTORY);
+}
+
+#[test]
+fn core_samples_split_the_runs_load_from_other_programs_and_flag_a_busy_machine() {
+    let mut state = new_state();
+    fake_run(&mut state);
+    let progress = |state: &mut State, cpu: [f64; 2]| {
+        let mut view = state.run.clone().expect("run");
+        view.workers =
+            (0..2).map(|index| crate::telemetry::WorkerView::running(index, Some(index), cpu[index])).collect();
+        update(state, Event::Progress(view));
+    };
+    let sample = |state: &mut State, usage: Vec<f32>| {
+        update(state, Event::Cores(crate::telemetry::CoreSample { usage, interval: Duration::from_millis(250) }));
+    };
+    progress(&mut state, [0.0, 0.0]);
+    for step in 1..=4 {
+        // Worker 0 has core 0 to itself; worker 1 gets half of core 1, someone else the rest.
+        progress(&mut state, [0.25 * f64::from(step), 0.125 * f64::from(step)]);
+        sample(&mut state, vec![100.0, 100.0]);
+    }
+    assert_eq!((state.cores[0].usage, state.cores[0].run), (100.0, 100.0));
+    assert_eq!((state.cores[1].usage, state.cores[1].run), (100.0, 50.0));
+    assert_eq!(state.busy_machine(), Some(50.0));
+    // A quiet second: no warning.
+    for step in 5..=8 {
+        progress(&mut state, [0.25 * f64::from(step), 0.125 * f64::from(step)]);
+        sample(&mut state, vec![100.0, 55.0]);
+    }
+    assert_eq!(state.busy_machine(), None, "others use {}", state.share.others_recent());
+    // Without a run there is no run's figure to doubt.
+    sample(&mut state, vec![100.0, 100.0]);
+    state.run = None;
+    assert_eq!(state.busy_machine(), None);
+}
+
+#[test]
+fn cycling_wraps_both_ways() {
+    assert_eq!(cycle(&[1, 2, 3], &3, 1), 1);
+    assert_eq!(cycle(&[1, 2, 3], &1, -1), 3);
+    assert_eq!(cycle(&[1, 2, 3], &7, 1), 1);
+    assert_eq!(cycle(&[1, 2, 3], &7, -1), 3);
+}
