@@ -64,8 +64,9 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     while state.exit.is_none() {
         let since_frame = last_frame.map_or(FRAME, |at| at.elapsed());
         if dirty && since_frame >= FRAME {
-            guard.screen.draw(|frame| crate::ui::draw(frame, &state))?;
+            // Frames are paced from their start, so drawing time does not stretch the period.
             last_frame = Some(Instant::now());
+            guard.screen.draw(|frame| crate::ui::draw(frame, &state))?;
             dirty = false;
         }
         let wait = if dirty || run.is_some() { FRAME.saturating_sub(since_frame) } else { Duration::from_secs(3600) };

@@ -46,7 +46,7 @@ impl Kind for Contention {
             unit: "increments per task",
             short_unit: "incr",
             default: 1_000_000,
-            watchable: 6_000_000,
+            watchable: 18_000_000,
             max: None,
             in_millions: true,
         }

@@ -54,7 +54,7 @@ impl Kind for Crash {
             unit: "integers per task",
             short_unit: "ints",
             default: 20_000_000,
-            watchable: 1_000_000_000,
+            watchable: 1_500_000_000,
             max: None,
             in_millions: true,
         }

@@ -123,7 +123,7 @@ impl Kind for Data {
 
     /// 1 GiB is read in about half a second; a watchable run reads it several times.
     fn watchable_options(&self) -> &'static [(&'static str, &'static str)] {
-        &[("passes", "24")]
+        &[("passes", "40")]
     }
 
     fn check(&self, options: &mut Options, shape: &Shape) -> Result<(), OptionError> {

@@ -40,7 +40,7 @@ impl Kind for Imbalance {
             unit: "integers per unit of task weight",
             short_unit: "ints/w",
             default: 10_000_000,
-            watchable: 200_000_000,
+            watchable: 260_000_000,
             max: None,
             in_millions: true,
         }

@@ -38,7 +38,7 @@ impl Kind for Ipc {
             unit: "round trips per task",
             short_unit: "trips",
             default: 10_000,
-            watchable: 30_000,
+            watchable: 90_000,
             max: None,
             in_millions: true,
         }

@@ -34,7 +34,7 @@ impl Kind for Memory {
             unit: "MiB per task",
             short_unit: "MiB",
             default: 64,
-            watchable: 192,
+            watchable: 512,
             max: Some(8192),
             in_millions: false,
         }

@@ -46,51 +46,90 @@ pub(crate) fn window_for(timeline: &Timeline, now_ns: Option<u64>, length_ns: u6
     }
 }
 
-/// What a worker did at one instant, and on which CPU; None where it did not live.
-type Sample = Option<(Activity, Option<usize>)>;
+/// The eighth-slots of a window: slot `k` stands for the instant at its middle.
+#[derive(Debug, Clone, Copy)]
+struct Slots {
+    start_ns: u64,
+    slot_ns: f64,
+    count: usize,
+}
 
-/// Each worker's samples at every eighth of every cell, by worker index (a worker replaced
-/// after a crash has its lives on one row).
-fn samples(timeline: &Timeline, window: Window, width: usize) -> Vec<(usize, Vec<Sample>)> {
-    let slots = width * EIGHTHS;
-    let slot_ns = (window.end_ns - window.start_ns).max(1) as f64 / slots as f64;
-    let rows = timeline.workers.iter().map(|life| life.index + 1).max().unwrap_or(0);
-    let mut workers: Vec<Option<Vec<Sample>>> = vec![None; rows];
-    for life in &timeline.workers {
-        let row = workers[life.index].get_or_insert_with(|| vec![None; slots]);
-        let mut segments = life.segments.iter().peekable();
-        for (slot, sample) in row.iter_mut().enumerate() {
-            let t = window.start_ns + ((slot as f64 + 0.5) * slot_ns) as u64;
-            while segments.peek().is_some_and(|segment| segment.end_ns <= t) {
-                segments.next();
-            }
-            match segments.peek() {
-                Some(segment) if segment.start_ns <= t => *sample = Some((segment.activity, segment.cpu)),
-                Some(_) => {}
-                None => break,
-            }
+impl Slots {
+    fn new(window: Window, width: usize) -> Self {
+        let count = width * EIGHTHS;
+        Self {
+            start_ns: window.start_ns,
+            slot_ns: (window.end_ns - window.start_ns).max(1) as f64 / count as f64,
+            count,
         }
     }
-    workers.into_iter().enumerate().filter_map(|(index, row)| Some((index, row?))).collect()
+
+    /// The slots whose middle instant falls in `start_ns..end_ns`.
+    fn covered(self, start_ns: u64, end_ns: u64) -> std::ops::Range<usize> {
+        let first = |ns: u64| {
+            let at = (ns as f64 - self.start_ns as f64) / self.slot_ns - 0.5;
+            (at.ceil().max(0.0) as usize).min(self.count)
+        };
+        first(start_ns)..first(end_ns)
+    }
+
+    fn end_ns(self) -> u64 {
+        self.start_ns + (self.slot_ns * self.count as f64) as u64
+    }
+}
+
+/// The segments of every life that may touch the window, with their worker's index.
+fn segments_in(
+    timeline: &Timeline,
+    slots: Slots,
+) -> impl Iterator<Item = (usize, &crate::engine::timeline::Segment)> + '_ {
+    let (start, end) = (slots.start_ns, slots.end_ns());
+    timeline.workers.iter().flat_map(move |life| {
+        let first = life.segments.partition_point(|segment| segment.end_ns <= start);
+        life.segments[first..]
+            .iter()
+            .take_while(move |segment| segment.start_ns < end)
+            .map(move |segment| (life.index, segment))
+    })
 }
 
 /// One lane per worker, or per group of workers when they outnumber the rows (each instant then
-/// shows what most of the group did).
+/// shows what most of the group did). Each segment adds to its group's counts at its first slot
+/// and takes away at its end (a difference array), so the cost is the segments in the window
+/// plus the slots of each lane, not the slots of every worker.
 pub(crate) fn worker_lanes(timeline: &Timeline, window: Window, width: usize, rows: usize) -> Vec<Lane> {
-    let workers = samples(timeline, window, width);
-    let rows = rows.max(1);
-    let per_lane = workers.len().div_ceil(rows).max(1);
-    workers
-        .chunks(per_lane)
-        .map(|group| {
-            let label = match group {
-                [(index, _)] => format!("w{index}"),
-                _ => format!("w{}-{}", group[0].0, group[group.len() - 1].0),
-            };
-            let marks: Vec<Option<Mark>> = (0..width * EIGHTHS)
+    let slots = Slots::new(window, width);
+    let workers = timeline.workers.iter().map(|life| life.index + 1).max().unwrap_or(0);
+    let per_lane = workers.div_ceil(rows.max(1)).max(1);
+    let lanes = workers.div_ceil(per_lane);
+    let kinds = Activity::ALL.len();
+    let mut changes = vec![0i32; lanes * (slots.count + 1) * kinds];
+    let mut lived = vec![false; lanes];
+    for life in &timeline.workers {
+        lived[life.index / per_lane] = true;
+    }
+    for (index, segment) in segments_in(timeline, slots) {
+        let lane = index / per_lane;
+        let covered = slots.covered(segment.start_ns, segment.end_ns);
+        if covered.is_empty() {
+            continue;
+        }
+        let at = |slot: usize| (lane * (slots.count + 1) + slot) * kinds + segment.activity as usize;
+        changes[at(covered.start)] += 1;
+        changes[at(covered.end)] -= 1;
+    }
+    (0..lanes)
+        .filter(|lane| lived[*lane])
+        .map(|lane| {
+            let (first, last) = (lane * per_lane, ((lane + 1) * per_lane).min(workers) - 1);
+            let label = if first == last { format!("w{first}") } else { format!("w{first}-{last}") };
+            let mut counts = vec![0i32; kinds];
+            let marks: Vec<Option<Mark>> = (0..slots.count)
                 .map(|slot| {
-                    most_common(group.iter().filter_map(|(_, row)| row[slot].map(|(activity, _)| activity)))
-                        .map(Mark::Activity)
+                    for (kind, count) in counts.iter_mut().enumerate() {
+                        *count += changes[(lane * (slots.count + 1) + slot) * kinds + kind];
+                    }
+                    most_common(&counts).map(Mark::Activity)
                 })
                 .collect();
             Lane { label, cells: cells_of(&marks) }
@@ -98,38 +137,31 @@ pub(crate) fn worker_lanes(timeline: &Timeline, window: Window, width: usize, ro
         .collect()
 }
 
-/// One lane per CPU: which worker computed there (running or draining), as its rings saw it.
+/// One lane per CPU: which worker computed there (running or draining), as its rings saw it;
+/// where two did in one slot (the OS shared the CPU), the first found.
 pub(crate) fn cpu_lanes(timeline: &Timeline, window: Window, width: usize, rows: usize, cpus: usize) -> Vec<Lane> {
-    let workers = samples(timeline, window, width);
-    let seen = workers
-        .iter()
-        .flat_map(|(_, row)| row.iter().filter_map(|sample| sample.and_then(|(_, cpu)| cpu)))
-        .max()
-        .map_or(0, |cpu| cpu + 1);
-    (0..cpus.max(seen))
-        .take(rows.max(1))
-        .map(|cpu| {
-            let marks: Vec<Option<Mark>> = (0..width * EIGHTHS)
-                .map(|slot| {
-                    workers.iter().find_map(|(index, row)| match row[slot] {
-                        Some((Activity::Running | Activity::Draining, Some(on))) if on == cpu => {
-                            Some(Mark::Worker(*index))
-                        }
-                        _ => None,
-                    })
-                })
-                .collect();
-            Lane { label: format!("cpu{cpu}"), cells: cells_of(&marks) }
-        })
-        .collect()
+    let slots = Slots::new(window, width);
+    let seen = segments_in(timeline, slots).filter_map(|(_, segment)| segment.cpu).max().map_or(0, |cpu| cpu + 1);
+    let lanes = cpus.max(seen).min(rows.max(1));
+    let mut owners: Vec<Vec<Option<Mark>>> = vec![vec![None; slots.count]; lanes];
+    let mut filled = vec![0usize; lanes];
+    for (index, segment) in segments_in(timeline, slots) {
+        let (Some(cpu), Activity::Running | Activity::Draining) = (segment.cpu, segment.activity) else { continue };
+        if cpu >= lanes || filled[cpu] == slots.count {
+            continue;
+        }
+        for owner in &mut owners[cpu][slots.covered(segment.start_ns, segment.end_ns)] {
+            if owner.is_none() {
+                *owner = Some(Mark::Worker(index));
+                filled[cpu] += 1;
+            }
+        }
+    }
+    owners.iter().enumerate().map(|(cpu, marks)| Lane { label: format!("cpu{cpu}"), cells: cells_of(marks) }).collect()
 }
 
-/// The most frequent activity among `activities`; ties go to the busiest state.
-fn most_common(activities: impl Iterator<Item = Activity>) -> Option<Activity> {
-    let mut counts = [0usize; Activity::ALL.len()];
-    for activity in activities {
-        counts[activity as usize] += 1;
-    }
+/// The most frequent activity by its count; ties go to the first in [`Activity::ALL`].
+fn most_common(counts: &[i32]) -> Option<Activity> {
     let best = counts.iter().copied().max().filter(|count| *count > 0)?;
     Activity::ALL.iter().copied().find(|activity| counts[*activity as usize] == best)
 }

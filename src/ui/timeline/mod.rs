@@ -18,12 +18,11 @@ use super::panel;
 use super::theme::{activity_glyph, Theme};
 use crate::app::state::{State, TimelineMode};
 use crate::board::Activity;
+use crate::engine::timeline::Timeline;
 use crate::units::format_seconds;
 
 /// Left-aligned eighth blocks, by how many eighths they fill.
 const LEFT_BLOCKS: [char; 9] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉', '█'];
-/// Width of a lane's label (`w123 ` or `cpu12 `).
-const LABEL: usize = 7;
 
 pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let Some(view) = &state.timeline else { return };
@@ -51,22 +50,38 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
     };
     let [legend_area, lanes_area, axis_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-    let width = usize::from(inner.width).saturating_sub(LABEL).max(1);
-    let window = window_for(timeline, now, view.window().as_nanos() as u64);
     let rows = usize::from(lanes_area.height);
+    let label = label_width(view.mode, timeline, rows, state.cores.len());
+    let width = usize::from(inner.width).saturating_sub(label).max(1);
+    let window = window_for(timeline, now, view.window().as_nanos() as u64);
     let lanes = match view.mode {
         TimelineMode::Workers => worker_lanes(timeline, window, width, rows),
         TimelineMode::Cpus => cpu_lanes(timeline, window, width, rows, state.cores.len()),
     };
-    frame.render_widget(legend(view.mode, &lanes, theme), legend_area);
-    let drawn: Vec<Line> = lanes.iter().map(|lane| draw_lane(lane, theme)).collect();
+    frame.render_widget(legend(view.mode, &lanes, label, theme), legend_area);
+    let drawn: Vec<Line> = lanes.iter().map(|lane| draw_lane(lane, label, theme)).collect();
     frame.render_widget(Paragraph::new(drawn), lanes_area);
-    frame.render_widget(axis(timeline.started_ns, window, width, theme), axis_area);
+    frame.render_widget(axis(timeline.started_ns, window, width, label, theme), axis_area);
 }
 
-/// The window ending now (or at the end of a finished run); a run younger than the window fills
-fn draw_lane(lane: &Lane, theme: Theme) -> Line<'static> {
-    let mut spans = vec![Span::styled(format!("{:<width$}", lane.label, width = LABEL), theme.dim())];
+/// Room for the longest lane label (`w7`, `w960-1023`, `cpu1`) and a space.
+fn label_width(mode: TimelineMode, timeline: &Timeline, rows: usize, cpus: usize) -> usize {
+    let longest = match mode {
+        TimelineMode::Workers => {
+            let last = timeline.workers.iter().map(|life| life.index).max().unwrap_or(0);
+            if last < rows.max(1) {
+                format!("w{last}").len()
+            } else {
+                format!("w{last}-{last}").len()
+            }
+        }
+        TimelineMode::Cpus => format!("cpu{}", cpus.max(1) - 1).len(),
+    };
+    longest.max(3) + 1
+}
+
+fn draw_lane(lane: &Lane, label: usize, theme: Theme) -> Line<'static> {
+    let mut spans = vec![Span::styled(format!("{:<label$}", lane.label), theme.dim())];
     for cell in &lane.cells {
         spans.push(paint_cell(*cell, theme));
     }
@@ -117,8 +132,8 @@ fn glyph(mark: Mark) -> char {
 }
 
 /// The legend: each activity (or each worker on a CPU lane) with its colour.
-fn legend(mode: TimelineMode, lanes: &[Lane], theme: Theme) -> Line<'static> {
-    let mut spans = vec![Span::styled(format!("{:<width$}", "", width = LABEL), theme.dim())];
+fn legend(mode: TimelineMode, lanes: &[Lane], label: usize, theme: Theme) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ".repeat(label))];
     let marks: Vec<Mark> = match mode {
         TimelineMode::Workers => [
             Activity::Running,
@@ -158,7 +173,7 @@ fn legend(mode: TimelineMode, lanes: &[Lane], theme: Theme) -> Line<'static> {
 }
 
 /// Time since the run began under the lanes, at round steps about a dozen cells apart.
-fn axis(started_ns: u64, window: Window, width: usize, theme: Theme) -> Line<'static> {
+fn axis(started_ns: u64, window: Window, width: usize, label: usize, theme: Theme) -> Line<'static> {
     let span_ns = (window.end_ns - window.start_ns).max(1) as f64;
     let cell_ns = span_ns / width as f64;
     let step_ns = round_step(cell_ns * 12.0);
@@ -178,7 +193,7 @@ fn axis(started_ns: u64, window: Window, width: usize, theme: Theme) -> Line<'st
         }
         tick += step_ns;
     }
-    Line::from(vec![Span::raw(" ".repeat(LABEL)), Span::styled(text.into_iter().collect::<String>(), theme.dim())])
+    Line::from(vec![Span::raw(" ".repeat(label)), Span::styled(text.into_iter().collect::<String>(), theme.dim())])
 }
 
 /// The smallest of 1, 2 and 5 times a power of ten that is at least `at_least` nanoseconds.
