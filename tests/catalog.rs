@@ -124,9 +124,17 @@ fn both_schedules_run_every_skewed_task_once_and_report_busy_and_idle() {
         ]);
         assert_eq!(code, 0);
         assert_eq!(json["metrics"]["checksum"], json["metrics"]["expected_checksum"], "{schedule}");
-        for worker in json["workers"].as_array().expect("workers") {
-            assert!(worker["metrics"]["busy_seconds"].as_f64().is_some_and(|s| s > 0.0), "{worker}");
+        let workers = json["workers"].as_array().expect("workers");
+        let busy = |worker: &Value| worker["metrics"]["busy_seconds"].as_f64().unwrap_or(-1.0);
+        for worker in workers {
+            assert!(busy(worker) >= 0.0, "{worker}");
             assert!(worker["metrics"]["idle_seconds"].as_f64().is_some(), "{worker}");
+        }
+        // A static split gives every worker tasks; from a shared counter, a worker that starts
+        // late on a busy machine may find none left, so only the run as a whole must be busy.
+        match schedule {
+            "static" => assert!(workers.iter().all(|worker| busy(worker) > 0.0), "{workers:?}"),
+            _ => assert!(workers.iter().map(busy).sum::<f64>() > 0.0, "{workers:?}"),
         }
     }
 }
