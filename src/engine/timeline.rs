@@ -141,6 +141,19 @@ impl Timeline {
         self.workers.iter().filter(move |worker| worker.index == index)
     }
 
+    /// The latest life of each of `workers` workers, by index (None before it recorded
+    /// anything): one pass, where [`Timeline::lives`] per worker would be quadratic.
+    #[must_use]
+    pub fn latest_lives(&self, workers: usize) -> Vec<Option<&WorkerTimeline>> {
+        let mut latest = vec![None; workers];
+        for life in &self.workers {
+            if let Some(slot) = latest.get_mut(life.index) {
+                *slot = Some(life);
+            }
+        }
+        latest
+    }
+
     /// The same timeline from `from_ns` on: what a view of the last seconds needs to draw, with
     /// each life's totals kept whole.
     #[must_use]

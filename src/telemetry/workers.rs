@@ -167,12 +167,7 @@ impl RunView {
         let outcomes = run.outcomes();
         let timeline = run.timeline();
         // The latest life of each worker (a replaced worker has more than one).
-        let mut lives: Vec<Option<&WorkerTimeline>> = vec![None; run.plan().workers];
-        for life in &timeline.workers {
-            if let Some(slot) = lives.get_mut(life.index) {
-                *slot = Some(life);
-            }
-        }
+        let lives = timeline.latest_lives(run.plan().workers);
         let workers = (0..run.plan().workers)
             .map(|index| {
                 let slot = board.slot(index);
@@ -286,7 +281,8 @@ impl WorkerView {
 
     /// The row of a worker of a finished run.
     #[must_use]
-    pub(crate) fn from_report(worker: &crate::engine::WorkerReport, timeline: &Timeline) -> Self {
+    /// `life` is the worker's latest life in the run's timeline ([`Timeline::latest_lives`]).
+    pub(crate) fn from_report(worker: &crate::engine::WorkerReport, life: Option<&WorkerTimeline>) -> Self {
         Self {
             index: worker.index,
             state: WorkerState::from_outcome(&worker.outcome),
@@ -300,7 +296,7 @@ impl WorkerView {
             pid: worker.pid,
             tid: worker.tid,
             reason: worker.outcome.detail().or_else(|| memory_note(worker.pss_bytes)),
-            split: timeline.lives(worker.index).last().and_then(TimeSplit::of),
+            split: life.and_then(TimeSplit::of),
         }
     }
 }

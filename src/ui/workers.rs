@@ -45,7 +45,8 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
                 last.report
                     .workers
                     .iter()
-                    .map(|worker| WorkerView::from_report(worker, &last.report.timeline))
+                    .zip(last.report.timeline.latest_lives(last.report.workers.len()))
+                    .map(|(worker, life)| WorkerView::from_report(worker, life))
                     .collect(),
                 plan.gil.is_some(),
             )
