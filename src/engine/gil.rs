@@ -45,15 +45,11 @@ impl InterpreterLock {
 
     /// Takes the lock if nobody holds it; never waits.
     pub(crate) fn try_acquire(&self) -> bool {
-        let mut state = self.lock_state();
+        let state = self.lock_state();
         if state.held {
             return false;
         }
-        state.held = true;
-        state.acquisitions += 1;
-        self.drop_request.store(false, Ordering::Relaxed);
-        drop(state);
-        self.changed.notify_all();
+        self.take(state);
         true
     }
 
@@ -74,12 +70,17 @@ impl InterpreterLock {
             }
             state.waiters -= 1;
         }
+        self.take(state);
+        start.elapsed()
+    }
+
+    /// Marks the lock held by the caller, who found it free, and tells the waiters it moved.
+    fn take(&self, mut state: MutexGuard<'_, LockState>) {
         state.held = true;
         state.acquisitions += 1;
         self.drop_request.store(false, Ordering::Relaxed);
         drop(state);
         self.changed.notify_all();
-        start.elapsed()
     }
 
     /// Lets go of the lock.

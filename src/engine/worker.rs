@@ -274,18 +274,8 @@ fn stop_level(header: &Header, terminate: Option<&AtomicBool>, generation: u64) 
 pub(crate) fn commit_crash(crash: InjectedCrash) {
     match crash {
         InjectedCrash::Panic => panic!("crash injected on request"),
-        InjectedCrash::Segfault => {
-            // Death by SIGSEGV, the same wait status as a bad access, without the undefined
-            // behaviour of making one. The default action first: Rust's runtime handles SIGSEGV
-            // to report stack overflows, and for a signal it did not cause it only restores the
-            // default and returns, which would let a raised signal go unnoticed.
-            // SAFETY: signal and raise with constant arguments, both async-signal-safe. Only ever
-            // asked of a worker process, whose death is the point of the demonstration.
-            unsafe {
-                libc::signal(libc::SIGSEGV, libc::SIG_DFL);
-                libc::raise(libc::SIGSEGV);
-            }
-        }
+        // Only ever asked of a worker process, whose death is the point of the demonstration.
+        InjectedCrash::Segfault => crate::workload::segfault(),
     }
 }
 

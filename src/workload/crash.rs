@@ -199,7 +199,7 @@ pub(super) fn crash(kind: CrashKind, worker: usize, task: u64) {
 /// status, without the undefined behaviour of making one. The default action is restored
 /// first: Rust's runtime handles SIGSEGV to report stack overflows, and would return from a
 /// raised one.
-pub(super) fn segfault() {
+pub(crate) fn segfault() {
     // SAFETY: signal and raise take plain integers; SIGSEGV's default action ends the process.
     unsafe {
         libc::signal(libc::SIGSEGV, libc::SIG_DFL);
