@@ -209,14 +209,31 @@ const FREE_GLYPH: char = '·';
 /// then other programs' (`others`), then what is free; each part as its own string.
 #[must_use]
 pub(crate) fn split_bar(run: f64, others: f64, width: usize) -> [String; 3] {
-    let cells = |fraction: f64| ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
-    let run_cells = cells(run);
-    let used_cells = cells(run.max(0.0) + others.max(0.0)).max(run_cells);
+    let cells = stacked_cells(&[run, others], width);
+    let used = cells.iter().sum::<usize>();
     [
-        RUN_GLYPH.to_string().repeat(run_cells),
-        OTHERS_GLYPH.to_string().repeat(used_cells - run_cells),
-        FREE_GLYPH.to_string().repeat(width - used_cells),
+        RUN_GLYPH.to_string().repeat(cells[0]),
+        OTHERS_GLYPH.to_string().repeat(cells[1]),
+        FREE_GLYPH.to_string().repeat(width - used),
     ]
+}
+
+/// Whole cells for fractions stacked one after the other in a bar of `width`: each boundary is
+/// the running total rounded, so the parts never exceed the width and a whole adds up to it.
+#[must_use]
+pub(crate) fn stacked_cells(fractions: &[f64], width: usize) -> Vec<usize> {
+    let mut total = 0.0;
+    let mut boundary = 0;
+    fractions
+        .iter()
+        .map(|fraction| {
+            total += fraction.max(0.0);
+            let next = ((total.min(1.0) * width as f64).round() as usize).clamp(boundary, width);
+            let cells = next - boundary;
+            boundary = next;
+            cells
+        })
+        .collect()
 }
 
 /// What stands for an activity where there is no colour: a shade each.
@@ -310,6 +327,13 @@ mod tests {
         for style in every_style(Theme { color: false }) {
             assert_eq!((style.fg, style.bg), (None, None), "{style:?}");
         }
+    }
+
+    #[test]
+    fn stacked_cells_add_up_to_the_width_for_a_whole() {
+        assert_eq!(stacked_cells(&[0.55, 0.3, 0.05, 0.1], 10), vec![6, 3, 0, 1]);
+        assert_eq!(stacked_cells(&[0.25, 0.25, 0.25, 0.25], 6).iter().sum::<usize>(), 6);
+        assert_eq!(stacked_cells(&[0.9, 0.9], 4), vec![4, 0], "never wider than the bar");
     }
 
     #[test]

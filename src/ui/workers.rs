@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::theme::{activity_glyph, bar, Theme};
+use super::theme::{activity_glyph, bar, stacked_cells, Theme};
 use super::{focused, panel};
 use crate::app::state::{Focus, State};
 use crate::board::Activity;
@@ -192,24 +192,7 @@ fn split_bar(split: Option<TimeSplit>, width: usize, theme: Theme) -> Line<'stat
         (Activity::Blocked, split.blocked),
         (Activity::Idle, split.idle),
     ];
-    // Largest remainders: the cells add up to the width, and a share above 0 shows at all
-    // only when it earns a cell.
-    let mut cells: Vec<usize> = parts.iter().map(|(_, share)| (share * width as f64).floor() as usize).collect();
-    let mut left = width.saturating_sub(cells.iter().sum());
-    let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by(|a, b| {
-        let rest = |i: usize| parts[i].1 * width as f64 - cells[i] as f64;
-        rest(*b).total_cmp(&rest(*a))
-    });
-    for at in order {
-        if left == 0 {
-            break;
-        }
-        if parts[at].1 > 0.0 {
-            cells[at] += 1;
-            left -= 1;
-        }
-    }
+    let cells = stacked_cells(&parts.map(|(_, share)| share), width);
     let spans: Vec<Span<'static>> = parts
         .iter()
         .zip(cells)
