@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::builder::PossibleValuesParser;
 use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use crate::bench::{Models, SpecError, WorkerList};
 use crate::engine::affinity::Affinity;
 use crate::engine::plan::DEFAULT_SWITCH_INTERVAL;
 use crate::engine::{DrainPolicy, Model, PlanRequest, Schedule};
@@ -35,6 +36,9 @@ pub(crate) enum Command {
     List,
     /// Run one workload headless and print a report.
     Run(RunArgs),
+    /// Measure like hyperfine: repeated, interleaved runs of several models at several worker
+    /// counts, with spread, speedup, Amdahl's law fitted, and exports.
+    Bench(BenchArgs),
     /// A worker process started with --start spawn (internal).
     #[command(name = "__worker", hide = true)]
     Worker { spec: String },
@@ -45,19 +49,51 @@ pub(crate) enum Format {
     #[default]
     Table,
     Json,
+    /// One row per worker, RFC 4180, for spreadsheets.
+    Csv,
+    /// The plan, the workers' table and the totals, for notes and issues.
+    Markdown,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// Which workload of `concur-tui list` to run.
-    #[arg(long, short = 'w', default_value = "cpu", value_parser = PossibleValuesParser::new(CATALOG.iter().map(|kind| kind.name())))]
-    pub workload: String,
+    /// The workload and how its tasks are laid out, shared with `bench`.
+    #[command(flatten)]
+    pub setup: SetupArgs,
     /// sequential: one worker; threads: N OS threads; processes: N forked processes.
     #[arg(long, short = 'm', value_enum, default_value_t = Model::Threads)]
     pub model: Model,
     /// Number of workers [default: one per allowed CPU; 1 for sequential].
     #[arg(long, short = 'n')]
     pub workers: Option<usize>,
+    /// Emulate an interpreter lock: one per process, threads take turns holding it.
+    #[arg(long)]
+    pub gil: bool,
+    /// How long a lock holder computes before handing over to a waiter, such as 5ms.
+    #[arg(long, value_parser = parse_duration, requires = "gil")]
+    pub switch_interval: Option<Duration>,
+    /// After a stop request, stop at the next chunk or after the task in hand.
+    #[arg(long, value_enum, default_value_t = DrainPolicy::Chunk)]
+    pub drain: DrainPolicy,
+    /// Replace a crashed worker process and redo its task (processes, dynamic schedule).
+    #[arg(long)]
+    pub respawn: bool,
+    /// table for people, json for scripts.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Also write every worker's states over time to FILE, in Chrome's trace format (open it in
+    /// Perfetto or chrome://tracing). The file is created before the run starts.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
+}
+
+/// What `run` and `bench` both take: the workload, its tasks, size and options, and how they
+/// are laid out on workers.
+#[derive(Debug, Args)]
+pub(crate) struct SetupArgs {
+    /// Which workload of `concur-tui list` to run.
+    #[arg(long, short = 'w', default_value = "cpu", value_parser = PossibleValuesParser::new(CATALOG.iter().map(|kind| kind.name())))]
+    pub workload: String,
     /// Number of tasks, split among the workers.
     #[arg(long, short = 't', default_value_t = 8)]
     pub tasks: u64,
@@ -69,37 +105,85 @@ pub(crate) struct RunArgs {
     /// such as 0,2-3 (worker i on the i-th listed CPU).
     #[arg(long, short = 'a', default_value = "none", value_parser = parse_affinity)]
     pub affinity: Affinity,
-    /// Emulate an interpreter lock: one per process, threads take turns holding it.
-    #[arg(long)]
-    pub gil: bool,
-    /// How long a lock holder computes before handing over to a waiter, such as 5ms.
-    #[arg(long, value_parser = parse_duration, requires = "gil")]
-    pub switch_interval: Option<Duration>,
     /// static: tasks split in blocks up front; dynamic: workers take tasks from a shared counter.
     #[arg(long, value_enum, default_value_t = Schedule::Static)]
     pub schedule: Schedule,
     /// Tasks taken per grab under the dynamic schedule.
     #[arg(long, default_value_t = 1)]
     pub chunk: u64,
-    /// After a stop request, stop at the next chunk or after the task in hand.
-    #[arg(long, value_enum, default_value_t = DrainPolicy::Chunk)]
-    pub drain: DrainPolicy,
     /// The options of each workload, from the catalog.
     #[command(flatten)]
     pub workload_options: WorkloadOptions,
     /// How worker processes start: fork, or spawn (re-execute this binary, as Python's spawn).
     #[arg(long, value_enum, default_value_t = crate::engine::StartMethod::Fork)]
     pub start: crate::engine::StartMethod,
-    /// Replace a crashed worker process and redo its task (processes, dynamic schedule).
-    #[arg(long)]
-    pub respawn: bool,
-    /// table for people, json for scripts.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Also write every worker's states over time to FILE, in Chrome's trace format (open it in
-    /// Perfetto or chrome://tracing). The file is created before the run starts.
+}
+
+impl SetupArgs {
+    /// A request for `model` with these settings; the caller sets workers, lock and the rest.
+    #[must_use]
+    pub(crate) fn request(&self, model: Model, grace: Duration) -> PlanRequest {
+        // The value parser admits catalog names only.
+        let workload = by_name(&self.workload).unwrap_or(CATALOG[0]);
+        PlanRequest {
+            tasks: self.tasks,
+            size: self.size,
+            affinity: self.affinity.clone(),
+            schedule: self.schedule,
+            chunk: self.chunk,
+            grace,
+            options: self.workload_options.given.clone(),
+            start: self.start,
+            ..PlanRequest::new(workload, model)
+        }
+    }
+}
+
+/// `concur-tui bench`: the setup of `run`, then what to sweep and how often.
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    #[command(flatten)]
+    pub setup: SetupArgs,
+    /// The models to compare, a comma list of sequential, threads, threads+gil, processes,
+    /// processes+gil. The sequential baseline is always measured: speedup is over it.
+    #[arg(long, default_value = "threads,processes", value_parser = parse_models)]
+    pub models: Models,
+    /// Worker counts: a list such as 1,2,4 or a range such as 1..8 [default: 1 up to twice the
+    /// allowed CPUs, so that oversubscription shows].
+    #[arg(long, short = 'n', value_parser = parse_workers)]
+    pub workers: Option<WorkerList>,
+    /// Measured runs per point [default: enough for about 3 s per point, from 3 to 10].
+    #[arg(long, short = 'r', value_parser = parse_runs)]
+    pub runs: Option<usize>,
+    /// Rounds of every configuration run first and not measured (caches, page faults, CPU
+    /// frequency).
+    #[arg(long, default_value_t = 0)]
+    pub warmup: usize,
+    /// Write every point with every single run to FILE as JSON.
     #[arg(long, value_name = "FILE")]
-    pub trace: Option<std::path::PathBuf>,
+    pub export_json: Option<std::path::PathBuf>,
+    /// Write one row per point to FILE as CSV (RFC 4180).
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<std::path::PathBuf>,
+    /// Write the table, fits, summary and warnings to FILE as Markdown.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<std::path::PathBuf>,
+}
+
+fn parse_runs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("a point needs at least 1 run".to_owned()),
+        Ok(runs) => Ok(runs),
+        Err(_) => Err(format!("cannot read '{text}' as a number of runs")),
+    }
+}
+
+fn parse_models(text: &str) -> Result<Models, String> {
+    text.parse().map_err(|error: SpecError| error.to_string())
+}
+
+fn parse_workers(text: &str) -> Result<WorkerList, String> {
+    text.parse().map_err(|error: SpecError| error.to_string())
 }
 
 /// The options the catalog's workloads take (`--strategy`, `--seed`…), as given: one flag per
@@ -155,23 +239,12 @@ fn parse_affinity(text: &str) -> Result<Affinity, String> {
 impl RunArgs {
     #[must_use]
     pub(crate) fn plan_request(&self, grace: Duration) -> PlanRequest {
-        // The value parser admits catalog names only.
-        let workload = by_name(&self.workload).unwrap_or(CATALOG[0]);
         PlanRequest {
-            workload,
-            model: self.model,
             workers: self.workers,
-            tasks: self.tasks,
-            size: self.size,
-            affinity: self.affinity.clone(),
             gil: self.gil.then(|| self.switch_interval.unwrap_or(DEFAULT_SWITCH_INTERVAL)),
-            schedule: self.schedule,
-            chunk: self.chunk,
-            grace,
             drain: self.drain,
-            options: self.workload_options.given.clone(),
             respawn: self.respawn,
-            start: self.start,
+            ..self.setup.request(self.model, grace)
         }
     }
 }

@@ -1,5 +1,8 @@
-//! The engine without a screen: `concur-tui list` and `concur-tui run`. Progress goes to stderr
-//! when it is a terminal; the report goes to stdout, the trace (`--trace`) to its file.
+//! The engine without a screen: `concur-tui list`, `concur-tui run` and (in `bench.rs`)
+//! `concur-tui bench`. Progress goes to stderr when it is a terminal; the report goes to
+//! stdout, the trace (`--trace`) and exports to their files.
+
+pub(crate) mod bench;
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -8,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::cli::{Format, RunArgs};
 use crate::engine::{Engine, LaunchError, Phase, PlanError, StopReason};
-use crate::report::{to_json, to_table, write_trace};
+use crate::report::{run_csv, run_markdown, to_json, to_table, write_trace};
 use crate::signals::Listener;
 use crate::workload::CATALOG;
 
@@ -78,6 +81,8 @@ pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError>
     let text = match args.format {
         Format::Table => to_table(&report),
         Format::Json => format!("{:#}\n", to_json(&report)),
+        Format::Csv => run_csv(&report),
+        Format::Markdown => run_markdown(&report),
     };
     let mut stdout = std::io::stdout().lock();
     let printed = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(HeadlessError::Output);

@@ -6,12 +6,13 @@
 //! - [`workload`]: the catalog; each workload is a pure function of a task and progress hooks.
 //! - [`board`]: the shared-memory table that workers write and everybody else reads.
 //! - [`engine`]: plans, launches, signals and reaps workers; the only place that does.
+//! - [`bench`]: repeated interleaved runs of a sweep, their statistics and fits.
 //! - [`report`]: what a finished run means, as a table or JSON; shared by every front end.
 //! - [`app`]: the dashboard's state, events, keys and `update`; pure, no I/O.
 //! - [`ui`]: drawing the dashboard; a pure function of the state.
 //! - [`dashboard`]: the dashboard's loop: terminal guard, key/signal/sampler threads, engine calls.
 //! - [`program`]: what the binary does: hooks, the command line, dispatch.
-//! - [`headless`]: `concur-tui run` and `list`, the engine without a screen.
+//! - [`headless`]: `concur-tui run`, `bench` and `list`, the engine without a screen.
 //! - [`signals`]: SIGINT, SIGTERM and SIGHUP turned into messages on a channel.
 //! - [`telemetry`]: per-core load (sysinfo) and the live view of a run (the board), as snapshots.
 //!
@@ -19,6 +20,7 @@
 //! it. Workers never talk to a front end and a front end never touches a worker.
 
 pub(crate) mod app;
+pub(crate) mod bench;
 pub mod board;
 pub(crate) mod cli;
 pub(crate) mod dashboard;

@@ -1,5 +1,5 @@
 //! What the binary does: install the error and panic hooks, parse the command line, dispatch to
-//! the dashboard, `run`, `list` or a spawned worker. `main.rs` only calls [`main`].
+//! the dashboard, `run`, `bench`, `list` or a spawned worker. `main.rs` only calls [`main`].
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -37,6 +37,13 @@ pub fn main() -> ExitCode {
             }
         },
         Some(Command::Run(args)) => match headless::run(&args, cli.grace) {
+            Ok(code) => code,
+            Err(error) => {
+                eprintln!("error: {error}");
+                error.exit_code()
+            }
+        },
+        Some(Command::Bench(args)) => match headless::bench::bench(&args, cli.grace) {
             Ok(code) => code,
             Err(error) => {
                 eprintln!("error: {error}");

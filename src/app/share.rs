@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use crate::telemetry::WorkerView;
 
-/// Other programs using more than this, in percent of one core on average over the last
-/// [`RECENT`], make a run's figures doubtful.
-pub(crate) const BUSY_OTHERS: f32 = 25.0;
+/// The threshold of a busy machine, judged here over the last [`RECENT`].
+pub(crate) use crate::telemetry::machine::BUSY_OTHERS;
 
 /// How far back the others' average looks.
 pub(crate) const RECENT: Duration = Duration::from_secs(1);

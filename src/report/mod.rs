@@ -1,13 +1,22 @@
 //! Presenting a finished run: the table, the JSON, the headline, and the comparison maths
-//! (speedup, efficiency). Shared by `run` and the dashboard. The result types themselves are the
+//! (speedup, efficiency). Shared by `run`, `bench` and the dashboard. Each format has one
+//! writer (`sheet.rs` aligned text, `csv.rs`, `markdown.rs`) fed [`sheet::Sheet`]s; `rows.rs`
+//! makes a run's per-worker sheet and `bench.rs` a sweep's. The result types themselves are the
 //! engine's ([`crate::engine::RunReport`]); this module only reads them and never starts or stops
 //! anything.
 
+mod bench;
+mod csv;
 mod json;
+mod markdown;
+mod rows;
+mod sheet;
 mod table;
 mod trace;
 
+pub(crate) use bench::{bench_csv, bench_json, bench_markdown, bench_text};
 pub(crate) use json::to_json;
+pub(crate) use rows::{run_csv, run_markdown};
 pub(crate) use table::{to_summary, to_table};
 pub(crate) use trace::write_trace;
 
@@ -37,12 +46,7 @@ pub(crate) fn speedup(baseline_wall: f64, wall: f64) -> Option<f64> {
     (wall > 0.0 && baseline_wall > 0.0).then(|| baseline_wall / wall)
 }
 
-/// Speedup per worker, as a fraction (1.0 = perfect scaling).
-#[must_use]
-#[allow(clippy::cast_precision_loss)]
-pub(crate) fn efficiency(speedup: f64, workers: usize) -> f64 {
-    speedup / workers.max(1) as f64
-}
+pub(crate) use crate::bench::stats::efficiency;
 
 #[cfg(test)]
 mod tests {

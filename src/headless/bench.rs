@@ -1,0 +1,170 @@
+//! `concur-tui bench`: drives a [`Sweep`] with the engine, one run at a time, with a progress
+//! bar on stderr (indicatif, hidden when stderr is no terminal) and the signals checked between
+//! and during runs; then prints the sweep and writes its exports. Ctrl-C ends the run in hand
+//! as `run` does, and the sweep with it: what was measured is printed and exported, exit 130.
+
+use std::fs::File;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nix::sys::signal::Signal;
+
+use crate::bench::{Results, Runs, Stopped, Sweep, SweepSpec, WorkerList};
+use crate::cli::BenchArgs;
+use crate::engine::affinity::{allowed_cpus, AffinityError};
+use crate::engine::{Engine, LaunchError, Model, PlanError, StopReason};
+use crate::report::{bench_csv, bench_json, bench_markdown, bench_text};
+use crate::signals::Listener;
+use crate::telemetry::machine::MachineCpu;
+
+/// How often a run is polled, its signals read and the bar redrawn.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Why `bench` could not measure or report.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BenchError {
+    /// Bad usage: exit 2, nothing started.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("{0}")]
+    Cpus(#[from] AffinityError),
+    /// Bad usage too: found before anything started, and nothing left behind.
+    #[error("cannot create the export file {}: {source}", path.display())]
+    ExportFile { path: PathBuf, source: std::io::Error },
+    #[error("cannot write the export file {}: {source}", path.display())]
+    Export { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    #[error("cannot listen for signals: {0}")]
+    Signals(std::io::Error),
+    #[error("cannot write the report: {0}")]
+    Output(std::io::Error),
+}
+
+impl BenchError {
+    #[must_use]
+    pub(crate) fn exit_code(&self) -> i32 {
+        match self {
+            Self::Plan(_) | Self::ExportFile { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Writes one export format of a sweep.
+type Writer = fn(&Results) -> String;
+
+/// The export files, created before the first run so that a bad path stops the sweep at once;
+/// dropped unkept (an error before the report), they are removed again.
+struct Exports {
+    files: Vec<(PathBuf, File, Writer)>,
+    kept: bool,
+}
+
+impl Exports {
+    fn create(args: &BenchArgs) -> Result<Self, BenchError> {
+        let json: Writer = |results| format!("{:#}\n", bench_json(results));
+        let wanted: [(&Option<PathBuf>, Writer); 3] =
+            [(&args.export_json, json), (&args.export_csv, bench_csv), (&args.export_markdown, bench_markdown)];
+        let mut exports = Self { files: Vec::new(), kept: false };
+        for (path, write) in wanted {
+            let Some(path) = path else { continue };
+            // Dropping `exports` on this error removes the files made before it.
+            let file = File::create(path).map_err(|source| BenchError::ExportFile { path: path.clone(), source })?;
+            exports.files.push((path.clone(), file, write));
+        }
+        Ok(exports)
+    }
+
+    fn write(mut self, results: &Results) -> Result<(), BenchError> {
+        self.kept = true;
+        for (path, file, write) in &mut self.files {
+            file.write_all(write(results).as_bytes())
+                .and_then(|()| file.flush())
+                .map_err(|source| BenchError::Export { path: path.clone(), source })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Exports {
+    fn drop(&mut self) {
+        if !self.kept {
+            for (path, _, _) in &self.files {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+}
+
+/// `concur-tui bench`: returns the exit status.
+pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError> {
+    let allowed = allowed_cpus()?;
+    let spec = SweepSpec {
+        base: args.setup.request(Model::Threads, grace),
+        models: args.models.0.clone(),
+        workers: args.workers.clone().unwrap_or_else(|| WorkerList::default_for(allowed.len())).0,
+        runs: args.runs.map_or(Runs::Auto, Runs::Fixed),
+        warmup: args.warmup,
+    };
+    spec.validate(&allowed)?;
+    let exports = Exports::create(args)?;
+    let engine = Engine::new()?;
+    let signals = Listener::start().map_err(BenchError::Signals)?;
+    let mut sweep = Sweep::new(spec);
+    let bar = progress_bar();
+    let mut interrupted: Option<Signal> = None;
+    while let Some(request) = sweep.next() {
+        if let Ok(signal) = signals.received.try_recv() {
+            interrupted = Some(signal);
+            sweep.cancel();
+            break;
+        }
+        let (done, total) = sweep.progress();
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        if let Some(config) = sweep.current() {
+            bar.set_message(format!("{config}{}", if sweep.warming_up() { " (warm-up)" } else { "" }));
+        }
+        let plan = request.validate_with(&allowed)?;
+        let before = MachineCpu::now(&allowed);
+        let mut run = engine.start(&plan)?;
+        run.wait(TICK, |run| {
+            while let Ok(signal) = signals.received.try_recv() {
+                interrupted = Some(signal);
+                run.request_stop(StopReason::Signal(signal));
+            }
+            bar.tick();
+        });
+        let report = run.finish();
+        let others =
+            before.zip(MachineCpu::now(&allowed)).map(|(before, after)| before.others_since(after, report.cpu_seconds));
+        sweep.record(&report, others);
+    }
+    bar.finish_and_clear();
+    let results = sweep.results();
+    let mut stdout = std::io::stdout().lock();
+    let printed =
+        stdout.write_all(bench_text(&results).as_bytes()).and_then(|()| stdout.flush()).map_err(BenchError::Output);
+    // The exports are written even when stdout is gone: they are the record of runs that happened.
+    exports.write(&results)?;
+    printed?;
+    Ok(match (interrupted, sweep.stopped()) {
+        (Some(signal), _) => 128 + signal as i32,
+        (None, Some(Stopped::Failed { .. })) => 1,
+        (None, _) => 0,
+    })
+}
+
+/// The bar on stderr, hidden when stderr is not a terminal.
+fn progress_bar() -> ProgressBar {
+    let target =
+        if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    let bar = ProgressBar::with_draw_target(Some(0), target);
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} runs · {elapsed} · {msg}") {
+        bar.set_style(style);
+    }
+    bar
+}
