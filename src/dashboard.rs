@@ -18,6 +18,7 @@ use crate::app::state::Shutdown;
 use crate::app::{update, Command, Event, State};
 use crate::engine::{Engine, LaunchError, Phase, Run};
 use crate::signals::Listener;
+use crate::telemetry::machine::MachineCpu;
 use crate::telemetry::{CoreSampler, Pace, RunView};
 use terminal::TerminalGuard;
 
@@ -61,6 +62,9 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let mut last_frame: Option<Instant> = None;
     let mut last_progress = Instant::now();
     let mut pace = Pace::Idle;
+    // The CPUs' busy time when the sweep's run in hand started: Some while that run is a sweep's.
+    let allowed = crate::engine::affinity::allowed_cpus().unwrap_or_else(|_| (0..cpus).collect());
+    let mut sweep_before: Option<Option<MachineCpu>> = None;
     while state.exit.is_none() {
         let since_frame = last_frame.map_or(FRAME, |at| at.elapsed());
         if dirty && since_frame >= FRAME {
@@ -91,7 +95,16 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
         if let Some(active) = run.as_mut() {
             if active.poll() == Phase::Ended {
                 if let Some(ended) = run.take() {
-                    queue.push_back(Event::Finished(ended.finish()));
+                    let report = ended.finish();
+                    queue.push_back(match sweep_before.take() {
+                        Some(before) => {
+                            let others = before
+                                .zip(MachineCpu::now(&allowed))
+                                .map(|(before, after)| before.others_since(after, report.cpu_seconds));
+                            Event::SweepRunFinished { report, others_cpu_seconds: others }
+                        }
+                        None => Event::Finished(report),
+                    });
                 }
             } else if last_progress.elapsed() >= FRAME {
                 queue.push_back(Event::Progress(RunView::sample(active, timeline_window(&state))));
@@ -101,8 +114,14 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
         while let Some(event) = queue.pop_front() {
             dirty = true;
             for command in update(&mut state, event) {
+                if matches!(command, Command::StartSweepRun(_)) {
+                    sweep_before = Some(MachineCpu::now(&allowed));
+                }
                 if let Some(news) = execute(command, &engine, &mut run, &state) {
                     queue.push_back(news);
+                }
+                if run.is_none() {
+                    sweep_before = None;
                 }
             }
         }
@@ -127,7 +146,7 @@ fn timeline_window(state: &State) -> Option<std::time::Duration> {
 fn execute(command: Command, engine: &Engine, run: &mut Option<Run>, state: &State) -> Option<Event> {
     let window = timeline_window(state);
     match command {
-        Command::Start(request) => {
+        Command::Start(request) | Command::StartSweepRun(request) => {
             if run.is_some() {
                 return None;
             }

@@ -197,3 +197,27 @@ fn the_timeline_shows_each_worker_then_each_cpu_and_exports_a_trace() {
     assert_no_leftovers(&dashboard.tag);
     std::fs::remove_dir_all(&dir).expect("remove the scratch directory");
 }
+
+#[test]
+fn p_sweeps_the_selected_workload_into_a_chart_that_c_cancels_and_esc_closes() {
+    let mut dashboard = Dashboard::start(&[], 120, 36);
+    dashboard.wait_for("Catalog");
+    dashboard.send("j"); // io: its waits time the same on a busy machine
+    dashboard.send("p");
+    dashboard.wait_for("Sweep · io · speedup against workers · run");
+    dashboard.wait_for("the dashboard's size ÷ 16");
+    for column in ["threads", "thr+lock", "processes"] {
+        dashboard.wait_for(column);
+    }
+    // A measured point: the sequential baseline and the first configuration have run.
+    dashboard.wait_for("±0.");
+    dashboard.send("c");
+    dashboard.wait_for("the sweep was cancelled");
+    dashboard.wait_for("p sweeps again · Esc closes");
+    dashboard.send("\x1b");
+    dashboard.wait_for("Run settings");
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    dashboard.assert_terminal_restored();
+    assert_no_leftovers(&dashboard.tag);
+}

@@ -20,6 +20,11 @@ pub(crate) enum Event {
     Progress(RunView),
     /// Every worker of the current run has ended.
     Finished(RunReport),
+    /// Every worker of a sweep's run has ended; other programs used this much CPU meanwhile.
+    SweepRunFinished {
+        report: RunReport,
+        others_cpu_seconds: Option<f64>,
+    },
     /// The run could not start (bad plan, failed fork): the message says why.
     StartFailed(String),
     /// Something the loop did that the user should read (where a trace was written).
@@ -31,6 +36,8 @@ pub(crate) enum Event {
 #[must_use]
 pub(crate) enum Command {
     Start(PlanRequest),
+    /// Start the sweep's next run; its end comes back as [`Event::SweepRunFinished`].
+    StartSweepRun(PlanRequest),
     SetPaused(bool),
     Stop(StopReason),
     InjectCrash(usize),

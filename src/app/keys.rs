@@ -35,6 +35,7 @@ pub(crate) enum Action {
     ZoomIn,
     ZoomOut,
     ExportTrace,
+    Sweep,
 }
 
 /// A key that triggers an action: its code, and the modifiers that must be held with it.
@@ -149,10 +150,11 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind("t", &[(Action::Timeline, &[typed('t')])], "timeline: one lane per worker, then one per CPU, then off", true),
     bind("[ ]", &[(Action::ZoomIn, &[typed('[')]), (Action::ZoomOut, &[typed(']')])], "timeline: zoom in / out", false),
     bind("e", &[(Action::ExportTrace, &[typed('e')])], "export the last run's timeline as a Chrome trace", false),
+    bind("p", &[(Action::Sweep, &[typed('p')])], "sweep models × workers, chart the speedup (c or Esc cancels)", false),
     bind("Ctrl-C", &[(Action::Interrupt, &[ctrl('c'), ctrl('C')])], "drain the run and quit (again: kill now)", false),
     bind("q", &[(Action::Quit, &[typed('q')])], "quit (drains a run first, as Ctrl-C)", true),
     bind("?", &[(Action::Help, &[typed('?')])], "this help", true),
-    bind("Esc", &[(Action::CloseOverlay, &[plain(KeyCode::Esc)])], "close the help", false),
+    bind("Esc", &[(Action::CloseOverlay, &[plain(KeyCode::Esc)])], "close the help or the sweep's chart", false),
 ];
 
 /// The action of a key press, from [`BINDINGS`], if any. Releases are ignored; presses and
@@ -182,11 +184,12 @@ pub(crate) fn available(action: Action, state: &State) -> bool {
         | Action::FewerWorkers
         | Action::CycleAffinity
         | Action::ToggleLock
-        | Action::ToggleDrain => !running,
+        | Action::ToggleDrain
+        | Action::Sweep => !running,
         Action::Left | Action::Right => !running && state.focus == Focus::Settings,
         Action::PauseResume | Action::InjectCrash => running && !draining,
         Action::Cancel => running,
-        Action::CloseOverlay => state.overlay.is_some(),
+        Action::CloseOverlay => state.overlay.is_some() || state.sweep.is_some(),
         Action::ZoomIn | Action::ZoomOut => state.timeline.is_some(),
         Action::ExportTrace => !state.results.is_empty(),
         Action::Up
@@ -232,6 +235,7 @@ fn short_help(action: Action, state: &State) -> &'static str {
         Action::Timeline => "timeline",
         Action::ZoomIn | Action::ZoomOut => "zoom",
         Action::ExportTrace => "export",
+        Action::Sweep => "sweep",
     }
 }
 
@@ -298,7 +302,8 @@ mod tests {
             Some(A::Timeline) => Some(A::ZoomIn),
             Some(A::ZoomIn) => Some(A::ZoomOut),
             Some(A::ZoomOut) => Some(A::ExportTrace),
-            Some(A::ExportTrace) => None,
+            Some(A::ExportTrace) => Some(A::Sweep),
+            Some(A::Sweep) => None,
         }
     }
 

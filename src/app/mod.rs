@@ -15,4 +15,4 @@ mod update;
 
 pub(crate) use event::{Command, Event};
 pub(crate) use state::State;
-pub(crate) use update::update;
+pub(crate) use update::{sweep, update};

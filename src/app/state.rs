@@ -268,6 +268,8 @@ pub(crate) struct State {
     pub overlay: Option<Overlay>,
     /// The timeline, in place of the middle panels while open.
     pub timeline: Option<TimelineView>,
+    /// The sweep started with `p`; its chart replaces the middle panels while it is here.
+    pub sweep: Option<crate::bench::Sweep>,
     /// A one-line message: what went wrong with the last request, or what happened.
     pub message: Option<String>,
     pub shutdown: Option<Shutdown>,
@@ -295,6 +297,7 @@ impl State {
             share: RunShare::default(),
             overlay: None,
             timeline: None,
+            sweep: None,
             message: None,
             shutdown: None,
             exit: None,

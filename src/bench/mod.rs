@@ -21,9 +21,5 @@ mod sweep;
 #[cfg(test)]
 pub(crate) use results::Sample;
 pub(crate) use results::{Point, Results};
-#[cfg(test)]
-pub(crate) use spec::BenchModel;
-pub(crate) use spec::{Models, SpecError, WorkerList};
-#[cfg(test)]
-pub(crate) use sweep::Config;
-pub(crate) use sweep::{Runs, Stopped, Sweep, SweepSpec};
+pub(crate) use spec::{BenchModel, Models, SpecError, WorkerList};
+pub(crate) use sweep::{Config, Runs, Stopped, Sweep, SweepSpec};

@@ -145,21 +145,17 @@ impl Results {
                 fits.push((model, fit));
             }
         }
-        let mut warnings: Vec<Warning> = points
-            .iter()
-            .filter(|point| !point.outliers.is_empty())
-            .map(|point| Warning::Outliers {
-                config: point.config,
-                count: point.outliers.len(),
-                runs: point.runs.len(),
-            })
-            .collect();
+        // A sweep that stopped early says so first: every figure after it is partial.
+        let mut warnings: Vec<Warning> = stopped.map(Warning::Stopped).into_iter().collect();
+        warnings.extend(points.iter().filter(|point| !point.outliers.is_empty()).map(|point| Warning::Outliers {
+            config: point.config,
+            count: point.outliers.len(),
+            runs: point.runs.len(),
+        }));
         warnings.extend(busy_machine(&points));
-        warnings.extend(stopped.map(Warning::Stopped));
         Self { spec: spec.clone(), points, fits, warnings }
     }
 
-    #[cfg(test)]
     /// The point of `config`, if it is part of the sweep.
     #[must_use]
     pub(crate) fn point(&self, config: Config) -> Option<&Point> {

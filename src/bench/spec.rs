@@ -59,7 +59,6 @@ impl BenchModel {
         matches!(self, Self::ThreadsGil | Self::ProcessesGil)
     }
 
-    #[cfg(test)]
     /// The bench model of a run's model and lock.
     #[must_use]
     pub(crate) fn of(model: Model, gil: bool) -> Self {

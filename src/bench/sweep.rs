@@ -93,7 +93,7 @@ pub(crate) enum Stopped {
 
 /// The state machine. Call [`Sweep::next`] for the run to start, then [`Sweep::record`] with
 /// its report; `next` returns the same request until it is recorded.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Sweep {
     spec: SweepSpec,
     configs: Vec<Config>,
@@ -119,7 +119,6 @@ impl Sweep {
         Self { samples: vec![Vec::new(); configs.len()], configs, spec, round: 0, position: 0, target, stopped: None }
     }
 
-    #[cfg(test)]
     #[must_use]
     pub(crate) fn spec(&self) -> &SweepSpec {
         &self.spec

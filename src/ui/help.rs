@@ -9,7 +9,7 @@ use super::theme::Theme;
 use crate::app::keys::BINDINGS;
 
 pub(super) fn render(frame: &mut Frame, area: Rect, theme: Theme) {
-    let height = (BINDINGS.len() as u16 + 4).min(area.height);
+    let height = (BINDINGS.len() as u16 + 2).min(area.height);
     let width = 76.min(area.width);
     let [vertical] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(width)]).flex(Flex::Center).areas(vertical);

@@ -2,6 +2,7 @@
 //! nothing; one file per panel, colours from [`theme`].
 
 mod catalog;
+mod chart;
 mod cores;
 mod footer;
 mod help;
@@ -49,14 +50,19 @@ pub(crate) fn draw(frame: &mut Frame, state: &State) {
         Layout::vertical([Constraint::Length(core_rows + 2), Constraint::Min(4)]).areas(right);
 
     catalog::render(frame, catalog_area, state, theme);
-    if state.timeline.is_some() {
+    if state.sweep.is_some() {
+        // The chart and its table need the room of the results too.
+        chart::render(frame, middle.union(results_area), state, theme);
+    } else if state.timeline.is_some() {
         timeline::render(frame, middle, state, theme);
     } else {
         settings::render(frame, settings_area, state, theme);
         cores::render(frame, cores_area, state, theme);
         workers::render(frame, workers_area, state, theme);
     }
-    results::render(frame, results_area, state, theme);
+    if state.sweep.is_none() {
+        results::render(frame, results_area, state, theme);
+    }
     footer::render(frame, footer_area, state, theme);
     if state.overlay == Some(Overlay::Help) {
         help::render(frame, area, theme);

@@ -10,6 +10,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
+use crate::bench::BenchModel;
 use crate::board::Activity;
 use crate::telemetry::WorkerState;
 
@@ -173,6 +174,18 @@ impl Theme {
         } else {
             Style::new()
         }
+    }
+
+    /// A model's series on the sweep's chart and its column in the table beside it: the lock
+    /// in the lock-wait colour, processes in another, so the two stories read apart.
+    #[must_use]
+    pub(crate) fn model(self, model: BenchModel) -> Style {
+        self.fg(match model {
+            BenchModel::Sequential | BenchModel::Threads => Color::Cyan,
+            BenchModel::ThreadsGil => Color::Red,
+            BenchModel::Processes => Color::Green,
+            BenchModel::ProcessesGil => Color::Magenta,
+        })
     }
 
     /// Load colour for a percentage.

@@ -42,23 +42,13 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
             Vec::new()
         }
         Event::Finished(report) => {
-            state.run = None;
-            state.share.end_run();
-            state.workers_scroll = 0;
-            state.message = Some(format!(
-                "{} · {} × {}: {} in {}",
-                report.plan.workload,
-                report.plan.model,
-                report.plan.workers,
-                report.outcome.name(),
-                crate::units::format_seconds(report.wall_seconds)
-            ));
-            if let Some(shutdown) = state.shutdown {
-                state.interrupted = Some(report.clone());
-                state.exit = Some(shutdown.exit_code());
-            }
+            end_run(state, &report);
             state.add_result(report);
             Vec::new()
+        }
+        Event::SweepRunFinished { report, others_cpu_seconds } => {
+            end_run(state, &report);
+            sweep::record(state, &report, others_cpu_seconds)
         }
         Event::Notice(message) => {
             state.message = Some(message);
@@ -66,11 +56,34 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
         }
         Event::StartFailed(message) => {
             state.message = Some(message);
+            if sweep::in_progress(state) {
+                let _ = sweep::cancel(state);
+            }
             if let Some(shutdown) = state.shutdown {
                 state.exit = Some(shutdown.exit_code());
             }
             Vec::new()
         }
+    }
+}
+
+/// The run's workers have all ended: the live view goes, and a shutdown that waited for it
+/// can leave.
+fn end_run(state: &mut State, report: &crate::engine::RunReport) {
+    state.run = None;
+    state.share.end_run();
+    state.workers_scroll = 0;
+    state.message = Some(format!(
+        "{} · {} × {}: {} in {}",
+        report.plan.workload,
+        report.plan.model,
+        report.plan.workers,
+        report.outcome.name(),
+        crate::units::format_seconds(report.wall_seconds)
+    ));
+    if let Some(shutdown) = state.shutdown {
+        state.interrupted = Some(report.clone());
+        state.exit = Some(shutdown.exit_code());
     }
 }
 
@@ -128,7 +141,9 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
             let paused = state.run.as_ref().is_some_and(|run| run.phase == Phase::Paused);
             return vec![Command::SetPaused(!paused)];
         }
+        Action::Cancel | Action::CloseOverlay if sweep::in_progress(state) => return sweep::cancel(state),
         Action::Cancel => return vec![Command::Stop(StopReason::User)],
+        Action::Sweep => return sweep::start(state),
         Action::InjectCrash => {
             let target = state.run.as_ref().and_then(|run| {
                 let selected = run.workers.get(state.workers_scroll).filter(|w| is_live(w.state));
@@ -159,7 +174,10 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
             }
         }
         Action::ExportTrace => return vec![Command::ExportTrace],
-        Action::CloseOverlay => state.overlay = None,
+        Action::CloseOverlay => {
+            state.overlay = None;
+            sweep::close(state);
+        }
     }
     Vec::new()
 }
@@ -236,5 +254,6 @@ fn cycle<T: Clone + PartialEq>(choices: &[T], current: &T, step: isize) -> T {
     choices[(at + step).rem_euclid(len) as usize].clone()
 }
 
+pub(crate) mod sweep;
 #[cfg(test)]
 mod tests;
