@@ -56,9 +56,7 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
         }
         Event::StartFailed(message) => {
             state.message = Some(message);
-            if sweep::in_progress(state) {
-                let _ = sweep::cancel(state);
-            }
+            sweep::give_up(state);
             if let Some(shutdown) = state.shutdown {
                 state.exit = Some(shutdown.exit_code());
             }
@@ -114,6 +112,10 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
     }
     if !available(action, state) {
         return Vec::new();
+    }
+    // A run of one's own is watched in the panels the chart hides.
+    if matches!(action, Action::Run | Action::RunBaseline) {
+        sweep::close(state);
     }
     match action {
         Action::Up => move_selection(state, -1),

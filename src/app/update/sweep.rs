@@ -89,12 +89,19 @@ pub(super) fn record(state: &mut State, report: &RunReport, others_cpu_seconds: 
     sweep.next().map(Command::StartSweepRun).into_iter().collect()
 }
 
+/// A sweep's run could not start: the sweep ends there, keeping what it measured.
+pub(super) fn give_up(state: &mut State) {
+    if in_progress(state) {
+        if let Some(sweep) = state.sweep.as_mut() {
+            sweep.cancel();
+        }
+    }
+}
+
 /// `c` or Esc while the sweep runs: no further run, and the one in hand is stopped. What was
 /// measured stays on the chart.
 pub(super) fn cancel(state: &mut State) -> Vec<Command> {
-    if let Some(sweep) = state.sweep.as_mut() {
-        sweep.cancel();
-    }
+    give_up(state);
     if state.running() {
         vec![Command::Stop(StopReason::User)]
     } else {
@@ -176,6 +183,10 @@ mod tests {
         assert!(state.results.is_empty(), "sweep runs are the chart's, not the results table's");
         key(&mut state, KeyCode::Esc);
         assert!(state.sweep.is_none(), "Esc closes the chart once the sweep is over");
+        key(&mut state, KeyCode::Char('p'));
+        state.sweep.as_mut().expect("a new sweep").cancel();
+        let run = key(&mut state, KeyCode::Enter);
+        assert!(matches!(run.as_slice(), [Command::Start(_)]) && state.sweep.is_none(), "Enter closes the chart");
     }
 
     #[test]
