@@ -20,6 +20,7 @@ pub mod affinity;
 mod coordinator;
 pub(crate) mod gil;
 mod handle;
+mod hooks;
 mod host;
 mod launch;
 mod launcher;
