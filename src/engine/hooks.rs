@@ -62,7 +62,7 @@ impl BoardHooks<'_> {
         stop_level(self.header, self.terminate, self.generation)
     }
 
-    fn add_lock_wait(&self, waited: Duration) {
+    pub(super) fn add_lock_wait(&self, waited: Duration) {
         if !waited.is_zero() {
             Slot::add(&self.slot.lock_wait_ns, u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX));
         }

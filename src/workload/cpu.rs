@@ -1,7 +1,7 @@
 //! `cpu`: the articles' CPU-bound task, the wrapping sum of `i*i` over a range.
 
 use super::kind::{Kind, Setup, SizeSpec};
-use super::task::{Flow, Hooks, TaskEnd, Workload};
+use super::task::{AsyncHooks, AsyncWorkload, Flow, Hooks, LocalFuture, TaskEnd, Workload};
 
 /// The catalog entry.
 pub(super) struct Cpu;
@@ -19,7 +19,9 @@ impl Kind for Cpu {
         "Each task sums i*i over its own range of integers. Two workers on two cores finish \
          in about half the time, threads or processes alike. With the interpreter lock on, \
          threads take turns and gain nothing, while processes, each with its own lock, \
-         still scale. Pinned to one core, nothing scales."
+         still scale. Pinned to one core, nothing scales. With --model async every task \
+         computes on the event loop's one thread, taking turns: however many tasks it holds, \
+         it computes no faster than one worker."
     }
 
     fn size(&self) -> SizeSpec {
@@ -112,6 +114,31 @@ impl Workload for SumOfSquares {
 
     fn expected_checksum(&self, tasks: u64) -> Option<u64> {
         expected_sum_of_squares(tasks.checked_mul(self.size)?)
+    }
+
+    fn as_async(&self) -> Option<&dyn AsyncWorkload> {
+        Some(self)
+    }
+}
+
+impl AsyncWorkload for SumOfSquares {
+    /// The same kernel and chunks as a thread computes, with an await at each checkpoint, where
+    /// the loop may hand its thread to another task.
+    fn run_task_async<'a>(&'a self, task: u64, hooks: &'a mut dyn AsyncHooks) -> LocalFuture<'a, TaskEnd> {
+        Box::pin(async move {
+            let (start, len) = (task.wrapping_mul(self.size), self.size);
+            let mut acc = 0u64;
+            let mut done = 0u64;
+            while done < len {
+                let step = CHUNK.min(len - done);
+                acc = acc.wrapping_add(sum_of_squares(start + done, start + done + step));
+                done += step;
+                if hooks.checkpoint(done).await == Flow::Stop {
+                    return TaskEnd::Stopped;
+                }
+            }
+            TaskEnd::Completed { digest: acc }
+        })
     }
 }
 

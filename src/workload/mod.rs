@@ -39,6 +39,7 @@ catalog! {
     contention::Contention,
     imbalance::Imbalance,
     crash::Crash,
+    net::Net,
 }
 
 /// The catalog entry called `name`.

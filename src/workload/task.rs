@@ -172,7 +172,7 @@ pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 pub trait AsyncWorkload: Sync {
     /// Task `task`, as [`Workload::run_task`] does it, awaiting where that one blocks. Its
     /// digest must be the same, so the checksum holds whatever the model.
-    fn run_task<'a>(&'a self, task: u64, hooks: &'a mut dyn AsyncHooks) -> LocalFuture<'a, TaskEnd>;
+    fn run_task_async<'a>(&'a self, task: u64, hooks: &'a mut dyn AsyncHooks) -> LocalFuture<'a, TaskEnd>;
 }
 
 /// What the engine lends a task on the event loop.
