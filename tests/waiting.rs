@@ -192,3 +192,19 @@ fn bad_waiting_input_is_one_line_and_exit_2() {
         assert!(output.stdout.is_empty(), "{args:?} printed a report");
     }
 }
+
+#[test]
+fn a_crash_injected_into_one_task_of_the_loop_ends_that_task_alone() {
+    let engine = Engine::new().expect("board");
+    let plan = PlanRequest { size: Some(30), ..plan_request_io() }.validate().expect("plan");
+    let mut run = engine.start(&plan).expect("start");
+    assert!(
+        wait_until(Duration::from_secs(10), || run.board().slot(0).tid.load(std::sync::atomic::Ordering::Relaxed) != 0)
+    );
+    assert!(run.inject_crash(0), "the loop is running");
+    run.wait(Duration::from_millis(10), |_| {});
+    let report = run.finish();
+    let outcomes: Vec<String> = report.workers.iter().map(|w| w.outcome.to_string()).collect();
+    assert!(outcomes[0].contains("crash"), "{outcomes:?}");
+    assert!(report.workers[1..].iter().all(|w| w.outcome == concur_tui::engine::WorkerOutcome::Done), "{outcomes:?}");
+}
