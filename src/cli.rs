@@ -52,7 +52,8 @@ pub(crate) struct RunArgs {
     /// Which workload of `concur-tui list` to run.
     #[arg(long, short = 'w', default_value = "cpu", value_parser = PossibleValuesParser::new(CATALOG.iter().map(|kind| kind.name())))]
     pub workload: String,
-    /// sequential: one worker; threads: N OS threads; processes: N forked processes.
+    /// sequential: one worker; threads: N OS threads; processes: N forked processes; async: N tasks
+    /// of one thread's event loop.
     #[arg(long, short = 'm', value_enum, default_value_t = Model::Threads)]
     pub model: Model,
     /// Number of workers [default: one per allowed CPU; 1 for sequential].
