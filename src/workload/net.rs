@@ -51,7 +51,8 @@ impl Kind for Net {
             short_unit: "KiB",
             default: 64,
             watchable: 256,
-            max: Some(65_536),
+            // 64 downloads in flight hold 2 GiB between the server and the workers.
+            max: Some(16_384),
             in_millions: false,
         }
     }
@@ -97,30 +98,43 @@ pub(super) struct Download {
     server: OnceLock<SocketAddr>,
 }
 
-/// Task `task`'s body: `len` seeded bytes (xorshift64*, seeded by the task).
-fn body(task: u64, len: u64) -> Vec<u8> {
+/// Task `task`'s body as 8-byte words (xorshift64*, seeded by the task), the last one cut to
+/// the `len` bytes asked for: each word and how many of its bytes belong to the body.
+fn words(task: u64, len: u64) -> impl Iterator<Item = ([u8; 8], usize)> {
     let mut state = task.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut out = Vec::with_capacity(len as usize);
-    while (out.len() as u64) < len {
+    (0..len.div_ceil(8)).map(move |at| {
         state ^= state >> 12;
         state ^= state << 25;
         state ^= state >> 27;
-        let word = state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
-        let take = (len - out.len() as u64).min(8) as usize;
+        let take = (len - at * 8).min(8) as usize;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes(), take)
+    })
+}
+
+/// Task `task`'s body: `len` seeded bytes.
+fn body(task: u64, len: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len as usize);
+    for (word, take) in words(task, len) {
         out.extend_from_slice(&word[..take]);
     }
     out
 }
 
-/// A 64-bit digest of a body (FNV-1a over 8-byte words, the length folded in).
+/// One step of the digest: FNV-1a over 8-byte words, a short last word padded with zeros.
+fn mix(hash: u64, word: &[u8]) -> u64 {
+    let mut padded = [0u8; 8];
+    padded[..word.len()].copy_from_slice(word);
+    (hash ^ u64::from_le_bytes(padded)).wrapping_mul(0x0000_0100_0000_01b3)
+}
+
+/// A 64-bit digest of a body, its length folded in.
 fn digest(bytes: &[u8]) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325_u64 ^ bytes.len() as u64;
-    for word in bytes.chunks(8) {
-        let mut padded = [0u8; 8];
-        padded[..word.len()].copy_from_slice(word);
-        hash = (hash ^ u64::from_le_bytes(padded)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
+    bytes.chunks(8).fold(0xcbf2_9ce4_8422_2325_u64 ^ bytes.len() as u64, mix)
+}
+
+/// The digest of task `task`'s body, without making the body.
+fn digest_of_body(task: u64, len: u64) -> u64 {
+    words(task, len).fold(0xcbf2_9ce4_8422_2325_u64 ^ len, |hash, (word, take)| mix(hash, &word[..take]))
 }
 
 impl Download {
@@ -133,7 +147,7 @@ impl Download {
 
     /// Checks a downloaded body; its digest is the task's.
     fn check(&self, task: u64, got: &[u8]) -> TaskEnd {
-        let want = digest(&body(task, self.bytes));
+        let want = digest_of_body(task, self.bytes);
         let got_digest = digest(got);
         if got.len() as u64 == self.bytes && got_digest == want {
             TaskEnd::Completed { digest: got_digest }
@@ -205,7 +219,7 @@ impl Workload for Download {
     }
 
     fn expected_checksum(&self, tasks: u64) -> Option<u64> {
-        Some((0..tasks).fold(0u64, |sum, task| sum.wrapping_add(digest(&body(task, self.bytes)))))
+        Some((0..tasks).fold(0u64, |sum, task| sum.wrapping_add(digest_of_body(task, self.bytes))))
     }
 
     fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
@@ -363,6 +377,9 @@ mod tests {
         assert_ne!(body(3, 1000), body(4, 1000));
         assert_eq!(body(5, 1027).len(), 1027);
         assert_ne!(digest(&body(3, 1000)), digest(&body(3, 999)));
+        for len in [0, 1, 7, 8, 9, 1000, 1027] {
+            assert_eq!(digest(&body(9, len)), digest_of_body(9, len), "{len} bytes");
+        }
     }
 
     #[test]
