@@ -208,3 +208,37 @@ fn a_crash_injected_into_one_task_of_the_loop_ends_that_task_alone() {
     assert!(outcomes[0].contains("crash"), "{outcomes:?}");
     assert!(report.workers[1..].iter().all(|w| w.outcome == concur_tui::engine::WorkerOutcome::Done), "{outcomes:?}");
 }
+
+/// Threads of this process called `name`.
+fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("procfs")
+        .filter_map(Result::ok)
+        .filter(|task| std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| comm.trim_end() == name))
+        .count()
+}
+
+#[test]
+fn a_stopped_net_run_leaves_no_server_thread_behind() {
+    let engine = Engine::new().expect("board");
+    for model in [Model::Threads, Model::Async] {
+        let plan = PlanRequest { workers: Some(4), tasks: 8, ..PlanRequest::new(by_name("net").expect("net"), model) }
+            .with_option("server-delay", "8000")
+            .validate()
+            .expect("plan");
+        let mut run = engine.start(&plan).expect("start");
+        // A new thread names itself as it starts: give it a moment.
+        let started = wait_until(Duration::from_secs(5), || threads_named("net-server") == 1);
+        assert!(started, "{model}: the server starts with the run");
+        std::thread::sleep(Duration::from_millis(200));
+        run.request_stop(concur_tui::engine::StopReason::User);
+        assert!(wait_until(Duration::from_secs(10), || run.poll() == Phase::Ended), "{model}: the run did not stop");
+        let report = run.finish();
+        assert!(report.workers.iter().all(|w| w.outcome == concur_tui::engine::WorkerOutcome::Cancelled), "{model}");
+        // Joined by `finish`: its thread has left (its task entry may linger a moment).
+        assert!(
+            wait_until(Duration::from_secs(1), || threads_named("net-server") == 0),
+            "{model}: the server thread is still alive"
+        );
+    }
+}
