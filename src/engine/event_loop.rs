@@ -220,12 +220,14 @@ impl AsyncHooks for LoopHooks<'_, '_> {
 /// The loop as its workers' handles share it: joined once, by whichever is reaped first.
 pub(super) struct SharedLoop {
     thread: Mutex<Option<JoinHandle<LoopResult>>>,
+    /// How many workers are its tasks.
+    workers: usize,
     results: Mutex<Option<LoopResult>>,
 }
 
 impl SharedLoop {
-    pub(super) fn new(thread: JoinHandle<LoopResult>) -> Arc<Self> {
-        Arc::new(Self { thread: Mutex::new(Some(thread)), results: Mutex::new(None) })
+    pub(super) fn new(thread: JoinHandle<LoopResult>, workers: usize) -> Arc<Self> {
+        Arc::new(Self { thread: Mutex::new(Some(thread)), workers, results: Mutex::new(None) })
     }
 
     /// True once the loop's thread has ended.
@@ -242,13 +244,11 @@ impl SharedLoop {
                 return None;
             }
             let joined = thread.take()?.join();
-            *results = Some(joined.unwrap_or_else(|payload| {
-                // The loop itself panicked (not a task): every worker ends with its message.
-                let message = panic_message(payload.as_ref());
-                vec![Err(message); index + 1]
-            }));
+            // The loop itself panicked (not a task): every worker ends with its message.
+            *results = Some(joined.unwrap_or_else(|payload| vec![Err(panic_message(payload.as_ref())); self.workers]));
         }
-        let results = results.as_ref()?;
-        Some(results.get(index).cloned().unwrap_or_else(|| results.last().cloned().unwrap_or(Ok(SlotState::Cancelled))))
+        let result = results.as_ref()?.get(index).cloned();
+        // Never None once joined, so that a run always ends.
+        Some(result.unwrap_or_else(|| Err("the event loop returned no result for this worker".to_owned())))
     }
 }

@@ -97,7 +97,7 @@ impl Run {
                     cpu: plan.pinning.first().copied().flatten(),
                 })
                 .map_err(|source| LaunchError::Thread { index: 0, started: 0, source })?;
-            let shared = SharedLoop::new(thread);
+            let shared = SharedLoop::new(thread, plan.workers);
             run.workers = (0..plan.workers).map(|_| Handle::OnLoop(Arc::clone(&shared))).collect();
             return Ok(run);
         }
