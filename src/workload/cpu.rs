@@ -57,6 +57,7 @@ pub(super) struct SumOfSquares {
 pub fn sum_of_squares(start: u64, end: u64) -> u64 {
     let mut acc = 0u64;
     let mut i = start;
+    align_the_loop();
     while i < end {
         acc = acc.wrapping_add(i.wrapping_mul(i));
         opaque(&mut acc);
@@ -77,6 +78,21 @@ fn opaque(value: &mut u64) {
 fn opaque(value: &mut u64) {
     *value = std::hint::black_box(*value);
 }
+
+/// Starts the code that follows on a 64-byte boundary. The loop is a few instructions: where
+/// the linker happens to place it decides whether it fits one 64-byte fetch window or straddles
+/// two, which on AMD Zen halves its speed (measured: the same instructions at 0x…50 and
+/// 0x…70 took 1× and 2× the time). Padding executed once per chunk costs nothing.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline(always)]
+fn align_the_loop() {
+    // SAFETY: an assembler alignment directive: no-operation padding, no register or memory use.
+    unsafe { std::arch::asm!(".p2align 6", options(nomem, nostack, preserves_flags)) }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[inline(always)]
+fn align_the_loop() {}
 
 /// The kernel as a task: the sum of `i*i` over `start..start + len`, with a checkpoint every
 /// chunk. Its digest is the sum itself.
