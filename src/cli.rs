@@ -60,7 +60,8 @@ pub(crate) struct RunArgs {
     /// The workload and how its tasks are laid out, shared with `bench`.
     #[command(flatten)]
     pub setup: SetupArgs,
-    /// sequential: one worker; threads: N OS threads; processes: N forked processes.
+    /// sequential: one worker; threads: N OS threads; processes: N forked processes; async: N tasks
+    /// of one thread's event loop.
     #[arg(long, short = 'm', value_enum, default_value_t = Model::Threads)]
     pub model: Model,
     /// Number of workers [default: one per allowed CPU; 1 for sequential].

@@ -15,11 +15,12 @@ pub(crate) enum BenchModel {
     ThreadsGil,
     Processes,
     ProcessesGil,
+    Async,
 }
 
 impl BenchModel {
-    pub(crate) const ALL: [Self; 5] =
-        [Self::Sequential, Self::Threads, Self::ThreadsGil, Self::Processes, Self::ProcessesGil];
+    pub(crate) const ALL: [Self; 6] =
+        [Self::Sequential, Self::Threads, Self::ThreadsGil, Self::Processes, Self::ProcessesGil, Self::Async];
 
     /// The name on the command line and in exports.
     #[must_use]
@@ -30,6 +31,7 @@ impl BenchModel {
             Self::ThreadsGil => "threads+gil",
             Self::Processes => "processes",
             Self::ProcessesGil => "processes+gil",
+            Self::Async => "async",
         }
     }
 
@@ -42,6 +44,7 @@ impl BenchModel {
             Self::ThreadsGil => "threads with the lock",
             Self::Processes => "processes",
             Self::ProcessesGil => "processes with the lock",
+            Self::Async => "async tasks",
         }
     }
 
@@ -51,6 +54,7 @@ impl BenchModel {
             Self::Sequential => Model::Sequential,
             Self::Threads | Self::ThreadsGil => Model::Threads,
             Self::Processes | Self::ProcessesGil => Model::Processes,
+            Self::Async => Model::Async,
         }
     }
 
@@ -68,6 +72,7 @@ impl BenchModel {
             (Model::Threads, true) => Self::ThreadsGil,
             (Model::Processes, false) => Self::Processes,
             (Model::Processes, true) => Self::ProcessesGil,
+            (Model::Async, _) => Self::Async,
         }
     }
 }
@@ -82,7 +87,9 @@ impl fmt::Display for BenchModel {
 /// names the flag before it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum SpecError {
-    #[error("unknown model '{0}'; use a comma list of sequential, threads, threads+gil, processes, processes+gil")]
+    #[error(
+        "unknown model '{0}'; use a comma list of sequential, threads, threads+gil, processes, processes+gil, async"
+    )]
     UnknownModel(String),
     #[error("give at least one model, such as threads,processes")]
     NoModels,

@@ -1,6 +1,8 @@
 //! Coordinator threads: for a workload that talks, the program's side of each worker's line,
-//! where the workload's `serve` runs. This module opens a worker's line, starts its coordinator
-//! and ends coordinators; it never starts, signals or reaps a worker (that is `run.rs`).
+//! where the workload's `serve` runs; and a workload's service (net's HTTP server), started
+//! before the first worker and stopped with the coordinators. This module opens a worker's line,
+//! starts its coordinator and the service and ends them; it never starts, signals or reaps a
+//! worker (that is `run.rs`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -8,7 +10,7 @@ use std::thread::JoinHandle;
 
 use super::line::{self, End};
 use crate::board::Board;
-use crate::workload::{ExchangeError, Line, Workload};
+use crate::workload::{ExchangeError, Line, Service, Stopping, Workload};
 
 /// A coordinator thread serving worker `index`'s line, and the flag that ends it.
 struct Coordinator {
@@ -47,6 +49,7 @@ impl Line for CoordinatorLine {
 #[derive(Default)]
 pub(crate) struct Coordinators {
     serving: Vec<Coordinator>,
+    service: Option<Box<dyn Service>>,
 }
 
 impl Coordinators {
@@ -77,14 +80,23 @@ impl Coordinators {
         Ok(Some(worker_end))
     }
 
+    /// Starts the workload's service, if it has one.
+    pub(super) fn start_service(&mut self, workload: &Arc<dyn Workload>, stopping: Stopping) -> std::io::Result<()> {
+        self.service = workload.start_service(stopping)?;
+        Ok(())
+    }
+
     /// Tells every coordinator the run is over, then waits for them: all notice in the same
-    /// slice instead of one after another.
+    /// slice instead of one after another. The service, if any, is stopped and joined last.
     pub(super) fn end_all(&mut self) {
         for coordinator in &self.serving {
             coordinator.quit.store(true, Ordering::Relaxed);
         }
         for coordinator in self.serving.drain(..) {
             coordinator.end();
+        }
+        if let Some(service) = self.service.take() {
+            service.stop();
         }
     }
 }

@@ -1,12 +1,14 @@
-//! One worker as the run handle tracks it (a thread, a process, a thread of a host process, or
-//! its end) and reaping it: joining the thread or `wait4` on the pid, turned into an
+//! One worker as the run handle tracks it (a thread, a process, a thread of a host process, a
+//! task of the event loop, or its end) and reaping it: joining the thread or `wait4` on the pid, turned into an
 //! [`Ending`]. It never starts or signals a worker; `run.rs` decides when to reap.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use nix::unistd::Pid;
 
+use super::event_loop::SharedLoop;
 use super::outcome::{CrashReason, Ending, WorkerOutcome};
 use super::processes;
 use super::shutdown::past_grace;
@@ -18,6 +20,8 @@ pub(super) enum Handle {
     Process(Pid),
     /// A thread of the group running in host process `Pid`.
     Hosted(Pid),
+    /// A task of the async model's event loop, which all the run's workers share.
+    OnLoop(Arc<SharedLoop>),
     Ended(Ending),
 }
 
@@ -59,6 +63,10 @@ impl Handle {
                     return None;
                 };
                 let result = thread.join().unwrap_or_else(|payload| Err(threads::panic_message(payload.as_ref())));
+                Some(Ending::of(WorkerOutcome::from_thread(result)))
+            }
+            Self::OnLoop(shared) => {
+                let result = shared.result(index, reaping.blocking)?;
                 Some(Ending::of(WorkerOutcome::from_thread(result)))
             }
             Self::Hosted(host) => {

@@ -10,6 +10,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::coordinator::Coordinators;
+use super::event_loop::{LoopGroup, SharedLoop};
 use super::gil::InterpreterLock;
 use super::handle::Handle;
 use super::host::HostedGroup;
@@ -24,7 +25,7 @@ use super::threads::ThreadWorker;
 use super::timeline::TimelineReader;
 use super::worker::{TaskSource, WorkerSpec};
 use super::LaunchError;
-use crate::board::{monotonic_ns, Board, SlotState};
+use crate::board::{monotonic_ns, Board, SlotState, StopLevel};
 use crate::workload::Workload;
 
 /// Why one launch failed, before the engine knows how many were started.
@@ -59,7 +60,7 @@ impl Run {
         workload.prepare();
         let generation = board.begin_run(plan.workers, plan.tasks);
         let gil = match plan.model {
-            Model::Processes => None,
+            Model::Processes | Model::Async => None,
             Model::Sequential | Model::Threads => plan.gil.map(|interval| Arc::new(InterpreterLock::new(interval))),
         };
         let started_ns = monotonic_ns();
@@ -84,6 +85,22 @@ impl Run {
             Schedule::Static => TaskSource::Static(plan.static_tasks(index)),
             Schedule::Dynamic => TaskSource::Dynamic { chunk: plan.chunk, first: 0..0 },
         };
+        run.start_service(board, generation)?;
+        if plan.model == Model::Async {
+            let thread = run
+                .launcher
+                .start_loop(LoopGroup {
+                    board: Arc::clone(board),
+                    generation,
+                    workload: Arc::clone(&workload),
+                    sources: (0..plan.workers).map(source).collect(),
+                    cpu: plan.pinning.first().copied().flatten(),
+                })
+                .map_err(|source| LaunchError::Thread { index: 0, started: 0, source })?;
+            let shared = SharedLoop::new(thread, plan.workers);
+            run.workers = (0..plan.workers).map(|_| Handle::OnLoop(Arc::clone(&shared))).collect();
+            return Ok(run);
+        }
         if plan.hosted {
             let host = run
                 .launcher
@@ -117,6 +134,20 @@ impl Run {
         Ok(run)
     }
 
+    /// Starts the workload's service, told to cut its waits once this run is asked to stop at
+    /// the next chunk (a drain at the end of the task lets the tasks' requests finish).
+    fn start_service(&mut self, board: &Arc<Board>, generation: u64) -> Result<(), LaunchError> {
+        let board = Arc::clone(board);
+        let stopping = Arc::new(move || {
+            let header = board.header();
+            header.stop.load(Ordering::Relaxed) >= StopLevel::AfterChunk as u32
+                || header.generation.load(Ordering::Relaxed) != generation
+        });
+        self.coordinators
+            .start_service(&self.workload, stopping)
+            .map_err(|source| LaunchError::Service { workload: self.plan.workload.to_string(), source })
+    }
+
     fn launch(
         &mut self,
         index: usize,
@@ -127,7 +158,8 @@ impl Run {
         let cpu = self.plan.pinning[index];
         let line = self.coordinators.open_line(&self.workload, &self.board, index).map_err(Launch::Line)?;
         let handle = match self.plan.model {
-            Model::Sequential | Model::Threads => Handle::Thread(
+            // An async plan never reaches here: its workers are the loop's tasks.
+            Model::Sequential | Model::Threads | Model::Async => Handle::Thread(
                 self.launcher
                     .start_thread(ThreadWorker {
                         index,

@@ -1,4 +1,5 @@
-//! Starting one worker, behind a trait: [`OsLauncher`] asks the OS (thread, fork, spawn, host);
+//! Starting one worker, behind a trait: [`OsLauncher`] asks the OS (thread, fork, spawn, host,
+//! event loop);
 //! tests swap in a launcher that refuses a launch on purpose, the way to reach the clean-up
 //! paths (root is exempt from RLIMIT_NPROC, so the OS cannot be made to refuse). A launcher only
 //! starts; it never signals, reaps or decides what to start (that is `launch.rs`).
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use nix::unistd::Pid;
 
+use super::event_loop::{self, LoopGroup, LoopResult};
 use super::host::{self, HostedGroup};
 use super::line::End;
 use super::processes;
@@ -40,6 +42,9 @@ pub(crate) trait Launcher: Send + Sync {
 
     /// Forks the host process of a thread group that may take its process down.
     fn fork_host(&self, group: HostedGroup<'_>) -> nix::Result<Pid>;
+
+    /// Starts the async model's event loop thread with every worker as a task of it.
+    fn start_loop(&self, group: LoopGroup) -> std::io::Result<JoinHandle<LoopResult>>;
 }
 
 /// The real thing.
@@ -72,6 +77,10 @@ impl Launcher for OsLauncher {
 
     fn fork_host(&self, group: HostedGroup<'_>) -> nix::Result<Pid> {
         host::fork_host(group)
+    }
+
+    fn start_loop(&self, group: LoopGroup) -> std::io::Result<JoinHandle<LoopResult>> {
+        event_loop::spawn_loop(group)
     }
 }
 
@@ -146,6 +155,13 @@ pub(crate) mod fake {
 
         fn fork_host(&self, group: HostedGroup<'_>) -> nix::Result<Pid> {
             OsLauncher.fork_host(group).map(|pid| self.record(pid))
+        }
+
+        fn start_loop(&self, group: LoopGroup) -> std::io::Result<JoinHandle<LoopResult>> {
+            if self.refuses(0) {
+                return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
+            }
+            OsLauncher.start_loop(group)
         }
     }
 }

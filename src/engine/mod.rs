@@ -12,14 +12,20 @@
 //! - `launcher.rs`: how one worker is started (thread, fork, spawn, host), behind a trait.
 //! - `handle.rs`: one worker as the run tracks it, and reaping it into its ending.
 //! - `shutdown.rs`: the shutdown deadlines as a pure function of the time.
-//! - `coordinator.rs`: the program's side of each worker's line, for workloads that talk.
+//! - `coordinator.rs`: the program's side of each worker's line, for workloads that talk, and
+//!   a workload's service beside the workers (net's HTTP server), stopped after the last one.
 //! - `result.rs`: [`RunReport`] and building it from the board.
-//! - `threads.rs`, `processes.rs`, `spawned.rs`, `host.rs`, `worker.rs`: the workers themselves.
+//! - `threads.rs`, `processes.rs`, `spawned.rs`, `host.rs`, `event_loop.rs` (the async model:
+//!   one thread, each worker a task of its loop), `worker.rs` (the worker loop's steps) and
+//!   `hooks.rs` (what a worker lends its tasks: progress, stop, pause, state changes): the workers
+//!   themselves.
 
 pub mod affinity;
 mod coordinator;
+mod event_loop;
 pub(crate) mod gil;
 mod handle;
+mod hooks;
 mod host;
 mod launch;
 mod launcher;
@@ -61,6 +67,8 @@ pub enum LaunchError {
         "spawning worker {index} failed: {source}; the {started} worker(s) already started were stopped and reaped"
     )]
     Spawn { index: usize, started: usize, source: std::io::Error },
+    #[error("starting the {workload} service failed: {source}; no worker was started")]
+    Service { workload: String, source: std::io::Error },
     #[error(
         "opening the line to worker {index} failed: {source}; the {started} worker(s) already started were stopped and reaped"
     )]

@@ -18,10 +18,12 @@ pub enum Model {
     Threads,
     /// N processes made with fork.
     Processes,
+    /// N tasks on one thread's event loop (tokio's current-thread runtime).
+    Async,
 }
 
 impl Model {
-    pub const ALL: [Self; 3] = [Self::Sequential, Self::Threads, Self::Processes];
+    pub const ALL: [Self; 4] = [Self::Sequential, Self::Threads, Self::Processes, Self::Async];
 
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -29,6 +31,7 @@ impl Model {
             Self::Sequential => "sequential",
             Self::Threads => "threads",
             Self::Processes => "processes",
+            Self::Async => "async",
         }
     }
 }
@@ -191,6 +194,14 @@ pub enum PlanError {
     Workload(#[from] OptionError),
     #[error("--start spawn makes processes: use it with --model processes")]
     SpawnNeedsProcesses,
+    #[error("--workload {0} cannot run as tasks of one event loop: use --model threads or processes (--model async runs {1})")]
+    NotAsync(&'static str, String),
+    #[error("--gil does not apply to --model async: its one thread already runs one task at a time; drop --gil")]
+    GilWithAsync,
+    #[error(
+        "--workload {0} serves its workers from this process, which spawned workers cannot reach: use --start fork"
+    )]
+    SpawnWithService(&'static str),
     #[error("--respawn needs --model processes and --schedule dynamic, so that a replacement can take the lost task")]
     RespawnNeedsDynamicProcesses,
 }
@@ -240,6 +251,17 @@ impl PlanRequest {
         if self.start == StartMethod::Spawn && self.model != Model::Processes {
             return Err(PlanError::SpawnNeedsProcesses);
         }
+        if self.model == Model::Async {
+            if self.gil.is_some() {
+                return Err(PlanError::GilWithAsync);
+            }
+            if workload.build().as_async().is_none() {
+                return Err(PlanError::NotAsync(self.workload.name(), async_workloads()));
+            }
+        }
+        if self.start == StartMethod::Spawn && workload.build().has_service() {
+            return Err(PlanError::SpawnWithService(self.workload.name()));
+        }
         let hosted = self.model != Model::Processes && self.workload.may_kill_its_process(&workload.options);
         Ok(Plan {
             workload,
@@ -257,6 +279,24 @@ impl PlanRequest {
             start: self.start,
             hosted,
         })
+    }
+}
+
+/// The workloads that run on an event loop, as `cpu, io or net`.
+fn async_workloads() -> String {
+    let shape = Shape { workers: 1, tasks: 1, processes: false };
+    let names: Vec<&str> = crate::workload::CATALOG
+        .iter()
+        .filter(|kind| {
+            Setup::configure(**kind, kind.size().default, &[], &shape)
+                .is_ok_and(|setup| setup.build().as_async().is_some())
+        })
+        .map(|kind| kind.name())
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => "none".to_owned(),
     }
 }
 

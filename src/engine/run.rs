@@ -141,13 +141,14 @@ impl Run {
     pub fn inject_crash(&mut self, index: usize) -> bool {
         let running = match self.workers.get(index) {
             Some(Handle::Thread(thread)) => !thread.is_finished(),
+            Some(Handle::OnLoop(shared)) => !shared.is_finished(),
             Some(Handle::Process(_) | Handle::Hosted(_)) => true,
             _ => false,
         };
         if running {
             let crash = match self.plan.model {
                 Model::Processes => InjectedCrash::Segfault,
-                Model::Sequential | Model::Threads => InjectedCrash::Panic,
+                Model::Sequential | Model::Threads | Model::Async => InjectedCrash::Panic,
             };
             self.board.slot(index).inject.store(crash as u32, Ordering::Relaxed);
         }
@@ -268,7 +269,7 @@ impl Run {
 
     fn abandon_live_threads(&mut self) {
         for handle in &mut self.workers {
-            if matches!(handle, Handle::Thread(_)) {
+            if matches!(handle, Handle::Thread(_) | Handle::OnLoop(_)) {
                 // The thread keeps running detached; its slot generation goes stale at the next
                 // run, which makes it stop at its next chunk boundary.
                 *handle = Handle::Ended(Ending::of(WorkerOutcome::Abandoned));

@@ -1,6 +1,7 @@
 //! The trace export: a run's timeline in Chrome's Trace Event Format (JSON), which Perfetto and
-//! chrome://tracing open. One track per worker, under its real pid and tid; one complete event
-//! per segment, named as the dashboard names the state. It only reads a report.
+//! chrome://tracing open. One track per worker, under its real pid and tid (tasks of the async
+//! model, which share one thread, each get a track of their own on it); one complete event per
+//! segment, named as the dashboard names the state. It only reads a report.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -31,10 +32,18 @@ pub(crate) fn to_trace(report: &RunReport) -> Value {
         events.push(json!({"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": name}}));
     }
     for worker in &timeline.workers {
-        events.push(metadata(worker, "thread_name", &json!({"name": format!("worker-{}", worker.index)})));
-        events.push(metadata(worker, "thread_sort_index", &json!({"sort_index": worker.index})));
+        let shared =
+            timeline.workers.iter().filter(|other| (other.pid, other.tid) == (worker.pid, worker.tid)).count() > 1;
+        let track = Track::of(worker, shared);
+        let name = if shared {
+            format!("task-{} (tid {})", worker.index, worker.tid)
+        } else {
+            format!("worker-{}", worker.index)
+        };
+        events.push(metadata(&track, "thread_name", &json!({"name": name})));
+        events.push(metadata(&track, "thread_sort_index", &json!({"sort_index": worker.index})));
         for segment in &worker.segments {
-            events.push(complete(timeline, worker, segment));
+            events.push(complete(timeline, &track, segment));
         }
     }
     json!({
@@ -58,18 +67,33 @@ pub(crate) fn write_trace(report: &RunReport, out: &mut impl Write) -> std::io::
     out.flush()
 }
 
-fn metadata(worker: &WorkerTimeline, name: &str, args: &Value) -> Value {
-    json!({"ph": "M", "name": name, "pid": worker.pid, "tid": worker.tid, "args": args})
+/// Where a worker's events go: its pid and a track id, its tid unless it shares that thread.
+struct Track {
+    pid: i32,
+    tid: i64,
+}
+
+impl Track {
+    /// Tasks sharing a thread would overlap on its one track; each gets an id of its own, above
+    /// any real tid (at most 2^22), so that Perfetto draws one lane per task.
+    fn of(worker: &WorkerTimeline, shared: bool) -> Self {
+        let tid = if shared { (i64::from(worker.tid) << 16) + worker.index as i64 } else { i64::from(worker.tid) };
+        Self { pid: worker.pid, tid }
+    }
+}
+
+fn metadata(track: &Track, name: &str, args: &Value) -> Value {
+    json!({"ph": "M", "name": name, "pid": track.pid, "tid": track.tid, "args": args})
 }
 
 /// A segment as a complete event, in microseconds since the run's start.
-fn complete(timeline: &Timeline, worker: &WorkerTimeline, segment: &Segment) -> Value {
+fn complete(timeline: &Timeline, track: &Track, segment: &Segment) -> Value {
     json!({
         "ph": "X",
         "name": segment.activity.name(),
         "cat": "state",
-        "pid": worker.pid,
-        "tid": worker.tid,
+        "pid": track.pid,
+        "tid": track.tid,
         "ts": micros(segment.start_ns.saturating_sub(timeline.started_ns)),
         "dur": micros(segment.duration_ns()),
         "args": {"cpu": segment.cpu},
@@ -130,5 +154,26 @@ mod tests {
         write_trace(&report(Timeline::default()), &mut written).expect("write");
         let parsed: Value = serde_json::from_slice(&written).expect("JSON");
         assert_eq!(parsed["traceEvents"].as_array().map(Vec::len), Some(0));
+    }
+
+    #[test]
+    fn tasks_sharing_one_thread_get_a_track_each() {
+        let task = |index| WorkerTimeline {
+            index,
+            pid: 77,
+            tid: 78,
+            segments: vec![Segment { start_ns: 1_000_000, end_ns: 2_000_000, activity: Activity::Blocked, cpu: None }],
+            ..WorkerTimeline::default()
+        };
+        let trace = to_trace(&report(Timeline { started_ns: 1_000_000, workers: vec![task(0), task(1)] }));
+        let events = trace["traceEvents"].as_array().expect("events");
+        let tracks: Vec<_> =
+            events.iter().filter(|e| e["ph"] == "X").map(|e| (e["pid"].clone(), e["tid"].clone())).collect();
+        assert_eq!(tracks.len(), 2);
+        assert_ne!(tracks[0], tracks[1], "two tasks drawn on one track");
+        assert!(tracks.iter().all(|(pid, _)| pid == 77));
+        let names: Vec<_> =
+            events.iter().filter(|e| e["name"] == "thread_name").map(|e| e["args"]["name"].clone()).collect();
+        assert_eq!(names, vec![json!("task-0 (tid 78)"), json!("task-1 (tid 78)")]);
     }
 }

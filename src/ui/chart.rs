@@ -199,6 +199,7 @@ fn short_name(model: BenchModel) -> &'static str {
         BenchModel::ThreadsGil => "thr+lock",
         BenchModel::Processes => "processes",
         BenchModel::ProcessesGil => "proc+lock",
+        BenchModel::Async => "async",
     }
 }
 

@@ -185,6 +185,7 @@ impl Theme {
             BenchModel::ThreadsGil => Color::Red,
             BenchModel::Processes => Color::Green,
             BenchModel::ProcessesGil => Color::Magenta,
+            BenchModel::Async => Color::Blue,
         })
     }
 

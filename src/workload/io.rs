@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::kind::{Kind, Setup, SizeSpec};
-use super::task::{Flow, Hooks, TaskEnd, Workload};
+use super::task::{awaiting, AsyncHooks, AsyncWorkload, Flow, Hooks, LocalFuture, TaskEnd, Workload};
 
 /// The catalog entry.
 pub(super) struct Io;
@@ -21,7 +21,8 @@ impl Kind for Io {
         "Each task waits without using the CPU, standing in for a network or disk request. \
          Waits overlap: sixteen threads finish sixteen tasks in about the time of one, and \
          the interpreter lock does not matter, since it is released while waiting. \
-         Processes overlap too, but each costs a fork and memory of its own."
+         Processes overlap too, but each costs a fork and memory of its own. With --model \
+         async the waits are tokio sleeps: one thread holds every task and overlaps them all."
     }
 
     fn size(&self) -> SizeSpec {
@@ -68,6 +69,29 @@ impl Workload for Wait {
 
     fn expected_checksum(&self, tasks: u64) -> Option<u64> {
         Some(tasks.wrapping_mul(tasks.wrapping_add(1)) / 2)
+    }
+
+    fn as_async(&self) -> Option<&dyn AsyncWorkload> {
+        Some(self)
+    }
+}
+
+impl AsyncWorkload for Wait {
+    fn run_task_async<'a>(&'a self, task: u64, hooks: &'a mut dyn AsyncHooks) -> LocalFuture<'a, TaskEnd> {
+        Box::pin(async move {
+            let mut done = 0;
+            while done < self.millis {
+                let step = SLICE_MILLIS.min(self.millis - done);
+                if awaiting(hooks, tokio::time::sleep(Duration::from_millis(step))).await.is_none() {
+                    return TaskEnd::Stopped;
+                }
+                done += step;
+                if hooks.checkpoint(done).await == Flow::Stop {
+                    return TaskEnd::Stopped;
+                }
+            }
+            TaskEnd::Completed { digest: task + 1 }
+        })
     }
 }
 

@@ -2,8 +2,17 @@
 //! (task index, progress hooks). It reports progress through [`Hooks::checkpoint`] at chunk
 //! boundaries and obeys the [`Flow`] it gets back. It must not know whether it runs in a thread
 //! or a process, and never touches the board, the terminal or a channel directly.
+//!
+//! A workload that can also run as a task of the async model's event loop implements
+//! [`AsyncWorkload`] (one method: the task as a future, with [`AsyncHooks`] in place of
+//! [`Hooks`]) and returns itself from [`Workload::as_async`]. One that needs something running
+//! beside its workers (net's HTTP server) returns it from [`Workload::start_service`].
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::choice::choice;
 
@@ -130,6 +139,74 @@ pub trait Workload: Send + Sync {
     /// The coordinator's side of worker `worker`'s line. The engine runs it on a thread of its
     /// own in the program, never in a worker, until the line fails.
     fn serve(&self, _worker: usize, _line: &mut dyn Line) {}
+    /// The workload as tasks of one event loop (`--model async`); None refuses that model.
+    fn as_async(&self) -> Option<&dyn AsyncWorkload> {
+        None
+    }
+    /// True when [`Workload::start_service`] starts something. Workers reach a service through
+    /// memory they inherit, so a spawned worker (which maps only the board) cannot.
+    fn has_service(&self) -> bool {
+        false
+    }
+    /// Starts what the workload needs beside its workers, in the program, before the first
+    /// worker starts; the engine stops and joins it after the last one ended, on every path.
+    /// `stopping` turns true once the run is asked to stop, so the service can cut its waits.
+    fn start_service(&self, _stopping: Stopping) -> std::io::Result<Option<Box<dyn Service>>> {
+        Ok(None)
+    }
+}
+
+/// True once the run is asked to stop.
+pub type Stopping = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// A service running beside a run's workers (see [`Workload::start_service`]).
+pub trait Service: Send {
+    /// Stops it and waits for its threads to end.
+    fn stop(self: Box<Self>);
+}
+
+/// A future that stays on the thread that made it.
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// A workload whose tasks can run as futures on the async model's one thread.
+pub trait AsyncWorkload: Sync {
+    /// Task `task`, as [`Workload::run_task`] does it, awaiting where that one blocks. Its
+    /// digest must be the same, so the checksum holds whatever the model.
+    fn run_task_async<'a>(&'a self, task: u64, hooks: &'a mut dyn AsyncHooks) -> LocalFuture<'a, TaskEnd>;
+}
+
+/// What the engine lends a task on the event loop.
+pub trait AsyncHooks {
+    /// At a chunk boundary: stores progress, obeys stop and pause, and lets the loop's other
+    /// tasks run when this one has held the thread for a while (a loop has no preemption).
+    fn checkpoint(&mut self, units_done: u64) -> LocalFuture<'_, Flow>;
+    /// An await that uses no CPU starts (recorded as blocked) or ends; see [`awaiting`].
+    fn enter_wait(&mut self);
+    fn leave_wait(&mut self);
+    /// True once the run asks this task to stop at its next chunk.
+    fn stop_requested(&self) -> bool;
+    /// The shared cells of the run and this worker.
+    fn cells(&self) -> Cells<'_>;
+}
+
+/// How often [`awaiting`] looks at the stop flag while it waits.
+const STOP_POLL: Duration = Duration::from_millis(10);
+
+/// Awaits `wait` as blocked time; None when the run asked to stop before it finished (the
+/// future is dropped, cancelling what it was doing).
+pub async fn awaiting<F: Future>(hooks: &mut dyn AsyncHooks, wait: F) -> Option<F::Output> {
+    hooks.enter_wait();
+    let mut wait = std::pin::pin!(wait);
+    let outcome = loop {
+        if let Ok(out) = tokio::time::timeout(STOP_POLL, &mut wait).await {
+            break Some(out);
+        }
+        if hooks.stop_requested() {
+            break None;
+        }
+    };
+    hooks.leave_wait();
+    outcome
 }
 
 /// A workload's own figures of a run: typed in its file, named only where JSON is written.

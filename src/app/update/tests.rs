@@ -76,6 +76,8 @@ fn the_variant_row_picks_ipc_transports_between_processes_and_data_transfers() {
 fn plus_on_sequential_switches_to_threads() {
     let mut state = new_state();
     press(&mut state, "mm");
+    assert_eq!(state.settings.model, Model::Async);
+    press(&mut state, "m");
     assert_eq!(state.settings.model, Model::Sequential);
     press(&mut state, "+");
     assert_eq!((state.settings.model, state.settings.workers), (Model::Threads, 3));
