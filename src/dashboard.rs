@@ -9,6 +9,8 @@
 pub(crate) mod terminal;
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossbeam::channel::{select, unbounded, Receiver};
@@ -115,7 +117,8 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     }
     drop(guard);
     let exit_code = state.exit.unwrap_or(0);
-    Ok(Ending { exit_code, summary: summary(&state) })
+    let saved = save_results(&state);
+    Ok(Ending { exit_code, summary: summary(&state, &saved) })
 }
 
 /// How much of the timeline a live view carries: what the timeline shows, when it is open.
@@ -159,6 +162,11 @@ fn execute(command: Command, engine: &Engine, run: &mut Option<Run>, state: &Sta
             None
         }
         Command::ExportTrace => Some(Event::Notice(export_trace(state))),
+        Command::SaveResults => Some(Event::Notice(match save_results(state) {
+            Ok(Some((markdown, json))) => format!("results written to {} and {}", markdown.display(), json.display()),
+            Ok(None) => "no results to write yet".to_owned(),
+            Err(error) => error,
+        })),
     }
 }
 
@@ -205,15 +213,54 @@ fn spawn_key_reader() -> std::io::Result<Receiver<Event>> {
     Ok(events)
 }
 
-/// What the dashboard prints after leaving: what was running and how each worker ended.
-fn summary(state: &State) -> String {
-    let Some(report) = &state.interrupted else {
-        let runs = state.results.len();
-        return format!("concur-tui: {runs} run(s) finished; nothing was running at exit.\n");
-    };
-    let cause = match state.shutdown {
-        Some(Shutdown::Signal(signal)) => signal.as_str().to_owned(),
-        _ => "quit".to_owned(),
-    };
-    crate::report::to_summary(report, &cause)
+/// Writes the results table as `concur-tui-results-PID-N.md` and `.json` in the current
+/// directory, N the number of runs; None when there is no result to write.
+fn save_results(state: &State) -> Result<Option<(PathBuf, PathBuf)>, String> {
+    if state.results.is_empty() {
+        return Ok(None);
+    }
+    let stem = format!("concur-tui-results-{}-{}", std::process::id(), state.results.len());
+    let (markdown, json) = (PathBuf::from(format!("{stem}.md")), PathBuf::from(format!("{stem}.json")));
+    let text = crate::report::results::to_markdown(&state.results, &state.comparison);
+    std::fs::write(&markdown, text).map_err(|error| format!("cannot write {}: {error}", markdown.display()))?;
+    let value = crate::report::results::to_json(&state.results, &state.comparison);
+    let written = serde_json::to_string_pretty(&value)
+        .map_err(std::io::Error::other)
+        .and_then(|text| std::fs::write(&json, text + "\n"));
+    written.map_err(|error| format!("cannot write {}: {error}", json.display()))?;
+    Ok(Some((markdown, json)))
+}
+
+/// What the dashboard prints after leaving: how many runs ended which way, where the results
+/// went, and what was running and how each of its workers ended.
+fn summary(state: &State, saved: &Result<Option<(PathBuf, PathBuf)>, String>) -> String {
+    let count = |outcome: &str| state.results.iter().filter(|row| row.report.outcome.name() == outcome).count();
+    let mut out = format!("concur-tui: {} run(s) finished, {} cancelled", count("finished"), count("cancelled"));
+    match count("failed") {
+        0 => {}
+        failed => {
+            let _ = write!(out, ", {failed} failed");
+        }
+    }
+    match &state.interrupted {
+        Some(_) => out.push_str(".\n"),
+        None => out.push_str("; nothing was running at exit.\n"),
+    }
+    match saved {
+        Ok(Some((markdown, json))) => {
+            let _ = writeln!(out, "concur-tui: results written to {} and {}", markdown.display(), json.display());
+        }
+        Ok(None) => {}
+        Err(error) => {
+            let _ = writeln!(out, "concur-tui: {error}");
+        }
+    }
+    if let Some(report) = &state.interrupted {
+        let cause = match state.shutdown {
+            Some(Shutdown::Signal(signal)) => signal.as_str().to_owned(),
+            _ => "quit".to_owned(),
+        };
+        out.push_str(&crate::report::to_summary(report, &cause));
+    }
+    out
 }

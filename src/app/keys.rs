@@ -35,6 +35,7 @@ pub(crate) enum Action {
     ZoomIn,
     ZoomOut,
     ExportTrace,
+    SaveResults,
 }
 
 /// A key that triggers an action: its code, and the modifiers that must be held with it.
@@ -149,6 +150,12 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind("t", &[(Action::Timeline, &[typed('t')])], "timeline: one lane per worker, then one per CPU, then off", true),
     bind("[ ]", &[(Action::ZoomIn, &[typed('[')]), (Action::ZoomOut, &[typed(']')])], "timeline: zoom in / out", false),
     bind("e", &[(Action::ExportTrace, &[typed('e')])], "export the last run's timeline as a Chrome trace", false),
+    bind(
+        "w",
+        &[(Action::SaveResults, &[typed('w')])],
+        "write the results as Markdown and JSON here (also done on exit)",
+        false,
+    ),
     bind("Ctrl-C", &[(Action::Interrupt, &[ctrl('c'), ctrl('C')])], "drain the run and quit (again: kill now)", false),
     bind("q", &[(Action::Quit, &[typed('q')])], "quit (drains a run first, as Ctrl-C)", true),
     bind("?", &[(Action::Help, &[typed('?')])], "this help", true),
@@ -188,7 +195,7 @@ pub(crate) fn available(action: Action, state: &State) -> bool {
         Action::Cancel => running,
         Action::CloseOverlay => state.overlay.is_some(),
         Action::ZoomIn | Action::ZoomOut => state.timeline.is_some(),
-        Action::ExportTrace => !state.results.is_empty(),
+        Action::ExportTrace | Action::SaveResults => !state.results.is_empty(),
         Action::Up
         | Action::Down
         | Action::FocusNext
@@ -232,6 +239,7 @@ fn short_help(action: Action, state: &State) -> &'static str {
         Action::Timeline => "timeline",
         Action::ZoomIn | Action::ZoomOut => "zoom",
         Action::ExportTrace => "export",
+        Action::SaveResults => "save",
     }
 }
 
@@ -298,7 +306,8 @@ mod tests {
             Some(A::Timeline) => Some(A::ZoomIn),
             Some(A::ZoomIn) => Some(A::ZoomOut),
             Some(A::ZoomOut) => Some(A::ExportTrace),
-            Some(A::ExportTrace) => None,
+            Some(A::ExportTrace) => Some(A::SaveResults),
+            Some(A::SaveResults) => None,
         }
     }
 
