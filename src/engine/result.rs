@@ -266,8 +266,10 @@ pub(crate) struct MemoryMark {
     /// `VmHWM` before the reset, for when the reset is refused.
     lifetime_peak_bytes: u64,
     reset: bool,
-    /// This process's RSS just before the first worker started: what a forked child's peak
-    /// counts though it only shares it (fork copies the page tables, not the pages).
+    /// This process's anonymous RSS just before the first worker started: what a forked
+    /// child's peak counts though it only shares it. Fork copies the page tables of anonymous
+    /// memory, so the child starts with those pages resident; file and shared pages (the binary,
+    /// the board) it faults in only as it touches them, and they count as its own use.
     inherited_bytes: u64,
 }
 
@@ -278,12 +280,12 @@ impl MemoryMark {
         let lifetime_peak_bytes = status_bytes("VmHWM").unwrap_or(0);
         let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
         let rss_bytes = status_bytes("VmRSS").unwrap_or(0);
-        Self { rss_bytes, lifetime_peak_bytes, reset, inherited_bytes: rss_bytes }
+        Self { rss_bytes, lifetime_peak_bytes, reset, inherited_bytes: 0 }
     }
 
     /// Marks the moment just before the first worker starts, after the workload's `prepare`.
     pub(crate) fn before_workers(&mut self) {
-        self.inherited_bytes = status_bytes("VmRSS").unwrap_or(self.rss_bytes);
+        self.inherited_bytes = status_bytes("RssAnon").unwrap_or(self.rss_bytes);
     }
 
     /// What this process grew by at its peak since the mark.
