@@ -265,6 +265,10 @@ fn sentence_for<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) 
     let shares_a_lock = |p: &Plan| p.gil.is_some() && p.model != Model::Processes && p.workers > 1;
     let reason = if shares_a_lock(&l.plan) && !shares_a_lock(&w.plan) {
         "the lock lets one thread of a process compute at a time".to_owned()
+    } else if shares_a_lock(&w.plan) && w.plan.workers > l.plan.workers {
+        // Not "shared the work": under one lock only waits overlap, so a large gain in a
+        // computing workload says the slower run had less of the machine.
+        format!("its {} threads share one lock, so only their waits can overlap", w.plan.workers)
     } else if w.plan.workers > l.plan.workers {
         format!("{} workers shared the work", w.plan.workers)
     } else if w.plan.workers < l.plan.workers {

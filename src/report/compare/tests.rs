@@ -104,3 +104,15 @@ fn cancelled_runs_keep_their_own_row_and_never_win() {
     );
     assert!(comparison.rows.iter().all(|row| !row.winner));
 }
+
+#[test]
+fn a_lock_shared_by_the_winner_is_named_rather_than_the_work_shared() {
+    let sequential = plan("io", Model::Sequential, 1, false, &[]);
+    let locked = plan("io", Model::Threads, 2, true, &[]);
+    let sentence = compare(&[run(&sequential, 2.0), run(&locked, 1.0)]).sentence.expect("two rows");
+    assert_eq!(
+        sentence,
+        "threads × 2 with the lock ran 2.00× faster than sequential × 1: its 2 threads share one lock, so only \
+         their waits can overlap."
+    );
+}
