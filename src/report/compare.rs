@@ -247,9 +247,17 @@ pub(crate) fn label(plan: &Plan, variant: &str) -> String {
     text
 }
 
-/// The winner of the latest run's set against its slowest row, and why, from what differs.
+/// The winner of the latest run's set against its slowest row (parallel rows among themselves
+/// when there are two), and why, from what differs.
 fn sentence_for<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) -> Option<String> {
-    let set = finished_set(rows, reports, plan);
+    let mut set = finished_set(rows, reports, plan);
+    // Baselines are what speedup already compares with: the sentence compares the parallel
+    // rows among themselves when there are two.
+    let parallel: Vec<usize> =
+        set.iter().copied().filter(|at| rows[*at].latest(reports).is_some_and(|r| r.plan.workers > 1)).collect();
+    if parallel.len() > 1 {
+        set = parallel;
+    }
     let by_wall = |a: &&usize, b: &&usize| rows[**a].wall_mean.total_cmp(&rows[**b].wall_mean);
     let (fast, slow) = (set.iter().min_by(by_wall)?, set.iter().max_by(by_wall)?);
     if fast == slow {

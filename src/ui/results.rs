@@ -41,8 +41,8 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         return;
     }
     let sentence_lines = match &state.comparison.sentence {
-        // Two lines when there is room for a header, two rows and the sentence.
-        Some(sentence) if inner.height >= 5 && sentence.chars().count() > usize::from(inner.width) => 2,
+        // Two lines when there is room for a header, a row and the sentence.
+        Some(sentence) if inner.height >= 4 && sentence.chars().count() > usize::from(inner.width) => 2,
         Some(_) if inner.height >= 3 => 1,
         _ => 0,
     };

@@ -116,3 +116,14 @@ fn a_lock_shared_by_the_winner_is_named_rather_than_the_work_shared() {
          their waits can overlap."
     );
 }
+
+#[test]
+fn the_sentence_compares_parallel_rows_among_themselves_when_there_are_two() {
+    let racy_base = plan("contention", Model::Sequential, 1, false, &[("strategy", "racy")]);
+    let racy = plan("contention", Model::Threads, 2, false, &[("strategy", "racy")]);
+    let mutex_base = plan("contention", Model::Sequential, 1, false, &[("strategy", "mutex")]);
+    let mutex = plan("contention", Model::Threads, 2, false, &[("strategy", "mutex")]);
+    let reports = [run(&racy_base, 4.0), run(&racy, 1.0), run(&mutex_base, 0.5), run(&mutex, 2.0)];
+    let sentence = compare(&reports).sentence.expect("a sentence");
+    assert!(sentence.starts_with("threads × 2 (racy) ran 2.00× faster than threads × 2 (mutex)"), "{sentence}");
+}
