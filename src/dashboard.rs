@@ -221,9 +221,10 @@ fn save_results(state: &State) -> Result<Option<(PathBuf, PathBuf)>, String> {
     }
     let stem = format!("concur-tui-results-{}-{}", std::process::id(), state.results.len());
     let (markdown, json) = (PathBuf::from(format!("{stem}.md")), PathBuf::from(format!("{stem}.json")));
-    let text = crate::report::results::to_markdown(&state.results, &state.comparison);
+    let sentence = state.results_sentence();
+    let text = crate::report::results::to_markdown(&state.results, &state.comparison, sentence.as_deref());
     std::fs::write(&markdown, text).map_err(|error| format!("cannot write {}: {error}", markdown.display()))?;
-    let value = crate::report::results::to_json(&state.results, &state.comparison);
+    let value = crate::report::results::to_json(&state.results, &state.comparison, sentence.as_deref());
     let written = serde_json::to_string_pretty(&value)
         .map_err(std::io::Error::other)
         .and_then(|text| std::fs::write(&json, text + "\n"));

@@ -182,6 +182,9 @@ pub(crate) struct CoreView {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ResultRow {
     pub report: RunReport,
+    /// Other programs used more than [`BUSY_OTHERS`] of a core over the run's last second, as
+    /// the Cores panel warned: its figures may be off.
+    pub busy: bool,
 }
 
 impl std::borrow::Borrow<RunReport> for ResultRow {
@@ -335,11 +338,31 @@ impl State {
         self.running().then(|| self.share.others_recent()).filter(|others| *others > BUSY_OTHERS)
     }
 
-    /// Adds an ended run and recomputes the results table.
+    /// Adds an ended run and recomputes the results table; the machine's business is what
+    /// the Cores panel measured over the run's last second.
     pub(crate) fn add_result(&mut self, report: RunReport) {
-        self.results.push(ResultRow { report });
+        let busy = self.share.others_recent() > BUSY_OTHERS;
+        self.results.push(ResultRow { report, busy });
         self.comparison = compare(&self.results);
         self.results_scroll = self.comparison.rows.len().saturating_sub(1);
+    }
+
+    /// The results table's sentence, with a warning when other programs were busy during a
+    /// run it compares.
+    #[must_use]
+    pub(crate) fn results_sentence(&self) -> Option<String> {
+        let sentence = self.comparison.sentence.clone()?;
+        let (fast, slow) = self.comparison.compared?;
+        let busy = [fast, slow]
+            .iter()
+            .filter_map(|at| self.comparison.rows.get(*at))
+            .flat_map(|row| row.runs.iter())
+            .any(|at| self.results.get(*at).is_some_and(|result| result.busy));
+        Some(if busy {
+            format!("{sentence} Other programs were busy during these runs: the figures may be off.")
+        } else {
+            sentence
+        })
     }
 
     /// True when no finished run can serve as the baseline of the selected workload and settings.

@@ -74,6 +74,8 @@ pub(crate) struct Comparison {
     pub rows: Vec<Row>,
     /// What the comparison of the latest run's set shows, when it has two finished rows.
     pub sentence: Option<String>,
+    /// The rows the sentence compares: the faster, then the slower.
+    pub compared: Option<(usize, usize)>,
 }
 
 /// Groups `reports` (oldest first) into rows and compares them.
@@ -119,8 +121,9 @@ pub(crate) fn compare<R: Borrow<RunReport>>(reports: &[R]) -> Comparison {
         rows[index].efficiency = speedup.map(|s| super::efficiency(s, report.plan.workers));
     }
     mark_winners(&mut rows, reports);
-    let sentence = reports.last().map(Borrow::borrow).and_then(|last| sentence_for(&rows, reports, &last.plan));
-    Comparison { rows, sentence }
+    let said = reports.last().map(Borrow::borrow).and_then(|last| sentence_for(&rows, reports, &last.plan));
+    let compared = said.as_ref().map(|(_, fast, slow)| (*fast, *slow));
+    Comparison { rows, sentence: said.map(|(sentence, ..)| sentence), compared }
 }
 
 /// Whether two plans are the same configuration: what the table shows of a row.
@@ -249,7 +252,7 @@ pub(crate) fn label(plan: &Plan, variant: &str) -> String {
 
 /// The winner of the latest run's set against its slowest row (parallel rows among themselves
 /// when there are two), and why, from what differs.
-fn sentence_for<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) -> Option<String> {
+fn sentence_for<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) -> Option<(String, usize, usize)> {
     let mut set = finished_set(rows, reports, plan);
     // Baselines are what speedup already compares with: the sentence compares the parallel
     // rows among themselves when there are two.
@@ -263,12 +266,13 @@ fn sentence_for<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) 
     if fast == slow {
         return None;
     }
-    let (fast, slow) = (&rows[*fast], &rows[*slow]);
+    let (fast_at, slow_at) = (*fast, *slow);
+    let (fast, slow) = (&rows[fast_at], &rows[slow_at]);
     let (w, l) = (fast.latest(reports)?, slow.latest(reports)?);
     let (w_label, l_label) = (label(&w.plan, &fast.variant), label(&l.plan, &slow.variant));
     let ratio = slow.wall_mean / fast.wall_mean.max(f64::MIN_POSITIVE);
     if ratio < 1.05 {
-        return Some(format!("{w_label} and {l_label} took about the same time ({ratio:.2}×)."));
+        return Some((format!("{w_label} and {l_label} took about the same time ({ratio:.2}×)."), fast_at, slow_at));
     }
     let shares_a_lock = |p: &Plan| p.gil.is_some() && p.model != Model::Processes && p.workers > 1;
     let reason = if shares_a_lock(&l.plan) && !shares_a_lock(&w.plan) {
@@ -284,7 +288,7 @@ fn sentence_for<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) 
     } else {
         w.plan.workload.kind.summary().to_owned()
     };
-    Some(format!("{w_label} ran {ratio:.2}× faster than {l_label}: {reason}."))
+    Some((format!("{w_label} ran {ratio:.2}× faster than {l_label}: {reason}."), fast_at, slow_at))
 }
 
 /// Kept minimal and private on purpose: `bench` has the statistics proper.

@@ -30,9 +30,13 @@ pub(crate) fn check_text(report: &RunReport) -> &'static str {
     }
 }
 
-/// The results as a Markdown table, the winner of each set starred, the sentence under it.
+/// The results as a Markdown table, the winner of each set starred, `sentence` under it.
 #[must_use]
-pub(crate) fn to_markdown<R: Borrow<RunReport>>(reports: &[R], comparison: &Comparison) -> String {
+pub(crate) fn to_markdown<R: Borrow<RunReport>>(
+    reports: &[R],
+    comparison: &Comparison,
+    sentence: Option<&str>,
+) -> String {
     let mut out = String::from("# concur-tui results\n\n");
     out.push_str(
         "| # | workload | variant | model | workers | lock | runs | wall (mean) | ± σ | speedup | eff | cpu \
@@ -65,15 +69,16 @@ pub(crate) fn to_markdown<R: Borrow<RunReport>>(reports: &[R], comparison: &Comp
     }
     out.push_str("\n★ the fastest finished row among those of the same workload, size and tasks. ");
     out.push_str("Speedup: the sequential baseline's mean wall time over the row's; eff: speedup per worker.\n");
-    if let Some(sentence) = &comparison.sentence {
+    if let Some(sentence) = sentence {
         let _ = write!(out, "\n{sentence}\n");
     }
     out
 }
 
-/// The results as JSON: one entry per row with its figures and every run's report.
+/// The results as JSON: one entry per row with its figures and every run's report, and
+/// `sentence` as the summary.
 #[must_use]
-pub(crate) fn to_json<R: Borrow<RunReport>>(reports: &[R], comparison: &Comparison) -> Value {
+pub(crate) fn to_json<R: Borrow<RunReport>>(reports: &[R], comparison: &Comparison, sentence: Option<&str>) -> Value {
     let rows: Vec<Value> = comparison
         .rows
         .iter()
@@ -94,7 +99,7 @@ pub(crate) fn to_json<R: Borrow<RunReport>>(reports: &[R], comparison: &Comparis
             }))
         })
         .collect();
-    json!({ "results": rows, "summary": comparison.sentence })
+    json!({ "results": rows, "summary": sentence })
 }
 
 /// The highest peak of a row's runs.

@@ -40,7 +40,8 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         );
         return;
     }
-    let sentence_lines = match &state.comparison.sentence {
+    let sentence = state.results_sentence();
+    let sentence_lines = match &sentence {
         // Two lines when there is room for a header, a row and the sentence.
         Some(sentence) if inner.height >= 4 && sentence.chars().count() > usize::from(inner.width) => 2,
         Some(_) if inner.height >= 3 => 1,
@@ -49,8 +50,8 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
     let [table_area, sentence_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(sentence_lines)]).areas(inner);
     render_table(frame, table_area, state, is_focused, theme);
-    if let Some(sentence) = state.comparison.sentence.as_deref().filter(|_| sentence_lines > 0) {
-        let text = truncate(sentence, usize::from(inner.width) * usize::from(sentence_lines));
+    if let Some(sentence) = sentence.filter(|_| sentence_lines > 0) {
+        let text = truncate(&sentence, usize::from(inner.width) * usize::from(sentence_lines));
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), sentence_area);
     }
 }
@@ -201,7 +202,9 @@ impl Extra {
             Self::Efficiency => 4,
             Self::Check => 5,
             Self::Cpu | Self::Startup | Self::Affinity => 8,
-            Self::PeakMemory | Self::Outcome => 9,
+            Self::Outcome => 9,
+            // `1024.0 MiB`, just under a GiB.
+            Self::PeakMemory => 10,
             Self::Figure => 14,
         }
     }

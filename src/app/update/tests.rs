@@ -311,3 +311,23 @@ fn tab_in_the_help_turns_to_the_columns_page_and_back() {
     press(&mut state, "\t?");
     assert_eq!(state.overlay, None);
 }
+
+#[test]
+fn the_sentence_warns_when_other_programs_were_busy_during_a_run_it_compares() {
+    let mut state = new_state();
+    let commands = press(&mut state, "\n");
+    let [Command::Start(baseline)] = commands.as_slice() else { panic!("{commands:?}") };
+    let wanted = state.after_baseline.clone().expect("waiting");
+    update(&mut state, Event::Finished(RunReport { wall_seconds: 2.0, ..ended(baseline, RunOutcome::Finished) }));
+    assert!(!state.results[0].busy);
+    // Both cores full, none of it the run's: other programs.
+    for _ in 0..4 {
+        let usage = vec![100.0, 100.0];
+        update(&mut state, Event::Cores(crate::telemetry::CoreSample { usage, interval: Duration::from_millis(250) }));
+    }
+    update(&mut state, Event::Finished(ended(&wanted, RunOutcome::Finished)));
+    assert!(state.results[1].busy);
+    let sentence = state.results_sentence().expect("a sentence");
+    assert!(sentence.starts_with("threads × 2 ran 2.00× faster than sequential × 1"), "{sentence}");
+    assert!(sentence.ends_with("Other programs were busy during these runs: the figures may be off."), "{sentence}");
+}

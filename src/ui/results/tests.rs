@@ -17,7 +17,8 @@ fn the_base_columns_fit_an_80_column_terminal() {
 #[test]
 fn extra_columns_join_by_priority_as_width_allows() {
     assert_eq!(extra_columns(83), vec![Extra::Efficiency]);
-    assert_eq!(extra_columns(118), vec![Extra::Efficiency, Extra::Outcome, Extra::Figure, Extra::PeakMemory]);
+    assert_eq!(extra_columns(119), vec![Extra::Efficiency, Extra::Outcome, Extra::Figure, Extra::PeakMemory]);
+    assert_eq!(extra_columns(118), vec![Extra::Efficiency, Extra::Outcome, Extra::Figure, Extra::Cpu]);
     assert_eq!(extra_columns(200).len(), Extra::ALL.len());
 }
 
