@@ -18,7 +18,7 @@ use ratatui::crossterm::event::{self as term_event, Event as TermEvent};
 
 use crate::app::state::Shutdown;
 use crate::app::{update, Command, Event, State};
-use crate::engine::{Engine, LaunchError, Phase, Run};
+use crate::engine::{Engine, LaunchError, Phase, Run, RunOutcome};
 use crate::signals::Listener;
 use crate::telemetry::{CoreSampler, Pace, RunView};
 use terminal::TerminalGuard;
@@ -235,9 +235,11 @@ fn save_results(state: &State) -> Result<Option<(PathBuf, PathBuf)>, String> {
 /// What the dashboard prints after leaving: how many runs ended which way, where the results
 /// went, and what was running and how each of its workers ended.
 fn summary(state: &State, saved: &Result<Option<(PathBuf, PathBuf)>, String>) -> String {
-    let count = |outcome: &str| state.results.iter().filter(|row| row.report.outcome.name() == outcome).count();
-    let mut out = format!("concur-tui: {} run(s) finished, {} cancelled", count("finished"), count("cancelled"));
-    match count("failed") {
+    let count = |wanted: fn(RunOutcome) -> bool| state.results.iter().filter(|row| wanted(row.report.outcome)).count();
+    let (finished, cancelled) =
+        (count(|o| o == RunOutcome::Finished), count(|o| matches!(o, RunOutcome::Cancelled(_))));
+    let mut out = format!("concur-tui: {finished} run(s) finished, {cancelled} cancelled");
+    match count(|o| o == RunOutcome::Failed) {
         0 => {}
         failed => {
             let _ = write!(out, ", {failed} failed");
