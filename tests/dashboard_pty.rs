@@ -64,6 +64,8 @@ fn runs_a_workload_after_its_baseline_shows_its_speedup_and_saves_the_results_on
     dashboard.send("\r");
     dashboard.wait_for("running the sequential baseline first");
     dashboard.wait_for("io · threads × 2: finished");
+    // The sentence is drawn after the rows above it: once it shows, so does the whole table.
+    dashboard.wait_for("threads × 2 ran");
     let screen = dashboard.contents();
     let row = |n: usize| screen.lines().find(|line| line.contains(&format!(" {n}   io "))).unwrap_or_default();
     assert!(row(1).contains("sequential"), "the baseline first:\n{screen}");
