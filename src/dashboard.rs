@@ -9,6 +9,8 @@
 pub(crate) mod terminal;
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossbeam::channel::{select, unbounded, Receiver};
@@ -16,7 +18,7 @@ use ratatui::crossterm::event::{self as term_event, Event as TermEvent};
 
 use crate::app::state::Shutdown;
 use crate::app::{update, Command, Event, State};
-use crate::engine::{Engine, LaunchError, Phase, Run};
+use crate::engine::{Engine, LaunchError, Phase, Run, RunOutcome};
 use crate::signals::Listener;
 use crate::telemetry::machine::MachineCpu;
 use crate::telemetry::{CoreSampler, Pace, RunView};
@@ -134,7 +136,8 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     }
     drop(guard);
     let exit_code = state.exit.unwrap_or(0);
-    Ok(Ending { exit_code, summary: summary(&state) })
+    let saved = save_results(&state);
+    Ok(Ending { exit_code, summary: summary(&state, &saved) })
 }
 
 /// How much of the timeline a live view carries: what the timeline shows, when it is open.
@@ -178,6 +181,11 @@ fn execute(command: Command, engine: &Engine, run: &mut Option<Run>, state: &Sta
             None
         }
         Command::ExportTrace => Some(Event::Notice(export_trace(state))),
+        Command::SaveResults => Some(Event::Notice(match save_results(state) {
+            Ok(Some((markdown, json))) => format!("results written to {} and {}", markdown.display(), json.display()),
+            Ok(None) => "no results to write yet".to_owned(),
+            Err(error) => error,
+        })),
     }
 }
 
@@ -224,15 +232,57 @@ fn spawn_key_reader() -> std::io::Result<Receiver<Event>> {
     Ok(events)
 }
 
-/// What the dashboard prints after leaving: what was running and how each worker ended.
-fn summary(state: &State) -> String {
-    let Some(report) = &state.interrupted else {
-        let runs = state.results.len();
-        return format!("concur-tui: {runs} run(s) finished; nothing was running at exit.\n");
-    };
-    let cause = match state.shutdown {
-        Some(Shutdown::Signal(signal)) => signal.as_str().to_owned(),
-        _ => "quit".to_owned(),
-    };
-    crate::report::to_summary(report, &cause)
+/// Writes the results table as `concur-tui-results-PID-N.md` and `.json` in the current
+/// directory, N the number of runs; None when there is no result to write.
+fn save_results(state: &State) -> Result<Option<(PathBuf, PathBuf)>, String> {
+    if state.results.is_empty() {
+        return Ok(None);
+    }
+    let stem = format!("concur-tui-results-{}-{}", std::process::id(), state.results.len());
+    let (markdown, json) = (PathBuf::from(format!("{stem}.md")), PathBuf::from(format!("{stem}.json")));
+    let sentence = state.results_sentence();
+    let text = crate::report::results::to_markdown(&state.results, &state.comparison, sentence.as_deref());
+    std::fs::write(&markdown, text).map_err(|error| format!("cannot write {}: {error}", markdown.display()))?;
+    let value = crate::report::results::to_json(&state.results, &state.comparison, sentence.as_deref());
+    let written = serde_json::to_string_pretty(&value)
+        .map_err(std::io::Error::other)
+        .and_then(|text| std::fs::write(&json, text + "\n"));
+    written.map_err(|error| format!("cannot write {}: {error}", json.display()))?;
+    Ok(Some((markdown, json)))
+}
+
+/// What the dashboard prints after leaving: how many runs ended which way, where the results
+/// went, and what was running and how each of its workers ended.
+fn summary(state: &State, saved: &Result<Option<(PathBuf, PathBuf)>, String>) -> String {
+    let count = |wanted: fn(RunOutcome) -> bool| state.results.iter().filter(|row| wanted(row.report.outcome)).count();
+    let (finished, cancelled) =
+        (count(|o| o == RunOutcome::Finished), count(|o| matches!(o, RunOutcome::Cancelled(_))));
+    let mut out = format!("concur-tui: {finished} run(s) finished, {cancelled} cancelled");
+    match count(|o| o == RunOutcome::Failed) {
+        0 => {}
+        failed => {
+            let _ = write!(out, ", {failed} failed");
+        }
+    }
+    match &state.interrupted {
+        Some(_) => out.push_str(".\n"),
+        None => out.push_str("; nothing was running at exit.\n"),
+    }
+    match saved {
+        Ok(Some((markdown, json))) => {
+            let _ = writeln!(out, "concur-tui: results written to {} and {}", markdown.display(), json.display());
+        }
+        Ok(None) => {}
+        Err(error) => {
+            let _ = writeln!(out, "concur-tui: {error}");
+        }
+    }
+    if let Some(report) = &state.interrupted {
+        let cause = match state.shutdown {
+            Some(Shutdown::Signal(signal)) => signal.as_str().to_owned(),
+            _ => "quit".to_owned(),
+        };
+        out.push_str(&crate::report::to_summary(report, &cause));
+    }
+    out
 }

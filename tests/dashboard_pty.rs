@@ -7,23 +7,23 @@ use common::pty::Dashboard;
 use common::{assert_no_leftovers, children_of, wait_until};
 use std::time::Duration;
 
-/// Settings for a long processes run of `io` whose draining can be watched: 2 workers, tasks
-/// of 3.2 s (the dashboard's 400 ms doubled three times), draining at the end of the task in hand.
+/// Settings for a long processes run of `io` whose draining can be watched: 2 workers, 4 tasks
+/// of 1.6 s (the dashboard's 400 ms doubled twice), draining at the end of the task in hand.
+/// Its sequential baseline runs first (6.4 s), so that its speedup is known.
 fn long_processes_run(dashboard: &mut Dashboard) {
     dashboard.wait_for("Catalog");
     dashboard.send("j"); // io
     dashboard.send("m"); // threads → processes
     dashboard.send("\t"); // focus the settings
-    for _ in 0..3 {
-        dashboard.send("j"); // down to "size"
-    }
-    for _ in 0..3 {
-        dashboard.send("l");
-    }
-    dashboard.wait_for("3200 ms");
+    dashboard.send("jj"); // down to "tasks"
+    dashboard.send("hh"); // 16 → 4
+    dashboard.send("j"); // "size"
+    dashboard.send("ll");
+    dashboard.wait_for("1600 ms");
     dashboard.send("d"); // drain at the end of the task
     dashboard.wait_for("end of task");
     dashboard.send("\r");
+    dashboard.wait_for("running the sequential baseline first");
     // Waiting without the CPU: the workers show as blocked while they wait.
     dashboard.wait_for("blocked 2");
     // Both workers inside their first task: their gauges have started to fill.
@@ -51,23 +51,50 @@ fn assert_all_gone(pids: &[i32]) {
 }
 
 #[test]
-fn runs_a_workload_shows_its_result_and_quits_with_q() {
+fn runs_a_workload_after_its_baseline_shows_its_speedup_and_saves_the_results_on_q() {
     let mut dashboard = Dashboard::start(&[], 120, 36);
     dashboard.wait_for("Catalog");
     dashboard.wait_for("Press Enter to run cpu");
-    dashboard.send("j"); // io: 16 tasks of 400 ms on 2 threads
+    dashboard.send("j"); // io: 16 tasks of 100 ms on 2 threads
+    dashboard.send("\t");
+    dashboard.send("jjj"); // "size"
+    dashboard.send("hh");
+    dashboard.wait_for("100 ms");
+    dashboard.wait_for("no baseline yet for io");
     dashboard.send("\r");
+    dashboard.wait_for("running the sequential baseline first");
     dashboard.wait_for("io · threads × 2: finished");
+    // The sentence is drawn after the rows above it: once it shows, so does the whole table.
+    dashboard.wait_for("threads × 2 ran");
     let screen = dashboard.contents();
-    let row = screen.lines().find(|line| line.contains("│1 ") && line.contains("io")).unwrap_or_default();
-    // At 120 columns the figure has room and the outcome column does not: a run that did not
-    // finish would lead its figure with its outcome.
-    assert!(row.contains("threads") && row.contains("checksum ok"), "no results row:\n{screen}");
-    assert!(!row.contains("cancelled") && !row.contains("failed"), "{row}");
+    let row = |n: usize| screen.lines().find(|line| line.contains(&format!(" {n}   io "))).unwrap_or_default();
+    assert!(row(1).contains("sequential"), "the baseline first:\n{screen}");
+    // Speedup without pressing b, and no claim from a checksum that proves no computed result.
+    let threads = row(2);
+    assert!(threads.contains("threads") && threads.contains('×'), "a speedup: {threads}");
+    assert!(!threads.contains(" ok ") && !threads.contains("checksum"), "{threads}");
+    assert!(threads.contains('★'), "the faster row wins: {threads}");
+    assert!(screen.contains("threads × 2 ran") && screen.contains("faster than sequential × 1"), "{screen}");
     dashboard.send("q");
     assert_eq!(dashboard.wait_exit(), 0);
     dashboard.assert_terminal_restored();
-    assert!(dashboard.contents().contains("1 run(s) finished"), "{}", dashboard.contents());
+    let summary = dashboard.contents();
+    assert!(summary.contains("2 run(s) finished, 0 cancelled; nothing was running at exit."), "{summary}");
+    let files = dashboard.results_files();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for file in &files {
+        let name = file.file_name().expect("a name").to_string_lossy().into_owned();
+        assert!(summary.contains(&name), "the summary names {name}:\n{summary}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[0]).expect("the JSON")).expect("results JSON");
+    let rows = json["results"].as_array().expect("rows");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["model"], "threads");
+    assert!(rows[1]["speedup"].as_f64().expect("a speedup") > 1.0, "{json}");
+    assert_eq!(rows[1]["runs"][0]["plan"]["workers"], 2, "each run in the run report's shape");
+    let markdown = std::fs::read_to_string(&files[1]).expect("the Markdown");
+    assert!(markdown.contains("| 2 ★ | io |") && markdown.contains("threads × 2 ran"), "{markdown}");
     // A cursor-position query waits up to 2 s for the terminal's answer (the pty here gives
     // none), with a blank screen and signals unheard: the dashboard must never ask.
     assert!(!dashboard.wrote(b"\x1b[6n"), "the dashboard asked the terminal for the cursor position");
@@ -87,6 +114,9 @@ fn ctrl_c_during_a_processes_run_drains_then_exits_130() {
     assert!(screen.contains("stopped by SIGINT while running io · processes × 2"), "{screen}");
     // Draining at the end of the task: each worker finished the task in hand.
     assert_eq!(screen.matches("cancelled after 1 task(s)").count(), 2, "{screen}");
+    // The baseline finished, the run was cancelled: counted apart, and both kept in the files.
+    assert!(screen.contains("1 run(s) finished, 1 cancelled."), "{screen}");
+    assert_eq!(dashboard.results_files().len(), 2, "results written on Ctrl-C too");
     assert_all_gone(&workers);
     assert_no_leftovers(&dashboard.tag);
 }
@@ -114,13 +144,21 @@ fn sigterm_and_sighup_shut_down_like_ctrl_c() {
         let mut dashboard = Dashboard::start(&[], 120, 36);
         dashboard.wait_for("Catalog");
         dashboard.send("m"); // processes, cpu
+        dashboard.send("\t");
+        dashboard.send("jj"); // "tasks"
+        dashboard.send("hhh"); // 16 → 2: one task a worker, after a baseline of two
+        dashboard.send("j"); // "size": 1.5 G → 375 M integers, seconds a task in a debug build
+        dashboard.send("hh");
+        dashboard.wait_for("375M ints");
         dashboard.send("\r");
         dashboard.wait_for("running 2");
         let workers = worker_pids(&dashboard);
         dashboard.signal(signal);
         assert_eq!(dashboard.wait_exit(), code, "{name}");
         dashboard.assert_terminal_restored();
-        assert!(dashboard.contents().contains(&format!("stopped by {name}")), "{}", dashboard.contents());
+        let screen = dashboard.contents();
+        assert!(screen.contains(&format!("stopped by {name}")), "{screen}");
+        assert!(screen.contains("results written to concur-tui-results-"), "{screen}");
         assert_all_gone(&workers);
         assert_no_leftovers(&dashboard.tag);
     }
@@ -163,6 +201,8 @@ fn the_timeline_shows_each_worker_then_each_cpu_and_exports_a_trace() {
     dashboard.send("j"); // io: waits that show as blocked
     dashboard.send("g"); // with the lock, each wait ends in a lock wait
     dashboard.send("\r");
+    // After its sequential baseline, which has no lock.
+    dashboard.wait_for("lock held");
     dashboard.wait_for("blocked");
     dashboard.send("t");
     dashboard.wait_for("Timeline · workers");
@@ -182,7 +222,7 @@ fn the_timeline_shows_each_worker_then_each_cpu_and_exports_a_trace() {
     dashboard.wait_for("cpu0");
     dashboard.wait_for("io · threads × 2: finished");
     dashboard.send("e");
-    dashboard.wait_for("trace of run 1 written to");
+    dashboard.wait_for("trace of run 2 written to");
     let traces: Vec<_> = std::fs::read_dir(&dir).expect("the scratch directory").filter_map(Result::ok).collect();
     assert_eq!(traces.len(), 1, "one trace file");
     let trace: serde_json::Value =

@@ -43,4 +43,6 @@ pub(crate) enum Command {
     InjectCrash(usize),
     /// Write the last finished run's timeline as a Chrome trace.
     ExportTrace,
+    /// Write the results table as Markdown and JSON files.
+    SaveResults,
 }

@@ -36,6 +36,7 @@ pub(crate) enum Action {
     ZoomOut,
     ExportTrace,
     Sweep,
+    SaveResults,
 }
 
 /// A key that triggers an action: its code, and the modifiers that must be held with it.
@@ -129,7 +130,7 @@ pub(crate) const BINDINGS: &[Binding] = &[
         "run the baseline: sequential, same workload, size and tasks",
         true,
     ),
-    bind("m", &[(Action::CycleModel, &[typed('m')])], "cycle the model: sequential, threads, processes", true),
+    bind("m", &[(Action::CycleModel, &[typed('m')])], "cycle the model: sequential, threads, processes, async", true),
     bind(
         "+/-",
         &[(Action::MoreWorkers, &[typed('+'), typed('=')]), (Action::FewerWorkers, &[typed('-'), typed('_')])],
@@ -151,6 +152,12 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind("[ ]", &[(Action::ZoomIn, &[typed('[')]), (Action::ZoomOut, &[typed(']')])], "timeline: zoom in / out", false),
     bind("e", &[(Action::ExportTrace, &[typed('e')])], "export the last run's timeline as a Chrome trace", false),
     bind("p", &[(Action::Sweep, &[typed('p')])], "sweep models × workers, chart the speedup (c or Esc cancels)", false),
+    bind(
+        "w",
+        &[(Action::SaveResults, &[typed('w')])],
+        "write the results as Markdown and JSON here (also done on exit)",
+        false,
+    ),
     bind("Ctrl-C", &[(Action::Interrupt, &[ctrl('c'), ctrl('C')])], "drain the run and quit (again: kill now)", false),
     bind("q", &[(Action::Quit, &[typed('q')])], "quit (drains a run first, as Ctrl-C)", true),
     bind("?", &[(Action::Help, &[typed('?')])], "this help", true),
@@ -191,7 +198,7 @@ pub(crate) fn available(action: Action, state: &State) -> bool {
         Action::Cancel => running,
         Action::CloseOverlay => state.overlay.is_some() || state.sweep.is_some(),
         Action::ZoomIn | Action::ZoomOut => state.timeline.is_some(),
-        Action::ExportTrace => !state.results.is_empty(),
+        Action::ExportTrace | Action::SaveResults => !state.results.is_empty(),
         Action::Up
         | Action::Down
         | Action::FocusNext
@@ -236,6 +243,7 @@ fn short_help(action: Action, state: &State) -> &'static str {
         Action::ZoomIn | Action::ZoomOut => "zoom",
         Action::ExportTrace => "export",
         Action::Sweep => "sweep",
+        Action::SaveResults => "save",
     }
 }
 
@@ -303,7 +311,8 @@ mod tests {
             Some(A::ZoomIn) => Some(A::ZoomOut),
             Some(A::ZoomOut) => Some(A::ExportTrace),
             Some(A::ExportTrace) => Some(A::Sweep),
-            Some(A::Sweep) => None,
+            Some(A::Sweep) => Some(A::SaveResults),
+            Some(A::SaveResults) => None,
         }
     }
 

@@ -8,8 +8,9 @@ use nix::sys::signal::Signal;
 
 use super::share::{RunShare, BUSY_OTHERS};
 use crate::engine::affinity::Affinity;
-use crate::engine::{DrainPolicy, Model, PlanRequest, RunOutcome, RunReport};
-use crate::report::{efficiency, speedup};
+use crate::engine::{DrainPolicy, Model, PlanRequest, RunReport, Schedule};
+use crate::report::compare::{baseline_setup, is_baseline};
+use crate::report::{compare, Comparison};
 use crate::telemetry::RunView;
 use crate::workload::{position, Kind, Variant, CATALOG};
 
@@ -177,13 +178,19 @@ pub(crate) struct CoreView {
     pub history: VecDeque<u8>,
 }
 
-/// A finished run with its comparison against the baseline.
+/// An ended run, as the results keep it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ResultRow {
     pub report: RunReport,
-    /// Against the sequential or 1-worker run of the same workload, size and tasks.
-    pub speedup: Option<f64>,
-    pub efficiency: Option<f64>,
+    /// Other programs used more than [`BUSY_OTHERS`] of a core over the run's last second, as
+    /// the Cores panel warned: its figures may be off.
+    pub busy: bool,
+}
+
+impl std::borrow::Borrow<RunReport> for ResultRow {
+    fn borrow(&self) -> &RunReport {
+        &self.report
+    }
 }
 
 /// Why the dashboard is shutting down.
@@ -249,6 +256,8 @@ impl Default for TimelineView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Overlay {
     Help,
+    /// The help's second page: what each column of the workers and results tables means.
+    Columns,
 }
 
 /// The dashboard's whole state.
@@ -259,8 +268,14 @@ pub(crate) struct State {
     pub setting: usize,
     pub settings: Settings,
     pub run: Option<RunView>,
+    /// Every ended run, oldest first.
     pub results: Vec<ResultRow>,
+    /// The results table: `results` grouped, compared, with its sentence.
+    pub comparison: Comparison,
+    /// The selected row of the results table.
     pub results_scroll: usize,
+    /// The run the user asked for, waiting for the sequential baseline that runs first.
+    pub after_baseline: Option<PlanRequest>,
     pub workers_scroll: usize,
     pub cores: Vec<CoreView>,
     /// What splits each core's load between the run and other programs.
@@ -291,7 +306,9 @@ impl State {
             settings: Settings::new(cpus, grace),
             run: None,
             results: Vec::new(),
+            comparison: Comparison::default(),
             results_scroll: 0,
+            after_baseline: None,
             workers_scroll: 0,
             cores: vec![CoreView::default(); cpus.max(1)],
             share: RunShare::default(),
@@ -324,42 +341,68 @@ impl State {
         self.running().then(|| self.share.others_recent()).filter(|others| *others > BUSY_OTHERS)
     }
 
-    /// Adds a finished run and recomputes every row's comparison.
+    /// Adds an ended run and recomputes the results table; the machine's business is what
+    /// the Cores panel measured over the run's last second.
     pub(crate) fn add_result(&mut self, report: RunReport) {
-        self.results.push(ResultRow { report, speedup: None, efficiency: None });
-        let reports: Vec<RunReport> = self.results.iter().map(|row| row.report.clone()).collect();
-        for row in &mut self.results {
-            let base = baseline_for(&reports, &row.report);
-            row.speedup = base.and_then(|base| speedup(base.wall_seconds, row.report.wall_seconds));
-            row.efficiency = row.speedup.map(|s| efficiency(s, row.report.plan.workers));
-        }
-        self.results_scroll = self.results.len().saturating_sub(1);
+        let busy = self.share.others_recent() > BUSY_OTHERS;
+        self.results.push(ResultRow { report, busy });
+        self.comparison = compare(&self.results);
+        self.results_scroll = self.comparison.rows.len().saturating_sub(1);
     }
 
-    /// The baseline missing for the selected workload and settings, if it is missing.
+    /// The results table's sentence, with a warning when other programs were busy during a
+    /// run it compares.
+    #[must_use]
+    pub(crate) fn results_sentence(&self) -> Option<String> {
+        let sentence = self.comparison.sentence.clone()?;
+        let (fast, slow) = self.comparison.compared?;
+        let busy = [fast, slow]
+            .iter()
+            .filter_map(|at| self.comparison.rows.get(*at))
+            .flat_map(|row| row.runs.iter())
+            .any(|at| self.results.get(*at).is_some_and(|result| result.busy));
+        Some(if busy {
+            format!("{sentence} Other programs were busy during these runs: the figures may be off.")
+        } else {
+            sentence
+        })
+    }
+
+    /// True when no finished run can serve as the baseline of the selected workload and settings.
     #[must_use]
     pub(crate) fn baseline_missing(&self) -> bool {
-        let request = self.settings.request(self.workload());
-        !self.results.iter().any(|row| is_baseline_for(&row.report, request.workload, request.size, request.tasks))
+        self.missing_baseline(&self.settings.request(self.workload())).is_some()
+    }
+
+    /// The sequential run that `request`'s speedup needs, when no finished run can serve as
+    /// its baseline; None for a 1-worker request, which is its own.
+    #[must_use]
+    pub(crate) fn missing_baseline(&self, request: &PlanRequest) -> Option<PlanRequest> {
+        if request.model == Model::Sequential || request.workers == Some(1) {
+            return None;
+        }
+        let base = baseline_request(request)?;
+        let target = baseline_setup(base.workload, base.size?, base.tasks, &base.options)?;
+        (!self.results.iter().any(|row| is_baseline(&row.report, &target))).then_some(base)
     }
 }
 
-fn is_baseline_for(report: &RunReport, workload: &dyn Kind, size: Option<u64>, tasks: u64) -> bool {
-    report.outcome == RunOutcome::Finished
-        && report.plan.workers == 1
-        && report.plan.workload.kind.name() == workload.name()
-        && Some(report.plan.workload.size) == size
-        && report.plan.tasks == tasks
-}
-
-/// The run a report's speedup is measured against: the latest finished sequential run of the
-/// same workload, size and tasks, else the latest finished 1-worker run of any model.
+/// The sequential baseline of `request`: the same workload, size, tasks and options (those a
+/// sequential run can take), one worker, no lock, no pinning.
 #[must_use]
-pub(crate) fn baseline_for<'a>(reports: &'a [RunReport], report: &RunReport) -> Option<&'a RunReport> {
-    let candidates = || {
-        reports.iter().rev().filter(|r| {
-            is_baseline_for(r, report.plan.workload.kind, Some(report.plan.workload.size), report.plan.tasks)
-        })
-    };
-    candidates().find(|r| r.plan.model == Model::Sequential).or_else(|| candidates().next())
+pub(crate) fn baseline_request(request: &PlanRequest) -> Option<PlanRequest> {
+    let size = request.size.unwrap_or_else(|| request.workload.size().default);
+    let setup = baseline_setup(request.workload, size, request.tasks, &request.options)?;
+    Some(PlanRequest {
+        model: Model::Sequential,
+        workers: Some(1),
+        size: Some(size),
+        affinity: Affinity::None,
+        gil: None,
+        schedule: Schedule::Static,
+        chunk: 1,
+        options: setup.options.iter().map(|(flag, value)| (flag.to_owned(), value.to_owned())).collect(),
+        respawn: false,
+        ..request.clone()
+    })
 }

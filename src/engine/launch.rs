@@ -18,6 +18,7 @@ use super::launcher::Launcher;
 use super::line::End;
 use super::outcome::WorkerOutcome;
 use super::plan::{Model, Plan, Schedule, StartMethod};
+use super::result::MemoryMark;
 use super::run::{Phase, Run};
 use super::shutdown::{self, Due, StopReason, Stopping};
 use super::spawned::SpawnedWork;
@@ -56,8 +57,11 @@ impl Run {
         plan: &Plan,
         launcher: Arc<dyn Launcher>,
     ) -> Result<Self, LaunchError> {
+        // Before the workload is built: its memory (a dataset, an inherited buffer) is the run's.
+        let mut memory = MemoryMark::take();
         let workload: Arc<dyn Workload> = Arc::from(plan.workload.build());
         workload.prepare();
+        memory.before_workers();
         let generation = board.begin_run(plan.workers, plan.tasks);
         let gil = match plan.model {
             Model::Processes | Model::Async => None,
@@ -80,6 +84,7 @@ impl Run {
             replaced: Vec::new(),
             respawn_failures: Vec::new(),
             coordinators: Coordinators::default(),
+            memory,
         };
         let source = |index| match plan.schedule {
             Schedule::Static => TaskSource::Static(plan.static_tasks(index)),

@@ -77,7 +77,8 @@ pub struct RunReport {
     pub outcome: RunOutcome,
     pub wall_seconds: f64,
     pub cpu_seconds: f64,
-    /// This process's peak RSS plus each worker process's peak.
+    /// What the run added at its peak: this process's growth over its resident memory at the
+    /// start, plus each worker process's peak beyond what it inherited.
     pub peak_rss_bytes: u64,
     pub tasks_done: u64,
     /// Wrapping sum of the digests of every completed task.
@@ -148,6 +149,7 @@ pub(crate) struct EndedRun<'a> {
     /// Workers that crashed and were replaced (--respawn): index and how they ended.
     pub replaced: &'a [(usize, WorkerOutcome)],
     pub respawn_failures: &'a [(usize, String)],
+    pub memory: &'a MemoryMark,
 }
 
 /// Builds the report of an ended run from the board and what the run handle saw.
@@ -162,7 +164,7 @@ pub(crate) fn build_report(run: &EndedRun<'_>) -> RunReport {
         checksum = checksum.wrapping_add(slot.digest.load(Ordering::Relaxed));
         let (outcome, cpu_ns) = match ending {
             Some(ending) => {
-                children_rss += ending.max_rss_bytes.unwrap_or(0);
+                children_rss += ending.max_rss_bytes.unwrap_or(0).saturating_sub(run.memory.inherited_bytes);
                 (ending.outcome.clone(), ending.cpu_ns.unwrap_or_else(|| slot.cpu_ns.load(Ordering::Relaxed)))
             }
             None => (WorkerOutcome::Abandoned, slot.cpu_ns.load(Ordering::Relaxed)),
@@ -206,7 +208,7 @@ pub(crate) fn build_report(run: &EndedRun<'_>) -> RunReport {
         outcome,
         wall_seconds: wall.as_secs_f64(),
         cpu_seconds: workers.iter().map(|w| w.cpu_seconds).sum(),
-        peak_rss_bytes: own_peak_rss_bytes() + children_rss,
+        peak_rss_bytes: run.memory.added_bytes() + children_rss,
         tasks_done,
         checksum,
         expected_checksum,
@@ -253,10 +255,58 @@ fn workload_metrics(
     })
 }
 
-/// The peak resident set of this process so far.
-fn own_peak_rss_bytes() -> u64 {
-    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
-        .map_or(0, |usage| u64::try_from(usage.max_rss()).unwrap_or(0) * 1024)
+/// This process's resident memory when a run began, to report what the run added rather than
+/// the program's lifetime peak (a dashboard that once ran `memory` would show that peak on every
+/// later run). The kernel's high-water mark is reset at the start (`clear_refs` 5, Linux 4.0+),
+/// so `VmHWM` at the end is this run's own peak, however short; sampling RSS would miss a peak
+/// between samples.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct MemoryMark {
+    rss_bytes: u64,
+    /// `VmHWM` before the reset, for when the reset is refused.
+    lifetime_peak_bytes: u64,
+    reset: bool,
+    /// This process's anonymous RSS just before the first worker started: what a forked
+    /// child's peak counts though it only shares it. Fork copies the page tables of anonymous
+    /// memory, so the child starts with those pages resident; file and shared pages (the binary,
+    /// the board) it faults in only as it touches them, and they count as its own use.
+    inherited_bytes: u64,
+}
+
+impl MemoryMark {
+    /// Marks the start of a run, before its workload is built.
+    #[must_use]
+    pub(crate) fn take() -> Self {
+        let lifetime_peak_bytes = status_bytes("VmHWM").unwrap_or(0);
+        let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+        let rss_bytes = status_bytes("VmRSS").unwrap_or(0);
+        Self { rss_bytes, lifetime_peak_bytes, reset, inherited_bytes: 0 }
+    }
+
+    /// Marks the moment just before the first worker starts, after the workload's `prepare`.
+    pub(crate) fn before_workers(&mut self) {
+        self.inherited_bytes = status_bytes("RssAnon").unwrap_or(self.rss_bytes);
+    }
+
+    /// What this process grew by at its peak since the mark.
+    fn added_bytes(&self) -> u64 {
+        let peak = status_bytes("VmHWM").unwrap_or(0);
+        if self.reset || peak > self.lifetime_peak_bytes {
+            peak.saturating_sub(self.rss_bytes)
+        } else {
+            // The reset was refused and an older peak hides this run's: what the run still
+            // holds at its end is all that can be said, a lower bound.
+            status_bytes("VmRSS").unwrap_or(0).saturating_sub(self.rss_bytes)
+        }
+    }
+}
+
+/// A `kB` field of `/proc/self/status`, in bytes.
+fn status_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.strip_prefix(field).is_some_and(|rest| rest.starts_with(':')))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 #[cfg(test)]
@@ -270,5 +320,20 @@ mod tests {
         assert_eq!(RunOutcome::Cancelled(Some(Signal::SIGINT)).exit_code(), 130);
         assert_eq!(RunOutcome::Cancelled(Some(Signal::SIGTERM)).exit_code(), 143);
         assert_eq!(RunOutcome::Cancelled(Some(Signal::SIGHUP)).exit_code(), 129);
+    }
+
+    #[test]
+    fn the_mark_sees_what_was_added_after_it_not_an_older_peak() {
+        // An older, higher peak that the run must not report.
+        let old = vec![1u8; 128 << 20];
+        std::hint::black_box(&old);
+        drop(old);
+        let mark = MemoryMark::take();
+        let added = vec![1u8; 16 << 20];
+        std::hint::black_box(&added);
+        let seen = mark.added_bytes();
+        drop(added);
+        assert!(seen >= 15 << 20, "the run's own 16 MiB: {seen}");
+        assert!(seen < 100 << 20, "not the older 128 MiB peak: {seen}");
     }
 }

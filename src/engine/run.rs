@@ -16,7 +16,7 @@ use super::launcher::Launcher;
 use super::outcome::{Ending, WorkerOutcome};
 use super::plan::{DrainPolicy, Model, Plan};
 use super::processes;
-use super::result::{build_report, EndedRun, RunReport};
+use super::result::{build_report, EndedRun, MemoryMark, RunReport};
 use super::shutdown::{self, Due, StopReason, Stopping};
 use super::timeline::{Timeline, TimelineReader};
 use crate::board::{monotonic_ns, Board, InjectedCrash, StopLevel};
@@ -56,6 +56,8 @@ pub struct Run {
     pub(super) respawn_failures: Vec<(usize, String)>,
     /// The coordinator's side of each worker's line, for workloads that talk.
     pub(super) coordinators: Coordinators,
+    /// This process's memory at the start, to report what the run added.
+    pub(super) memory: MemoryMark,
 }
 
 impl Run {
@@ -248,6 +250,7 @@ impl Run {
                 .collect(),
             replaced: &self.replaced,
             respawn_failures: &self.respawn_failures,
+            memory: &self.memory,
         });
         report.timeline = timeline;
         report

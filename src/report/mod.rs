@@ -1,20 +1,23 @@
-//! Presenting a finished run: the table, the JSON, the headline, and the comparison maths
-//! (speedup, efficiency). Shared by `run`, `bench` and the dashboard. Each format has one
-//! writer (`sheet.rs` aligned text, `csv.rs`, `markdown.rs`) fed [`sheet::Sheet`]s; `rows.rs`
-//! makes a run's per-worker sheet and `bench.rs` a sweep's. The result types themselves are the
-//! engine's ([`crate::engine::RunReport`]); this module only reads them and never starts or stops
-//! anything.
+//! Presenting finished runs: the table, the JSON, the trace, the dashboard's results files, the
+//! comparison (speedup, efficiency, rows of repeats, the winner) and a sweep's tables. Shared by
+//! `run`, `bench` and the dashboard. Each format has one writer (`sheet.rs` aligned text,
+//! `csv.rs`, `markdown.rs`) fed [`sheet::Sheet`]s; `rows.rs` makes a run's per-worker sheet and
+//! `bench.rs` a sweep's. The result types themselves are the engine's
+//! ([`crate::engine::RunReport`]); this module only reads them and never starts or stops anything.
 
 mod bench;
+pub(crate) mod compare;
 mod csv;
 mod json;
 mod markdown;
+pub(crate) mod results;
 mod rows;
 mod sheet;
 mod table;
 mod trace;
 
 pub(crate) use bench::{bench_csv, bench_json, bench_markdown, bench_text};
+pub(crate) use compare::{compare, Comparison};
 pub(crate) use json::to_json;
 pub(crate) use rows::{run_csv, run_markdown};
 pub(crate) use table::{to_summary, to_table};
@@ -22,21 +25,15 @@ pub(crate) use trace::write_trace;
 
 use crate::engine::RunReport;
 
-/// The one-line figure of a run, for the results table and the summary. Presentation, so it
-/// lives here and not with the result type.
-pub(crate) trait Headline {
-    /// The figure that matters most for this run's workload, in a few words.
-    fn headline(&self) -> String;
-}
-
-impl Headline for RunReport {
-    /// The workload's own headline (`lost 12 of 4000000`), else whether the checksum held.
-    fn headline(&self) -> String {
-        self.metrics.headline().unwrap_or_else(|| match self.checksum_ok() {
-            Some(true) => "checksum ok".to_owned(),
-            Some(false) => "checksum WRONG".to_owned(),
-            None => format!("{}/{} tasks", self.tasks_done, self.plan.tasks),
-        })
+/// The verdict of a run's checksum where it checks a computed result (cpu's sum, data's
+/// histograms): None where it only proves that each task ran once (io's index + 1), or where
+/// not every task completed. "checksum ok" on a run that computed nothing would claim too much.
+#[must_use]
+pub(crate) fn result_check(report: &RunReport) -> Option<bool> {
+    if report.plan.workload.kind.checksum_checks_result() {
+        report.checksum_ok()
+    } else {
+        None
     }
 }
 

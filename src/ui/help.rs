@@ -16,7 +16,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, theme: Theme) {
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .title(Line::styled(" Keys ", theme.title()))
-        .title_bottom(Line::styled(" Esc or ? closes ", theme.dim()))
+        .title_bottom(Line::styled(" Esc or ? closes · Tab: what the columns mean ", theme.dim()))
         .border_style(theme.border(true));
     let lines: Vec<Line> = BINDINGS
         .iter()

@@ -33,7 +33,9 @@ pub(crate) fn draw(frame: &mut Frame, state: &State) {
         return;
     }
     let spare = area.height.saturating_sub(MIN_HEIGHT);
-    let results_height = 5 + (spare / 2).min(state.results.len().saturating_sub(2) as u16);
+    // The sentence under the table takes up to two lines.
+    let results_lines = state.comparison.rows.len() + 2 * usize::from(state.comparison.sentence.is_some());
+    let results_height = 5 + (spare / 2).min(results_lines.saturating_sub(2) as u16);
     let catalog_height = 7 + (spare / 6).min(2);
     let [catalog_area, middle, results_area, footer_area] = Layout::vertical([
         Constraint::Length(catalog_height),
@@ -64,8 +66,10 @@ pub(crate) fn draw(frame: &mut Frame, state: &State) {
         results::render(frame, results_area, state, theme);
     }
     footer::render(frame, footer_area, state, theme);
-    if state.overlay == Some(Overlay::Help) {
-        help::render(frame, area, theme);
+    match state.overlay {
+        Some(Overlay::Help) => help::render(frame, area, theme),
+        Some(Overlay::Columns) => results::render_columns_help(frame, area, theme),
+        None => {}
     }
 }
 

@@ -1,38 +1,63 @@
-//! The results panel: every finished run as a row, compared with its baseline.
+//! The results panel: one row per configuration (repeats folded into mean ± σ), its speedup
+//! over the sequential baseline, the winner of each comparison starred, and the sentence that
+//! says what the comparison shows. It draws `state.comparison`; the grouping is `report`'s.
 
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::theme::Theme;
 use super::{focused, panel};
 use crate::app::state::{Focus, ResultRow, State};
-use crate::report::Headline;
-use crate::units::{format_bytes, format_seconds};
+use crate::engine::RunOutcome;
+use crate::report::compare::Row as Compared;
+use crate::report::results::{check_text, peak_of};
+use crate::units::{format_bytes, format_seconds, truncate};
+
+/// What marks the winner, in the first column.
+pub(crate) const WINNER: &str = "★";
 
 pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let is_focused = focused(state, Focus::Results);
     let mut block = panel(" Results ", is_focused, theme);
-    if state.baseline_missing() {
-        block = block.title_bottom(Line::styled(
-            format!(" no baseline for {} with this size and task count: press b to run it ", state.workload()),
-            theme.dim(),
-        ));
+    if state.baseline_missing() && !state.running() {
+        block = block.title(
+            Line::styled(format!(" no baseline yet for {}: Enter runs it first ", state.workload()), theme.dim())
+                .alignment(Alignment::Right),
+        );
     }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if state.results.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled(
-                "Finished runs line up here, with their speedup over the baseline.",
+                "Finished runs line up here, with their speedup over the sequential baseline.",
                 theme.dim(),
             )),
             inner,
         );
         return;
     }
-    let extras = extra_columns(inner.width);
+    let sentence = state.results_sentence();
+    let sentence_lines = match &sentence {
+        // Two lines when there is room for a header, a row and the sentence.
+        Some(sentence) if inner.height >= 4 && sentence.chars().count() > usize::from(inner.width) => 2,
+        Some(_) if inner.height >= 3 => 1,
+        _ => 0,
+    };
+    let [table_area, sentence_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(sentence_lines)]).areas(inner);
+    render_table(frame, table_area, state, is_focused, theme);
+    if let Some(sentence) = sentence.filter(|_| sentence_lines > 0) {
+        let text = truncate(&sentence, usize::from(inner.width) * usize::from(sentence_lines));
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), sentence_area);
+    }
+}
+
+fn render_table(frame: &mut Frame, area: Rect, state: &State, is_focused: bool, theme: Theme) {
+    let extras = extra_columns(area.width);
     let mut header: Vec<&str> = BASE.iter().map(|(name, _)| *name).collect();
     let mut widths: Vec<Constraint> = BASE.iter().map(|(_, width)| Constraint::Length(*width)).collect();
     for extra in Extra::ALL.into_iter().filter(|extra| extras.contains(extra)) {
@@ -43,53 +68,129 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
             Constraint::Length(extra.width())
         });
     }
-    let visible = usize::from(inner.height.saturating_sub(1)).max(1);
-    let first = state.results_scroll.saturating_sub(visible - 1).min(state.results.len().saturating_sub(visible));
-    let rows = state.results.iter().enumerate().skip(first).take(visible).map(|(index, row)| {
-        let r = result_row(index, row, &extras, theme);
+    let rows = &state.comparison.rows;
+    let visible = usize::from(area.height.saturating_sub(1)).max(1);
+    let first = state.results_scroll.saturating_sub(visible - 1).min(rows.len().saturating_sub(visible));
+    let shown = rows.iter().enumerate().skip(first).take(visible).map(|(index, row)| {
+        let drawn = table_row(index, row, &state.results, &extras, theme);
         if is_focused && index == state.results_scroll {
-            r.style(theme.selected())
+            drawn.style(theme.selected())
         } else {
-            r
+            drawn
         }
     });
-    frame.render_widget(Table::new(rows, widths).header(Row::new(header).style(theme.dim())).column_spacing(1), inner);
+    frame.render_widget(Table::new(shown, widths).header(Row::new(header).style(theme.dim())).column_spacing(1), area);
 }
 
-/// The columns every width shows, with their widths.
-const BASE: [(&str, u16); 9] = [
+/// What each column means, for the help's second page: the results table's, then the workers
+/// table's in brief.
+const COLUMNS: &[(&str, &str)] = &[
+    ("★ #", "fastest of its workload, size and tasks; row number"),
+    ("workload model", "what ran, and as what: sequential, threads, processes"),
+    ("variant", "the options that tell rows apart: mutex, pipe, dynamic"),
+    ("n runs", "workers; identical runs folded into the row"),
+    ("lock", "the emulated interpreter lock, on or off"),
+    ("wall ± σ", "elapsed time, mean over the runs; standard deviation"),
+    ("speedup", "sequential baseline's mean wall time over the row's"),
+    ("eff", "speedup per worker: 100% is perfect scaling"),
+    ("affinity", "pinning: none, spread, single, a CPU list"),
+    ("cpu", "CPU time of all workers, mean over the runs"),
+    ("peak mem", "memory the run added at its peak, program + workers"),
+    ("start-up", "median time from asking for a worker to its start"),
+    ("check", "ok: the checksum proved the computed result; — none can"),
+    ("outcome", "finished, cancelled or failed; only finished are averaged"),
+    ("figure", "the workload's own measure: lost updates, PSS, p50…"),
+];
+
+/// The workers table's columns, in brief.
+const WORKER_COLUMNS: [&str; 3] = [
+    " task: progress of the task in hand · tasks: done · /s: tasks a second",
+    " core: the CPU it last ran on · cpu: CPU time · lock wait: time waiting for it",
+    " split: running/lock wait/blocked/idle · why: how it ended badly",
+];
+
+/// The help's second page: what every column means.
+pub(super) fn render_columns_help(frame: &mut Frame, area: Rect, theme: Theme) {
+    use ratatui::layout::Flex;
+    use ratatui::widgets::{Block, Clear};
+    let width = 80.min(area.width);
+    let height = (COLUMNS.len() as u16 + 8).min(area.height);
+    let [vertical] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(width)]).flex(Flex::Center).areas(vertical);
+    frame.render_widget(Clear, popup);
+    let block = Block::bordered()
+        .title(Line::styled(" Columns ", theme.title()))
+        .title_bottom(Line::styled(" Esc or ? closes · Tab: the keys ", theme.dim()))
+        .border_style(theme.border(true));
+    let mut lines = vec![Line::styled(" Results", theme.dim())];
+    lines.extend(COLUMNS.iter().map(|(name, meaning)| {
+        Line::from(vec![Span::styled(format!(" {name:<15}"), theme.key()), Span::raw(*meaning)])
+    }));
+    lines.push(Line::styled(" Workers", theme.dim()));
+    lines.extend(WORKER_COLUMNS.map(Line::raw));
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
+}
+
+/// The columns every width shows, with their widths: 78 columns, an 80-column terminal's panel.
+const BASE: [(&str, u16); 11] = [
+    ("", 1),
     ("#", 3),
     ("workload", 10),
+    ("variant", 8),
     ("model", 10),
-    ("n", 3),
-    ("affinity", 8),
+    ("n", 4),
     ("lock", 4),
+    ("runs", 4),
     ("wall", 8),
+    ("± σ", 9),
     ("speedup", 7),
-    ("eff", 4),
 ];
 
 /// The columns shown as width allows, in display order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Extra {
+    Efficiency,
+    Affinity,
     Cpu,
     PeakMemory,
     Startup,
+    Check,
     Outcome,
     Figure,
 }
 
 impl Extra {
-    const ALL: [Self; 5] = [Self::Cpu, Self::PeakMemory, Self::Startup, Self::Outcome, Self::Figure];
-    /// Which to keep first when not all fit: the figure (what the workload shows) before the
-    /// outcome, which the figure and the row's colour already hint at.
-    const PRIORITY: [Self; 5] = [Self::Cpu, Self::PeakMemory, Self::Startup, Self::Figure, Self::Outcome];
+    const ALL: [Self; 8] = [
+        Self::Efficiency,
+        Self::Affinity,
+        Self::Cpu,
+        Self::PeakMemory,
+        Self::Startup,
+        Self::Check,
+        Self::Outcome,
+        Self::Figure,
+    ];
+    /// Which to keep first when not all fit: how a run ended and what the workload measured
+    /// before the finer figures.
+    const PRIORITY: [Self; 8] = [
+        Self::Efficiency,
+        Self::Outcome,
+        Self::Figure,
+        Self::PeakMemory,
+        Self::Cpu,
+        Self::Check,
+        Self::Affinity,
+        Self::Startup,
+    ];
 
     fn name(self) -> &'static str {
         match self {
+            Self::Efficiency => "eff",
+            Self::Affinity => "affinity",
             Self::Cpu => "cpu",
             Self::PeakMemory => "peak mem",
             Self::Startup => "start-up",
+            Self::Check => "check",
             Self::Outcome => "outcome",
             Self::Figure => "figure",
         }
@@ -98,9 +199,13 @@ impl Extra {
     /// The narrowest the column may be; the figure takes whatever is left beyond.
     fn width(self) -> u16 {
         match self {
-            Self::Cpu | Self::Startup => 8,
-            Self::PeakMemory | Self::Outcome => 9,
-            Self::Figure => 16,
+            Self::Efficiency => 4,
+            Self::Check => 5,
+            Self::Cpu | Self::Startup | Self::Affinity => 8,
+            Self::Outcome => 9,
+            // `1024.0 MiB`, just under a GiB.
+            Self::PeakMemory => 10,
+            Self::Figure => 14,
         }
     }
 }
@@ -108,7 +213,7 @@ impl Extra {
 /// The extra columns that fit beside the base ones in `width`, by priority.
 fn extra_columns(width: u16) -> Vec<Extra> {
     let base: u16 = BASE.iter().map(|(_, w)| w + 1).sum();
-    let mut left = width.saturating_sub(base);
+    let mut left = (width + 1).saturating_sub(base);
     let mut shown = Vec::new();
     for extra in Extra::PRIORITY {
         if left > extra.width() {
@@ -119,62 +224,55 @@ fn extra_columns(width: u16) -> Vec<Extra> {
     shown
 }
 
-fn result_row(index: usize, row: &ResultRow, extras: &[Extra], theme: Theme) -> Row<'static> {
-    let report = &row.report;
+fn table_row(index: usize, row: &Compared, results: &[ResultRow], extras: &[Extra], theme: Theme) -> Row<'static> {
+    let Some(report) = row.latest(results) else { return Row::new(Vec::<Cell>::new()) };
     let plan = &report.plan;
-    let speedup = row.speedup.map_or_else(|| "—".to_owned(), |s| format!("{s:.2}×"));
-    let efficiency = row.efficiency.map_or_else(|| "—".to_owned(), |e| format!("{:.0}%", e * 100.0));
+    let finished = report.outcome == RunOutcome::Finished;
     let mut cells = vec![
+        Cell::from(Span::styled(if row.winner { WINNER } else { "" }, theme.good())),
         Cell::from((index + 1).to_string()),
         Cell::from(plan.workload.kind.name()),
+        Cell::from(row.variant.clone()),
         Cell::from(plan.model.name()),
         Cell::from(plan.workers.to_string()),
-        Cell::from(plan.affinity.to_string()),
         Cell::from(if plan.gil.is_some() { "on" } else { "off" }),
-        Cell::from(format_seconds(report.wall_seconds)),
-        Cell::from(Span::styled(speedup, theme.value())),
-        Cell::from(efficiency),
+        Cell::from(row.runs.len().to_string()),
+        Cell::from(format_seconds(row.wall_mean)),
+        Cell::from(row.spread_text()),
+        Cell::from(Span::styled(row.speedup_text(), if finished { theme.value() } else { theme.dim() })),
     ];
     for extra in Extra::ALL.into_iter().filter(|extra| extras.contains(extra)) {
         cells.push(match extra {
-            Extra::Cpu => Cell::from(format_seconds(report.cpu_seconds)),
-            Extra::PeakMemory => Cell::from(format_bytes(report.peak_rss_bytes)),
+            Extra::Efficiency => Cell::from(row.efficiency_text()),
+            Extra::Affinity => Cell::from(plan.affinity.to_string()),
+            Extra::Cpu => Cell::from(format_seconds(row.mean_of(results, |r| r.cpu_seconds))),
+            Extra::PeakMemory => Cell::from(format_bytes(peak_of(row, results))),
             Extra::Startup => {
-                Cell::from(report.median_startup_seconds().map_or_else(|| "—".to_owned(), format_seconds))
+                let started = row.reports(results).any(|r| r.median_startup_seconds().is_some());
+                Cell::from(if started {
+                    format_seconds(row.mean_of(results, |r| r.median_startup_seconds().unwrap_or(0.0)))
+                } else {
+                    "—".to_owned()
+                })
+            }
+            Extra::Check => {
+                let check = check_text(report);
+                Cell::from(Span::styled(check, if check == "WRONG" { theme.warning() } else { Style::default() }))
             }
             Extra::Outcome => {
-                let style =
-                    if report.outcome == crate::engine::RunOutcome::Finished { theme.good() } else { theme.warning() };
-                Cell::from(Span::styled(report.outcome.name(), style))
+                Cell::from(Span::styled(report.outcome.name(), if finished { theme.good() } else { theme.warning() }))
             }
-            // Without its own column, an outcome other than finished leads the figure.
-            Extra::Figure
-                if !extras.contains(&Extra::Outcome) && report.outcome != crate::engine::RunOutcome::Finished =>
-            {
-                Cell::from(Line::from(vec![
-                    Span::styled(format!("{} · ", report.outcome.name()), theme.warning()),
-                    Span::raw(report.headline()),
-                ]))
-            }
-            Extra::Figure => Cell::from(report.headline()),
+            // The workload's own figure, as plain text: a measurement, not a warning.
+            Extra::Figure => Cell::from(report.metrics.headline().unwrap_or_else(|| "—".to_owned())),
         });
     }
-    Row::new(cells)
+    let drawn = Row::new(cells);
+    if finished {
+        drawn
+    } else {
+        drawn.style(theme.dim())
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{extra_columns, Extra};
-
-    #[test]
-    fn extra_columns_join_by_priority_as_width_allows() {
-        assert_eq!(extra_columns(60), vec![]);
-        assert_eq!(extra_columns(78), vec![Extra::Cpu]);
-        assert_eq!(
-            extra_columns(118),
-            vec![Extra::Cpu, Extra::PeakMemory, Extra::Startup, Extra::Figure],
-            "the figure before the outcome"
-        );
-        assert_eq!(extra_columns(200).len(), Extra::ALL.len());
-    }
-}
+mod tests;

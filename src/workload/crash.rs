@@ -49,6 +49,10 @@ impl Kind for Crash {
          process down, so thread groups run in a host process here. --respawn replaces it."
     }
 
+    fn checksum_checks_result(&self) -> bool {
+        true
+    }
+
     fn size(&self) -> SizeSpec {
         SizeSpec {
             unit: "integers per task",

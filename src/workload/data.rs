@@ -89,6 +89,10 @@ impl Kind for Data {
          its process and the result back, as multiprocessing's Pool.map does."
     }
 
+    fn checksum_checks_result(&self) -> bool {
+        true
+    }
+
     fn size(&self) -> SizeSpec {
         // The dataset is held in memory whole, and made before the run starts.
         SizeSpec {

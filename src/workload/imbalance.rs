@@ -34,6 +34,10 @@ impl Kind for Imbalance {
          shared counter, as a pool does, the load balances. Tiny chunks cost dispatch."
     }
 
+    fn checksum_checks_result(&self) -> bool {
+        true
+    }
+
     fn size(&self) -> SizeSpec {
         // Integers in a weight-1 task; the heaviest tasks are 17 times that.
         SizeSpec {

@@ -156,6 +156,11 @@ pub trait Kind: Sync {
     fn variants(&self, _processes: bool) -> &'static [Variant] {
         &[]
     }
+    /// True when the run's checksum checks a computed result (cpu's sum, data's histograms);
+    /// false when task digests only prove that each task ran once (io's index + 1).
+    fn checksum_checks_result(&self) -> bool {
+        false
+    }
     /// True when a thread group running it could take its whole process down, so it must run
     /// in a host process of its own.
     fn may_kill_its_process(&self, _options: &Options) -> bool {

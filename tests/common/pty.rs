@@ -18,6 +18,10 @@ pub(crate) struct Dashboard {
     /// Every byte the program wrote, for what the screen does not show (terminal queries).
     written: Arc<Mutex<Vec<u8>>>,
     pub tag: String,
+    /// The directory it runs in, where it writes its results on exit: a scratch directory of
+    /// its own, removed on drop, unless the test gave one.
+    pub dir: std::path::PathBuf,
+    scratch: bool,
 }
 
 impl Dashboard {
@@ -26,19 +30,33 @@ impl Dashboard {
         Self::start_in(None, args, cols, rows)
     }
 
+    /// The results files the dashboard wrote in its directory, sorted.
+    pub(crate) fn results_files(&self) -> Vec<std::path::PathBuf> {
+        let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(&self.dir)
+            .map(|entries| entries.filter_map(Result::ok).map(|entry| entry.path()).collect())
+            .unwrap_or_default();
+        found.retain(|path| {
+            path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("concur-tui-results-"))
+        });
+        found.sort();
+        found
+    }
+
     /// As [`Dashboard::start`], in directory `dir` (where the dashboard writes its files).
     pub(crate) fn start_in(dir: Option<&std::path::Path>, args: &[&str], cols: u16, rows: u16) -> Self {
         let pair =
             native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("open a pty");
         let tag = super::new_tag();
+        let scratch = dir.is_none();
+        let dir = dir
+            .map_or_else(|| std::env::temp_dir().join(format!("concur-tui-pty-{tag}")), std::path::Path::to_path_buf);
+        std::fs::create_dir_all(&dir).expect("the dashboard's directory");
         let mut command = CommandBuilder::new(BIN);
         command.args(args);
         command.env(TAG_VAR, &tag);
         command.env("TERM", "xterm-256color");
         command.env_remove("NO_COLOR");
-        if let Some(dir) = dir {
-            command.cwd(dir);
-        }
+        command.cwd(&dir);
         let child = pair.slave.spawn_command(command).expect("spawn in the pty");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("pty reader");
@@ -62,7 +80,7 @@ impl Dashboard {
                 }
             }
         });
-        Self { child, master: pair.master, writer, screen, written, tag }
+        Self { child, master: pair.master, writer, screen, written, tag, dir, scratch }
     }
 
     /// True when the program wrote `bytes` at some point.
@@ -129,5 +147,8 @@ impl Drop for Dashboard {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if self.scratch {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }

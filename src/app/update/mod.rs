@@ -6,11 +6,11 @@ use nix::sys::signal::Signal;
 use super::event::{Command, Event};
 use super::keys::{action_for, available, Action};
 use super::state::{
-    CoreView, Focus, Overlay, Setting, Shutdown, State, TimelineMode, TimelineView, AFFINITIES, CORE_HISTORY,
-    GRACES_MS, LOCK_CHOICES_MS, TASK_COUNTS, TIMELINE_WINDOWS_MS,
+    baseline_request, CoreView, Focus, Overlay, Setting, Shutdown, State, TimelineMode, TimelineView, AFFINITIES,
+    CORE_HISTORY, GRACES_MS, LOCK_CHOICES_MS, TASK_COUNTS, TIMELINE_WINDOWS_MS,
 };
 use crate::board::MAX_WORKERS;
-use crate::engine::{DrainPolicy, Model, Phase, StopReason};
+use crate::engine::{DrainPolicy, Model, Phase, RunOutcome, RunReport, StopReason};
 use crate::workload::{position, CATALOG};
 
 /// Folds one event into the state.
@@ -43,8 +43,9 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
         }
         Event::Finished(report) => {
             end_run(state, &report);
+            let next = after_baseline(state, &report);
             state.add_result(report);
-            Vec::new()
+            next
         }
         Event::SweepRunFinished { report, others_cpu_seconds } => {
             end_run(state, &report);
@@ -57,6 +58,7 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
         Event::StartFailed(message) => {
             state.message = Some(message);
             sweep::give_up(state);
+            state.after_baseline = None;
             if let Some(shutdown) = state.shutdown {
                 state.exit = Some(shutdown.exit_code());
             }
@@ -85,6 +87,50 @@ fn end_run(state: &mut State, report: &crate::engine::RunReport) {
     }
 }
 
+/// The run that waited for `ended`, its baseline: started when the baseline finished (and
+/// nobody is leaving), dropped with a word why otherwise.
+fn after_baseline(state: &mut State, ended: &RunReport) -> Vec<Command> {
+    let Some(next) = state.after_baseline.take() else { return Vec::new() };
+    if state.shutdown.is_some() {
+        return Vec::new();
+    }
+    if ended.outcome != RunOutcome::Finished {
+        state.message = Some(format!(
+            "the sequential baseline {}, so {} × {} did not start",
+            ended.outcome.name(),
+            next.model,
+            next.workers.unwrap_or(1)
+        ));
+        return Vec::new();
+    }
+    state.message = Some(format!(
+        "baseline done in {}; now running {} · {} × {}",
+        crate::units::format_seconds(ended.wall_seconds),
+        next.workload,
+        next.model,
+        next.workers.unwrap_or(1)
+    ));
+    vec![Command::Start(next)]
+}
+
+/// Enter: the run asked for, or its sequential baseline first when none has finished, so that
+/// its speedup is known without pressing `b`.
+fn run_with_baseline(state: &mut State) -> Vec<Command> {
+    let request = state.settings.request(state.workload());
+    match state.missing_baseline(&request) {
+        Some(baseline) => {
+            state.message = Some(format!(
+                "running the sequential baseline first, then {} × {}",
+                request.model,
+                request.workers.unwrap_or(1)
+            ));
+            state.after_baseline = Some(request);
+            vec![Command::Start(baseline)]
+        }
+        None => vec![Command::Start(request)],
+    }
+}
+
 /// Ctrl-C, q, SIGINT, SIGTERM, SIGHUP: drain the run then leave; a second one escalates.
 fn interrupt(state: &mut State, shutdown: Shutdown) -> Vec<Command> {
     if !state.running() {
@@ -108,6 +154,13 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
         if matches!(action, Action::CloseOverlay | Action::Help) {
             state.overlay = None;
         }
+        // Tab turns the help's pages: the keys, then what the columns mean.
+        if matches!(action, Action::FocusNext | Action::FocusPrevious) {
+            state.overlay = match state.overlay {
+                Some(Overlay::Help) => Some(Overlay::Columns),
+                _ => Some(Overlay::Help),
+            };
+        }
         return Vec::new();
     }
     if !available(action, state) {
@@ -124,14 +177,12 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
         Action::Right => change_setting(state, 1),
         Action::FocusNext => state.focus = state.focus.next(),
         Action::FocusPrevious => state.focus = state.focus.previous(),
-        Action::Run => return vec![Command::Start(state.settings.request(state.workload()))],
+        Action::Run => return run_with_baseline(state),
         Action::RunBaseline => {
-            let mut request = state.settings.request(state.workload());
-            request.model = Model::Sequential;
-            request.workers = Some(1);
-            request.gil = None;
-            request.affinity = crate::engine::affinity::Affinity::None;
-            return vec![Command::Start(request)];
+            return baseline_request(&state.settings.request(state.workload()))
+                .map(Command::Start)
+                .into_iter()
+                .collect();
         }
         Action::CycleModel => change(state, Setting::Model, 1),
         Action::MoreWorkers => change(state, Setting::Workers, 1),
@@ -176,6 +227,7 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
             }
         }
         Action::ExportTrace => return vec![Command::ExportTrace],
+        Action::SaveResults => return vec![Command::SaveResults],
         Action::CloseOverlay => {
             state.overlay = None;
             sweep::close(state);
@@ -193,7 +245,7 @@ fn move_selection(state: &mut State, step: isize) {
         Focus::Catalog => (&mut state.selected, CATALOG.len()),
         Focus::Settings => (&mut state.setting, Setting::ALL.len()),
         Focus::Workers => (&mut state.workers_scroll, state.run.as_ref().map_or(0, |run| run.workers.len())),
-        Focus::Results => (&mut state.results_scroll, state.results.len()),
+        Focus::Results => (&mut state.results_scroll, state.comparison.rows.len()),
     };
     if len == 0 {
         *position = 0;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
+use crate::engine::{RunOutcome, RunReport};
 
 fn press(state: &mut State, keys: &str) -> Vec<Command> {
     keys.chars()
@@ -34,11 +35,22 @@ fn fake_run(state: &mut State) {
     state.run = Some(crate::telemetry::RunView::of_plan(plan));
 }
 
+/// The run that `keys` asks for: the one started, or the one waiting for its baseline.
+fn asked(state: &mut State, keys: &str) -> crate::engine::PlanRequest {
+    let commands = press(state, keys);
+    let [Command::Start(started)] = commands.as_slice() else { panic!("{commands:?}") };
+    state.after_baseline.clone().unwrap_or_else(|| started.clone())
+}
+
+fn ended(request: &crate::engine::PlanRequest, outcome: RunOutcome) -> RunReport {
+    let plan = request.validate_with(&[0, 1]).expect("plan");
+    RunReport { outcome, wall_seconds: 1.0, ..RunReport::empty(plan) }
+}
+
 #[test]
 fn enter_runs_the_selected_workload_with_the_settings() {
     let mut state = new_state();
-    let commands = press(&mut state, "jm+g\n");
-    let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+    let request = asked(&mut state, "jm+g\n");
     assert_eq!(request.workload.name(), CATALOG[1].name());
     assert_eq!((request.model, request.workers), (Model::Processes, Some(3)));
     assert!(request.gil.is_some());
@@ -49,26 +61,22 @@ fn the_variant_row_picks_ipc_transports_between_processes_and_data_transfers() {
     let mut state = new_state();
     press(&mut state, "jjjm\tjjjjjj");
     assert_eq!((state.workload().name(), state.settings.model), ("ipc", Model::Processes));
-    let commands = press(&mut state, ">>\n");
-    let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+    let request = asked(&mut state, ">>\n");
     assert_eq!(request.options, vec![("transport".to_owned(), "shm".to_owned())]);
     // Threads have only the channel: the row does not move, and the run uses the channel.
     let mut state = new_state();
     press(&mut state, "jjj\tjjjjjj>");
-    let commands = press(&mut state, "\n");
-    let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+    let request = asked(&mut state, "\n");
     assert_eq!(request.options, vec![("transport".to_owned(), "channel".to_owned())]);
     let mut state = new_state();
     press(&mut state, "jjm\tjjjjjj>");
     assert_eq!(state.workload().name(), "data");
-    let commands = press(&mut state, "\n");
-    let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+    let request = asked(&mut state, "\n");
     assert!(request.options.contains(&("transfer".to_owned(), "pipe".to_owned())), "{:?}", request.options);
     // Imbalance's variant is the run's schedule.
     let mut state = new_state();
     press(&mut state, "jjjjjj\tjjjjjj>");
-    let commands = press(&mut state, "\n");
-    let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+    let request = asked(&mut state, "\n");
     assert_eq!((request.workload.name(), request.schedule), ("imbalance", crate::engine::Schedule::Dynamic));
 }
 
@@ -230,4 +238,98 @@ fn cycling_wraps_both_ways() {
     assert_eq!(cycle(&[1, 2, 3], &1, -1), 3);
     assert_eq!(cycle(&[1, 2, 3], &7, 1), 1);
     assert_eq!(cycle(&[1, 2, 3], &7, -1), 3);
+}
+
+#[test]
+fn enter_runs_the_missing_sequential_baseline_first_then_the_run() {
+    let mut state = new_state();
+    let commands = press(&mut state, "m\n"); // cpu, processes × 2
+    let [Command::Start(baseline)] = commands.as_slice() else { panic!("{commands:?}") };
+    let wanted = state.after_baseline.clone().expect("the run waits for its baseline");
+    assert_eq!((baseline.model, baseline.workers, baseline.gil), (Model::Sequential, Some(1), None));
+    assert_eq!((baseline.size, baseline.tasks), (wanted.size, wanted.tasks));
+    assert_eq!((wanted.model, wanted.workers), (Model::Processes, Some(2)));
+    assert!(state.message.as_deref().is_some_and(|m| m.starts_with("running the sequential baseline first")));
+    fake_run(&mut state);
+    let next = update(&mut state, Event::Finished(ended(baseline, RunOutcome::Finished)));
+    assert_eq!(next, vec![Command::Start(wanted.clone())], "the run follows its baseline");
+    assert_eq!(state.after_baseline, None);
+    update(&mut state, Event::Finished(ended(&wanted, RunOutcome::Finished)));
+    assert!(state.comparison.rows[1].speedup.is_some(), "speedup without pressing b");
+    // The baseline is there now: Enter runs at once, and a repeat joins its row.
+    assert_eq!(press(&mut state, "\n"), vec![Command::Start(wanted.clone())]);
+    update(&mut state, Event::Finished(ended(&wanted, RunOutcome::Finished)));
+    assert_eq!(state.comparison.rows.len(), 2);
+    assert_eq!(state.comparison.rows[1].runs.len(), 2);
+}
+
+#[test]
+fn a_cancelled_baseline_drops_the_run_that_waited_for_it() {
+    let mut state = new_state();
+    let commands = press(&mut state, "\n");
+    let [Command::Start(baseline)] = commands.as_slice() else { panic!("{commands:?}") };
+    fake_run(&mut state);
+    assert_eq!(press(&mut state, "c"), vec![Command::Stop(StopReason::User)]);
+    assert!(update(&mut state, Event::Finished(ended(baseline, RunOutcome::Cancelled(None)))).is_empty());
+    assert_eq!(state.after_baseline, None);
+    assert!(state.message.as_deref().is_some_and(|m| m.contains("baseline cancelled")), "{:?}", state.message);
+    assert!(state.baseline_missing(), "a cancelled run is no baseline");
+}
+
+#[test]
+fn a_baseline_takes_only_the_options_a_sequential_run_can_take() {
+    let mut state = new_state();
+    press(&mut state, "jjjm\tjjjjjj>>"); // ipc, processes over shm
+    let commands = press(&mut state, "\n");
+    let [Command::Start(baseline)] = commands.as_slice() else { panic!("{commands:?}") };
+    assert_eq!(baseline.model, Model::Sequential);
+    assert_eq!(baseline.options, vec![("transport".to_owned(), "channel".to_owned())]);
+    // Sequential and 1-worker runs are their own baseline.
+    let mut state = new_state();
+    press(&mut state, "mmm"); // sequential
+    assert_eq!(state.settings.model, Model::Sequential);
+    let commands = press(&mut state, "\n");
+    assert!(matches!(commands.as_slice(), [Command::Start(r)] if r.model == Model::Sequential));
+    assert_eq!(state.after_baseline, None);
+}
+
+#[test]
+fn w_saves_only_once_there_are_results() {
+    let mut state = new_state();
+    assert!(press(&mut state, "w").is_empty());
+    let request = state.settings.request(state.workload());
+    update(&mut state, Event::Finished(ended(&request, RunOutcome::Finished)));
+    assert_eq!(press(&mut state, "w"), vec![Command::SaveResults]);
+}
+
+#[test]
+fn tab_in_the_help_turns_to_the_columns_page_and_back() {
+    let mut state = new_state();
+    press(&mut state, "?\t");
+    assert_eq!(state.overlay, Some(Overlay::Columns));
+    assert_eq!(state.focus, Focus::Catalog, "the panels' focus stays");
+    press(&mut state, "\t");
+    assert_eq!(state.overlay, Some(Overlay::Help));
+    press(&mut state, "\t?");
+    assert_eq!(state.overlay, None);
+}
+
+#[test]
+fn the_sentence_warns_when_other_programs_were_busy_during_a_run_it_compares() {
+    let mut state = new_state();
+    let commands = press(&mut state, "\n");
+    let [Command::Start(baseline)] = commands.as_slice() else { panic!("{commands:?}") };
+    let wanted = state.after_baseline.clone().expect("waiting");
+    update(&mut state, Event::Finished(RunReport { wall_seconds: 2.0, ..ended(baseline, RunOutcome::Finished) }));
+    assert!(!state.results[0].busy);
+    // Both cores full, none of it the run's: other programs.
+    for _ in 0..4 {
+        let usage = vec![100.0, 100.0];
+        update(&mut state, Event::Cores(crate::telemetry::CoreSample { usage, interval: Duration::from_millis(250) }));
+    }
+    update(&mut state, Event::Finished(ended(&wanted, RunOutcome::Finished)));
+    assert!(state.results[1].busy);
+    let sentence = state.results_sentence().expect("a sentence");
+    assert!(sentence.starts_with("threads × 2 ran 2.00× faster than sequential × 1"), "{sentence}");
+    assert!(sentence.ends_with("Other programs were busy during these runs: the figures may be off."), "{sentence}");
 }

@@ -1,0 +1,297 @@
+//! Comparing finished runs, for the dashboard's results table and its saved files: identical
+//! configurations grouped into one row (mean ± σ of their wall times), each row's speedup over
+//! its sequential baseline, the winner of each comparable set, and one sentence saying what
+//! the comparison shows. Reads reports only; the sentence is built from the rows and the
+//! catalog's own texts, never from a workload's name.
+
+use std::borrow::Borrow;
+use std::fmt::Write as _;
+
+use crate::bench::stats::Summary;
+use crate::engine::{Model, Plan, RunOutcome, RunReport, Schedule};
+use crate::units::format_seconds;
+use crate::workload::{Kind, Setup, Shape, Values};
+
+/// One row of the results table: one configuration, run once or more.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Row {
+    /// Indices of the row's runs in the reports, oldest first.
+    pub runs: Vec<usize>,
+    /// The options (and schedule) that tell runs of one workload apart: `mutex`, `pipe`.
+    pub variant: String,
+    pub wall_mean: f64,
+    /// The sample standard deviation of the wall times; None for a single run.
+    pub wall_sd: Option<f64>,
+    /// Over the baseline's mean wall time; None without a finished baseline.
+    pub speedup: Option<f64>,
+    pub efficiency: Option<f64>,
+    /// The fastest finished row among those of the same workload, size and tasks (two or more).
+    pub winner: bool,
+}
+
+impl Row {
+    /// The latest run of the row.
+    #[must_use]
+    pub(crate) fn latest<'a, R: Borrow<RunReport>>(&self, reports: &'a [R]) -> Option<&'a RunReport> {
+        self.runs.last().and_then(|at| reports.get(*at)).map(Borrow::borrow)
+    }
+
+    /// The row's runs, oldest first.
+    pub(crate) fn reports<'a, R: Borrow<RunReport>>(&self, reports: &'a [R]) -> impl Iterator<Item = &'a RunReport> {
+        self.runs.clone().into_iter().filter_map(move |at| reports.get(at)).map(Borrow::borrow)
+    }
+
+    /// The mean of `figure` over the row's runs.
+    #[must_use]
+    pub(crate) fn mean_of<R: Borrow<RunReport>>(&self, reports: &[R], figure: impl Fn(&RunReport) -> f64) -> f64 {
+        Summary::of(&self.reports(reports).map(figure).collect::<Vec<_>>()).map_or(0.0, |summary| summary.mean)
+    }
+}
+
+/// The texts of a row's cells, shared by the dashboard's table and the saved Markdown.
+impl Row {
+    /// `±12.3 ms`, or empty for a single run.
+    #[must_use]
+    pub(crate) fn spread_text(&self) -> String {
+        self.wall_sd.map_or_else(String::new, |sd| format!("±{}", format_seconds(sd)))
+    }
+
+    /// `1.90×`, or `—` without a baseline.
+    #[must_use]
+    pub(crate) fn speedup_text(&self) -> String {
+        self.speedup.map_or_else(|| "—".to_owned(), |s| format!("{s:.2}×"))
+    }
+
+    /// `95%`, or `—` without a baseline.
+    #[must_use]
+    pub(crate) fn efficiency_text(&self) -> String {
+        self.efficiency.map_or_else(|| "—".to_owned(), |e| format!("{:.0}%", e * 100.0))
+    }
+}
+
+/// The results table's model.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Comparison {
+    pub rows: Vec<Row>,
+    /// What the comparison of the latest run's set shows, when it has two finished rows.
+    pub sentence: Option<String>,
+    /// The rows the sentence compares: the faster, then the slower.
+    pub compared: Option<(usize, usize)>,
+}
+
+/// Groups `reports` (oldest first) into rows and compares them.
+#[must_use]
+pub(crate) fn compare<R: Borrow<RunReport>>(reports: &[R]) -> Comparison {
+    let mut rows: Vec<Row> = Vec::new();
+    for (at, report) in reports.iter().map(Borrow::borrow).enumerate() {
+        // Only finished runs of one configuration are repeats; a cancelled or failed run keeps
+        // its own row, since its wall time measures something else.
+        let same = rows.iter_mut().find(|row| {
+            report.outcome == RunOutcome::Finished
+                && row.runs.first().and_then(|first| reports.get(*first)).map(Borrow::borrow).is_some_and(|first| {
+                    first.outcome == RunOutcome::Finished && same_configuration(&first.plan, &report.plan)
+                })
+        });
+        match same {
+            Some(row) => row.runs.push(at),
+            None => rows.push(Row {
+                runs: vec![at],
+                variant: variant_of(&report.plan),
+                wall_mean: 0.0,
+                wall_sd: None,
+                speedup: None,
+                efficiency: None,
+                winner: false,
+            }),
+        }
+    }
+    for row in &mut rows {
+        let walls: Vec<f64> = row.reports(reports).map(|report| report.wall_seconds).collect();
+        let spread = Summary::of(&walls);
+        row.wall_mean = spread.map_or(0.0, |summary| summary.mean);
+        row.wall_sd = spread.filter(|_| walls.len() > 1).map(|summary| summary.stddev);
+    }
+    let means: Vec<f64> = rows.iter().map(|row| row.wall_mean).collect();
+    for index in 0..rows.len() {
+        // A cancelled or failed run's wall time is not a time to do the work.
+        let Some(report) = rows[index].latest(reports).filter(|r| r.outcome == RunOutcome::Finished) else {
+            continue;
+        };
+        let base = baseline_row(&rows, reports, &report.plan);
+        let speedup = base.and_then(|base| super::speedup(means[base], rows[index].wall_mean));
+        rows[index].speedup = speedup;
+        rows[index].efficiency = speedup.map(|s| super::efficiency(s, report.plan.workers));
+    }
+    mark_winners(&mut rows, reports);
+    let said = reports.last().map(Borrow::borrow).and_then(|last| sentence_for(&rows, reports, &last.plan));
+    let compared = said.as_ref().map(|(_, fast, slow)| (*fast, *slow));
+    Comparison { rows, sentence: said.map(|(sentence, ..)| sentence), compared }
+}
+
+/// Whether two plans are the same configuration: what the table shows of a row.
+fn same_configuration(a: &Plan, b: &Plan) -> bool {
+    a.workload == b.workload
+        && a.model == b.model
+        && a.workers == b.workers
+        && a.affinity == b.affinity
+        && a.gil == b.gil
+        && a.schedule == b.schedule
+        && a.chunk == b.chunk
+        && a.start == b.start
+        && a.respawn == b.respawn
+}
+
+/// Whether two plans belong to one comparison: same workload, size and tasks.
+fn comparable(a: &Plan, b: &Plan) -> bool {
+    a.workload.kind.name() == b.workload.kind.name() && a.workload.size == b.workload.size && a.tasks == b.tasks
+}
+
+/// The options that tell runs of one workload apart (`racy`, `pipe`), with the schedule where
+/// the workload offers it as a variant or it is not the default.
+#[must_use]
+pub(crate) fn variant_of(plan: &Plan) -> String {
+    let mut words = vec![plan.workload.variant()];
+    let offers_schedule = plan
+        .workload
+        .kind
+        .variants(false)
+        .iter()
+        .any(|variant| variant.sets.iter().any(|(flag, _)| *flag == "schedule"));
+    if offers_schedule || plan.schedule != Schedule::Static {
+        words.push(match plan.schedule {
+            Schedule::Static => "static".to_owned(),
+            Schedule::Dynamic => "dynamic".to_owned(),
+        });
+    }
+    words.retain(|word| !word.is_empty());
+    words.join(" ")
+}
+
+/// The workload as its sequential baseline runs it: the same size, tasks and options, read
+/// for one worker thread. An option a sequential run cannot take (`--transfer pipe`, a
+/// transport between processes) falls back to its default.
+#[must_use]
+pub(crate) fn baseline_setup(
+    kind: &'static dyn Kind,
+    size: u64,
+    tasks: u64,
+    given: &[(String, String)],
+) -> Option<Setup> {
+    let shape = Shape { workers: 1, tasks, processes: false };
+    Setup::configure(kind, size, given, &shape).ok().or_else(|| {
+        let numbers: Vec<(String, String)> = given
+            .iter()
+            .filter(|(flag, _)| {
+                kind.options().iter().any(|spec| spec.flag == flag && matches!(spec.values, Values::Number { .. }))
+            })
+            .cloned()
+            .collect();
+        Setup::configure(kind, size, &numbers, &shape).ok()
+    })
+}
+
+/// The baseline setup of a finished plan.
+fn baseline_setup_of(plan: &Plan) -> Option<Setup> {
+    let given: Vec<(String, String)> =
+        plan.workload.options.iter().map(|(f, v)| (f.to_owned(), v.to_owned())).collect();
+    baseline_setup(plan.workload.kind, plan.workload.size, plan.tasks, &given)
+}
+
+/// Whether `report` can serve as the baseline of runs whose baseline setup is `target`.
+#[must_use]
+pub(crate) fn is_baseline(report: &RunReport, target: &Setup) -> bool {
+    report.outcome == RunOutcome::Finished && report.plan.workers == 1 && report.plan.workload == *target
+}
+
+/// The row a plan's speedup is measured against: the latest finished sequential row of its
+/// baseline setup, else the latest finished 1-worker row of any model.
+fn baseline_row<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) -> Option<usize> {
+    let target = baseline_setup_of(plan)?;
+    let candidates = || {
+        rows.iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, row)| row.latest(reports).is_some_and(|report| is_baseline(report, &target)))
+    };
+    candidates()
+        .find(|(_, row)| row.latest(reports).is_some_and(|report| report.plan.model == Model::Sequential))
+        .or_else(|| candidates().next())
+        .map(|(at, _)| at)
+}
+
+fn mark_winners<R: Borrow<RunReport>>(rows: &mut [Row], reports: &[R]) {
+    for index in 0..rows.len() {
+        let Some(plan) = rows[index].latest(reports).map(|report| &report.plan) else { continue };
+        let set = finished_set(rows, reports, plan);
+        let fastest = set.iter().copied().min_by(|a, b| rows[*a].wall_mean.total_cmp(&rows[*b].wall_mean));
+        rows[index].winner = set.len() > 1 && fastest == Some(index);
+    }
+}
+
+/// The finished rows comparable with `plan`.
+fn finished_set<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) -> Vec<usize> {
+    rows.iter()
+        .enumerate()
+        .filter(|(_, row)| {
+            row.latest(reports).is_some_and(|r| r.outcome == RunOutcome::Finished && comparable(&r.plan, plan))
+        })
+        .map(|(at, _)| at)
+        .collect()
+}
+
+/// `processes × 2`, `threads × 2 with the lock`, `threads × 2 (mutex)`.
+#[must_use]
+pub(crate) fn label(plan: &Plan, variant: &str) -> String {
+    let mut text = format!("{} × {}", plan.model.name(), plan.workers);
+    if plan.gil.is_some() {
+        text.push_str(" with the lock");
+    }
+    if !variant.is_empty() {
+        let _ = write!(text, " ({variant})");
+    }
+    text
+}
+
+/// The winner of the latest run's set against its slowest row (parallel rows among themselves
+/// when there are two), and why, from what differs.
+fn sentence_for<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) -> Option<(String, usize, usize)> {
+    let mut set = finished_set(rows, reports, plan);
+    // Baselines are what speedup already compares with: the sentence compares the parallel
+    // rows among themselves when there are two.
+    let parallel: Vec<usize> =
+        set.iter().copied().filter(|at| rows[*at].latest(reports).is_some_and(|r| r.plan.workers > 1)).collect();
+    if parallel.len() > 1 {
+        set = parallel;
+    }
+    let by_wall = |a: &&usize, b: &&usize| rows[**a].wall_mean.total_cmp(&rows[**b].wall_mean);
+    let (fast, slow) = (set.iter().min_by(by_wall)?, set.iter().max_by(by_wall)?);
+    if fast == slow {
+        return None;
+    }
+    let (fast_at, slow_at) = (*fast, *slow);
+    let (fast, slow) = (&rows[fast_at], &rows[slow_at]);
+    let (w, l) = (fast.latest(reports)?, slow.latest(reports)?);
+    let (w_label, l_label) = (label(&w.plan, &fast.variant), label(&l.plan, &slow.variant));
+    let ratio = slow.wall_mean / fast.wall_mean.max(f64::MIN_POSITIVE);
+    if ratio < 1.05 {
+        return Some((format!("{w_label} and {l_label} took about the same time ({ratio:.2}×)."), fast_at, slow_at));
+    }
+    let shares_a_lock = |p: &Plan| p.gil.is_some() && p.model != Model::Processes && p.workers > 1;
+    let reason = if shares_a_lock(&l.plan) && !shares_a_lock(&w.plan) {
+        "the lock lets one thread of a process compute at a time".to_owned()
+    } else if shares_a_lock(&w.plan) && w.plan.workers > l.plan.workers {
+        // Not "shared the work": under one lock only waits overlap, so a large gain in a
+        // computing workload says the slower run had less of the machine.
+        format!("its {} threads share one lock, so only their waits can overlap", w.plan.workers)
+    } else if w.plan.workers > l.plan.workers {
+        format!("{} workers shared the work", w.plan.workers)
+    } else if w.plan.workers < l.plan.workers {
+        format!("{} workers cost more than they gained", l.plan.workers)
+    } else {
+        w.plan.workload.kind.summary().to_owned()
+    };
+    Some((format!("{w_label} ran {ratio:.2}× faster than {l_label}: {reason}."), fast_at, slow_at))
+}
+
+#[cfg(test)]
+mod tests;

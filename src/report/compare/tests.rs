@@ -1,0 +1,129 @@
+use std::time::Duration;
+
+use super::*;
+use crate::engine::PlanRequest;
+use crate::workload::by_name;
+
+fn plan(workload: &str, model: Model, workers: usize, lock: bool, options: &[(&str, &str)]) -> Plan {
+    let mut request = PlanRequest {
+        workers: Some(workers),
+        tasks: 16,
+        size: Some(1000),
+        gil: lock.then_some(Duration::from_millis(5)),
+        ..PlanRequest::new(by_name(workload).expect("workload"), model)
+    };
+    for (flag, value) in options {
+        request.set(flag, value);
+    }
+    request.validate_with(&[0, 1]).expect("plan")
+}
+
+fn run(plan: &Plan, wall: f64) -> RunReport {
+    RunReport { wall_seconds: wall, ..RunReport::empty(plan.clone()) }
+}
+
+#[test]
+fn repeats_are_one_row_with_mean_and_sample_deviation() {
+    let threads = plan("cpu", Model::Threads, 2, false, &[]);
+    let reports = vec![run(&threads, 1.0), run(&threads, 2.0), run(&threads, 3.0)];
+    let comparison = compare(&reports);
+    assert_eq!(comparison.rows.len(), 1);
+    let row = &comparison.rows[0];
+    assert_eq!(row.runs, vec![0, 1, 2]);
+    assert!((row.wall_mean - 2.0).abs() < 1e-12);
+    assert!((row.wall_sd.expect("repeats have a spread") - 1.0).abs() < 1e-12);
+    assert_eq!(row.speedup, None, "no baseline yet");
+    assert!(!row.winner, "a row alone wins nothing");
+    assert_eq!(comparison.sentence, None);
+}
+
+#[test]
+fn speedup_uses_the_baseline_mean_and_the_fastest_row_wins_with_a_reason() {
+    let sequential = plan("cpu", Model::Sequential, 1, false, &[]);
+    let locked = plan("cpu", Model::Threads, 2, true, &[]);
+    let processes = plan("cpu", Model::Processes, 2, false, &[]);
+    let reports = vec![
+        run(&sequential, 0.8),
+        run(&sequential, 1.2),
+        run(&locked, 1.1),
+        run(&processes, 0.5),
+        run(&processes, 0.5),
+    ];
+    let comparison = compare(&reports);
+    let rows = &comparison.rows;
+    assert_eq!(rows.len(), 3);
+    assert!((rows[0].speedup.expect("its own baseline") - 1.0).abs() < 1e-12);
+    assert!((rows[2].speedup.expect("processes") - 2.0).abs() < 1e-12, "{:?}", rows[2]);
+    assert!((rows[2].efficiency.expect("efficiency") - 1.0).abs() < 1e-12);
+    assert_eq!(rows.iter().map(|row| row.winner).collect::<Vec<_>>(), vec![false, false, true]);
+    assert_eq!(
+        comparison.sentence.as_deref(),
+        Some(
+            "processes × 2 ran 2.20× faster than threads × 2 with the lock: the lock lets one thread of a \
+             process compute at a time."
+        )
+    );
+}
+
+#[test]
+fn variants_tell_rows_apart_and_the_sentence_falls_back_on_the_catalog_text() {
+    let racy = plan("contention", Model::Threads, 2, false, &[("strategy", "racy")]);
+    let mutex = plan("contention", Model::Threads, 2, false, &[("strategy", "mutex")]);
+    let comparison = compare(&[run(&mutex, 2.0), run(&racy, 1.0)]);
+    let variants: Vec<&str> = comparison.rows.iter().map(|row| row.variant.as_str()).collect();
+    assert_eq!(variants, vec!["mutex", "racy"]);
+    let sentence = comparison.sentence.expect("two rows");
+    assert!(sentence.starts_with("threads × 2 (racy) ran 2.00× faster than threads × 2 (mutex): one shared counter"));
+    let dynamic = plan("imbalance", Model::Threads, 2, false, &[("schedule", "dynamic")]);
+    assert_eq!(variant_of(&dynamic), "dynamic");
+    assert_eq!(variant_of(&plan("imbalance", Model::Threads, 2, false, &[])), "static");
+    assert_eq!(variant_of(&plan("cpu", Model::Threads, 2, false, &[])), "");
+}
+
+#[test]
+fn a_baseline_keeps_the_options_a_sequential_run_can_take() {
+    let piped = plan("data", Model::Processes, 2, false, &[("transfer", "pipe"), ("passes", "3")]);
+    let base = baseline_setup_of(&piped).expect("a baseline setup");
+    assert_eq!(base.options.get("transfer"), "inherit", "a sequential run cannot pipe");
+    assert_eq!(base.options.get("passes"), "3");
+    let sequential = plan("data", Model::Sequential, 1, false, &[("passes", "3")]);
+    let comparison = compare(&[run(&sequential, 1.0), run(&piped, 0.5)]);
+    assert!((comparison.rows[1].speedup.expect("matched") - 2.0).abs() < 1e-12);
+    let other_passes = plan("data", Model::Sequential, 1, false, &[("passes", "4")]);
+    assert_eq!(compare(&[run(&other_passes, 1.0), run(&piped, 0.5)]).rows[1].speedup, None);
+}
+
+#[test]
+fn cancelled_runs_keep_their_own_row_and_never_win() {
+    let threads = plan("cpu", Model::Threads, 2, false, &[]);
+    let cancelled = RunReport { outcome: RunOutcome::Cancelled(None), ..run(&threads, 0.1) };
+    let comparison = compare(&[run(&threads, 1.0), cancelled.clone(), run(&threads, 1.0), cancelled]);
+    assert_eq!(
+        comparison.rows.iter().map(|row| row.runs.clone()).collect::<Vec<_>>(),
+        vec![vec![0, 2], vec![1], vec![3]]
+    );
+    assert!(comparison.rows.iter().all(|row| !row.winner));
+}
+
+#[test]
+fn a_lock_shared_by_the_winner_is_named_rather_than_the_work_shared() {
+    let sequential = plan("io", Model::Sequential, 1, false, &[]);
+    let locked = plan("io", Model::Threads, 2, true, &[]);
+    let sentence = compare(&[run(&sequential, 2.0), run(&locked, 1.0)]).sentence.expect("two rows");
+    assert_eq!(
+        sentence,
+        "threads × 2 with the lock ran 2.00× faster than sequential × 1: its 2 threads share one lock, so only \
+         their waits can overlap."
+    );
+}
+
+#[test]
+fn the_sentence_compares_parallel_rows_among_themselves_when_there_are_two() {
+    let racy_base = plan("contention", Model::Sequential, 1, false, &[("strategy", "racy")]);
+    let racy = plan("contention", Model::Threads, 2, false, &[("strategy", "racy")]);
+    let mutex_base = plan("contention", Model::Sequential, 1, false, &[("strategy", "mutex")]);
+    let mutex = plan("contention", Model::Threads, 2, false, &[("strategy", "mutex")]);
+    let reports = [run(&racy_base, 4.0), run(&racy, 1.0), run(&mutex_base, 0.5), run(&mutex, 2.0)];
+    let sentence = compare(&reports).sentence.expect("a sentence");
+    assert!(sentence.starts_with("threads × 2 (racy) ran 2.00× faster than threads × 2 (mutex)"), "{sentence}");
+}
