@@ -6,6 +6,7 @@
 //! Adding a workload is its own file and one line of [`catalog!`] below.
 
 pub(crate) mod choice;
+pub(crate) mod histogram;
 pub(crate) mod kind;
 pub(crate) mod task;
 #[cfg(test)]
@@ -15,7 +16,9 @@ pub use choice::Choice;
 pub use cpu::sum_of_squares;
 pub(crate) use crash::segfault;
 pub use kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
-pub use task::{ExchangeError, Flow, Hooks, Line, Metrics, MetricsOf, RunCells, TaskEnd, Transport, Workload};
+pub use task::{
+    ExchangeError, Flow, Hooks, Line, LiveCells, Metrics, MetricsOf, RunCells, TaskEnd, Transport, Workload,
+};
 
 /// Declares each workload's module and lists its entry, in the order `list` and the dashboard
 /// show them.

@@ -91,6 +91,8 @@ pub struct Cells<'a> {
     pub tasks_done: u64,
     /// True in a forked worker process, false in a thread.
     pub in_process: bool,
+    /// The run's token bucket and semaphore (`throttle`).
+    pub throttle: &'a crate::board::Throttle,
 }
 
 /// What the engine lends a running task.
@@ -100,6 +102,8 @@ pub trait Hooks {
     /// Runs a wait that uses no CPU with the interpreter lock released, as CPython releases the
     /// GIL around blocking I/O.
     fn blocking(&mut self, wait: &mut dyn FnMut());
+    /// [`Hooks::blocking`] for a wait on the run's shared cells (a futex in the board).
+    fn blocking_with_cells(&mut self, wait: &mut dyn FnMut(&Cells<'_>));
     /// The shared cells of the run and this worker.
     fn cells(&self) -> Cells<'_>;
     /// Adds time spent waiting for a lock the workload itself takes.
@@ -130,6 +134,20 @@ pub trait Workload: Send + Sync {
     /// The coordinator's side of worker `worker`'s line. The engine runs it on a thread of its
     /// own in the program, never in a worker, until the line fails.
     fn serve(&self, _worker: usize, _line: &mut dyn Line) {}
+    /// The workload's own figures while it runs, in one short line for the dashboard
+    /// (`44.9 tasks/s of 50`), or None when it has none worth watching.
+    fn live(&self, _now: &LiveCells) -> Option<String> {
+        None
+    }
+}
+
+/// What a running run's shared cells say now, for [`Workload::live`].
+pub struct LiveCells {
+    /// Since the run started.
+    pub elapsed_seconds: f64,
+    pub tasks_done: u64,
+    pub shared_counter: u64,
+    pub own_counters: Vec<u64>,
 }
 
 /// A workload's own figures of a run: typed in its file, named only where JSON is written.
