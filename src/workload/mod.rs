@@ -39,6 +39,7 @@ catalog! {
     contention::Contention,
     imbalance::Imbalance,
     crash::Crash,
+    throttle::Throttle,
 }
 
 /// The catalog entry called `name`.
