@@ -40,6 +40,7 @@ catalog! {
     imbalance::Imbalance,
     crash::Crash,
     throttle::Throttle,
+    latency::Latency,
 }
 
 /// The catalog entry called `name`.
