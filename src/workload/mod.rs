@@ -39,6 +39,7 @@ catalog! {
     contention::Contention,
     imbalance::Imbalance,
     crash::Crash,
+    disk::Disk,
     throttle::Throttle,
     latency::Latency,
 }
