@@ -110,13 +110,15 @@ struct Figures {
     burst: u64,
     max_in_flight: u32,
     tasks_per_second: Option<f64>,
+    /// The rate past the burst, which the bucket holds to `rate_limit`.
+    tasks_per_second_after_burst: Option<f64>,
     peak_in_flight: u64,
     token_wait_seconds: Vec<f64>,
 }
 
 impl Metrics for Figures {
     fn headline(&self) -> Option<String> {
-        self.tasks_per_second.map(|rate| format!("{rate:.1} tasks/s of {}", self.rate_limit))
+        self.tasks_per_second_after_burst.map(|rate| format!("{rate:.1} tasks/s, limit {}", self.rate_limit))
     }
 
     fn json(&self) -> serde_json::Map<String, serde_json::Value> {
@@ -125,6 +127,12 @@ impl Metrics for Figures {
 }
 
 impl Throttled {
+    /// Tasks a second beyond the burst, which the bucket lets through at once: what it holds
+    /// to the limit (`tasks ≤ burst + rate × time`).
+    fn after_burst(&self, tasks: u64, seconds: f64) -> Option<f64> {
+        (seconds > 0.0).then(|| tasks.saturating_sub(self.burst) as f64 / seconds)
+    }
+
     /// Sleeps `wait` in slices with the worker blocked, checking for a stop between slices.
     fn sleep(hooks: &mut dyn Hooks, wait: Duration, units_done: u64) -> Flow {
         let until = Instant::now() + wait;
@@ -208,18 +216,19 @@ impl Workload for Throttled {
             burst: self.burst,
             max_in_flight: self.permits,
             tasks_per_second: (run.wall_seconds > 0.0).then(|| run.tasks_done as f64 / run.wall_seconds),
+            tasks_per_second_after_burst: self.after_burst(run.tasks_done, run.wall_seconds),
             peak_in_flight: run.shared_counter,
             token_wait_seconds: run.own_counters.iter().map(|ns| *ns as f64 / 1e9).collect(),
         })
     }
 
     fn live(&self, now: &LiveCells) -> Option<String> {
-        let rate = if now.elapsed_seconds > 0.0 { now.tasks_done as f64 / now.elapsed_seconds } else { 0.0 };
+        let rate = self.after_burst(now.tasks_done, now.elapsed_seconds).unwrap_or(0.0);
         let waits = &now.own_counters;
         let mean = waits.iter().sum::<u64>() as f64 / waits.len().max(1) as f64 / 1e9;
         Some(format!(
-            "throttle: {rate:.1} tasks/s, limit {}/s · at most {} of {} working at once · token wait {mean:.2} s a worker",
-            self.rate, now.shared_counter, self.permits
+            "{rate:.1} tasks/s past a burst of {}, limit {} · in flight ≤ {} of {} · token wait {mean:.1} s/worker",
+            self.burst, self.rate, now.shared_counter, self.permits
         ))
     }
 }
