@@ -93,7 +93,7 @@ impl Responder {
     /// Answers requests until `millis` have passed.
     fn answer(&self, task: u64, hooks: &mut dyn Hooks) -> TaskEnd {
         let started = Instant::now();
-        let until = started + self.answering_time(hooks);
+        let until = started + self.time_left(hooks);
         // The first message only says "ready"; each later one answers the request before it.
         let mut answer = Vec::with_capacity(2 * REQUEST_BYTES);
         let mut request = Vec::with_capacity(REQUEST_BYTES);
@@ -119,23 +119,25 @@ impl Responder {
         }
     }
 
-    /// How long this task of the responder answers. Its deadlines follow each other `millis`
-    /// apart (kept in its own counter, which it does not use otherwise): a task that overran
-    /// by the last answer's wait for the lock gives the time back, so the responder does not
-    /// drift past the computing workers and answer alone, far faster, at the end of the run.
-    fn answering_time(&self, hooks: &mut dyn Hooks) -> Duration {
-        let length = self.millis * 1_000_000;
+    /// How long this task lasts. Every worker's k-th task ends at the same instant, `k + 1`
+    /// task lengths after the run's first task began (kept in the shared counter): the
+    /// responder, which may start late while the computing threads hold the lock, and whose
+    /// last answer may wait for it, never outlasts them to answer alone, far faster, at the end.
+    fn time_left(&self, hooks: &mut dyn Hooks) -> Duration {
         let now = monotonic_ns();
-        let previous = hooks.cells().own_counter.load(Ordering::Relaxed);
-        let until = if previous != 0 && now < previous + length { previous + length } else { now + length };
-        hooks.cells().own_counter.store(until, Ordering::Relaxed);
-        Duration::from_nanos(until - now)
+        let cells = hooks.cells();
+        let epoch = match cells.shared_counter.compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => now,
+            Err(set) => set,
+        };
+        let until = epoch + (cells.tasks_done + 1) * self.millis * 1_000_000;
+        Duration::from_nanos(until.saturating_sub(now))
     }
 
     /// Computes until `millis` have passed, counting integers in the worker's own counter.
     fn compute(&self, task: u64, hooks: &mut dyn Hooks) -> TaskEnd {
         let started = Instant::now();
-        let until = started + Duration::from_millis(self.millis);
+        let until = started + self.time_left(hooks);
         let mut next = 0u64;
         let mut acc = 0u64;
         loop {
@@ -204,7 +206,7 @@ impl Workload for Responder {
         let micros = |quantile| self.latencies.quantile(quantile).map(|ns| ns as f64 / 1000.0);
         // The responder's own time in tasks, so that a run's tail without it does not count.
         let answering = run.wall_seconds - run.idle_seconds.first().copied().unwrap_or(0.0);
-        let computed: u64 = run.own_counters.iter().skip(1).sum();
+        let computed: u64 = run.own_counters.iter().sum();
         Box::new(Figures {
             requests,
             requests_per_second: (answering > 0.0).then(|| requests as f64 / answering),
