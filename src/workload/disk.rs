@@ -132,7 +132,9 @@ impl Files {
         let mut file = File::options()
             .read(true)
             .write(true)
-            .create_new(true)
+            // A replacement (`--respawn`) redoes the task its predecessor left half-written.
+            .create(true)
+            .truncate(true)
             .open(path)
             .map_err(|error| fail("cannot create", error))?;
         let mut buf = vec![0u8; MIB];
