@@ -124,14 +124,14 @@ impl Progress {
             Phase::Running | Phase::Ended => "running".to_owned(),
         };
         let plan = run.plan();
-        let _ = write!(
-            std::io::stderr(),
-            "\r\x1b[K{} · {} × {} · {done}/{} tasks · {rate:.1} tasks/s · {elapsed:.1} s · {state}",
-            plan.workload,
-            plan.model,
-            plan.workers,
-            plan.tasks
+        let workload_figures = run.live_figures().map(|figures| format!(" · {figures}")).unwrap_or_default();
+        let line = format!(
+            "{} · {} × {} · {done}/{} tasks · {rate:.1} tasks/s · {elapsed:.1} s · {state}{workload_figures}",
+            plan.workload, plan.model, plan.workers, plan.tasks
         );
+        // One line that never wraps, or the next `\r` would leave its first part behind.
+        let width = crossterm::terminal::size().map_or(80, |(columns, _)| usize::from(columns).saturating_sub(1));
+        let _ = write!(std::io::stderr(), "\r\x1b[K{}", crate::units::truncate(&line, width));
     }
 
     fn clear(&mut self) {

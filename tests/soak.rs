@@ -112,6 +112,14 @@ fn soak(engine: &Engine, rng: &mut Rng, runs: usize) {
 
 #[test]
 fn fifty_cancelled_runs_leave_nothing_behind() {
+    // A worker thread's panic (`crash`) is expected here; printed with RUST_BACKTRACE=1, its
+    // backtrace loads the binary's debug information, tens of MiB that would read as a leak.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !std::thread::current().name().is_some_and(|name| name.starts_with("worker-")) {
+            report(info);
+        }
+    }));
     let engine = Engine::new().expect("board");
     let mut rng = Rng(0x5eed_c0ff_ee00_0001);
     // A warm-up so that one-time allocations (thread stacks, the allocator's arenas) are in the
@@ -124,6 +132,12 @@ fn fifty_cancelled_runs_leave_nothing_behind() {
 
     let left = children();
     assert!(left.is_empty(), "children left (pid, state): {left:?}");
+    // A thread still in a slow write or fsync (`disk`) past the 500 ms grace was reported
+    // abandoned; it closes what it holds when it next sees the newer run. Not a leak: wait.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while open_descriptors() != descriptors && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(open_descriptors(), descriptors, "descriptors leaked");
     let grown = rss_kib().saturating_sub(rss);
     assert!(grown < 32 * 1024, "RSS grew by {grown} KiB over 50 runs");

@@ -23,11 +23,15 @@ use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
 mod ring;
 
 mod clock;
+mod futex;
 mod mailbox;
+mod throttle;
 
 pub use clock::{monotonic_ns, thread_cpu_ns};
+pub use futex::{futex_wait, futex_wake};
 pub use mailbox::{Lane, Mailbox};
 pub use ring::{Activity, RingRead, StateEvent, StateRing, RING_EVENTS};
+pub use throttle::{Bucket, Throttle};
 
 /// How many workers one run may have: the board's slot count.
 pub const MAX_WORKERS: usize = 1024;
@@ -84,6 +88,8 @@ pub struct Header {
     pub counter: AtomicU64,
     /// A process-shared lock word guarding `counter` under the mutex strategy: 0 free, 1 held.
     pub counter_lock: AtomicU32,
+    /// The token bucket and semaphore every worker asks (the `throttle` workload).
+    pub throttle: Throttle,
 }
 
 /// How hard a stop request is.
@@ -346,6 +352,7 @@ impl Board {
         header.tasks_total.store(tasks_total, Ordering::Relaxed);
         header.counter.store(0, Ordering::Relaxed);
         header.counter_lock.store(0, Ordering::Relaxed);
+        header.throttle.reset();
         for slot in &self.slots()[..workers.min(MAX_WORKERS)] {
             slot.reset(generation);
         }

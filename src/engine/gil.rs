@@ -4,7 +4,10 @@
 //! switch interval without the lock changing hands raises `drop_request`; the holder sees it at
 //! its next chunk boundary (one relaxed load, no lock), lets go, and waits until somebody else
 //! has taken it before it queues again (CPython's forced switching). Blocking waits run with the
-//! lock released. This is the one deliberate lock on a worker's path.
+//! lock released. A release while others wait hands the lock to one of them: a thread back from
+//! a short blocking call cannot take it first just because the waiter has not woken yet, so it
+//! waits its switch interval as a CPython thread back from real I/O does. This is the one
+//! deliberate lock on a worker's path.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -12,7 +15,10 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, Default)]
 struct LockState {
+    /// Held, or being handed to a waiter (`handed`).
     held: bool,
+    /// Released to the threads that were waiting: the first of them to wake takes it.
+    handed: bool,
     /// Bumped at every acquisition: a waiter uses it to tell whether the lock moved.
     acquisitions: u64,
     waiters: usize,
@@ -57,26 +63,38 @@ impl InterpreterLock {
     pub(crate) fn acquire(&self) -> Duration {
         let start = Instant::now();
         let mut state = self.lock_state();
+        // A hand-over under way belongs to the threads already waiting.
+        while state.handed {
+            state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
         if state.held {
             state.waiters += 1;
-            while state.held {
-                let seen = state.acquisitions;
-                let (next, timeout) =
-                    self.changed.wait_timeout(state, self.switch_interval).unwrap_or_else(PoisonError::into_inner);
-                state = next;
-                if state.held && timeout.timed_out() && state.acquisitions == seen {
-                    self.drop_request.store(true, Ordering::Relaxed);
-                }
-            }
+            state = self.wait_turn(state);
             state.waiters -= 1;
         }
         self.take(state);
         start.elapsed()
     }
 
+    /// Waits, counted among the waiters, until the lock is free or handed to the waiters;
+    /// raises `drop_request` when a whole switch interval passes without the lock moving.
+    fn wait_turn<'a>(&self, mut state: MutexGuard<'a, LockState>) -> MutexGuard<'a, LockState> {
+        while state.held && !state.handed {
+            let seen = state.acquisitions;
+            let (next, timeout) =
+                self.changed.wait_timeout(state, self.switch_interval).unwrap_or_else(PoisonError::into_inner);
+            state = next;
+            if state.held && !state.handed && timeout.timed_out() && state.acquisitions == seen {
+                self.drop_request.store(true, Ordering::Relaxed);
+            }
+        }
+        state
+    }
+
     /// Marks the lock held by the caller, who found it free, and tells the waiters it moved.
     fn take(&self, mut state: MutexGuard<'_, LockState>) {
         state.held = true;
+        state.handed = false;
         state.acquisitions += 1;
         self.drop_request.store(false, Ordering::Relaxed);
         drop(state);
@@ -86,9 +104,18 @@ impl InterpreterLock {
     /// Lets go of the lock.
     pub(crate) fn release(&self) {
         let mut state = self.lock_state();
-        state.held = false;
+        Self::let_go(&mut state);
         drop(state);
         self.changed.notify_all();
+    }
+
+    /// Frees the lock, or hands it to the threads waiting for it.
+    fn let_go(state: &mut LockState) {
+        if state.waiters > 0 {
+            state.handed = true;
+        } else {
+            state.held = false;
+        }
     }
 
     /// At a chunk boundary: if a waiter asked, hand the lock over and queue again. Returns the
@@ -111,18 +138,23 @@ impl InterpreterLock {
     }
 
     /// Lets go, waits until somebody else has taken the lock, and queues for it again. Returns
-    /// the time spent without it.
+    /// the time spent without it. It queues the moment it lets go, so that the lock comes back
+    /// to it when the new holder lets go, a short blocking call included, however late this
+    /// thread wakes: as a CPython thread that asked for the GIL is signalled first.
     pub(crate) fn hand_over(&self) -> Duration {
         let start = Instant::now();
         let mut state = self.lock_state();
-        state.held = false;
+        let others = state.waiters;
+        Self::let_go(&mut state);
         let seen = state.acquisitions;
+        state.waiters += 1;
         self.changed.notify_all();
-        while state.acquisitions == seen && state.waiters > 0 {
+        while others > 0 && state.acquisitions == seen {
             state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
-        drop(state);
-        self.acquire();
+        state = self.wait_turn(state);
+        state.waiters -= 1;
+        self.take(state);
         start.elapsed()
     }
 }
@@ -178,5 +210,31 @@ mod tests {
         }
         // The first holder counts as one handover; a lock that never moved would stop there.
         assert!(handovers.load(Ordering::SeqCst) >= 3, "the lock never changed hands");
+    }
+
+    #[test]
+    fn a_release_while_a_thread_waits_hands_the_lock_to_it() {
+        let lock = Arc::new(InterpreterLock::new(Duration::from_secs(60)));
+        lock.acquire();
+        let (done, finish) = std::sync::mpsc::channel::<()>();
+        let waiter = {
+            let lock = Arc::clone(&lock);
+            std::thread::spawn(move || {
+                lock.acquire();
+                let _ = finish.recv();
+                lock.release();
+            })
+        };
+        while lock.lock_state().waiters == 0 {
+            std::thread::yield_now();
+        }
+        lock.release();
+        // Woken or not yet, the waiter has the lock: a thread back from a short wait must
+        // queue behind it.
+        assert!(!lock.try_acquire(), "taken from under the waiter");
+        drop(done);
+        waiter.join().expect("waiter");
+        assert!(lock.try_acquire());
+        lock.release();
     }
 }

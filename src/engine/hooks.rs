@@ -220,17 +220,15 @@ impl Hooks for BoardHooks<'_> {
         self.record(resume);
     }
 
+    fn blocking_with_cells(&mut self, wait: &mut dyn FnMut(&Cells<'_>)) {
+        // Built from the board's references, not from `self`, so the wait can hold them while
+        // `blocking` records around it.
+        let cells = shared_cells(self.header, self.slot, self.index, self.terminate.is_some());
+        self.blocking(&mut || wait(&cells));
+    }
+
     fn cells(&self) -> Cells<'_> {
-        Cells {
-            shared_counter: &self.header.counter,
-            shared_lock: &self.header.counter_lock,
-            own_counter: &self.slot.own_counter,
-            rss_bytes: &self.slot.rss_bytes,
-            pss_bytes: &self.slot.pss_bytes,
-            worker: self.index,
-            tasks_done: self.slot.tasks_done.load(Ordering::Relaxed),
-            in_process: self.terminate.is_some(),
-        }
+        shared_cells(self.header, self.slot, self.index, self.terminate.is_some())
     }
 
     fn add_lock_wait(&mut self, waited: Duration) {
@@ -285,4 +283,19 @@ pub(super) fn commit_crash(crash: InjectedCrash) {
 pub(super) fn current_cpu() -> Option<usize> {
     // SAFETY: no arguments, no memory; returns -1 on failure.
     usize::try_from(unsafe { libc::sched_getcpu() }).ok()
+}
+
+/// The cells of the board a task of worker `index` may use.
+pub(crate) fn shared_cells<'a>(header: &'a Header, slot: &'a Slot, index: usize, in_process: bool) -> Cells<'a> {
+    Cells {
+        shared_counter: &header.counter,
+        shared_lock: &header.counter_lock,
+        own_counter: &slot.own_counter,
+        rss_bytes: &slot.rss_bytes,
+        pss_bytes: &slot.pss_bytes,
+        worker: index,
+        tasks_done: slot.tasks_done.load(Ordering::Relaxed),
+        in_process,
+        throttle: &header.throttle,
+    }
 }

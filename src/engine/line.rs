@@ -20,7 +20,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use crate::board::{Board, Lane};
+use crate::board::{futex_wait, futex_wake, Board, Lane};
 use crate::workload::{ExchangeError, Transport};
 
 /// The longest a waiter goes without asking whether to keep waiting.
@@ -279,7 +279,7 @@ fn post(lane: &Lane, message: &[u8]) -> Result<(), ExchangeError> {
     // before it sleeps, or the writer sees `sleeping` and wakes it.
     lane.seq.fetch_add(1, Ordering::SeqCst);
     if lane.sleeping.swap(0, Ordering::SeqCst) != 0 {
-        futex_wake(&lane.seq);
+        futex_wake(&lane.seq, 1);
     }
     Ok(())
 }
@@ -314,24 +314,6 @@ fn collect(
             }
         }
         spins = 0;
-    }
-}
-
-/// Sleeps while `word` holds `expected`, at most `timeout`. Not private: the word is shared
-/// between processes.
-fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32, timeout: Duration) {
-    let timeout = libc::timespec { tv_sec: 0, tv_nsec: i64::from(timeout.subsec_nanos()) };
-    // SAFETY: a valid, aligned futex word that outlives the call, and a valid timespec. Every
-    // outcome (woken, timed out, value changed, EINTR) leads the caller to check again.
-    unsafe {
-        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, expected, &raw const timeout);
-    }
-}
-
-fn futex_wake(word: &std::sync::atomic::AtomicU32) {
-    // SAFETY: a valid futex word; waking nobody is harmless.
-    unsafe {
-        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, 1);
     }
 }
 

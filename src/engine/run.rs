@@ -20,7 +20,7 @@ use super::result::{build_report, EndedRun, MemoryMark, RunReport};
 use super::shutdown::{self, Due, StopReason, Stopping};
 use super::timeline::{Timeline, TimelineReader};
 use crate::board::{monotonic_ns, Board, InjectedCrash, StopLevel};
-use crate::workload::Workload;
+use crate::workload::{LiveCells, Workload};
 
 /// Where a run is, for the front ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +106,19 @@ impl Run {
     #[must_use]
     pub fn tasks_done(&self) -> u64 {
         self.board.slots()[..self.plan.workers].iter().map(|slot| slot.tasks_done.load(Ordering::Relaxed)).sum()
+    }
+
+    /// The workload's own live figures (`throttle`'s rate against its limit), read from the
+    /// board now; None for workloads that have none.
+    #[must_use]
+    pub fn live_figures(&self) -> Option<String> {
+        let slots = &self.board.slots()[..self.plan.workers];
+        self.workload.live(&LiveCells {
+            elapsed_seconds: self.elapsed().as_secs_f64(),
+            tasks_done: self.tasks_done(),
+            shared_counter: self.board.header().counter.load(Ordering::Relaxed),
+            own_counters: slots.iter().map(|slot| slot.own_counter.load(Ordering::Relaxed)).collect(),
+        })
     }
 
     #[must_use]

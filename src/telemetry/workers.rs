@@ -117,6 +117,8 @@ pub(crate) struct RunView {
     pub timeline: Timeline,
     /// The interpreter lock's figures, for a thread run with the lock on.
     pub lock: Option<LockFigures>,
+    /// The workload's own live figures, in a line (`throttle`, `latency`).
+    pub live: Option<String>,
 }
 
 /// How the emulated interpreter lock is shared, in the spirit of py-spy's `top`.
@@ -236,6 +238,7 @@ impl RunView {
                 |window| timeline.since(now.saturating_sub(window.as_nanos() as u64)),
             ),
             lock: lock_figures(run.plan(), timeline, run.elapsed()),
+            live: run.live_figures(),
         }
     }
 
@@ -253,6 +256,7 @@ impl RunView {
             now_ns: 0,
             timeline: Timeline::default(),
             lock: None,
+            live: None,
         }
     }
 }

@@ -70,13 +70,17 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         return;
     }
     let lock_figures = state.run.as_ref().and_then(|run| run.lock);
-    let header_lines = if lock_figures.is_some() { 2 } else { 1 };
+    let live = state.run.as_ref().and_then(|run| run.live.as_deref());
+    let header_lines = 1 + u16::from(lock_figures.is_some()) + u16::from(live.is_some());
     let [counts_area, table_area] =
         Layout::vertical([Constraint::Length(header_lines), Constraint::Min(0)]).areas(inner);
     let phase = state.run.as_ref().map(|run| run.phase);
     let mut counts = vec![state_counts(phase, &workers, theme)];
     if let Some(figures) = lock_figures {
         counts.push(lock_line(figures, theme));
+    }
+    if let Some(live) = live {
+        counts.push(Line::styled(live.to_owned(), theme.value()));
     }
     frame.render_widget(Paragraph::new(counts), counts_area);
 

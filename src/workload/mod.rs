@@ -6,6 +6,7 @@
 //! Adding a workload is its own file and one line of [`catalog!`] below.
 
 pub(crate) mod choice;
+pub(crate) mod histogram;
 pub(crate) mod kind;
 pub(crate) mod task;
 #[cfg(test)]
@@ -16,8 +17,8 @@ pub use cpu::sum_of_squares;
 pub(crate) use crash::segfault;
 pub use kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
 pub use task::{
-    awaiting, AsyncHooks, AsyncWorkload, ExchangeError, Flow, Hooks, Line, LocalFuture, Metrics, MetricsOf, RunCells,
-    Service, Stopping, TaskEnd, Transport, Workload,
+    awaiting, AsyncHooks, AsyncWorkload, ExchangeError, Flow, Hooks, Line, LiveCells, LocalFuture, Metrics, MetricsOf,
+    RunCells, Service, Stopping, TaskEnd, Transport, Workload,
 };
 
 /// Declares each workload's module and lists its entry, in the order `list` and the dashboard
@@ -40,6 +41,9 @@ catalog! {
     imbalance::Imbalance,
     crash::Crash,
     net::Net,
+    disk::Disk,
+    throttle::Throttle,
+    latency::Latency,
 }
 
 /// The catalog entry called `name`.

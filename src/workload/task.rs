@@ -100,6 +100,8 @@ pub struct Cells<'a> {
     pub tasks_done: u64,
     /// True in a forked worker process, false in a thread.
     pub in_process: bool,
+    /// The run's token bucket and semaphore (`throttle`).
+    pub throttle: &'a crate::board::Throttle,
 }
 
 /// What the engine lends a running task.
@@ -109,6 +111,8 @@ pub trait Hooks {
     /// Runs a wait that uses no CPU with the interpreter lock released, as CPython releases the
     /// GIL around blocking I/O.
     fn blocking(&mut self, wait: &mut dyn FnMut());
+    /// [`Hooks::blocking`] for a wait on the run's shared cells (a futex in the board).
+    fn blocking_with_cells(&mut self, wait: &mut dyn FnMut(&Cells<'_>));
     /// The shared cells of the run and this worker.
     fn cells(&self) -> Cells<'_>;
     /// Adds time spent waiting for a lock the workload itself takes.
@@ -153,6 +157,11 @@ pub trait Workload: Send + Sync {
     /// `stopping` turns true once the run is asked to stop, so the service can cut its waits.
     fn start_service(&self, _stopping: Stopping) -> std::io::Result<Option<Box<dyn Service>>> {
         Ok(None)
+    }
+    /// The workload's own figures while it runs, in one short line for the dashboard
+    /// (`44.9 tasks/s of 50`), or None when it has none worth watching.
+    fn live(&self, _now: &LiveCells) -> Option<String> {
+        None
     }
 }
 
@@ -207,6 +216,15 @@ pub async fn awaiting<F: Future>(hooks: &mut dyn AsyncHooks, wait: F) -> Option<
     };
     hooks.leave_wait();
     outcome
+}
+
+/// What a running run's shared cells say now, for [`Workload::live`].
+pub struct LiveCells {
+    /// Since the run started.
+    pub elapsed_seconds: f64,
+    pub tasks_done: u64,
+    pub shared_counter: u64,
+    pub own_counters: Vec<u64>,
 }
 
 /// A workload's own figures of a run: typed in its file, named only where JSON is written.

@@ -39,6 +39,7 @@ pub(crate) struct Recorder {
     pub tasks_done: u64,
     pub lock_waits: usize,
     pub exchanges: usize,
+    pub throttle: crate::board::Throttle,
 }
 
 impl Hooks for Recorder {
@@ -55,6 +56,11 @@ impl Hooks for Recorder {
         wait();
     }
 
+    fn blocking_with_cells(&mut self, wait: &mut dyn FnMut(&Cells<'_>)) {
+        self.blocking_calls += 1;
+        wait(&self.cells());
+    }
+
     fn cells(&self) -> Cells<'_> {
         Cells {
             shared_counter: &self.counter,
@@ -65,6 +71,7 @@ impl Hooks for Recorder {
             worker: self.worker,
             tasks_done: self.tasks_done,
             in_process: false,
+            throttle: &self.throttle,
         }
     }
 

@@ -1,0 +1,384 @@
+//! `disk`: file I/O as the articles mean it. Each task writes `--size` MiB of seeded data to a
+//! file, fsyncs it, drops it from the page cache, reads it back and checks every byte, in a
+//! private directory the program makes for the run ([`Scratch`]) and removes on every way out
+//! it survives. Writes, fsyncs and reads are blocking waits: the interpreter lock is released
+//! around them, as CPython does.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use super::kind::{Kind, Setup, SizeSpec};
+use super::task::{fields_of, Flow, Hooks, Metrics, RunCells, TaskEnd, Workload};
+
+const MIB: usize = 1 << 20;
+/// Bytes in a megabyte, as disk speeds are quoted.
+const MB: f64 = 1e6;
+
+/// The catalog entry.
+pub(super) struct Disk;
+
+impl Kind for Disk {
+    fn name(&self) -> &'static str {
+        "disk"
+    }
+
+    fn summary(&self) -> &'static str {
+        "file I/O: write, fsync, read back and check; threads overlap the waits, lock or not"
+    }
+
+    fn explanation(&self) -> &'static str {
+        "Each task writes its MiB to a file, fsyncs it, drops it from the page cache and reads \
+         it back, so both figures are the disk's, not memory's (on tmpfs they are memory's). \
+         The interpreter lock is released while the disk works: threads overlap their waits \
+         until the device is busy. The files live in a private directory removed at the end, \
+         Ctrl-C and crashed workers included."
+    }
+
+    fn size(&self) -> SizeSpec {
+        SizeSpec {
+            unit: "MiB per task",
+            short_unit: "MiB",
+            default: 8,
+            watchable: 64,
+            max: Some(4096),
+            in_millions: false,
+        }
+    }
+
+    fn build(&self, setup: &Setup) -> Box<dyn Workload> {
+        Box::new(Files { mib: setup.size, scratch: OnceLock::new() })
+    }
+}
+
+/// The workload: task `t` writes and reads back `mib` MiB in `task-t.bin`.
+pub(super) struct Files {
+    mib: u64,
+    /// The run's directory, made by [`Workload::prepare`] in the program; forked workers
+    /// inherit it. Empty in a spawned worker, which finds it by its parent's pid.
+    scratch: OnceLock<Result<Scratch, String>>,
+}
+
+/// What a disk run shows: how fast one writer and one reader went, and the run in all.
+#[derive(Debug, serde::Serialize)]
+struct Figures {
+    /// The file system under the directory (`ext4`, `tmpfs`…): tmpfs measures memory.
+    filesystem: String,
+    bytes_written: u64,
+    bytes_read: u64,
+    /// Workers' time in write and fsync calls, and in read calls, summed.
+    write_seconds: f64,
+    read_seconds: f64,
+    /// MB (10⁶ bytes) a second one writer saw, fsync included; and one reader.
+    write_mb_per_second: Option<f64>,
+    read_mb_per_second: Option<f64>,
+    /// Everything written and read over the run's wall time: what more workers change.
+    run_mb_per_second: Option<f64>,
+}
+
+impl Metrics for Figures {
+    fn headline(&self) -> Option<String> {
+        match (self.write_mb_per_second, self.read_mb_per_second) {
+            (Some(write), Some(read)) => Some(format!("write {write:.0} MB/s, read {read:.0} MB/s")),
+            _ => None,
+        }
+    }
+
+    fn json(&self) -> serde_json::Map<String, serde_json::Value> {
+        fields_of(self)
+    }
+}
+
+/// The seeded content of word `word` of task `task`'s file (splitmix64).
+fn word_of(task: u64, word: u64) -> u64 {
+    let mut z = (task << 40 ^ word).wrapping_add(0x9E37_79B9_7F4A_7C15).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Runs `io`, adding the time it took to `spent`.
+fn timed<T>(spent: &mut Duration, io: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let result = io();
+    *spent += started.elapsed();
+    result
+}
+
+/// Fills `buf` with MiB `chunk` of task `task`'s file.
+fn fill(buf: &mut [u8], task: u64, chunk: u64) {
+    let first = chunk * (MIB / 8) as u64;
+    for (at, bytes) in buf.chunks_exact_mut(8).enumerate() {
+        bytes.copy_from_slice(&word_of(task, first + at as u64).to_le_bytes());
+    }
+}
+
+impl Files {
+    fn scratch(&self) -> Result<PathBuf, String> {
+        match self.scratch.get() {
+            Some(made) => made.as_ref().map(|scratch| scratch.path().to_owned()).map_err(Clone::clone),
+            None => Ok(Scratch::path_for(nix::unistd::getppid())),
+        }
+    }
+
+    /// Writes the file, then fsyncs it: returns it open with the time spent in writes and the
+    /// fsync (not in making the data), or how the task ends.
+    fn write(&self, task: u64, path: &std::path::Path, hooks: &mut dyn Hooks) -> Result<(File, Duration), TaskEnd> {
+        let fail = |what: &str, error: std::io::Error| TaskEnd::Failed(format!("disk: {what} {}: {error}", path.display()));
+        let mut file = File::options()
+            .read(true)
+            .write(true)
+            // A replacement (`--respawn`) redoes the task its predecessor left half-written.
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|error| fail("cannot create", error))?;
+        let mut buf = vec![0u8; MIB];
+        let mut spent = Duration::ZERO;
+        for chunk in 0..self.mib {
+            fill(&mut buf, task, chunk);
+            let mut written = Ok(());
+            hooks.blocking(&mut || written = timed(&mut spent, || file.write_all(&buf)));
+            written.map_err(|error| fail("cannot write", error))?;
+            if hooks.checkpoint(chunk + 1) == Flow::Stop {
+                return Err(TaskEnd::Stopped);
+            }
+        }
+        let mut synced = Ok(());
+        hooks.blocking(&mut || synced = timed(&mut spent, || file.sync_all()));
+        synced.map_err(|error| fail("cannot fsync", error))?;
+        Ok((file, spent))
+    }
+
+    /// Reads the file back from its start and checks every byte; returns how the task ends and
+    /// the time spent in reads.
+    fn read_back(&self, task: u64, file: &File, path: &std::path::Path, hooks: &mut dyn Hooks) -> (TaskEnd, Duration) {
+        // The pages are clean after fsync, so the kernel can drop them: the read goes to the
+        // device. Advice that does not take (tmpfs) leaves a read from memory, which the
+        // metrics' `filesystem` tells.
+        let _ = nix::fcntl::posix_fadvise(file.as_fd(), 0, 0, nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED);
+        let mut spent = Duration::ZERO;
+        let mut reader = match File::open(path) {
+            Ok(reader) => reader,
+            Err(error) => return (TaskEnd::Failed(format!("disk: cannot reopen {}: {error}", path.display())), spent),
+        };
+        let (mut got, mut expected) = (vec![0u8; MIB], vec![0u8; MIB]);
+        for chunk in 0..self.mib {
+            let mut read = Ok(());
+            hooks.blocking(&mut || read = timed(&mut spent, || reader.read_exact(&mut got)));
+            if let Err(error) = read {
+                return (TaskEnd::Failed(format!("disk: cannot read {}: {error}", path.display())), spent);
+            }
+            fill(&mut expected, task, chunk);
+            if got != expected {
+                return (TaskEnd::Failed(format!("disk: MiB {chunk} of {} reads back wrong", path.display())), spent);
+            }
+            if hooks.checkpoint(self.mib + chunk + 1) == Flow::Stop {
+                return (TaskEnd::Stopped, spent);
+            }
+        }
+        (TaskEnd::Completed { digest: task + 1 }, spent)
+    }
+}
+
+impl Workload for Files {
+    /// MiB written, then MiB read.
+    fn units_for(&self, _task: u64) -> u64 {
+        2 * self.mib
+    }
+
+    fn run_task(&self, task: u64, hooks: &mut dyn Hooks) -> TaskEnd {
+        let dir = match self.scratch() {
+            Ok(dir) => dir,
+            Err(why) => return TaskEnd::Failed(format!("disk: {why}")),
+        };
+        let path = dir.join(format!("task-{task}.bin"));
+        let end = match self.write(task, &path, hooks) {
+            Ok((file, writing)) => {
+                let (end, reading) = self.read_back(task, &file, &path, hooks);
+                if matches!(end, TaskEnd::Completed { .. }) {
+                    // Times of completed tasks only, so that they match the bytes counted.
+                    let cells = hooks.cells();
+                    cells.own_counter.fetch_add(writing.as_nanos() as u64, Ordering::Relaxed);
+                    cells.shared_counter.fetch_add(reading.as_nanos() as u64, Ordering::Relaxed);
+                }
+                end
+            }
+            Err(end) => end,
+        };
+        // One file at a time per worker: the disk holds workers × size, not tasks × size.
+        let _ = std::fs::remove_file(&path);
+        end
+    }
+
+    fn expected_checksum(&self, tasks: u64) -> Option<u64> {
+        Some(tasks.wrapping_mul(tasks.wrapping_add(1)) / 2)
+    }
+
+    /// Makes the run's directory, in the program, before any worker exists.
+    fn prepare(&self) {
+        let _ = self.scratch.get_or_init(|| Scratch::create().map_err(|error| error.to_string()));
+    }
+
+    fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
+        let bytes = run.tasks_done * self.mib * MIB as u64;
+        let write_seconds = run.own_counters.iter().sum::<u64>() as f64 / 1e9;
+        let read_seconds = run.shared_counter as f64 / 1e9;
+        let speed = |bytes: u64, seconds: f64| (seconds > 0.0).then(|| bytes as f64 / MB / seconds);
+        Box::new(Figures {
+            filesystem: self
+                .scratch
+                .get()
+                .and_then(|made| made.as_ref().ok())
+                .map_or_else(|| "unknown".to_owned(), |scratch| scratch.filesystem().to_owned()),
+            bytes_written: bytes,
+            bytes_read: bytes,
+            write_seconds,
+            read_seconds,
+            write_mb_per_second: speed(bytes, write_seconds),
+            read_mb_per_second: speed(bytes, read_seconds),
+            run_mb_per_second: speed(2 * bytes, run.wall_seconds),
+        })
+    }
+}
+
+/// The run's private directory, `$TMPDIR/concur-tui-disk-PID`: made by the program before any
+/// worker and removed by it when the workload goes, after every worker ended (normal end,
+/// Ctrl-C, a crashed or killed worker). Workers never remove it: a forked one leaves with
+/// `_exit`, a spawned one never made it. A program killed with SIGKILL leaves it behind; the
+/// next disk run removes directories whose program is gone.
+#[derive(Debug)]
+pub(super) struct Scratch {
+    path: PathBuf,
+    /// Who made it, and which directory it was: only that process removes that directory.
+    owner: u32,
+    identity: Option<(u64, u64)>,
+    filesystem: String,
+}
+
+/// Names of the directories, before the program's pid.
+const PREFIX: &str = "concur-tui-disk-";
+
+impl Scratch {
+    /// The directory of the program `pid`.
+    fn path_for(pid: nix::unistd::Pid) -> PathBuf {
+        std::env::temp_dir().join(format!("{PREFIX}{pid}"))
+    }
+
+    /// Removes the directories of programs that are gone, then makes this program's.
+    fn create() -> std::io::Result<Self> {
+        use std::os::unix::fs::DirBuilderExt;
+        remove_orphans();
+        let path = Self::path_for(nix::unistd::getpid());
+        // Left by an earlier run of this very program whose workload is still held.
+        if path.exists() {
+            std::fs::remove_dir_all(&path)?;
+        }
+        std::fs::DirBuilder::new().mode(0o700).create(&path).map_err(|error| {
+            std::io::Error::new(error.kind(), format!("cannot make {}: {error}", path.display()))
+        })?;
+        Ok(Self::at(path))
+    }
+
+    /// Takes charge of the existing directory `path`.
+    fn at(path: PathBuf) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let identity = std::fs::metadata(&path).ok().map(|meta| (meta.dev(), meta.ino()));
+        let filesystem = filesystem_of(&path);
+        Self { path, owner: std::process::id(), identity, filesystem }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    fn filesystem(&self) -> &str {
+        &self.filesystem
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        use std::os::unix::fs::MetadataExt;
+        let same = std::fs::symlink_metadata(&self.path).ok().map(|meta| (meta.dev(), meta.ino()));
+        if std::process::id() == self.owner && same.is_some() && same == self.identity {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Removes `concur-tui-disk-PID` directories whose program no longer exists (it was killed
+/// with SIGKILL, which nothing can clean up after).
+fn remove_orphans() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|name| name.strip_prefix(PREFIX)).and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH);
+        if pid > 0 && gone && entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// The file system under `path`, by name for the common ones.
+fn filesystem_of(path: &std::path::Path) -> String {
+    use nix::sys::statfs::{statfs, BTRFS_SUPER_MAGIC, EXT4_SUPER_MAGIC, OVERLAYFS_SUPER_MAGIC, TMPFS_MAGIC, XFS_SUPER_MAGIC};
+    let Ok(stats) = statfs(path) else {
+        return "unknown".to_owned();
+    };
+    let kind = stats.filesystem_type();
+    let known = [
+        (EXT4_SUPER_MAGIC, "ext4"),
+        (TMPFS_MAGIC, "tmpfs"),
+        (XFS_SUPER_MAGIC, "xfs"),
+        (BTRFS_SUPER_MAGIC, "btrfs"),
+        (OVERLAYFS_SUPER_MAGIC, "overlayfs"),
+    ];
+    known.iter().find(|(magic, _)| *magic == kind).map_or_else(|| format!("{:#x}", kind.0), |(_, name)| (*name).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::testing::Recorder;
+
+    #[test]
+    fn a_task_writes_reads_back_and_leaves_no_file() {
+        let dir = std::env::temp_dir().join(format!("concur-tui-disk-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let files = Files { mib: 2, scratch: OnceLock::new() };
+        let _ = files.scratch.set(Ok(Scratch::at(dir.clone())));
+        let mut hooks = Recorder::default();
+        assert_eq!(files.run_task(6, &mut hooks), TaskEnd::Completed { digest: 7 });
+        assert_eq!(hooks.checkpoints, vec![1, 2, 3, 4]);
+        assert!(hooks.own.load(Ordering::Relaxed) > 0 && hooks.counter.load(Ordering::Relaxed) > 0);
+        assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 0, "the task's file is gone");
+        let mut stopping = Recorder { stop_after: Some(1), ..Recorder::default() };
+        assert_eq!(files.run_task(1, &mut stopping), TaskEnd::Stopped);
+        assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 0, "a stopped task's file is gone");
+        drop(files);
+        assert!(!dir.exists(), "the scratch directory goes with the workload");
+    }
+
+    #[test]
+    fn tasks_write_different_data() {
+        let (mut a, mut b) = (vec![0u8; MIB], vec![0u8; MIB]);
+        fill(&mut a, 0, 0);
+        fill(&mut b, 1, 0);
+        assert_ne!(a, b);
+        fill(&mut b, 0, 1);
+        assert_ne!(a, b);
+        fill(&mut b, 0, 0);
+        assert_eq!(a, b);
+    }
+}
