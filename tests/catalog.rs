@@ -82,10 +82,12 @@ fn every_crash_leaves_the_program_running_and_names_the_worker_and_reason() {
 
 #[test]
 fn respawn_replaces_a_crashed_process_and_finishes_every_task() {
-    let args = ["-w", "crash", "-m", "processes", "-n", "2", "-t", "8", "-s", "100000", "--crash", "segv"];
+    // Enough tasks of some length that worker 0 (the crashing one) takes one under the dynamic
+    // schedule before worker 1 has taken them all, however late a busy machine starts it.
+    let args = ["-w", "crash", "-m", "processes", "-n", "2", "-t", "64", "-s", "5000000", "--crash", "segv"];
     let (code, json) = run_json(&[&args[..], &["--schedule", "dynamic", "--respawn"]].concat());
     assert_eq!(code, 0, "{json}");
-    assert_eq!(json["tasks_done"], 8);
+    assert_eq!(json["tasks_done"], 64);
     assert_eq!(json["metrics"]["checksum"], json["metrics"]["expected_checksum"]);
     assert_eq!(metric(&json, "replaced_workers"), 1);
     assert!(json["metrics"]["replaced"][0]["outcome"].as_str().is_some_and(|o| o.contains("SIGSEGV")));
