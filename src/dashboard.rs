@@ -18,11 +18,15 @@ use crate::app::state::Shutdown;
 use crate::app::{update, Command, Event, State};
 use crate::engine::{Engine, LaunchError, Phase, Run};
 use crate::signals::Listener;
+use crate::telemetry::latency::Meter;
 use crate::telemetry::{CoreSampler, Pace, RunView};
 use terminal::TerminalGuard;
 
-/// At most this many frames a second, and only when something changed.
+/// At most this many frames a second, and only when something changed; a frame that answers
+/// a key is drawn at once.
 const FRAME: Duration = Duration::from_millis(33);
+/// How often the responsiveness figures are refreshed while a run lasts.
+const FIGURES_EVERY: Duration = Duration::from_secs(1);
 
 /// Why the dashboard could not run.
 #[derive(Debug, thiserror::Error)]
@@ -61,18 +65,45 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let mut last_frame: Option<Instant> = None;
     let mut last_progress = Instant::now();
     let mut pace = Pace::Idle;
+    let mut meter = Meter::default();
+    // When each key not yet on screen was read.
+    let mut keys_read: Vec<Instant> = Vec::new();
+    let mut last_figures = Instant::now();
     while state.exit.is_none() {
         let since_frame = last_frame.map_or(FRAME, |at| at.elapsed());
-        if dirty && since_frame >= FRAME {
+        // A key is answered at once; only progress waits for the next frame.
+        if dirty && (since_frame >= FRAME || !keys_read.is_empty()) {
             // Frames are paced from their start, so drawing time does not stretch the period.
-            last_frame = Some(Instant::now());
-            guard.screen.draw(|frame| crate::ui::draw(frame, &state))?;
+            let started = Instant::now();
+            last_frame = Some(started);
+            let mut workers_rows = None;
+            guard.screen.draw(|frame| workers_rows = crate::ui::draw(frame, &state))?;
+            let drawn = Instant::now();
             dirty = false;
+            meter.frame.push(drawn - started);
+            let keyed = !keys_read.is_empty();
+            for read in keys_read.drain(..) {
+                meter.key_to_screen.push(drawn - read);
+            }
+            if let Some(rows) = workers_rows.filter(|rows| *rows != state.workers_page) {
+                let _ = update(&mut state, Event::WorkersRows(rows));
+            }
+            // Shown from the next frame on: at once after a key, else once a second.
+            if keyed || (run.is_some() && last_figures.elapsed() >= FIGURES_EVERY) {
+                let _ = update(&mut state, Event::Responsiveness(meter.figures()));
+                last_figures = drawn;
+                dirty = true;
+            }
         }
         let wait = if dirty || run.is_some() { FRAME.saturating_sub(since_frame) } else { Duration::from_secs(3600) };
         select! {
             recv(keys) -> key => match key {
-                Ok(event) => queue.push_back(event),
+                Ok((event, read)) => {
+                    if matches!(event, Event::Key(_)) {
+                        keys_read.push(read);
+                    }
+                    queue.push_back(event);
+                }
                 // The reader ended: the terminal is gone, as on a hang-up.
                 Err(_) => queue.push_back(Event::Signal(nix::sys::signal::Signal::SIGHUP)),
             },
@@ -189,7 +220,8 @@ fn export_trace(state: &State) -> String {
 }
 
 /// Reads terminal input on a thread of its own, so the loop can wait on every source at once.
-fn spawn_key_reader() -> std::io::Result<Receiver<Event>> {
+/// Each event comes with the instant it was read, where key-to-screen latency starts.
+fn spawn_key_reader() -> std::io::Result<Receiver<(Event, Instant)>> {
     let (sender, events) = unbounded();
     std::thread::Builder::new().name("keys".into()).spawn(move || loop {
         let event = match term_event::read() {
@@ -198,7 +230,7 @@ fn spawn_key_reader() -> std::io::Result<Receiver<Event>> {
             Ok(_) => continue,
             Err(_) => return,
         };
-        if sender.send(event).is_err() {
+        if sender.send((event, Instant::now())).is_err() {
             return;
         }
     })?;

@@ -12,6 +12,11 @@ use crate::engine::Phase;
 pub(crate) enum Action {
     Up,
     Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    CycleSort,
     Left,
     Right,
     FocusNext,
@@ -110,6 +115,18 @@ pub(crate) const BINDINGS: &[Binding] = &[
         true,
     ),
     bind(
+        "PgUp/Dn",
+        &[
+            (Action::PageUp, &[plain(KeyCode::PageUp)]),
+            (Action::PageDown, &[plain(KeyCode::PageDown)]),
+            (Action::Home, &[plain(KeyCode::Home)]),
+            (Action::End, &[plain(KeyCode::End)]),
+        ],
+        "a page up / down; Home, End: first, last row (workers, results)",
+        true,
+    ),
+    bind("s", &[(Action::CycleSort, &[typed('s')])], "sort the workers: by #, state, progress, cpu time", true),
+    bind(
         "←→ hl",
         &[(Action::Left, &[plain(KeyCode::Left), typed('h')]), (Action::Right, &[plain(KeyCode::Right), typed('l')])],
         "change the selected setting",
@@ -187,6 +204,10 @@ pub(crate) fn available(action: Action, state: &State) -> bool {
         Action::PauseResume | Action::InjectCrash => running && !draining,
         Action::Cancel => running,
         Action::CloseOverlay => state.overlay.is_some(),
+        Action::PageUp | Action::PageDown | Action::Home | Action::End => {
+            matches!(state.focus, Focus::Workers | Focus::Results)
+        }
+        Action::CycleSort => state.focus == Focus::Workers,
         Action::ZoomIn | Action::ZoomOut => state.timeline.is_some(),
         Action::ExportTrace => !state.results.is_empty(),
         Action::Up
@@ -214,6 +235,8 @@ fn short_help(action: Action, state: &State) -> &'static str {
     match action {
         Action::PauseResume if state.run.as_ref().is_some_and(|run| run.phase == Phase::Paused) => "resume",
         Action::Up | Action::Down => "select",
+        Action::PageUp | Action::PageDown | Action::Home | Action::End => "page",
+        Action::CycleSort => "sort",
         Action::Left | Action::Right => "change",
         Action::FocusNext | Action::FocusPrevious => "panel",
         Action::Run => "run",
@@ -275,7 +298,12 @@ mod tests {
         match action {
             None => Some(A::Up),
             Some(A::Up) => Some(A::Down),
-            Some(A::Down) => Some(A::Left),
+            Some(A::Down) => Some(A::PageUp),
+            Some(A::PageUp) => Some(A::PageDown),
+            Some(A::PageDown) => Some(A::Home),
+            Some(A::Home) => Some(A::End),
+            Some(A::End) => Some(A::CycleSort),
+            Some(A::CycleSort) => Some(A::Left),
             Some(A::Left) => Some(A::Right),
             Some(A::Right) => Some(A::FocusNext),
             Some(A::FocusNext) => Some(A::FocusPrevious),

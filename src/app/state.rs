@@ -7,9 +7,11 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::share::{RunShare, BUSY_OTHERS};
+use super::workers::WorkerSort;
 use crate::engine::affinity::Affinity;
 use crate::engine::{DrainPolicy, Model, PlanRequest, RunOutcome, RunReport};
 use crate::report::{efficiency, speedup};
+use crate::telemetry::latency::Responsiveness;
 use crate::telemetry::RunView;
 use crate::workload::{position, Kind, Variant, CATALOG};
 
@@ -261,7 +263,15 @@ pub(crate) struct State {
     pub run: Option<RunView>,
     pub results: Vec<ResultRow>,
     pub results_scroll: usize,
+    /// The selected row of the workers panel, as a position in its shown order.
     pub workers_scroll: usize,
+    /// The first row the workers panel showed, so the view moves only when the selection leaves it.
+    pub workers_offset: usize,
+    /// Rows the workers panel had room for in the last frame: what PgUp and PgDn move by.
+    pub workers_page: usize,
+    pub workers_sort: WorkerSort,
+    /// The dashboard's own key-to-screen latency and frame time.
+    pub responsiveness: Responsiveness,
     pub cores: Vec<CoreView>,
     /// What splits each core's load between the run and other programs.
     pub share: RunShare,
@@ -291,6 +301,10 @@ impl State {
             results: Vec::new(),
             results_scroll: 0,
             workers_scroll: 0,
+            workers_offset: 0,
+            workers_page: 1,
+            workers_sort: WorkerSort::Index,
+            responsiveness: Responsiveness::default(),
             cores: vec![CoreView::default(); cpus.max(1)],
             share: RunShare::default(),
             overlay: None,
@@ -312,6 +326,14 @@ impl State {
     #[must_use]
     pub(crate) fn running(&self) -> bool {
         self.run.is_some()
+    }
+
+    /// How many rows the workers panel lists: the run's workers, else the last run's.
+    #[must_use]
+    pub(crate) fn worker_rows(&self) -> usize {
+        self.run
+            .as_ref()
+            .map_or_else(|| self.results.last().map_or(0, |row| row.report.workers.len()), |run| run.workers.len())
     }
 
     /// Other programs' load while a run lasts, in percent of one core, when it is enough to

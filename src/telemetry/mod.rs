@@ -1,10 +1,11 @@
 //! Telemetry: what the front ends show of the machine and of a run, as plain snapshots.
 //!
 //! [`cores`] owns sysinfo and its clock on a sampler thread and ships per-core load;
-//! [`workers`] reads the board into a [`RunView`]. Nothing here draws, decides or touches a
-//! worker.
+//! [`workers`] reads the board into a [`RunView`]; [`latency`] keeps the dashboard's own
+//! key-to-screen and frame times. Nothing here draws, decides or touches a worker.
 
 pub(crate) mod cores;
+pub(crate) mod latency;
 pub(crate) mod workers;
 
 pub(crate) use cores::{CoreSample, CoreSampler, Pace};
