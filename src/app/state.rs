@@ -91,7 +91,8 @@ pub(crate) const AFFINITIES: [Affinity; 3] = [Affinity::None, Affinity::Spread, 
 /// The lock row: off (0), or on with this switch interval in milliseconds.
 pub(crate) const LOCK_CHOICES_MS: [u64; 6] = [0, 1, 2, 5, 20, 100];
 pub(crate) const GRACES_MS: [u64; 6] = [200, 500, 1000, 3000, 5000, 10_000];
-pub(crate) const TASK_COUNTS: [u64; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+/// Up to 4096, so that a thousand workers can each have tasks.
+pub(crate) const TASK_COUNTS: [u64; 13] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 
 /// The run settings, one value per row of the panel.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -108,14 +108,14 @@ pub(crate) enum ProgressSpread {
     Tasks(Spread),
 }
 
-/// The spread of progress over `workers`: as shares of their tasks when every worker knows
-/// its count, else as tasks done.
+/// The spread of progress over `workers`: as shares of their tasks in a live run (a worker
+/// that has not started has done none of its share), else as tasks done.
 #[must_use]
-pub(crate) fn progress_spread(workers: &[WorkerView]) -> Option<ProgressSpread> {
-    let shares: Option<Vec<f64>> = workers.iter().map(WorkerView::progress).collect();
-    match shares {
-        Some(shares) => Spread::of(shares).map(ProgressSpread::Share),
-        None => Spread::of(workers.iter().map(|w| w.tasks_done as f64).collect()).map(ProgressSpread::Tasks),
+pub(crate) fn progress_spread(workers: &[WorkerView], live: bool) -> Option<ProgressSpread> {
+    if live {
+        Spread::of(workers.iter().map(|w| w.progress().unwrap_or(0.0)).collect()).map(ProgressSpread::Share)
+    } else {
+        Spread::of(workers.iter().map(|w| w.tasks_done as f64).collect()).map(ProgressSpread::Tasks)
     }
 }
 
@@ -172,12 +172,13 @@ mod tests {
         assert_eq!((spread.min, spread.median, spread.max), (0.1, 0.4, 0.9));
         assert_eq!(Spread::of(vec![2.0, 7.0, 1.0]).map(|s| s.median), Some(2.0));
         assert_eq!(Spread::of(Vec::new()), None);
-        // Live rows know their task counts: shares. A finished run's rows do not: tasks.
-        let live: Vec<_> = (0..3).map(|i| worker(i, WorkerState::Running, i as u64, 0.0, 0.0)).collect();
-        let Some(ProgressSpread::Share(share)) = progress_spread(&live) else { panic!("a share") };
-        assert_eq!((share.min, share.max), (0.0, 0.5));
-        let ended: Vec<_> = live.into_iter().map(|w| WorkerView { tasks_total: 0, ..w }).collect();
-        let Some(ProgressSpread::Tasks(tasks)) = progress_spread(&ended) else { panic!("tasks done") };
-        assert_eq!((tasks.min, tasks.max), (0.0, 2.0));
+        // A live run: shares of each worker's tasks, a pending worker (no count yet) at 0.
+        let mut live: Vec<_> = (0..3).map(|i| worker(i, WorkerState::Running, i as u64 + 1, 0.0, 0.0)).collect();
+        live[0].tasks_total = 0;
+        let Some(ProgressSpread::Share(share)) = progress_spread(&live, true) else { panic!("a share") };
+        assert_eq!((share.min, share.median, share.max), (0.0, 0.5, 0.75));
+        // A finished run's rows: tasks done.
+        let Some(ProgressSpread::Tasks(tasks)) = progress_spread(&live, false) else { panic!("tasks done") };
+        assert_eq!((tasks.min, tasks.max), (1.0, 3.0));
     }
 }

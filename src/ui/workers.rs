@@ -69,8 +69,9 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
     let room = |header_lines: u16| usize::from(inner.height.saturating_sub(header_lines + 1));
     // When not every worker fits, the progress spread sums up those out of sight, if a row
     // is left for a worker after it.
-    let spread =
-        (workers.len() > room(header_lines) && room(header_lines + 1) >= 1).then(|| progress_spread(workers)).flatten();
+    let spread = (workers.len() > room(header_lines) && room(header_lines + 1) >= 1)
+        .then(|| progress_spread(workers, state.run.is_some()))
+        .flatten();
     if spread.is_some() {
         header_lines += 1;
     }
