@@ -22,7 +22,7 @@ use crate::engine::{Engine, LaunchError, Phase, Run};
 use crate::signals::Listener;
 use crate::telemetry::latency::{Meter, Responsiveness, RING};
 use crate::telemetry::{CoreSampler, Pace, RunView};
-use priority::Reniced;
+use priority::Renicer;
 use terminal::TerminalGuard;
 
 /// At most this many frames a second, and only when something changed; a frame that answers
@@ -54,6 +54,7 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let engine = Engine::new()?;
     let signals = Listener::start()?;
     let cores = CoreSampler::start()?;
+    let renicer = Renicer::start(std::sync::Arc::clone(engine.board()))?;
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let mut state = State::new(cpus, grace);
     state.color = crate::ui::theme::Theme::from_env().color;
@@ -68,11 +69,11 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let mut last_frame: Option<Instant> = None;
     let mut last_progress = Instant::now();
     let mut pace = Pace::Idle;
+    let mut renicing = false;
     let mut meter = Meter::default();
     // When each key not yet on screen was read.
     let mut keys_read: Vec<Instant> = Vec::new();
     let mut last_figures = Instant::now();
-    let mut reniced = Reniced::default();
     while state.exit.is_none() {
         let since_frame = last_frame.map_or(FRAME, |at| at.elapsed());
         // A key is answered at once; only progress waits for the next frame.
@@ -133,10 +134,8 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
         let tick = since_progress >= FRAME && (keys_read.is_empty() || since_progress >= 2 * FRAME);
         if let Some(active) = run.as_mut().filter(|_| tick) {
             let phase = active.poll();
-            reniced.catch_up(active);
             if phase == Phase::Ended {
                 if let Some(ended) = run.take() {
-                    reniced.clear();
                     queue.push_back(Event::Finished(ended.finish()));
                 }
             } else {
@@ -147,6 +146,11 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
         while let Some(event) = queue.pop_front() {
             dirty = true;
             for command in update(&mut state, event) {
+                if matches!(command, Command::Start(_)) && !renicing {
+                    // Before the launch: the first workers compute while the rest start.
+                    renicer.set_running(true);
+                    renicing = true;
+                }
                 if let Some(news) = execute(command, &engine, &mut run, &state) {
                     queue.push_back(news);
                 }
@@ -154,6 +158,10 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
         }
         // Cores four times a second while a run lasts; an idle dashboard samples once a second.
         let wanted = if run.is_some() { Pace::Run } else { Pace::Idle };
+        if renicing && run.is_none() {
+            renicer.set_running(false);
+            renicing = false;
+        }
         if wanted != pace {
             cores.set_pace(wanted);
             pace = wanted;

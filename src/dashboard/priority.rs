@@ -1,21 +1,86 @@
-//! Keeps the dashboard ahead of its own workers: each worker, thread or process, is reniced to
-//! [`WORKER_NICE`] as soon as it shows up on the board, so that a thousand busy workers cannot
-//! starve the loop that reads keys and draws.
+//! Keeps the dashboard ahead of its own workers: while a run lasts, a thread of its own
+//! renices each worker, thread or process, to [`WORKER_NICE`] within a few milliseconds of its
+//! appearing on the board, so that a thousand busy workers can starve neither the launch nor
+//! the loop that reads keys and draws.
 //!
 //! Why: the scheduler is fair per thread, so beside 1,000 runnable workers the loop would get a
 //! thousandth of the machine and answer a key in seconds. With autogroup (the Linux default,
 //! one group per session) nice only splits the session's share between the dashboard and its
-//! workers; the run as a whole competes with other programs exactly as before. It changes no
-//! worker's state and sends no signal: the engine still alone starts, signals and reaps.
+//! workers; the run as a whole competes with other programs as before. A thread of its own,
+//! not the loop, because the loop is busy launching while the first workers already compute.
+//! It changes no worker's state and sends no signal: the engine alone starts, signals, reaps.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
-use crate::board::SlotState;
-use crate::engine::Run;
+use crossbeam::channel::{unbounded, Receiver, RecvTimeoutError, Sender};
+
+use crate::board::{Board, SlotState, MAX_WORKERS};
 
 /// The workers' nice value: the lowest priority, so the dashboard's weight (nice 0, 1024) is
 /// about six per cent of the session's beside 1,000 workers (15 each).
 pub(crate) const WORKER_NICE: i32 = 19;
+
+/// How often the board is scanned for new workers while a run lasts.
+const SCAN_EVERY: Duration = Duration::from_millis(5);
+
+/// The renicing thread; dropping it stops the thread.
+pub(crate) struct Renicer {
+    /// True while a run lasts; dropping it stops the thread.
+    running: Option<Sender<bool>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Renicer {
+    /// Starts the thread, idle (blocked on its channel) until a run starts.
+    pub(crate) fn start(board: Arc<Board>) -> std::io::Result<Self> {
+        let (running, told) = unbounded();
+        let thread = std::thread::Builder::new().name("renicer".into()).spawn(move || watch(&board, &told))?;
+        Ok(Self { running: Some(running), thread: Some(thread) })
+    }
+
+    /// Says whether a run lasts: scan the board, or rest.
+    pub(crate) fn set_running(&self, running: bool) {
+        if let Some(sender) = &self.running {
+            // The thread only ends when this side is dropped; nothing to report.
+            let _ = sender.send(running);
+        }
+    }
+}
+
+impl Drop for Renicer {
+    fn drop(&mut self) {
+        drop(self.running.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn watch(board: &Board, told: &Receiver<bool>) {
+    let mut seen = Reniced::default();
+    let mut running = false;
+    loop {
+        let news = if running {
+            told.recv_timeout(SCAN_EVERY)
+        } else {
+            told.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        };
+        match news {
+            Ok(now) => {
+                running = now;
+                seen.clear();
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if running {
+            seen.catch_up(board);
+        }
+    }
+}
 
 /// Which thread of each slot was last reniced, so each is reniced once.
 #[derive(Debug, Default)]
@@ -24,14 +89,11 @@ pub(crate) struct Reniced {
 }
 
 impl Reniced {
-    /// Renices the live workers of `run` not seen yet (new, or replaced). Costs one load per
-    /// slot when nothing is new.
-    pub(crate) fn catch_up(&mut self, run: &Run) {
-        let workers = run.plan().workers;
-        self.tids.resize(workers, 0);
-        let board = run.board();
-        for (index, seen) in self.tids.iter_mut().enumerate() {
-            let slot = board.slot(index);
+    /// Renices the live workers on `board` not seen yet (new, or replaced). One load per slot
+    /// when nothing is new.
+    pub(crate) fn catch_up(&mut self, board: &Board) {
+        self.tids.resize(MAX_WORKERS, 0);
+        for (slot, seen) in board.slots().iter().zip(self.tids.iter_mut()) {
             let tid = slot.tid.load(Ordering::Relaxed);
             // Only a worker that runs now: an ended one's tid may already name another thread.
             if tid > 0 && tid != *seen && matches!(slot.state(), SlotState::Running | SlotState::Paused) {
@@ -59,7 +121,7 @@ fn renice(tid: i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Engine, Model, PlanRequest};
+    use crate::engine::{Engine, Model, Phase, PlanRequest, StopReason};
     use crate::workload::by_name;
 
     fn nice_of(tid: i32) -> i32 {
@@ -70,9 +132,10 @@ mod tests {
     }
 
     #[test]
-    fn every_live_worker_thread_is_reniced_once_and_the_caller_is_not() {
+    fn every_worker_thread_is_reniced_and_the_dashboard_is_not() {
         let caller_nice = nice_of(nix::unistd::gettid().as_raw());
         let engine = Engine::new().expect("board");
+        let renicer = Renicer::start(Arc::clone(engine.board())).expect("renicer");
         let plan = PlanRequest {
             workers: Some(3),
             tasks: 3,
@@ -81,24 +144,36 @@ mod tests {
         }
         .validate()
         .expect("plan");
+        renicer.set_running(true);
         let mut run = engine.start(&plan).expect("start");
-        let mut reniced = Reniced::default();
-        let started = std::time::Instant::now();
-        while reniced.tids.iter().filter(|tid| **tid > 0).count() < 3 && started.elapsed().as_secs() < 30 {
-            run.poll();
-            reniced.catch_up(&run);
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        let tids = reniced.tids.clone();
-        assert!(tids.iter().all(|tid| *tid > 0), "{tids:?}");
-        for tid in &tids {
-            assert_eq!(nice_of(*tid), WORKER_NICE, "worker thread {tid}");
-        }
+        let tids = || (0..3).map(|index| run.board().slot(index).tid.load(Ordering::Relaxed)).collect::<Vec<_>>();
+        let all_reniced = wait_for(|| tids().iter().all(|tid| *tid > 0 && nice_of(*tid) == WORKER_NICE));
+        assert!(
+            all_reniced,
+            "workers {:?} at nice {:?}",
+            tids(),
+            tids().iter().map(|tid| nice_of(*tid)).collect::<Vec<_>>()
+        );
         assert_eq!(nice_of(nix::unistd::gettid().as_raw()), caller_nice, "the caller keeps its priority");
-        run.request_stop(crate::engine::StopReason::User);
-        while run.poll() != crate::engine::Phase::Ended {
-            std::thread::sleep(std::time::Duration::from_millis(5));
+        renicer.set_running(false);
+        drop(renicer);
+        run.request_stop(StopReason::User);
+        run.escalate();
+        while run.poll() != Phase::Ended {
+            std::thread::sleep(Duration::from_millis(5));
         }
         let _ = run.finish();
+    }
+
+    /// Polls `done` for up to 30 s: a hang detector, generous on a busy machine.
+    fn wait_for(mut done: impl FnMut() -> bool) -> bool {
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if done() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
     }
 }
