@@ -22,7 +22,7 @@ use crate::engine::{Engine, LaunchError, Phase, Run};
 use crate::signals::Listener;
 use crate::telemetry::latency::{Meter, Responsiveness, RING};
 use crate::telemetry::{CoreSampler, Pace, RunView};
-use priority::Renicer;
+use priority::Demoter;
 use terminal::TerminalGuard;
 
 /// At most this many frames a second, and only when something changed; a frame that answers
@@ -54,7 +54,7 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let engine = Engine::new()?;
     let signals = Listener::start()?;
     let cores = CoreSampler::start()?;
-    let renicer = Renicer::start(std::sync::Arc::clone(engine.board()))?;
+    let demoter = Demoter::start(std::sync::Arc::clone(engine.board()))?;
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let mut state = State::new(cpus, grace);
     state.color = crate::ui::theme::Theme::from_env().color;
@@ -68,8 +68,10 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let mut dirty = true;
     let mut last_frame: Option<Instant> = None;
     let mut last_progress = Instant::now();
+    // What the last tick (poll and sample) took, wall time: CPU and waiting for it alike.
+    let mut tick_cost = Duration::ZERO;
     let mut pace = Pace::Idle;
-    let mut renicing = false;
+    let mut demoting = false;
     let mut meter = Meter::default();
     // When each key not yet on screen was read.
     let mut keys_read: Vec<Instant> = Vec::new();
@@ -129,9 +131,11 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
         }
         // The engine's part of a frame (reaping, draining 1,000 rings, sampling the board)
         // costs milliseconds at a thousand workers: done once a frame, never for a key, and
-        // put off by up to a frame while a key waits for its answer.
+        // put off by up to a frame while a key waits for its answer. On a machine too busy to
+        // give the loop its time, ticks space out to take at most an eighth of it.
+        let every = FRAME.max(tick_cost * 8);
         let since_progress = last_progress.elapsed();
-        let tick = since_progress >= FRAME && (keys_read.is_empty() || since_progress >= 2 * FRAME);
+        let tick = since_progress >= every && (keys_read.is_empty() || since_progress >= 2 * every);
         if let Some(active) = run.as_mut().filter(|_| tick) {
             let phase = active.poll();
             if phase == Phase::Ended {
@@ -141,15 +145,17 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
             } else {
                 queue.push_back(Event::Progress(RunView::sample(active, timeline_window(&state))));
             }
-            last_progress = Instant::now();
+            let now = Instant::now();
+            tick_cost = (now - last_progress).saturating_sub(since_progress);
+            last_progress = now;
         }
         while let Some(event) = queue.pop_front() {
             dirty = true;
             for command in update(&mut state, event) {
-                if matches!(command, Command::Start(_)) && !renicing {
+                if matches!(command, Command::Start(_)) && !demoting {
                     // Before the launch: the first workers compute while the rest start.
-                    renicer.set_running(true);
-                    renicing = true;
+                    demoter.set_running(true);
+                    demoting = true;
                 }
                 if let Some(news) = execute(command, &engine, &mut run, &state) {
                     queue.push_back(news);
@@ -158,9 +164,9 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
         }
         // Cores four times a second while a run lasts; an idle dashboard samples once a second.
         let wanted = if run.is_some() { Pace::Run } else { Pace::Idle };
-        if renicing && run.is_none() {
-            renicer.set_running(false);
-            renicing = false;
+        if demoting && run.is_none() {
+            demoter.set_running(false);
+            demoting = false;
         }
         if wanted != pace {
             cores.set_pace(wanted);

@@ -1,12 +1,14 @@
-//! Keeps the dashboard ahead of its own workers: while a run lasts, a thread of its own
-//! renices each worker, thread or process, to [`WORKER_NICE`] within a few milliseconds of its
+//! Keeps the dashboard ahead of its own workers: while a run lasts, a thread of its own moves
+//! each worker, thread or process, to the `SCHED_IDLE` policy within a few milliseconds of its
 //! appearing on the board, so that a thousand busy workers can starve neither the launch nor
 //! the loop that reads keys and draws.
 //!
 //! Why: the scheduler is fair per thread, so beside 1,000 runnable workers the loop would get a
-//! thousandth of the machine and answer a key in seconds. With autogroup (the Linux default,
-//! one group per session) nice only splits the session's share between the dashboard and its
-//! workers; the run as a whole competes with other programs as before. A thread of its own,
+//! thousandth of the machine and answer a key in seconds. Nice 19 was measured not to be
+//! enough (1,000 workers of weight 15 still outweigh the loop's 1,024 fifteen to one);
+//! `SCHED_IDLE` weighs 3 and is preempted at once when the loop wakes. With autogroup (the
+//! Linux default, one group per session) this only splits the session's share between the
+//! dashboard and its workers; the run as a whole competes with other programs as before. A thread of its own,
 //! not the loop, because the loop is busy launching while the first workers already compute.
 //! It changes no worker's state and sends no signal: the engine alone starts, signals, reaps.
 
@@ -19,25 +21,21 @@ use crossbeam::channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 
 use crate::board::{Board, SlotState, MAX_WORKERS};
 
-/// The workers' nice value: the lowest priority, so the dashboard's weight (nice 0, 1024) is
-/// about six per cent of the session's beside 1,000 workers (15 each).
-pub(crate) const WORKER_NICE: i32 = 19;
-
 /// How often the board is scanned for new workers while a run lasts.
 const SCAN_EVERY: Duration = Duration::from_millis(5);
 
-/// The renicing thread; dropping it stops the thread.
-pub(crate) struct Renicer {
+/// The demoting thread; dropping it stops the thread.
+pub(crate) struct Demoter {
     /// True while a run lasts; dropping it stops the thread.
     running: Option<Sender<bool>>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl Renicer {
+impl Demoter {
     /// Starts the thread, idle (blocked on its channel) until a run starts.
     pub(crate) fn start(board: Arc<Board>) -> std::io::Result<Self> {
         let (running, told) = unbounded();
-        let thread = std::thread::Builder::new().name("renicer".into()).spawn(move || watch(&board, &told))?;
+        let thread = std::thread::Builder::new().name("demoter".into()).spawn(move || watch(&board, &told))?;
         Ok(Self { running: Some(running), thread: Some(thread) })
     }
 
@@ -50,7 +48,7 @@ impl Renicer {
     }
 }
 
-impl Drop for Renicer {
+impl Drop for Demoter {
     fn drop(&mut self) {
         drop(self.running.take());
         if let Some(thread) = self.thread.take() {
@@ -60,7 +58,7 @@ impl Drop for Renicer {
 }
 
 fn watch(board: &Board, told: &Receiver<bool>) {
-    let mut seen = Reniced::default();
+    let mut seen = Demoted::default();
     let mut running = false;
     loop {
         let news = if running {
@@ -82,14 +80,14 @@ fn watch(board: &Board, told: &Receiver<bool>) {
     }
 }
 
-/// Which thread of each slot was last reniced, so each is reniced once.
+/// Which thread of each slot was last demoted, so each is demoted once.
 #[derive(Debug, Default)]
-pub(crate) struct Reniced {
+pub(crate) struct Demoted {
     tids: Vec<i32>,
 }
 
-impl Reniced {
-    /// Renices the live workers on `board` not seen yet (new, or replaced). One load per slot
+impl Demoted {
+    /// Demotes the live workers on `board` not seen yet (new, or replaced). One load per slot
     /// when nothing is new.
     pub(crate) fn catch_up(&mut self, board: &Board) {
         self.tids.resize(MAX_WORKERS, 0);
@@ -97,7 +95,7 @@ impl Reniced {
             let tid = slot.tid.load(Ordering::Relaxed);
             // Only a worker that runs now: an ended one's tid may already name another thread.
             if tid > 0 && tid != *seen && matches!(slot.state(), SlotState::Running | SlotState::Paused) {
-                renice(tid);
+                demote(tid);
                 *seen = tid;
             }
         }
@@ -109,12 +107,13 @@ impl Reniced {
     }
 }
 
-/// Lowers one thread's priority. Failure (the thread just ended) changes nothing worth saying.
-fn renice(tid: i32) {
-    // SAFETY: setpriority takes plain integers; on Linux PRIO_PROCESS with a thread id sets
-    // that one thread's nice value.
+/// Moves one thread to `SCHED_IDLE`, which any process may do to its own threads and
+/// children. Failure (the thread just ended) changes nothing worth saying.
+fn demote(tid: i32) {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: a thread id and a pointer to a parameter block that lives across the call.
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, WORKER_NICE);
+        libc::sched_setscheduler(tid, libc::SCHED_IDLE, &raw const param);
     }
 }
 
@@ -124,18 +123,19 @@ mod tests {
     use crate::engine::{Engine, Model, Phase, PlanRequest, StopReason};
     use crate::workload::by_name;
 
-    fn nice_of(tid: i32) -> i32 {
+    /// A thread's scheduling policy, from /proc.
+    fn policy_of(tid: i32) -> i32 {
         let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap_or_default();
-        // The fields after the command's closing parenthesis; nice is the 19th field overall.
+        // The fields after the command's closing parenthesis; the policy is the 41st overall.
         let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        after.split_whitespace().nth(16).and_then(|nice| nice.parse().ok()).unwrap_or(i32::MIN)
+        after.split_whitespace().nth(38).and_then(|policy| policy.parse().ok()).unwrap_or(-1)
     }
 
     #[test]
-    fn every_worker_thread_is_reniced_and_the_dashboard_is_not() {
-        let caller_nice = nice_of(nix::unistd::gettid().as_raw());
+    fn every_worker_thread_goes_idle_priority_and_the_dashboard_does_not() {
+        let caller_policy = policy_of(nix::unistd::gettid().as_raw());
         let engine = Engine::new().expect("board");
-        let renicer = Renicer::start(Arc::clone(engine.board())).expect("renicer");
+        let demoter = Demoter::start(Arc::clone(engine.board())).expect("demoter");
         let plan = PlanRequest {
             workers: Some(3),
             tasks: 3,
@@ -144,19 +144,19 @@ mod tests {
         }
         .validate()
         .expect("plan");
-        renicer.set_running(true);
+        demoter.set_running(true);
         let mut run = engine.start(&plan).expect("start");
         let tids = || (0..3).map(|index| run.board().slot(index).tid.load(Ordering::Relaxed)).collect::<Vec<_>>();
-        let all_reniced = wait_for(|| tids().iter().all(|tid| *tid > 0 && nice_of(*tid) == WORKER_NICE));
+        let all_demoted = wait_for(|| tids().iter().all(|tid| *tid > 0 && policy_of(*tid) == libc::SCHED_IDLE));
         assert!(
-            all_reniced,
-            "workers {:?} at nice {:?}",
+            all_demoted,
+            "workers {:?} with policies {:?}",
             tids(),
-            tids().iter().map(|tid| nice_of(*tid)).collect::<Vec<_>>()
+            tids().iter().map(|tid| policy_of(*tid)).collect::<Vec<_>>()
         );
-        assert_eq!(nice_of(nix::unistd::gettid().as_raw()), caller_nice, "the caller keeps its priority");
-        renicer.set_running(false);
-        drop(renicer);
+        assert_eq!(policy_of(nix::unistd::gettid().as_raw()), caller_policy, "the caller keeps its priority");
+        demoter.set_running(false);
+        drop(demoter);
         run.request_stop(StopReason::User);
         run.escalate();
         while run.poll() != Phase::Ended {
