@@ -3,13 +3,15 @@ measures it itself (from reading a key to the end of drawing the frame that show
 on exit. In a pseudo-terminal of 120x36: 1000 workers, 1024 tasks, then 600 keys typed in the
 workers panel (PgDn, j, k, s, End, Home, PgUp) one every 50 ms, then q.
 Run from the repository after `cargo build --release`:
-    python3 benches/key_to_screen.py threads|processes [--hog]
---hog adds one busy process per CPU from outside for the whole measurement."""
+    python3 benches/key_to_screen.py threads|processes [--hog] [--idle]
+--hog adds one busy process per CPU from outside for the whole measurement; --idle types the
+same keys without starting the run, as a baseline of what the machine itself costs."""
 import fcntl, os, pty, re, select, signal, struct, sys, termios, time
 
 B = os.path.abspath("target/release/concur-tui")
 model = sys.argv[1] if len(sys.argv) > 1 else "threads"
 hog = "--hog" in sys.argv
+idle = "--idle" in sys.argv
 KEYS = ["\x1b[6~", "j", "j", "k", "\x1b[6~", "s", "\x1b[F", "\x1b[H", "\x1b[5~", "j"]
 PRESSES = 600
 
@@ -55,7 +57,8 @@ try:
     send("jj")  # tasks
     send("l" * 6)  # 16 -> 1024 tasks
     send("+" * 998, 1.0)  # 2 -> 1000 workers
-    send("\r", 30.0)  # run; launching 1,000 workers takes seconds on two busy cores
+    if not idle:
+        send("\r", 30.0)  # run; launching 1,000 workers takes seconds on two busy cores
     send("\t")  # focus the workers panel
     started = time.time()
     for n in range(PRESSES):
@@ -75,6 +78,8 @@ finally:
 text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode("utf-8", "replace"))
 ran = re.search(r"while running cpu · (\w+) × (\d+)", text)
 figures = re.search(r"concur-tui: key-to-screen .*", text)
-print(f"{model}{' + outside hog' if hog else ''}: {PRESSES} keys in {typed:.1f} s;",
+if idle:
+    ran = None
+print(f"{model}{' + outside hog' if hog else ''}{' (idle: no run)' if idle else ''}: {PRESSES} keys in {typed:.1f} s;",
       f"run: {ran.group(1)} × {ran.group(2)}" if ran else "run: not seen in the summary")
 print(figures.group(0) if figures else "no figures in the summary:\n" + text[-2000:])

@@ -131,11 +131,11 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
         }
         // The engine's part of a frame (reaping, draining 1,000 rings, sampling the board)
         // costs milliseconds at a thousand workers: done once a frame, never for a key, and
-        // put off by up to a frame while a key waits for its answer. On a machine too busy to
+        // put off (up to three frames) while a key waits for its answer. On a machine too busy to
         // give the loop its time, ticks space out to take at most an eighth of it.
         let every = FRAME.max(tick_cost * 8);
         let since_progress = last_progress.elapsed();
-        let tick = since_progress >= every && (keys_read.is_empty() || since_progress >= 2 * every);
+        let tick = since_progress >= every && (keys_read.is_empty() || since_progress >= 4 * every);
         if let Some(active) = run.as_mut().filter(|_| tick) {
             let phase = active.poll();
             if phase == Phase::Ended {
