@@ -6,6 +6,8 @@
 //! draw the state. It never touches a worker except through the engine, and nothing in `app`
 //! or `ui` may import it.
 
+pub mod frame_cost;
+mod priority;
 pub(crate) mod terminal;
 
 use std::collections::VecDeque;
@@ -20,12 +22,17 @@ use crate::app::state::Shutdown;
 use crate::app::{update, Command, Event, State};
 use crate::engine::{Engine, LaunchError, Phase, Run, RunOutcome};
 use crate::signals::Listener;
+use crate::telemetry::latency::{Meter, Responsiveness, RING};
 use crate::telemetry::machine::MachineCpu;
 use crate::telemetry::{CoreSampler, Pace, RunView};
+use priority::Demoter;
 use terminal::TerminalGuard;
 
-/// At most this many frames a second, and only when something changed.
+/// At most this many frames a second, and only when something changed; a frame that answers
+/// a key is drawn at once.
 const FRAME: Duration = Duration::from_millis(33);
+/// How often the responsiveness figures are refreshed while a run lasts.
+const FIGURES_EVERY: Duration = Duration::from_secs(1);
 
 /// Why the dashboard could not run.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +57,7 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let engine = Engine::new()?;
     let signals = Listener::start()?;
     let cores = CoreSampler::start()?;
+    let demoter = Demoter::start(std::sync::Arc::clone(engine.board()))?;
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let mut state = State::new(cpus, grace);
     state.color = crate::ui::theme::Theme::from_env().color;
@@ -63,22 +71,55 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let mut dirty = true;
     let mut last_frame: Option<Instant> = None;
     let mut last_progress = Instant::now();
+    // What the last tick (poll and sample) took, wall time: CPU and waiting for it alike.
+    let mut tick_cost = Duration::ZERO;
     let mut pace = Pace::Idle;
     // The CPUs' busy time when the sweep's run in hand started: Some while that run is a sweep's.
     let allowed = crate::engine::affinity::allowed_cpus().unwrap_or_else(|_| (0..cpus).collect());
     let mut sweep_before: Option<Option<MachineCpu>> = None;
+    let mut demoting = false;
+    let mut meter = Meter::default();
+    // When each key not yet on screen was read.
+    let mut keys_read: Vec<Instant> = Vec::new();
+    let mut last_figures = Instant::now();
     while state.exit.is_none() {
         let since_frame = last_frame.map_or(FRAME, |at| at.elapsed());
-        if dirty && since_frame >= FRAME {
+        // A key is answered at once; only progress waits for the next frame.
+        if dirty && (since_frame >= FRAME || !keys_read.is_empty()) {
             // Frames are paced from their start, so drawing time does not stretch the period.
-            last_frame = Some(Instant::now());
-            guard.screen.draw(|frame| crate::ui::draw(frame, &state))?;
+            let started = Instant::now();
+            last_frame = Some(started);
+            let mut workers_rows = None;
+            guard.screen.draw(|frame| workers_rows = crate::ui::draw(frame, &state))?;
+            let drawn = Instant::now();
             dirty = false;
+            meter.frame.push(drawn - started);
+            let keyed = !keys_read.is_empty();
+            for read in keys_read.drain(..) {
+                meter.key_to_screen.push(drawn - read);
+            }
+            if let Some(rows) = workers_rows.filter(|rows| *rows != state.workers_page) {
+                let _ = update(&mut state, Event::WorkersRows(rows));
+            }
+            // Shown from the next frame on: at once after a key, else once a second.
+            if keyed || (run.is_some() && last_figures.elapsed() >= FIGURES_EVERY) {
+                let _ = update(&mut state, Event::Responsiveness(meter.figures()));
+                last_figures = drawn;
+                dirty = true;
+            }
         }
         let wait = if dirty || run.is_some() { FRAME.saturating_sub(since_frame) } else { Duration::from_secs(3600) };
         select! {
             recv(keys) -> key => match key {
-                Ok(event) => queue.push_back(event),
+                Ok(first) => {
+                    // Keys typed in a burst (a paste, auto-repeat) are all answered by one frame.
+                    for (event, read) in std::iter::once(first).chain(keys.try_iter()) {
+                        if matches!(event, Event::Key(_)) {
+                            keys_read.push(read);
+                        }
+                        queue.push_back(event);
+                    }
+                }
                 // The reader ended: the terminal is gone, as on a hang-up.
                 Err(_) => queue.push_back(Event::Signal(nix::sys::signal::Signal::SIGHUP)),
             },
@@ -94,8 +135,16 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
             }
             default(wait) => {}
         }
-        if let Some(active) = run.as_mut() {
-            if active.poll() == Phase::Ended {
+        // The engine's part of a frame (reaping, draining 1,000 rings, sampling the board)
+        // costs milliseconds at a thousand workers: done once a frame, never for a key, and
+        // put off (up to three frames) while a key waits for its answer. On a machine too busy to
+        // give the loop its time, ticks space out to take at most an eighth of it.
+        let every = FRAME.max(tick_cost * 8);
+        let since_progress = last_progress.elapsed();
+        let tick = since_progress >= every && (keys_read.is_empty() || since_progress >= 4 * every);
+        if let Some(active) = run.as_mut().filter(|_| tick) {
+            let phase = active.poll();
+            if phase == Phase::Ended {
                 if let Some(ended) = run.take() {
                     let report = ended.finish();
                     queue.push_back(match sweep_before.take() {
@@ -108,16 +157,23 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
                         None => Event::Finished(report),
                     });
                 }
-            } else if last_progress.elapsed() >= FRAME {
+            } else {
                 queue.push_back(Event::Progress(RunView::sample(active, timeline_window(&state))));
-                last_progress = Instant::now();
             }
+            let now = Instant::now();
+            tick_cost = (now - last_progress).saturating_sub(since_progress);
+            last_progress = now;
         }
         while let Some(event) = queue.pop_front() {
             dirty = true;
             for command in update(&mut state, event) {
                 if matches!(command, Command::StartSweepRun(_)) {
                     sweep_before = Some(MachineCpu::now(&allowed));
+                }
+                if matches!(command, Command::Start(_) | Command::StartSweepRun(_)) && !demoting {
+                    // Before the launch: the first workers compute while the rest start.
+                    demoter.set_running(true);
+                    demoting = true;
                 }
                 if let Some(news) = execute(command, &engine, &mut run, &state) {
                     queue.push_back(news);
@@ -129,6 +185,10 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
         }
         // Cores four times a second while a run lasts; an idle dashboard samples once a second.
         let wanted = if run.is_some() { Pace::Run } else { Pace::Idle };
+        if demoting && run.is_none() {
+            demoter.set_running(false);
+            demoting = false;
+        }
         if wanted != pace {
             cores.set_pace(wanted);
             pace = wanted;
@@ -216,7 +276,8 @@ fn export_trace(state: &State) -> String {
 }
 
 /// Reads terminal input on a thread of its own, so the loop can wait on every source at once.
-fn spawn_key_reader() -> std::io::Result<Receiver<Event>> {
+/// Each event comes with the instant it was read, where key-to-screen latency starts.
+fn spawn_key_reader() -> std::io::Result<Receiver<(Event, Instant)>> {
     let (sender, events) = unbounded();
     std::thread::Builder::new().name("keys".into()).spawn(move || loop {
         let event = match term_event::read() {
@@ -225,7 +286,7 @@ fn spawn_key_reader() -> std::io::Result<Receiver<Event>> {
             Ok(_) => continue,
             Err(_) => return,
         };
-        if sender.send(event).is_err() {
+        if sender.send((event, Instant::now())).is_err() {
             return;
         }
     })?;
@@ -284,5 +345,28 @@ fn summary(state: &State, saved: &Result<Option<(PathBuf, PathBuf)>, String>) ->
         };
         out.push_str(&crate::report::to_summary(report, &cause));
     }
+    if let Some(line) = responsiveness_line(state.responsiveness) {
+        out.push_str(&line);
+    }
     out
+}
+
+/// `concur-tui: key-to-screen p50 2.1 ms, p99 9.8 ms (last 512 of 1612 keys); frame …`.
+fn responsiveness_line(figures: Responsiveness) -> Option<String> {
+    let ms = |duration: Duration| duration.as_secs_f64() * 1000.0;
+    let keys = figures.key_to_screen?;
+    let frame = figures.frame?;
+    Some(format!(
+        "concur-tui: key-to-screen p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (last {} of {} keys); \
+         frame p50 {:.1} ms, p99 {:.1} ms (last {} of {} frames)\n",
+        ms(keys.p50),
+        ms(keys.p99),
+        ms(keys.max),
+        keys.count.min(RING as u64),
+        keys.count,
+        ms(frame.p50),
+        ms(frame.p99),
+        frame.count.min(RING as u64),
+        frame.count,
+    ))
 }

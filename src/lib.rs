@@ -10,7 +10,8 @@
 //! - [`report`]: what a finished run means, as a table or JSON; shared by every front end.
 //! - [`app`]: the dashboard's state, events, keys and `update`; pure, no I/O.
 //! - [`ui`]: drawing the dashboard; a pure function of the state.
-//! - [`dashboard`]: the dashboard's loop: terminal guard, key/signal/sampler threads, engine calls.
+//! - [`dashboard`]: the dashboard's loop: terminal guard, key/signal/sampler threads, engine calls;
+//!   public only for `dashboard::frame_cost`, which the frame bench drives.
 //! - [`program`]: what the binary does: hooks, the command line, dispatch.
 //! - [`headless`]: `concur-tui run`, `bench` and `list`, the engine without a screen.
 //! - [`signals`]: SIGINT, SIGTERM and SIGHUP turned into messages on a channel.
@@ -23,7 +24,7 @@ pub(crate) mod app;
 pub(crate) mod bench;
 pub mod board;
 pub(crate) mod cli;
-pub(crate) mod dashboard;
+pub mod dashboard;
 pub mod engine;
 pub(crate) mod headless;
 pub mod program;

@@ -261,3 +261,63 @@ fn p_sweeps_the_selected_workload_into_a_chart_that_c_cancels_and_esc_closes() {
     dashboard.assert_terminal_restored();
     assert_no_leftovers(&dashboard.tag);
 }
+
+/// `(above, below)` from the workers panel's `↑ 3 above · ↓ 40 below` marker, if shown.
+fn hidden_rows(screen: &str) -> Option<(usize, usize)> {
+    let at = screen.find("↑ ")?;
+    let mut numbers = screen[at..].split_whitespace().filter_map(|word| word.parse::<usize>().ok());
+    Some((numbers.next()?, numbers.next()?))
+}
+
+#[test]
+fn sixty_workers_scroll_sort_sum_up_and_the_latency_shows_in_the_help() {
+    let mut dashboard = Dashboard::start(&[], 120, 36);
+    dashboard.wait_for("Catalog");
+    dashboard.send("j"); // io: waits, so sixty workers do not need sixty cores
+    dashboard.send("\t"); // settings
+                          // 16 tasks of 400 ms: the sequential baseline that runs first takes 6.4 s, the 60 workers
+                          // (44 of them without a task) less than a second; the panel sums them up after the run too.
+    dashboard.send(&"+".repeat(58)); // 2 → 60 workers, as one burst of keys
+    dashboard.wait_for("workers  60");
+    dashboard.send("\r");
+    dashboard.wait_for("× 60");
+    dashboard.send("\t"); // focus the workers panel
+    let shown = |dashboard: &Dashboard| hidden_rows(&dashboard.contents());
+    assert!(
+        wait_until(Duration::from_secs(30), || shown(&dashboard).is_some()),
+        "no marker:\n{}",
+        dashboard.contents()
+    );
+    let (above, below) = shown(&dashboard).unwrap_or_default();
+    assert_eq!(above, 0, "{}", dashboard.contents());
+    assert!(below > 0 && below < 60, "{}", dashboard.contents());
+    // The aggregate sums up every worker, shown or not: while running, or after the run.
+    let screen = dashboard.contents();
+    assert!(screen.contains("progress min") || screen.contains("tasks done min"), "{screen}");
+    dashboard.send("\x1b[6~"); // PgDn
+    assert!(
+        wait_until(Duration::from_secs(30), || shown(&dashboard)
+            .is_some_and(|(up, down)| up > 0 && up + down == below)),
+        "PgDn did not scroll by a page:\n{}",
+        dashboard.contents()
+    );
+    dashboard.send("\x1b[F"); // End
+    assert!(
+        wait_until(Duration::from_secs(30), || shown(&dashboard) == Some((below, 0))),
+        "End did not reach the last row:\n{}",
+        dashboard.contents()
+    );
+    dashboard.send("s");
+    dashboard.wait_for("Workers by state");
+    dashboard.send("?");
+    dashboard.wait_for("key→screen p50");
+    let help = dashboard.contents();
+    let line = help.lines().find(|line| line.contains("key→screen")).unwrap_or_default();
+    assert!(line.contains("p99") && line.contains("frame p50"), "{line}");
+    dashboard.send("\x1b");
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    dashboard.assert_terminal_restored();
+    assert!(dashboard.contents().contains("key-to-screen p50"), "{}", dashboard.contents());
+    assert_no_leftovers(&dashboard.tag);
+}

@@ -5,6 +5,7 @@ use ratatui::crossterm::event::KeyEvent;
 
 use crate::engine::RunReport;
 use crate::engine::{PlanRequest, StopReason};
+use crate::telemetry::latency::Responsiveness;
 use crate::telemetry::{CoreSample, RunView};
 
 /// Everything that can change the dashboard's state.
@@ -29,6 +30,10 @@ pub(crate) enum Event {
     StartFailed(String),
     /// Something the loop did that the user should read (where a trace was written).
     Notice(String),
+    /// The workers panel had room for this many rows in the frame just drawn.
+    WorkersRows(usize),
+    /// The dashboard's latest key-to-screen and frame-time figures.
+    Responsiveness(Responsiveness),
 }
 
 /// What the loop must do for `update`: the only way the dashboard reaches the engine.

@@ -12,6 +12,11 @@ use crate::engine::Phase;
 pub(crate) enum Action {
     Up,
     Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    CycleSort,
     Left,
     Right,
     FocusNext,
@@ -112,6 +117,18 @@ pub(crate) const BINDINGS: &[Binding] = &[
         true,
     ),
     bind(
+        "PgUp/Dn",
+        &[
+            (Action::PageUp, &[plain(KeyCode::PageUp)]),
+            (Action::PageDown, &[plain(KeyCode::PageDown)]),
+            (Action::Home, &[plain(KeyCode::Home)]),
+            (Action::End, &[plain(KeyCode::End)]),
+        ],
+        "a page up / down; Home, End: first, last row (workers, results)",
+        true,
+    ),
+    bind("s", &[(Action::CycleSort, &[typed('s')])], "sort the workers: by #, state, progress, cpu time", true),
+    bind(
         "←→ hl",
         &[(Action::Left, &[plain(KeyCode::Left), typed('h')]), (Action::Right, &[plain(KeyCode::Right), typed('l')])],
         "change the selected setting",
@@ -149,8 +166,12 @@ pub(crate) const BINDINGS: &[Binding] = &[
         true,
     ),
     bind("t", &[(Action::Timeline, &[typed('t')])], "timeline: one lane per worker, then one per CPU, then off", true),
-    bind("[ ]", &[(Action::ZoomIn, &[typed('[')]), (Action::ZoomOut, &[typed(']')])], "timeline: zoom in / out", false),
-    bind("e", &[(Action::ExportTrace, &[typed('e')])], "export the last run's timeline as a Chrome trace", false),
+    bind(
+        "[ ] e",
+        &[(Action::ZoomIn, &[typed('[')]), (Action::ZoomOut, &[typed(']')]), (Action::ExportTrace, &[typed('e')])],
+        "timeline: zoom in / out; e: export the last run's Chrome trace",
+        false,
+    ),
     bind("p", &[(Action::Sweep, &[typed('p')])], "sweep models × workers, chart the speedup (c or Esc cancels)", false),
     bind(
         "w",
@@ -160,8 +181,13 @@ pub(crate) const BINDINGS: &[Binding] = &[
     ),
     bind("Ctrl-C", &[(Action::Interrupt, &[ctrl('c'), ctrl('C')])], "drain the run and quit (again: kill now)", false),
     bind("q", &[(Action::Quit, &[typed('q')])], "quit (drains a run first, as Ctrl-C)", true),
-    bind("?", &[(Action::Help, &[typed('?')])], "this help", true),
-    bind("Esc", &[(Action::CloseOverlay, &[plain(KeyCode::Esc)])], "close the help or the sweep's chart", false),
+    // Esc shares the help's row so that every key fits an 80×24 terminal.
+    bind(
+        "? Esc",
+        &[(Action::Help, &[typed('?')]), (Action::CloseOverlay, &[plain(KeyCode::Esc)])],
+        "this help / close it or the sweep's chart",
+        true,
+    ),
 ];
 
 /// The action of a key press, from [`BINDINGS`], if any. Releases are ignored; presses and
@@ -197,6 +223,10 @@ pub(crate) fn available(action: Action, state: &State) -> bool {
         Action::PauseResume | Action::InjectCrash => running && !draining,
         Action::Cancel => running,
         Action::CloseOverlay => state.overlay.is_some() || state.sweep.is_some(),
+        Action::PageUp | Action::PageDown | Action::Home | Action::End => {
+            matches!(state.focus, Focus::Workers | Focus::Results)
+        }
+        Action::CycleSort => state.focus == Focus::Workers,
         Action::ZoomIn | Action::ZoomOut => state.timeline.is_some(),
         Action::ExportTrace | Action::SaveResults => !state.results.is_empty(),
         Action::Up
@@ -224,6 +254,8 @@ fn short_help(action: Action, state: &State) -> &'static str {
     match action {
         Action::PauseResume if state.run.as_ref().is_some_and(|run| run.phase == Phase::Paused) => "resume",
         Action::Up | Action::Down => "select",
+        Action::PageUp | Action::PageDown | Action::Home | Action::End => "page",
+        Action::CycleSort => "sort",
         Action::Left | Action::Right => "change",
         Action::FocusNext | Action::FocusPrevious => "panel",
         Action::Run => "run",
@@ -287,7 +319,12 @@ mod tests {
         match action {
             None => Some(A::Up),
             Some(A::Up) => Some(A::Down),
-            Some(A::Down) => Some(A::Left),
+            Some(A::Down) => Some(A::PageUp),
+            Some(A::PageUp) => Some(A::PageDown),
+            Some(A::PageDown) => Some(A::Home),
+            Some(A::Home) => Some(A::End),
+            Some(A::End) => Some(A::CycleSort),
+            Some(A::CycleSort) => Some(A::Left),
             Some(A::Left) => Some(A::Right),
             Some(A::Right) => Some(A::FocusNext),
             Some(A::FocusNext) => Some(A::FocusPrevious),

@@ -12,6 +12,7 @@ pub(crate) mod keys;
 pub(crate) mod share;
 pub(crate) mod state;
 mod update;
+pub(crate) mod workers;
 
 pub(crate) use event::{Command, Event};
 pub(crate) use state::State;

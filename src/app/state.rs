@@ -7,10 +7,12 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::share::{RunShare, BUSY_OTHERS};
+use super::workers::WorkerSort;
 use crate::engine::affinity::Affinity;
 use crate::engine::{DrainPolicy, Model, PlanRequest, RunReport, Schedule};
 use crate::report::compare::{baseline_setup, is_baseline};
 use crate::report::{compare, Comparison};
+use crate::telemetry::latency::Responsiveness;
 use crate::telemetry::RunView;
 use crate::workload::{position, Kind, Variant, CATALOG};
 
@@ -90,7 +92,8 @@ pub(crate) const AFFINITIES: [Affinity; 3] = [Affinity::None, Affinity::Spread, 
 /// The lock row: off (0), or on with this switch interval in milliseconds.
 pub(crate) const LOCK_CHOICES_MS: [u64; 6] = [0, 1, 2, 5, 20, 100];
 pub(crate) const GRACES_MS: [u64; 6] = [200, 500, 1000, 3000, 5000, 10_000];
-pub(crate) const TASK_COUNTS: [u64; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+/// Up to 4096, so that a thousand workers can each have tasks.
+pub(crate) const TASK_COUNTS: [u64; 13] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 
 /// The run settings, one value per row of the panel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,7 +279,15 @@ pub(crate) struct State {
     pub results_scroll: usize,
     /// The run the user asked for, waiting for the sequential baseline that runs first.
     pub after_baseline: Option<PlanRequest>,
+    /// The selected row of the workers panel, as a position in its shown order.
     pub workers_scroll: usize,
+    /// The first row the workers panel showed, so the view moves only when the selection leaves it.
+    pub workers_offset: usize,
+    /// Rows the workers panel had room for in the last frame: what PgUp and PgDn move by.
+    pub workers_page: usize,
+    pub workers_sort: WorkerSort,
+    /// The dashboard's own key-to-screen latency and frame time.
+    pub responsiveness: Responsiveness,
     pub cores: Vec<CoreView>,
     /// What splits each core's load between the run and other programs.
     pub share: RunShare,
@@ -310,6 +321,10 @@ impl State {
             results_scroll: 0,
             after_baseline: None,
             workers_scroll: 0,
+            workers_offset: 0,
+            workers_page: 1,
+            workers_sort: WorkerSort::Index,
+            responsiveness: Responsiveness::default(),
             cores: vec![CoreView::default(); cpus.max(1)],
             share: RunShare::default(),
             overlay: None,
@@ -332,6 +347,14 @@ impl State {
     #[must_use]
     pub(crate) fn running(&self) -> bool {
         self.run.is_some()
+    }
+
+    /// How many rows the workers panel lists: the run's workers, else the last run's.
+    #[must_use]
+    pub(crate) fn worker_rows(&self) -> usize {
+        self.run
+            .as_ref()
+            .map_or_else(|| self.results.last().map_or(0, |row| row.report.workers.len()), |run| run.workers.len())
     }
 
     /// Other programs' load while a run lasts, in percent of one core, when it is enough to

@@ -1,6 +1,7 @@
-//! Per-core utilisation from sysinfo, sampled on a thread of its own and shipped as
-//! [`CoreSample`]s on a channel, at a [`Pace`] the dashboard sets (slow when idle, four times
-//! a second during a run). sysinfo needs at least 200 ms between two CPU refreshes.
+//! Per-core utilisation, sampled on a thread of its own and shipped as [`CoreSample`]s on a
+//! channel, at a [`Pace`] the dashboard sets (slow when idle, four times a second during a
+//! run). The figures come from a [`CoreSource`]: sysinfo on a real machine (it needs at least
+//! 200 ms between two CPU refreshes), a fixed machine of any size in tests.
 
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -36,6 +37,22 @@ pub(crate) struct CoreSample {
     pub interval: Duration,
 }
 
+/// Where per-CPU load comes from.
+pub(crate) trait CoreSource: Send + 'static {
+    /// The load of every CPU, in percent, since the previous call.
+    fn refresh(&mut self) -> Vec<f32>;
+}
+
+/// The machine's own CPUs, through sysinfo.
+struct Sysinfo(System);
+
+impl CoreSource for Sysinfo {
+    fn refresh(&mut self) -> Vec<f32> {
+        self.0.refresh_cpu_usage();
+        self.0.cpus().iter().map(sysinfo::Cpu::usage).collect()
+    }
+}
+
 /// The sampler thread; dropping it stops the thread.
 pub(crate) struct CoreSampler {
     pub samples: Receiver<CoreSample>,
@@ -45,13 +62,22 @@ pub(crate) struct CoreSampler {
 }
 
 impl CoreSampler {
-    /// Starts sampling at the idle pace.
+    /// Starts sampling this machine's CPUs at the idle pace.
     pub(crate) fn start() -> std::io::Result<Self> {
+        Self::start_with(|| {
+            let refresh = RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing().with_usage());
+            System::new_with_specifics(refresh).ok().map(Sysinfo)
+        })
+    }
+
+    /// Starts sampling the source that `open` makes on the sampler thread (None: no samples).
+    pub(crate) fn start_with<S: CoreSource>(
+        open: impl FnOnce() -> Option<S> + Send + 'static,
+    ) -> std::io::Result<Self> {
         let (sample_tx, samples) = crossbeam::channel::bounded(4);
         let (pace_tx, pace_rx) = unbounded::<Pace>();
         let thread = std::thread::Builder::new().name("core-sampler".into()).spawn(move || {
-            let refresh = RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing().with_usage());
-            let Ok(mut system) = System::new_with_specifics(refresh) else { return };
+            let Some(mut source) = open() else { return };
             let mut every = Pace::Idle.every();
             let mut last = Instant::now();
             let mut due = last + every;
@@ -66,9 +92,8 @@ impl CoreSampler {
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => return,
                 }
-                system.refresh_cpu_usage();
+                let usage = source.refresh();
                 let now = Instant::now();
-                let usage = system.cpus().iter().map(sysinfo::Cpu::usage).collect();
                 let interval = now - last;
                 last = now;
                 due = next_due(due, every, now);
@@ -108,6 +133,18 @@ impl Drop for CoreSampler {
     }
 }
 
+/// A fixed machine of `cpus` CPUs for tests: CPU i at i % 101 percent, so every load level
+/// shows somewhere and the last CPU of a large machine is told from the first.
+#[cfg(test)]
+pub(crate) struct FakeCores(pub usize);
+
+#[cfg(test)]
+impl CoreSource for FakeCores {
+    fn refresh(&mut self) -> Vec<f32> {
+        (0..self.0).map(|cpu| (cpu % 101) as f32).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +162,14 @@ mod tests {
             assert!(sample.interval >= MIN_GAP, "never under sysinfo's floor: {sample:?}");
         }
         drop(sampler);
+    }
+
+    #[test]
+    fn a_fake_machine_of_256_cpus_is_sampled_whole() {
+        let sampler = CoreSampler::start_with(|| Some(FakeCores(256))).expect("sampler");
+        let sample = sampler.samples.recv_timeout(Duration::from_secs(30)).expect("a sample");
+        assert_eq!(sample.usage.len(), 256);
+        assert_eq!((sample.usage[0], sample.usage[255]), (0.0, 53.0));
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //!
 //! [`cores`] owns sysinfo and its clock on a sampler thread and ships per-core load;
 //! [`machine`] reads how busy the allowed CPUs were, to tell a run's load from other programs';
-//! [`workers`] reads the board into a [`RunView`]. Nothing here draws, decides or touches a
-//! worker.
+//! [`workers`] reads the board into a [`RunView`]; [`latency`] keeps the dashboard's own
+//! key-to-screen and frame times. Nothing here draws, decides or touches a worker.
 
 pub(crate) mod cores;
+pub(crate) mod latency;
 pub(crate) mod machine;
 pub(crate) mod workers;
 

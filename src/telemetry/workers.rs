@@ -305,6 +305,16 @@ impl WorkerView {
     }
 }
 
+impl WorkerView {
+    /// How much of its tasks the worker has done, counting the task in hand by its units;
+    /// None when it does not know how many it has (a finished run's rows).
+    #[must_use]
+    pub(crate) fn progress(&self) -> Option<f64> {
+        (self.tasks_total > 0)
+            .then(|| ((self.tasks_done as f64 + self.task_progress) / self.tasks_total as f64).clamp(0.0, 1.0))
+    }
+}
+
 impl WorkerState {
     /// A live worker's state from what its ring says it does.
     #[must_use]

@@ -270,7 +270,11 @@ mod tests {
     fn sweep_chart_at_80_by_24() {
         let state = swept();
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test backend");
-        terminal.draw(|frame| crate::ui::draw(frame, &state)).expect("draw");
+        terminal
+            .draw(|frame| {
+                crate::ui::draw(frame, &state);
+            })
+            .expect("draw");
         insta::assert_snapshot!(terminal.backend().to_string());
     }
 

@@ -1,4 +1,5 @@
-//! The help overlay: every key, from the same table as the key handling.
+//! The help overlay: every key, from the same table as the key handling, and in its corner
+//! the dashboard's own responsiveness (key-to-screen and frame time, p50/p99).
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -7,8 +8,10 @@ use ratatui::Frame;
 
 use super::theme::Theme;
 use crate::app::keys::BINDINGS;
+use crate::app::state::State;
+use crate::telemetry::latency::{Percentiles, Responsiveness};
 
-pub(super) fn render(frame: &mut Frame, area: Rect, theme: Theme) {
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let height = (BINDINGS.len() as u16 + 2).min(area.height);
     let width = 76.min(area.width);
     let [vertical] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
@@ -16,13 +19,46 @@ pub(super) fn render(frame: &mut Frame, area: Rect, theme: Theme) {
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .title(Line::styled(" Keys ", theme.title()))
+        .title(responsiveness(state.responsiveness, theme).right_aligned())
         .title_bottom(Line::styled(" Esc or ? closes · Tab: what the columns mean ", theme.dim()))
         .border_style(theme.border(true));
     let lines: Vec<Line> = BINDINGS
         .iter()
         .map(|binding| {
-            Line::from(vec![Span::styled(format!(" {:<8}", binding.keys), theme.key()), Span::raw(binding.help)])
+            Line::from(vec![Span::styled(format!(" {:<7} ", binding.keys), theme.key()), Span::raw(binding.help)])
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), popup);
+}
+
+/// ` key→screen p50 4 ms p99 12 ms · frame p50 2 ms p99 6 ms `, or what is not measured yet.
+fn responsiveness(figures: Responsiveness, theme: Theme) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    for (name, figures) in [("key→screen", figures.key_to_screen), ("frame", figures.frame)] {
+        if spans.len() > 1 {
+            spans.push(Span::styled(" · ", theme.dim()));
+        }
+        spans.push(Span::styled(format!("{name} "), theme.dim()));
+        match figures {
+            Some(Percentiles { p50, p99, .. }) => {
+                spans.push(Span::styled("p50 ", theme.dim()));
+                spans.push(Span::styled(milliseconds(p50), theme.value()));
+                spans.push(Span::styled(" p99 ", theme.dim()));
+                spans.push(Span::styled(milliseconds(p99), theme.value()));
+            }
+            None => spans.push(Span::styled("not measured yet", theme.dim())),
+        }
+    }
+    spans.push(Span::raw(" "));
+    Line::from(spans)
+}
+
+/// `0.4 ms`, `12 ms`: a tenth of a millisecond where it matters.
+fn milliseconds(duration: std::time::Duration) -> String {
+    let ms = duration.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
 }

@@ -4,6 +4,7 @@
 mod catalog;
 mod chart;
 mod cores;
+mod cores_grid;
 mod footer;
 mod help;
 mod results;
@@ -24,13 +25,14 @@ use theme::Theme;
 pub(crate) const MIN_WIDTH: u16 = 80;
 pub(crate) const MIN_HEIGHT: u16 = 24;
 
-/// Paints the whole dashboard.
-pub(crate) fn draw(frame: &mut Frame, state: &State) {
+/// Paints the whole dashboard. Returns the worker rows the workers panel had room for, when
+/// it was drawn: the loop hands it to `update` as the size of a page.
+pub(crate) fn draw(frame: &mut Frame, state: &State) -> Option<usize> {
     let theme = Theme { color: state.color };
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         render_too_small(frame, area);
-        return;
+        return None;
     }
     let spare = area.height.saturating_sub(MIN_HEIGHT);
     // The sentence under the table takes up to two lines.
@@ -47,11 +49,12 @@ pub(crate) fn draw(frame: &mut Frame, state: &State) {
     let settings_width = if area.width >= 110 { 34 } else { 28 };
     let [settings_area, right] =
         Layout::horizontal([Constraint::Length(settings_width), Constraint::Min(0)]).areas(middle);
-    let core_rows = (state.cores.len() as u16).clamp(1, (right.height.saturating_sub(6)).max(1));
+    let core_rows = cores::rows_wanted(state, right.width, right.height);
     let [cores_area, workers_area] =
         Layout::vertical([Constraint::Length(core_rows + 2), Constraint::Min(4)]).areas(right);
 
     catalog::render(frame, catalog_area, state, theme);
+    let mut workers_rows = None;
     if state.sweep.is_some() {
         // The chart and its table need the room of the results too.
         chart::render(frame, middle.union(results_area), state, theme);
@@ -60,17 +63,18 @@ pub(crate) fn draw(frame: &mut Frame, state: &State) {
     } else {
         settings::render(frame, settings_area, state, theme);
         cores::render(frame, cores_area, state, theme);
-        workers::render(frame, workers_area, state, theme);
+        workers_rows = Some(workers::render(frame, workers_area, state, theme));
     }
     if state.sweep.is_none() {
         results::render(frame, results_area, state, theme);
     }
     footer::render(frame, footer_area, state, theme);
     match state.overlay {
-        Some(Overlay::Help) => help::render(frame, area, theme),
+        Some(Overlay::Help) => help::render(frame, area, state, theme),
         Some(Overlay::Columns) => results::render_columns_help(frame, area, theme),
         None => {}
     }
+    workers_rows
 }
 
 /// A bordered block whose border shows focus.
@@ -96,6 +100,8 @@ fn render_too_small(frame: &mut Frame, area: Rect) {
     );
 }
 
+#[cfg(test)]
+mod scale_tests;
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -155,7 +161,7 @@ mod tests {
         }
     }
 
-    fn worker(index: usize, state: WorkerState, progress: f64) -> WorkerView {
+    pub(super) fn worker(index: usize, state: WorkerState, progress: f64) -> WorkerView {
         WorkerView {
             index,
             state,
@@ -174,7 +180,7 @@ mod tests {
     }
 
     /// A fixed state: two finished runs and a third draining, two cores with history.
-    fn fixture() -> State {
+    pub(super) fn fixture() -> State {
         let mut state = State::new(2, Duration::from_secs(3));
         state.color = false;
         for i in 0..30u8 {
@@ -213,14 +219,23 @@ mod tests {
         state
     }
 
-    fn render_with(width: u16, height: u16, paint: impl FnOnce(&mut Frame)) -> String {
+    pub(super) fn render_with(width: u16, height: u16, paint: impl FnOnce(&mut Frame)) -> String {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
         terminal.draw(paint).expect("draw");
         terminal.backend().to_string()
     }
 
-    fn panel_snapshot(width: u16, height: u16, render: fn(&mut Frame, Rect, &State, Theme), state: &State) -> String {
+    pub(super) fn panel_snapshot(
+        width: u16,
+        height: u16,
+        render: fn(&mut Frame, Rect, &State, Theme),
+        state: &State,
+    ) -> String {
         render_with(width, height, |frame| render(frame, frame.area(), state, Theme { color: false }))
+    }
+
+    pub(super) fn workers_panel(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+        workers::render(frame, area, state, theme);
     }
 
     #[test]
@@ -286,7 +301,7 @@ mod tests {
 
     #[test]
     fn workers_panel_while_draining() {
-        insta::assert_snapshot!(panel_snapshot(100, 8, workers::render, &fixture()));
+        insta::assert_snapshot!(panel_snapshot(100, 8, workers_panel, &fixture()));
     }
 
     #[test]
@@ -295,14 +310,14 @@ mod tests {
         if let Some(run) = state.run.as_mut() {
             run.live = Some("worker 0 answers 94 requests/s · p50 5.6 ms · p99 35.0 ms".to_owned());
         }
-        insta::assert_snapshot!(panel_snapshot(100, 9, workers::render, &state));
+        insta::assert_snapshot!(panel_snapshot(100, 9, workers_panel, &state));
     }
 
     #[test]
     fn workers_panel_narrow_after_a_run() {
         let mut state = fixture();
         state.run = None;
-        insta::assert_snapshot!(panel_snapshot(52, 7, workers::render, &state));
+        insta::assert_snapshot!(panel_snapshot(52, 7, workers_panel, &state));
     }
 
     #[test]
@@ -328,16 +343,22 @@ mod tests {
     fn help_overlay() {
         let mut state = fixture();
         state.overlay = Some(Overlay::Help);
-        insta::assert_snapshot!(render_with(80, 24, |frame| draw(frame, &state)));
+        insta::assert_snapshot!(render_with(80, 24, |frame| {
+            draw(frame, &state);
+        }));
     }
 
     #[test]
     fn whole_dashboard_at_80_by_24() {
-        insta::assert_snapshot!(render_with(80, 24, |frame| draw(frame, &fixture())));
+        insta::assert_snapshot!(render_with(80, 24, |frame| {
+            draw(frame, &fixture());
+        }));
     }
 
     #[test]
     fn a_small_terminal_gets_a_clear_message_not_a_broken_layout() {
-        insta::assert_snapshot!(render_with(60, 15, |frame| draw(frame, &fixture())));
+        insta::assert_snapshot!(render_with(60, 15, |frame| {
+            draw(frame, &fixture());
+        }));
     }
 }

@@ -9,6 +9,7 @@ use super::state::{
     baseline_request, CoreView, Focus, Overlay, Setting, Shutdown, State, TimelineMode, TimelineView, AFFINITIES,
     CORE_HISTORY, GRACES_MS, LOCK_CHOICES_MS, TASK_COUNTS, TIMELINE_WINDOWS_MS,
 };
+use super::workers::{first_row, order};
 use crate::board::MAX_WORKERS;
 use crate::engine::{DrainPolicy, Model, Phase, RunOutcome, RunReport, StopReason};
 use crate::workload::{position, CATALOG};
@@ -55,6 +56,14 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
             state.message = Some(message);
             Vec::new()
         }
+        Event::WorkersRows(rows) => {
+            state.workers_page = rows.max(1);
+            Vec::new()
+        }
+        Event::Responsiveness(figures) => {
+            state.responsiveness = figures;
+            Vec::new()
+        }
         Event::StartFailed(message) => {
             state.message = Some(message);
             sweep::give_up(state);
@@ -73,6 +82,7 @@ fn end_run(state: &mut State, report: &crate::engine::RunReport) {
     state.run = None;
     state.share.end_run();
     state.workers_scroll = 0;
+    state.workers_offset = 0;
     state.message = Some(format!(
         "{} · {} × {}: {} in {}",
         report.plan.workload,
@@ -173,6 +183,11 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
     match action {
         Action::Up => move_selection(state, -1),
         Action::Down => move_selection(state, 1),
+        Action::PageUp => move_selection(state, -(state.workers_page as isize)),
+        Action::PageDown => move_selection(state, state.workers_page as isize),
+        Action::Home => move_selection(state, isize::MIN),
+        Action::End => move_selection(state, isize::MAX),
+        Action::CycleSort => state.workers_sort = state.workers_sort.next(),
         Action::Left => change_setting(state, -1),
         Action::Right => change_setting(state, 1),
         Action::FocusNext => state.focus = state.focus.next(),
@@ -199,7 +214,8 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
         Action::Sweep => return sweep::start(state),
         Action::InjectCrash => {
             let target = state.run.as_ref().and_then(|run| {
-                let selected = run.workers.get(state.workers_scroll).filter(|w| is_live(w.state));
+                let shown = order(&run.workers, state.workers_sort);
+                let selected = shown.get(state.workers_scroll).map(|at| &run.workers[*at]).filter(|w| is_live(w.state));
                 selected.or_else(|| run.workers.iter().find(|w| is_live(w.state))).map(|w| w.index)
             });
             return target.map(Command::InjectCrash).into_iter().collect();
@@ -241,10 +257,11 @@ fn is_live(state: crate::telemetry::WorkerState) -> bool {
 }
 
 fn move_selection(state: &mut State, step: isize) {
+    let worker_rows = state.worker_rows();
     let (position, len) = match state.focus {
         Focus::Catalog => (&mut state.selected, CATALOG.len()),
         Focus::Settings => (&mut state.setting, Setting::ALL.len()),
-        Focus::Workers => (&mut state.workers_scroll, state.run.as_ref().map_or(0, |run| run.workers.len())),
+        Focus::Workers => (&mut state.workers_scroll, worker_rows),
         Focus::Results => (&mut state.results_scroll, state.comparison.rows.len()),
     };
     if len == 0 {
@@ -252,6 +269,9 @@ fn move_selection(state: &mut State, step: isize) {
         return;
     }
     *position = position.saturating_add_signed(step).min(len - 1);
+    if state.focus == Focus::Workers {
+        state.workers_offset = first_row(len, state.workers_page, state.workers_scroll, state.workers_offset);
+    }
 }
 
 fn change_setting(state: &mut State, step: isize) {

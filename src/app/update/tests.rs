@@ -333,3 +333,47 @@ fn the_sentence_warns_when_other_programs_were_busy_during_a_run_it_compares() {
     assert!(sentence.starts_with("threads × 2 ran 2.00× faster than sequential × 1"), "{sentence}");
     assert!(sentence.ends_with("Other programs were busy during these runs: the figures may be off."), "{sentence}");
 }
+
+fn key(state: &mut State, code: KeyCode) -> Vec<Command> {
+    update(state, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+#[test]
+fn page_keys_scroll_the_focused_workers_panel_by_what_it_shows() {
+    let mut state = new_state();
+    fake_run(&mut state);
+    if let Some(run) = state.run.as_mut() {
+        run.workers = (0..50).map(|i| crate::telemetry::WorkerView::running(i, None, 0.0)).collect();
+    }
+    update(&mut state, Event::WorkersRows(8));
+    // The catalog has focus: pages do nothing there.
+    key(&mut state, KeyCode::PageDown);
+    assert_eq!((state.selected, state.workers_scroll), (0, 0));
+    press(&mut state, "\t\t");
+    assert_eq!(state.focus, Focus::Workers);
+    key(&mut state, KeyCode::PageDown);
+    key(&mut state, KeyCode::PageDown);
+    assert_eq!((state.workers_scroll, state.workers_offset), (16, 9));
+    key(&mut state, KeyCode::PageUp);
+    assert_eq!((state.workers_scroll, state.workers_offset), (8, 8), "the view follows up");
+    key(&mut state, KeyCode::End);
+    assert_eq!((state.workers_scroll, state.workers_offset), (49, 42));
+    key(&mut state, KeyCode::Home);
+    assert_eq!((state.workers_scroll, state.workers_offset), (0, 0));
+}
+
+#[test]
+fn the_crash_key_hits_the_selected_row_in_the_shown_order() {
+    let mut state = new_state();
+    fake_run(&mut state);
+    if let Some(run) = state.run.as_mut() {
+        run.workers = (0..4).map(|i| crate::telemetry::WorkerView::running(i, None, i as f64)).collect();
+    }
+    press(&mut state, "\t\t");
+    // s three times: most CPU first, so the top row is worker 3.
+    press(&mut state, "sss");
+    assert_eq!(state.workers_sort, crate::app::workers::WorkerSort::Cpu);
+    assert_eq!(press(&mut state, "x"), vec![Command::InjectCrash(3)]);
+    press(&mut state, "j");
+    assert_eq!(press(&mut state, "x"), vec![Command::InjectCrash(2)]);
+}
