@@ -69,7 +69,15 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
             guard.screen.draw(|frame| crate::ui::draw(frame, &state))?;
             dirty = false;
         }
-        let wait = if dirty || run.is_some() { FRAME.saturating_sub(since_frame) } else { Duration::from_secs(3600) };
+        // While workers are being started, each poll starts a slice of them: poll again at once.
+        let launching = run.as_ref().is_some_and(|run| matches!(run.phase(), Phase::Launching { .. }));
+        let wait = if launching {
+            Duration::ZERO
+        } else if dirty || run.is_some() {
+            FRAME.saturating_sub(since_frame)
+        } else {
+            Duration::from_secs(3600)
+        };
         select! {
             recv(keys) -> key => match key {
                 Ok(event) => queue.push_back(event),
@@ -90,8 +98,11 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
         }
         if let Some(active) = run.as_mut() {
             if active.poll() == Phase::Ended {
-                if let Some(ended) = run.take() {
-                    queue.push_back(Event::Finished(ended.finish()));
+                if let Some(mut ended) = run.take() {
+                    queue.push_back(match ended.take_launch_error() {
+                        Some(error) => Event::StartFailed(format!("cannot run: {error}")),
+                        None => Event::Finished(ended.finish()),
+                    });
                 }
             } else if last_progress.elapsed() >= FRAME {
                 queue.push_back(Event::Progress(RunView::sample(active, timeline_window(&state))));
@@ -135,7 +146,7 @@ fn execute(command: Command, engine: &Engine, run: &mut Option<Run>, state: &Sta
                 Ok(plan) => plan,
                 Err(error) => return Some(Event::StartFailed(format!("cannot run: {error}"))),
             };
-            match engine.start(&plan) {
+            match engine.begin(&plan) {
                 Ok(started) => {
                     let view = RunView::sample(&started, window);
                     *run = Some(started);

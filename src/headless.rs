@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::cli::{Format, RunArgs};
 use crate::engine::{Engine, LaunchError, Phase, PlanError, StopReason};
 use crate::report::{to_json, to_table, write_trace};
-use crate::signals::Listener;
+use crate::signals::Latest;
 use crate::workload::CATALOG;
 
 /// How often the run loop reaps, reads signals and may redraw progress.
@@ -60,11 +60,11 @@ pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError>
     let plan = args.plan_request(grace).validate()?;
     let trace = args.trace.as_deref().map(create_trace).transpose()?;
     let engine = Engine::new()?;
-    let signals = Listener::start().map_err(HeadlessError::Signals)?;
-    let mut run = engine.start(&plan)?;
+    let signals = Latest::start().map_err(HeadlessError::Signals)?;
+    let mut run = engine.begin(&plan)?;
     let mut progress = std::io::stderr().is_terminal().then(Progress::default);
     run.wait(TICK, |run| {
-        while let Ok(signal) = signals.received.try_recv() {
+        if let Some(signal) = signals.take() {
             run.request_stop(StopReason::Signal(signal));
         }
         if let Some(progress) = progress.as_mut() {
@@ -73,6 +73,9 @@ pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError>
     });
     if let Some(progress) = progress.as_mut() {
         progress.clear();
+    }
+    if let Some(error) = run.take_launch_error() {
+        return Err(error.into());
     }
     let report = run.finish();
     let text = match args.format {
@@ -116,6 +119,8 @@ impl Progress {
                 format!("draining, {:.1} s of grace left", remaining.as_secs_f64())
             }
             Phase::Paused => "paused".to_owned(),
+            Phase::Preparing => "preparing".to_owned(),
+            Phase::Launching { started } => format!("launching, {started} of {} started", run.plan().workers),
             Phase::Running | Phase::Ended => "running".to_owned(),
         };
         let plan = run.plan();

@@ -4,31 +4,26 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use super::coordinator::Coordinators;
 use super::gil::InterpreterLock;
 use super::handle::Handle;
-use super::host::HostedGroup;
-use super::launcher::Launcher;
 use super::line::End;
 use super::outcome::WorkerOutcome;
-use super::plan::{Model, Plan, Schedule, StartMethod};
+use super::plan::{Model, StartMethod};
 use super::run::{Phase, Run};
 use super::shutdown::{self, Due, StopReason, Stopping};
 use super::spawned::SpawnedWork;
 use super::threads::ThreadWorker;
-use super::timeline::TimelineReader;
 use super::worker::{TaskSource, WorkerSpec};
 use super::LaunchError;
-use crate::board::{monotonic_ns, Board, SlotState};
-use crate::workload::Workload;
+use crate::board::{monotonic_ns, SlotState};
 
 /// Why one launch failed, before the engine knows how many were started.
-enum Launch {
+pub(super) enum Launch {
     Fork(nix::Error),
     Thread(std::io::Error),
     Spawn(std::io::Error),
@@ -36,6 +31,16 @@ enum Launch {
 }
 
 impl Launch {
+    /// The launch error of worker `index`, with `started` workers already started.
+    pub(super) fn into_error(self, index: usize, started: usize) -> LaunchError {
+        match self {
+            Self::Fork(source) => LaunchError::Fork { index, started, source },
+            Self::Thread(source) => LaunchError::Thread { index, started, source },
+            Self::Spawn(source) => LaunchError::Spawn { index, started, source },
+            Self::Line(source) => LaunchError::Line { index, started, source },
+        }
+    }
+
     /// Why, in a few words, for a respawn failure in the report.
     fn reason(&self) -> String {
         match self {
@@ -48,76 +53,8 @@ impl Launch {
 }
 
 impl Run {
-    /// Launches every worker of `plan` through `launcher`. On a failed launch the workers
-    /// already started are stopped and reaped before the error returns.
-    pub(crate) fn launch_all(
-        board: &Arc<Board>,
-        plan: &Plan,
-        launcher: Arc<dyn Launcher>,
-    ) -> Result<Self, LaunchError> {
-        let workload: Arc<dyn Workload> = Arc::from(plan.workload.build());
-        workload.prepare();
-        let generation = board.begin_run(plan.workers, plan.tasks);
-        let gil = match plan.model {
-            Model::Processes => None,
-            Model::Sequential | Model::Threads => plan.gil.map(|interval| Arc::new(InterpreterLock::new(interval))),
-        };
-        let started_ns = monotonic_ns();
-        let mut run = Run {
-            board: Arc::clone(board),
-            plan: plan.clone(),
-            workload: Arc::clone(&workload),
-            launcher,
-            started_at: Instant::now(),
-            started_ns,
-            timeline: TimelineReader::new(started_ns, plan.workers),
-            workers: Vec::with_capacity(plan.workers),
-            stop: None,
-            paused: false,
-            group: None,
-            finished_at: None,
-            replaced: Vec::new(),
-            respawn_failures: Vec::new(),
-            coordinators: Coordinators::default(),
-        };
-        let source = |index| match plan.schedule {
-            Schedule::Static => TaskSource::Static(plan.static_tasks(index)),
-            Schedule::Dynamic => TaskSource::Dynamic { chunk: plan.chunk, first: 0..0 },
-        };
-        if plan.hosted {
-            let host = run
-                .launcher
-                .fork_host(HostedGroup {
-                    board,
-                    generation,
-                    workload: &workload,
-                    sources: (0..plan.workers).map(source).collect(),
-                    pinning: &plan.pinning,
-                    switch_interval: plan.gil,
-                    group: None,
-                })
-                .map_err(|source| LaunchError::Fork { index: 0, started: 0, source })?;
-            run.group = Some(host);
-            run.workers = (0..plan.workers).map(|_| Handle::Hosted(host)).collect();
-            return Ok(run);
-        }
-        for index in 0..plan.workers {
-            let tasks = source(index);
-            if let Err(failure) = run.launch(index, generation, tasks, gil.as_ref()) {
-                let started = run.workers.len();
-                run.abort();
-                return Err(match failure {
-                    Launch::Fork(source) => LaunchError::Fork { index, started, source },
-                    Launch::Thread(source) => LaunchError::Thread { index, started, source },
-                    Launch::Spawn(source) => LaunchError::Spawn { index, started, source },
-                    Launch::Line(source) => LaunchError::Line { index, started, source },
-                });
-            }
-        }
-        Ok(run)
-    }
-
-    fn launch(
+    /// Starts worker `index` into its place.
+    pub(super) fn launch(
         &mut self,
         index: usize,
         generation: u64,
@@ -158,7 +95,7 @@ impl Run {
                 Handle::Process(pid)
             }
         };
-        self.workers.push(handle);
+        self.workers[index] = handle;
         Ok(())
     }
 
@@ -214,7 +151,7 @@ impl Run {
 
     /// Used when a launch fails: stop at once, SIGTERM what was started, give it
     /// [`TERM_TO_KILL`] to leave, then SIGKILL and reap (and join) everything.
-    fn abort(&mut self) {
+    pub(super) fn abort(&mut self) {
         self.request_stop(StopReason::User);
         let now_ns = monotonic_ns();
         self.signal_live(Signal::SIGTERM);
@@ -231,8 +168,13 @@ impl Run {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::time::Instant;
+
     use super::*;
     use crate::engine::launcher::fake::RefusingLauncher;
+    use crate::engine::launcher::Launcher;
+    use crate::engine::plan::Schedule;
     use crate::engine::{Engine, PlanRequest};
     use crate::workload::by_name;
 

@@ -15,7 +15,9 @@ pub use choice::Choice;
 pub use cpu::sum_of_squares;
 pub(crate) use crash::segfault;
 pub use kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
-pub use task::{ExchangeError, Flow, Hooks, Line, Metrics, MetricsOf, RunCells, TaskEnd, Transport, Workload};
+pub use task::{
+    ExchangeError, Flow, Hooks, Line, Metrics, MetricsOf, Preparing, RunCells, TaskEnd, Transport, Workload,
+};
 
 /// Declares each workload's module and lists its entry, in the order `list` and the dashboard
 /// show them.

@@ -3,7 +3,7 @@
 //! boundaries and obeys the [`Flow`] it gets back. It must not know whether it runs in a thread
 //! or a process, and never touches the board, the terminal or a channel directly.
 
-use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use super::choice::choice;
 
@@ -93,6 +93,27 @@ pub struct Cells<'a> {
     pub in_process: bool,
 }
 
+/// What the engine tells [`Workload::prepare`].
+pub struct Preparing<'a> {
+    /// Workers will be forked from this process, so they inherit what is made here. False for
+    /// threads and spawned processes: nothing needs making for them to inherit.
+    pub forked: bool,
+    stop: &'a AtomicBool,
+}
+
+impl<'a> Preparing<'a> {
+    #[must_use]
+    pub fn new(forked: bool, stop: &'a AtomicBool) -> Self {
+        Self { forked, stop }
+    }
+
+    /// The run was stopped: leave the preparation at the next step.
+    #[must_use]
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
 /// What the engine lends a running task.
 pub trait Hooks {
     /// Called at every chunk boundary with the units done so far in this task.
@@ -122,7 +143,11 @@ pub trait Workload: Send + Sync {
     }
     /// Work done once in the program before any worker starts (never in a spawned worker), so
     /// that forked workers inherit it and the coordinator never makes a worker wait for it.
-    fn prepare(&self) {}
+    /// It runs on a thread of its own while the front end stays responsive, and must leave
+    /// soon after [`Preparing::stopped`] turns true, returning [`Flow::Stop`].
+    fn prepare(&self, _preparing: &Preparing<'_>) -> Flow {
+        Flow::Continue
+    }
     /// The line each worker needs to the coordinator, if the workload talks to it.
     fn line(&self) -> Option<Transport> {
         None
