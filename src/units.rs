@@ -53,7 +53,7 @@ pub(crate) fn format_seconds(seconds: f64) -> String {
     }
 }
 
-/// `512 B`, `4.0 KiB`, `12.3 MiB`, `1.50 GiB`.
+/// `512 B`, `4.0 KiB`, `12.3 MiB`, `1.50 GiB`, `8.00 TiB`.
 #[must_use]
 #[allow(clippy::cast_precision_loss)]
 pub(crate) fn format_bytes(bytes: u64) -> String {
@@ -65,8 +65,10 @@ pub(crate) fn format_bytes(bytes: u64) -> String {
         format!("{:.1} KiB", b / KIB)
     } else if b < KIB * KIB * KIB {
         format!("{:.1} MiB", b / KIB / KIB)
-    } else {
+    } else if b < KIB * KIB * KIB * KIB {
         format!("{:.2} GiB", b / KIB / KIB / KIB)
+    } else {
+        format!("{:.2} TiB", b / KIB / KIB / KIB / KIB)
     }
 }
 
@@ -120,6 +122,7 @@ mod tests {
         assert_eq!(format_seconds(3.214), "3.21 s");
         assert_eq!(format_bytes(512), "512 B");
         assert_eq!(format_bytes(5 * 1024 * 1024 + 100 * 1024), "5.1 MiB");
+        assert_eq!(format_bytes(8 << 40), "8.00 TiB");
     }
 
     #[test]

@@ -160,6 +160,8 @@ fn bad_input_is_one_line_on_stderr_and_exit_2() {
         (&["run", "--size", "0"], "--size"),
         (&["run", "--frobnicate"], "frobnicate"),
         (&["--grace", "forever"], "duration"),
+        // 8 TiB: more than any machine running these tests has, cgroup limit or not.
+        (&["run", "-w", "memory", "--size", "8192", "--workers", "1024", "--tasks", "1024"], "need 8.00 TiB, but only"),
     ];
     for (args, needle) in cases {
         let output = run(args);

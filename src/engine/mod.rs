@@ -21,6 +21,7 @@ pub mod affinity;
 mod coordinator;
 pub(crate) mod gil;
 mod handle;
+mod headroom;
 mod host;
 mod launch;
 mod launcher;

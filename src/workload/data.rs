@@ -14,7 +14,7 @@ use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
 
 use super::imbalance::SEED;
 use super::choice::choice;
-use super::kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
+use super::kind::{Footprint, Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
 use super::task::{
     fields_of, ExchangeError, Flow, Hooks, Line, Metrics, Preparing, RunCells, TaskEnd, Transport, Workload,
 };
@@ -142,6 +142,13 @@ impl Kind for Data {
             Variant { label: "inherit", sets: &[("transfer", "inherit")] },
             Variant { label: "pipe (Pool.map)", sets: &[("transfer", "pipe")] },
         ]
+    }
+
+    fn footprint(&self, setup: &Setup, _shape: &Shape, spawned: bool) -> Footprint {
+        let bytes = setup.size.saturating_mul(1 << 20);
+        // A spawned worker that reads in place makes the dataset anew for itself.
+        let copies = spawned && setup.options.choice::<Transfer>("transfer") == Transfer::Inherit;
+        Footprint { per_worker: if copies { bytes } else { 0 }, once: bytes }
     }
 
     fn build(&self, setup: &Setup) -> Box<dyn Workload> {

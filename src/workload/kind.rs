@@ -46,6 +46,24 @@ impl SizeSpec {
     }
 }
 
+/// What a run of a workload holds in memory at its peak, beyond the program itself: the plan
+/// refuses a run whose footprint does not fit in the memory the process may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Footprint {
+    /// Held by each worker at once (`memory`'s task buffer).
+    pub per_worker: u64,
+    /// Held once, by the program (`data`'s dataset, `memory`'s buffer to inherit).
+    pub once: u64,
+}
+
+impl Footprint {
+    /// Bytes in all for `workers` workers.
+    #[must_use]
+    pub fn total(&self, workers: usize) -> u64 {
+        self.per_worker.saturating_mul(workers as u64).saturating_add(self.once)
+    }
+}
+
 /// The values an option takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Values {
@@ -155,6 +173,12 @@ pub trait Kind: Sync {
     /// The dashboard's variant row for this workload, for threads or processes.
     fn variants(&self, _processes: bool) -> &'static [Variant] {
         &[]
+    }
+    /// What a run configured as `setup` holds in memory at its peak; `spawned` when its workers
+    /// are re-executed processes, which inherit nothing. Nothing, unless the workload holds
+    /// memory in proportion to its size.
+    fn footprint(&self, _setup: &Setup, _shape: &Shape, _spawned: bool) -> Footprint {
+        Footprint::default()
     }
     /// True when a thread group running it could take its whole process down, so it must run
     /// in a host process of its own.

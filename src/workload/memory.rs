@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
-use super::kind::{Kind, Setup, SizeSpec};
+use super::kind::{Footprint, Kind, Setup, Shape, SizeSpec};
 use super::task::{fields_of, Flow, Hooks, Metrics, Preparing, RunCells, TaskEnd, Workload};
 
 const MIB: usize = 1 << 20;
@@ -38,6 +38,17 @@ impl Kind for Memory {
             watchable: 512,
             max: Some(8192),
             in_millions: false,
+        }
+    }
+
+    fn footprint(&self, setup: &Setup, shape: &Shape, spawned: bool) -> Footprint {
+        let bytes = setup.size.saturating_mul(MIB as u64);
+        if shape.processes && !spawned {
+            // A forked worker writes every page of the buffer it inherited, so it ends up with
+            // a copy of it beside its own.
+            Footprint { per_worker: bytes.saturating_mul(2), once: bytes }
+        } else {
+            Footprint { per_worker: bytes, once: 0 }
         }
     }
 

@@ -14,7 +14,7 @@ pub(crate) mod testing;
 pub use choice::Choice;
 pub use cpu::sum_of_squares;
 pub(crate) use crash::segfault;
-pub use kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
+pub use kind::{Footprint, Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
 pub use task::{
     ExchangeError, Flow, Hooks, Line, Metrics, MetricsOf, Preparing, RunCells, TaskEnd, Transport, Workload,
 };
