@@ -9,7 +9,7 @@ use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum}
 use crate::engine::affinity::Affinity;
 use crate::engine::plan::DEFAULT_SWITCH_INTERVAL;
 use crate::engine::{DrainPolicy, Model, PlanRequest, Schedule};
-use crate::units::parse_duration;
+use crate::units::{parse_duration, parse_size, SizeError};
 use crate::workload::{all_options, by_name, Values, CATALOG};
 
 #[derive(Debug, Parser)]
@@ -61,10 +61,11 @@ pub(crate) struct RunArgs {
     /// Number of tasks, split among the workers.
     #[arg(long, short = 't', default_value_t = 8)]
     pub tasks: u64,
-    /// Task size, in the workload's own unit: integers per task for cpu, milliseconds for io…
-    /// (`concur-tui list` shows each unit and default).
+    /// Task size, in the workload's own unit: integers per task for cpu (150M, 1.5G),
+    /// milliseconds for io (400, 400ms, 1.5s), MiB for memory and data (512, 2GiB)…
+    /// (`concur-tui list` shows each unit, default and limit).
     #[arg(long, short = 's')]
-    pub size: Option<u64>,
+    pub size: Option<String>,
     /// none, spread (worker i on the i-th allowed CPU), single (all on the first) or a CPU list
     /// such as 0,2-3 (worker i on the i-th listed CPU).
     #[arg(long, short = 'a', default_value = "none", value_parser = parse_affinity)]
@@ -78,9 +79,9 @@ pub(crate) struct RunArgs {
     /// static: tasks split in blocks up front; dynamic: workers take tasks from a shared counter.
     #[arg(long, value_enum, default_value_t = Schedule::Static)]
     pub schedule: Schedule,
-    /// Tasks taken per grab under the dynamic schedule.
-    #[arg(long, default_value_t = 1)]
-    pub chunk: u64,
+    /// Tasks taken per grab under the dynamic schedule [default: 1].
+    #[arg(long)]
+    pub chunk: Option<u64>,
     /// After a stop request, stop at the next chunk or after the task in hand.
     #[arg(long, value_enum, default_value_t = DrainPolicy::Chunk)]
     pub drain: DrainPolicy,
@@ -153,16 +154,17 @@ fn parse_affinity(text: &str) -> Result<Affinity, String> {
 }
 
 impl RunArgs {
-    #[must_use]
-    pub(crate) fn plan_request(&self, grace: Duration) -> PlanRequest {
+    /// The request these arguments make; a size is read in the workload's unit.
+    pub(crate) fn plan_request(&self, grace: Duration) -> Result<PlanRequest, SizeError> {
         // The value parser admits catalog names only.
         let workload = by_name(&self.workload).unwrap_or(CATALOG[0]);
-        PlanRequest {
+        let size = self.size.as_deref().map(|text| parse_size(text, workload.size().short_unit)).transpose()?;
+        Ok(PlanRequest {
             workload,
             model: self.model,
             workers: self.workers,
             tasks: self.tasks,
-            size: self.size,
+            size,
             affinity: self.affinity.clone(),
             gil: self.gil.then(|| self.switch_interval.unwrap_or(DEFAULT_SWITCH_INTERVAL)),
             schedule: self.schedule,
@@ -172,7 +174,7 @@ impl RunArgs {
             options: self.workload_options.given.clone(),
             respawn: self.respawn,
             start: self.start,
-        }
+        })
     }
 }
 

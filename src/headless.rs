@@ -22,6 +22,9 @@ pub(crate) enum HeadlessError {
     /// Bad usage: exit 2, nothing started.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// Bad usage: a size that cannot be read.
+    #[error("--size: {0}")]
+    Size(#[from] crate::units::SizeError),
     #[error(transparent)]
     Launch(#[from] LaunchError),
     #[error("cannot listen for signals: {0}")]
@@ -39,7 +42,7 @@ impl HeadlessError {
     #[must_use]
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
-            Self::Plan(_) | Self::TraceFile { .. } => 2,
+            Self::Plan(_) | Self::Size(_) | Self::TraceFile { .. } => 2,
             _ => 1,
         }
     }
@@ -50,14 +53,17 @@ pub(crate) fn list(out: &mut impl Write) -> std::io::Result<()> {
     for kind in CATALOG {
         let size = kind.size();
         writeln!(out, "{:<12} {}", kind.name(), kind.summary())?;
-        writeln!(out, "{:<12} --size: {} (default {})", "", size.unit, size.default)?;
+        match size.max {
+            Some(max) => writeln!(out, "{:<12} --size: {} (default {}, at most {max})", "", size.unit, size.default)?,
+            None => writeln!(out, "{:<12} --size: {} (default {})", "", size.unit, size.default)?,
+        }
     }
     Ok(())
 }
 
 /// `concur-tui run`: returns the exit status.
 pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError> {
-    let plan = args.plan_request(grace).validate()?;
+    let plan = args.plan_request(grace)?.validate()?;
     let trace = args.trace.as_deref().map(create_trace).transpose()?;
     let engine = Engine::new()?;
     let signals = Latest::start().map_err(HeadlessError::Signals)?;

@@ -298,6 +298,14 @@ mod tests {
     }
 
     #[test]
+    fn every_workload_has_a_size_limit() {
+        for kind in super::super::CATALOG {
+            let size = kind.size();
+            assert!(size.max.is_some_and(|max| max >= size.watchable), "{}: no sensible --size limit", kind.name());
+        }
+    }
+
+    #[test]
     fn values_are_checked_against_the_spec() {
         let spec = OptionSpec { flag: "x", help: "", values: Values::Choice(&["a", "b"]), default: None };
         assert!(check_value(&spec, "a").is_ok());
