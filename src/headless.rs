@@ -84,6 +84,9 @@ pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError>
         return Err(error.into());
     }
     let report = run.finish();
+    for (index, reason) in &report.respawn_failures {
+        eprintln!("warning: worker {index} was lost and could not be replaced: {reason}");
+    }
     let text = match args.format {
         Format::Table => to_table(&report),
         Format::Json => format!("{:#}\n", to_json(&report)),

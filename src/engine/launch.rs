@@ -124,6 +124,9 @@ impl Run {
             }
         };
         let slot = self.board.slot(index);
+        // Kept to be put back if the replacement cannot start: the report then shows the lost
+        // worker as it ended, its start-up included, not a replacement that never ran.
+        let (requested_ns, state) = (slot.requested_ns.load(Ordering::Relaxed), slot.state());
         let current = slot.current_task.load(Ordering::Relaxed);
         let block_end = slot.block_end.load(Ordering::Relaxed);
         let first = if current > 0 { current - 1..block_end.max(current) } else { 0..0 };
@@ -145,7 +148,13 @@ impl Run {
                 self.workers[index] = Handle::Process(pid);
                 self.replaced.push((index, outcome));
             }
-            Err(failure) => self.respawn_failures.push((index, failure.reason())),
+            Err(failure) => {
+                slot.requested_ns.store(requested_ns, Ordering::Relaxed);
+                slot.current_task.store(current, Ordering::Relaxed);
+                slot.set_state(state);
+                self.timeline.close(&self.board, index, monotonic_ns());
+                self.respawn_failures.push((index, failure.reason()));
+            }
         }
     }
 
@@ -265,5 +274,41 @@ mod tests {
         assert!(reason.contains("fork failed") && reason.contains("EAGAIN"), "{reason}");
         assert!(report.workers[0].outcome.is_failure());
         assert!(report.replaced.is_empty());
+        // The start-up of the life that ran, not a difference with the attempt that failed.
+        assert!(report.workers[0].startup_seconds > 0.0, "{}", report.workers[0].startup_seconds);
+    }
+
+    #[test]
+    fn a_worker_killed_from_outside_is_replaced_like_a_crashed_one() {
+        let engine = Engine::new().expect("board");
+        // Tasks of 100 ms: worker 0 is inside one when it is killed, and its replacement redoes it.
+        let plan = PlanRequest {
+            workers: Some(2),
+            tasks: 8,
+            size: Some(100),
+            schedule: Schedule::Dynamic,
+            respawn: true,
+            ..PlanRequest::new(by_name("io").expect("io"), Model::Processes)
+        }
+        .validate()
+        .expect("plan");
+        let mut run = engine.start(&plan).expect("start");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let slot = engine.board().slot(0);
+        while slot.units_done.load(Ordering::Relaxed) == 0 {
+            assert!(Instant::now() < deadline, "worker 0 never began a task");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let pid = nix::unistd::Pid::from_raw(slot.pid.load(Ordering::Relaxed));
+        assert!(run.live_pids().contains(&pid), "worker 0 is {pid}");
+        nix::sys::signal::kill(pid, Signal::SIGKILL).expect("kill");
+        while run.poll() != Phase::Ended {
+            assert!(Instant::now() < deadline, "the run never ended");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let report = run.finish();
+        assert_eq!(report.replaced, vec![(0, WorkerOutcome::Killed(Signal::SIGKILL))]);
+        assert_eq!(report.workers[0].outcome, WorkerOutcome::Done);
+        assert_eq!((report.tasks_done, report.checksum_ok()), (8, Some(true)));
     }
 }

@@ -317,7 +317,10 @@ impl Run {
             let Some(ending) = handle.reap(index, &mut reaping) else {
                 continue;
             };
-            if self.plan.respawn && self.stop.is_none() && ending.outcome.is_failure() {
+            // Before a stop the engine signals no worker, so one killed then was killed from
+            // outside (the OOM killer, kill -9): replaced like a crashed one.
+            let lost = ending.outcome.is_failure() || matches!(ending.outcome, WorkerOutcome::Killed(_));
+            if self.plan.respawn && self.stop.is_none() && lost {
                 respawn.push((index, ending.outcome.clone()));
             }
             *handle = Handle::Ended(ending);
