@@ -1,14 +1,16 @@
 //! How much memory this process may still take: the smallest of the kernel's `MemAvailable`
 //! and the room left under each memory limit of the cgroups it belongs to (cgroup v2
-//! `memory.max`, or v1 `memory.limit_in_bytes`, at its own level and every level above). Plans
-//! are checked against it so that a run that cannot fit is refused before it starts, instead of
-//! being OOM-killed with no report. Files are read through a function the caller passes, so
+//! `memory.max`, or v1 `memory.limit_in_bytes`, at its own level and every level above), and
+//! [`Plan::check_memory`], which refuses a plan whose workload's footprint exceeds it before the
+//! run starts, instead of letting it be OOM-killed with no report. Files are read through a function the caller passes, so
 //! tests fake a limit without depending on this machine's memory.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::plan::{Model, Plan, PlanError, StartMethod};
 use crate::units::format_bytes;
+use crate::workload::Shape;
 
 /// Where cgroup hierarchies are mounted: v2 alone, or v2 beside v1 (hybrid).
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -40,6 +42,36 @@ impl fmt::Display for Headroom {
                 format_bytes(*max),
                 dir.display()
             ),
+        }
+    }
+}
+
+impl Plan {
+    /// Refuses a plan whose workload would hold more memory than `headroom` (None: unknown,
+    /// nothing is refused).
+    pub(crate) fn check_memory(&self, headroom: Option<&Headroom>) -> Result<(), PlanError> {
+        let spawned = self.start == StartMethod::Spawn;
+        let shape = Shape { workers: self.workers, tasks: self.tasks, processes: self.model == Model::Processes };
+        let footprint = self.workload.kind.footprint(&self.workload, &shape, spawned);
+        let need = footprint.total(self.workers);
+        match headroom {
+            Some(headroom) if need > headroom.bytes => {
+                let mut parts = Vec::new();
+                if footprint.per_worker > 0 {
+                    let noun = if self.workers == 1 { "worker" } else { "workers" };
+                    parts.push(format!("{} {noun} × {}", self.workers, format_bytes(footprint.per_worker)));
+                }
+                if footprint.once > 0 {
+                    parts.push(format!("{} once", format_bytes(footprint.once)));
+                }
+                Err(PlanError::NotEnoughMemory(format!(
+                    "{}: {} need {}, but only {headroom}: use fewer workers or a smaller --size",
+                    self.workload.kind.name(),
+                    parts.join(" + "),
+                    format_bytes(need),
+                )))
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -142,6 +174,10 @@ mod tests {
 
     const GIB: u64 = 1 << 30;
 
+    fn kind(name: &str) -> &'static dyn crate::workload::Kind {
+        crate::workload::by_name(name).expect("a catalog entry")
+    }
+
     fn reader(files: &[(&str, String)]) -> impl Fn(&Path) -> Option<String> {
         let files: HashMap<PathBuf, String> =
             files.iter().map(|(path, text)| (PathBuf::from(path), text.clone())).collect();
@@ -191,6 +227,65 @@ mod tests {
         assert_eq!(read_with(&v1(3 * GIB)).map(|room| room.bytes), Some(2 * GIB));
         let unlimited = read_with(&v1(9_223_372_036_854_771_712)).expect("meminfo");
         assert_eq!(unlimited.limit, Limit::MemAvailable);
+    }
+
+    #[test]
+    fn a_run_that_cannot_fit_in_memory_is_refused_in_one_line() {
+        const MIB: u64 = 1 << 20;
+        let limit = |bytes: u64| Headroom {
+            bytes,
+            limit: Limit::Cgroup { max: bytes, dir: std::path::PathBuf::from("/sys/fs/cgroup/box") },
+        };
+        let plan = |workload: &str, model: Model, workers: Option<usize>, size: u64| {
+            crate::engine::PlanRequest {
+                workers,
+                tasks: 1024,
+                size: Some(size),
+                ..crate::engine::PlanRequest::new(kind(workload), model)
+            }
+            .validate_with(&[0, 1])
+            .expect("valid")
+        };
+        let huge = plan("memory", Model::Threads, Some(1024), 8192);
+        assert_eq!(
+            huge.check_memory(Some(&limit(1024 * MIB))),
+            Err(PlanError::NotEnoughMemory(
+                "memory: 1024 workers × 8.00 GiB need 8.00 TiB, but only 1.00 GiB is available (cgroup limit \
+                 1.00 GiB at /sys/fs/cgroup/box): use fewer workers or a smaller --size"
+                    .into()
+            ))
+        );
+        // A forked worker holds its task's buffer and its copy of the inherited one; the program
+        // holds the buffer to inherit: 2 × 400 + 200 MiB fit in 1 GiB, 3 × 400 + 200 do not.
+        assert_eq!(plan("memory", Model::Processes, Some(2), 200).check_memory(Some(&limit(1024 * MIB))), Ok(()));
+        let three = plan("memory", Model::Processes, Some(3), 200).check_memory(Some(&limit(1024 * MIB)));
+        assert!(
+            matches!(&three, Err(PlanError::NotEnoughMemory(m)) if m.contains("3 workers × 400.0 MiB + 200.0 MiB once"))
+        );
+        // Threads and the sequential worker inherit nothing: no buffer to inherit is counted.
+        assert_eq!(plan("memory", Model::Sequential, None, 1000).check_memory(Some(&limit(1000 * MIB))), Ok(()));
+        // data holds its dataset once, and once more in each spawned worker that reads in place.
+        assert_eq!(plan("data", Model::Threads, Some(2), 1000).check_memory(Some(&limit(1024 * MIB))), Ok(()));
+        let many_tasks = crate::engine::PlanRequest {
+            tasks: 1 << 30,
+            ..crate::engine::PlanRequest::new(kind("data"), Model::Threads)
+        };
+        let refused = many_tasks.validate_with(&[0, 1]).expect("valid").check_memory(Some(&limit(1 << 40)));
+        assert!(matches!(&refused, Err(PlanError::NotEnoughMemory(m)) if m.contains("2.00 TiB")), "{refused:?}");
+        assert!(plan("data", Model::Threads, Some(2), 1024).check_memory(Some(&limit(512 * MIB))).is_err());
+        let spawned = crate::engine::PlanRequest {
+            workers: Some(8),
+            size: Some(512),
+            start: StartMethod::Spawn,
+            ..crate::engine::PlanRequest::new(kind("data"), Model::Processes)
+        }
+        .validate_with(&[0, 1])
+        .expect("valid");
+        assert!(spawned.check_memory(Some(&limit(2048 * MIB))).is_err());
+        // Workloads that hold no memory in proportion to their size, or an unknown headroom,
+        // refuse nothing.
+        assert_eq!(plan("cpu", Model::Threads, Some(1024), 1 << 40).check_memory(Some(&limit(MIB))), Ok(()));
+        assert_eq!(huge.check_memory(None), Ok(()));
     }
 
     #[test]

@@ -5,9 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use super::affinity::{allowed_cpus, Affinity, AffinityError};
-use super::headroom::{self, Headroom};
+use super::headroom;
 use crate::board::MAX_WORKERS;
-use crate::units::format_bytes;
 use crate::workload::{Kind, OptionError, Setup, Shape};
 
 /// How work is executed.
@@ -276,34 +275,6 @@ impl PlanRequest {
 }
 
 impl Plan {
-    /// Refuses a plan whose workload would hold more memory than `headroom` (None: unknown,
-    /// nothing is refused).
-    pub(crate) fn check_memory(&self, headroom: Option<&Headroom>) -> Result<(), PlanError> {
-        let spawned = self.start == StartMethod::Spawn;
-        let shape = Shape { workers: self.workers, tasks: self.tasks, processes: self.model == Model::Processes };
-        let footprint = self.workload.kind.footprint(&self.workload, &shape, spawned);
-        let need = footprint.total(self.workers);
-        match headroom {
-            Some(headroom) if need > headroom.bytes => {
-                let mut parts = Vec::new();
-                if footprint.per_worker > 0 {
-                    let noun = if self.workers == 1 { "worker" } else { "workers" };
-                    parts.push(format!("{} {noun} × {}", self.workers, format_bytes(footprint.per_worker)));
-                }
-                if footprint.once > 0 {
-                    parts.push(format!("{} once", format_bytes(footprint.once)));
-                }
-                Err(PlanError::NotEnoughMemory(format!(
-                    "{}: {} need {}, but only {headroom}: use fewer workers or a smaller --size",
-                    self.workload.kind.name(),
-                    parts.join(" + "),
-                    format_bytes(need),
-                )))
-            }
-            _ => Ok(()),
-        }
-    }
-
     /// The contiguous block of tasks worker `index` runs under the static schedule.
     #[must_use]
     pub fn static_tasks(&self, index: usize) -> std::ops::Range<u64> {
@@ -317,7 +288,6 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::headroom::Limit;
     use crate::workload::by_name;
 
     fn kind(name: &str) -> &'static dyn Kind {
@@ -356,54 +326,6 @@ mod tests {
         let plan = request.validate_with(&[0, 1]).expect("valid");
         assert_eq!(plan.workload.options.get("strategy"), "mutex");
         assert_eq!(plan.workload.variant(), "mutex");
-    }
-
-    #[test]
-    fn a_run_that_cannot_fit_in_memory_is_refused_in_one_line() {
-        const MIB: u64 = 1 << 20;
-        let limit = |bytes: u64| Headroom {
-            bytes,
-            limit: Limit::Cgroup { max: bytes, dir: std::path::PathBuf::from("/sys/fs/cgroup/box") },
-        };
-        let plan = |workload: &str, model: Model, workers: Option<usize>, size: u64| {
-            PlanRequest { workers, tasks: 1024, size: Some(size), ..PlanRequest::new(kind(workload), model) }
-                .validate_with(&[0, 1])
-                .expect("valid")
-        };
-        let huge = plan("memory", Model::Threads, Some(1024), 8192);
-        assert_eq!(
-            huge.check_memory(Some(&limit(1024 * MIB))),
-            Err(PlanError::NotEnoughMemory(
-                "memory: 1024 workers × 8.00 GiB need 8.00 TiB, but only 1.00 GiB is available (cgroup limit \
-                 1.00 GiB at /sys/fs/cgroup/box): use fewer workers or a smaller --size"
-                    .into()
-            ))
-        );
-        // A forked worker holds its task's buffer and its copy of the inherited one; the program
-        // holds the buffer to inherit: 2 × 400 + 200 MiB fit in 1 GiB, 3 × 400 + 200 do not.
-        assert_eq!(plan("memory", Model::Processes, Some(2), 200).check_memory(Some(&limit(1024 * MIB))), Ok(()));
-        let three = plan("memory", Model::Processes, Some(3), 200).check_memory(Some(&limit(1024 * MIB)));
-        assert!(
-            matches!(&three, Err(PlanError::NotEnoughMemory(m)) if m.contains("3 workers × 400.0 MiB + 200.0 MiB once"))
-        );
-        // Threads and the sequential worker inherit nothing: no buffer to inherit is counted.
-        assert_eq!(plan("memory", Model::Sequential, None, 1000).check_memory(Some(&limit(1000 * MIB))), Ok(()));
-        // data holds its dataset once, and once more in each spawned worker that reads in place.
-        assert_eq!(plan("data", Model::Threads, Some(2), 1024).check_memory(Some(&limit(1024 * MIB))), Ok(()));
-        assert!(plan("data", Model::Threads, Some(2), 1024).check_memory(Some(&limit(512 * MIB))).is_err());
-        let spawned = PlanRequest {
-            workers: Some(8),
-            size: Some(512),
-            start: StartMethod::Spawn,
-            ..PlanRequest::new(kind("data"), Model::Processes)
-        }
-        .validate_with(&[0, 1])
-        .expect("valid");
-        assert!(spawned.check_memory(Some(&limit(2048 * MIB))).is_err());
-        // Workloads that hold no memory in proportion to their size, or an unknown headroom,
-        // refuse nothing.
-        assert_eq!(plan("cpu", Model::Threads, Some(1024), 1 << 40).check_memory(Some(&limit(MIB))), Ok(()));
-        assert_eq!(huge.check_memory(None), Ok(()));
     }
 
     #[test]

@@ -148,7 +148,9 @@ impl Kind for Data {
         let bytes = setup.size.saturating_mul(1 << 20);
         // A spawned worker that reads in place makes the dataset anew for itself.
         let copies = spawned && setup.options.choice::<Transfer>("transfer") == Transfer::Inherit;
-        Footprint { per_worker: if copies { bytes } else { 0 }, once: bytes }
+        // Beside the dataset, one shared histogram per task.
+        let partials = setup.tasks.saturating_mul((BINS * std::mem::size_of::<u64>()) as u64);
+        Footprint { per_worker: if copies { bytes } else { 0 }, once: bytes.saturating_add(partials) }
     }
 
     fn build(&self, setup: &Setup) -> Box<dyn Workload> {
