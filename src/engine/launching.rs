@@ -108,8 +108,8 @@ impl Run {
                 }
                 match thread.join() {
                     Ok(Flow::Continue) if self.stop.is_none() => {
-                        // The run's clock starts with its first worker, as before preparation
-                        // was a phase of its own: the wall time is the workers'.
+                        // The run's clock starts with its first worker: wall times are the
+                        // workers', preparation excluded.
                         self.started_at = Instant::now();
                         self.started_ns = monotonic_ns();
                         self.timeline = TimelineReader::new(self.started_ns, self.plan.workers);
