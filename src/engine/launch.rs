@@ -211,7 +211,7 @@ mod tests {
             .validate()
             .expect("plan");
             let launcher = Arc::new(RefusingLauncher::new(2, 0));
-            let Err(error) = Run::launch_all(engine.board(), &plan, Arc::clone(&launcher) as Arc<dyn Launcher>) else {
+            let Err(error) = Run::launch_all(&engine, &plan, Arc::clone(&launcher) as Arc<dyn Launcher>) else {
                 panic!("{model}: the launch of worker 2 was refused, yet the run started");
             };
             let message = error.to_string();
@@ -259,7 +259,7 @@ mod tests {
         .validate()
         .expect("plan");
         let launcher = Arc::new(RefusingLauncher::new(0, 1));
-        let Ok(mut run) = Run::launch_all(engine.board(), &plan, launcher) else {
+        let Ok(mut run) = Run::launch_all(&engine, &plan, launcher) else {
             panic!("the first launches are not refused");
         };
         let deadline = Instant::now() + Duration::from_secs(30);

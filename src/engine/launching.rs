@@ -1,4 +1,5 @@
-//! The launching phase of a run: the workload's preparation on a thread of its own, then the
+//! The launching phase of a run: the workload's preparation on the engine's preparation thread,
+//! then the
 //! workers started a time-bounded slice at a time, one slice per [`Run::poll`], so that the
 //! front end reads keys and signals between slices and a stop cuts the launch short. Workers
 //! never started are reported as [`WorkerOutcome::Unstarted`]; the grace period of those already
@@ -6,8 +7,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use crossbeam::channel::{Receiver, TryRecvError};
 
 use super::coordinator::Coordinators;
 use super::gil::InterpreterLock;
@@ -16,13 +18,13 @@ use super::host::HostedGroup;
 use super::launcher::Launcher;
 use super::outcome::{Ending, WorkerOutcome};
 use super::plan::{Model, Plan, Schedule, StartMethod};
+use super::preparer::Prepared;
 use super::run::Run;
-use super::threads::panic_message;
 use super::timeline::TimelineReader;
 use super::worker::TaskSource;
-use super::LaunchError;
-use crate::board::{monotonic_ns, Board, SlotState};
-use crate::workload::{Flow, Preparing, Workload};
+use super::{Engine, LaunchError};
+use crate::board::{monotonic_ns, SlotState};
+use crate::workload::{Flow, Workload};
 
 /// How long one poll may spend starting workers: short enough that a front end polling in a
 /// loop reads a key or a signal within a frame, long enough to start many threads per slice.
@@ -30,8 +32,9 @@ pub(super) const LAUNCH_SLICE: Duration = Duration::from_millis(5);
 
 /// Where a run's launch is.
 pub(super) enum Launching {
-    /// The workload's preparation runs on its own thread; `stop` asks it to leave.
-    Preparing { thread: JoinHandle<Flow>, stop: Arc<AtomicBool>, generation: u64 },
+    /// The workload's preparation runs on the preparation thread; its end arrives on
+    /// `prepared`; `stop` asks it to leave.
+    Preparing { prepared: Receiver<Prepared>, stop: Arc<AtomicBool>, generation: u64 },
     /// Workers `next..` are still to be started.
     Starting { next: usize, generation: u64, gil: Option<Arc<InterpreterLock>> },
 }
@@ -39,18 +42,14 @@ pub(super) enum Launching {
 impl Run {
     /// A run of `plan` in its launching phase: the board is set for it, the preparation has
     /// started, no worker has. [`Run::poll`] does the rest.
-    pub(crate) fn begin(board: &Arc<Board>, plan: &Plan, launcher: Arc<dyn Launcher>) -> Result<Self, LaunchError> {
+    pub(crate) fn begin(engine: &Engine, plan: &Plan, launcher: Arc<dyn Launcher>) -> Result<Self, LaunchError> {
+        let board = &engine.board;
         let workload: Arc<dyn Workload> = Arc::from(plan.workload.build());
         let generation = board.begin_run(plan.workers, plan.tasks);
         let stop = Arc::new(AtomicBool::new(false));
         let forked = plan.model == Model::Processes && plan.start == StartMethod::Fork;
-        let thread = {
-            let (workload, stop) = (Arc::clone(&workload), Arc::clone(&stop));
-            std::thread::Builder::new()
-                .name("prepare".into())
-                .spawn(move || workload.prepare(&Preparing::new(forked, &stop)))
-                .map_err(|source| LaunchError::Prepare(source.to_string()))?
-        };
+        let prepared =
+            engine.preparer.prepare(Arc::clone(&workload), forked, Arc::clone(&stop)).map_err(LaunchError::Prepare)?;
         let started_ns = monotonic_ns();
         Ok(Run {
             board: Arc::clone(board),
@@ -68,24 +67,20 @@ impl Run {
             replaced: Vec::new(),
             respawn_failures: Vec::new(),
             coordinators: Coordinators::default(),
-            launching: Some(Launching::Preparing { thread, stop, generation }),
+            launching: Some(Launching::Preparing { prepared, stop, generation }),
             launch_error: None,
         })
     }
 
     /// Launches every worker of `plan` before returning, as one call. On a failed launch the
     /// workers already started are stopped and reaped before the error returns.
-    pub(crate) fn launch_all(
-        board: &Arc<Board>,
-        plan: &Plan,
-        launcher: Arc<dyn Launcher>,
-    ) -> Result<Self, LaunchError> {
-        let mut run = Self::begin(board, plan, launcher)?;
+    pub(crate) fn launch_all(engine: &Engine, plan: &Plan, launcher: Arc<dyn Launcher>) -> Result<Self, LaunchError> {
+        let mut run = Self::begin(engine, plan, launcher)?;
         while run.launching.is_some() {
-            if matches!(run.launching, Some(Launching::Preparing { ref thread, .. }) if !thread.is_finished()) {
+            run.advance_launch();
+            if matches!(run.launching, Some(Launching::Preparing { .. })) {
                 std::thread::sleep(Duration::from_millis(1));
             }
-            run.advance_launch();
         }
         match run.launch_error.take() {
             Some(error) => Err(error),
@@ -101,12 +96,16 @@ impl Run {
         }
         match self.launching.take() {
             None => {}
-            Some(Launching::Preparing { thread, stop, generation }) => {
-                if !thread.is_finished() {
-                    self.launching = Some(Launching::Preparing { thread, stop, generation });
-                    return;
-                }
-                match thread.join() {
+            Some(Launching::Preparing { prepared, stop, generation }) => {
+                let ended = match prepared.try_recv() {
+                    Err(TryRecvError::Empty) => {
+                        self.launching = Some(Launching::Preparing { prepared, stop, generation });
+                        return;
+                    }
+                    Ok(ended) => ended,
+                    Err(TryRecvError::Disconnected) => Err("the preparation thread is gone".to_owned()),
+                };
+                match ended {
                     Ok(Flow::Continue) if self.stop.is_none() => {
                         // The run's clock starts with its first worker: wall times are the
                         // workers', preparation excluded.
@@ -122,7 +121,7 @@ impl Run {
                         self.start_slice(0, generation, gil);
                     }
                     Ok(_) => self.never_started(0),
-                    Err(payload) => self.fail_launch(0, LaunchError::Prepare(panic_message(payload.as_ref()))),
+                    Err(why) => self.fail_launch(0, LaunchError::Prepare(why)),
                 }
             }
             Some(Launching::Starting { next, generation, gil }) => self.start_slice(next, generation, gil),
@@ -175,15 +174,15 @@ impl Run {
     pub(super) fn cut_launch(&mut self, wait: bool) {
         match self.launching.take() {
             None => {}
-            Some(Launching::Preparing { thread, stop, generation }) => {
+            Some(Launching::Preparing { prepared, stop, generation }) => {
                 stop.store(true, Ordering::Relaxed);
-                if wait || thread.is_finished() {
-                    // It checks its flag at every step: this wait is short. A panic in it is
-                    // moot now that the run is over.
-                    let _ = thread.join();
+                // It checks its flag at every step: a wait is short. How it ended (a panic
+                // included) is moot now that the run is over.
+                let ended = if wait { prepared.recv().is_ok() } else { !prepared.is_empty() };
+                if ended || wait {
                     self.never_started(0);
                 } else {
-                    self.launching = Some(Launching::Preparing { thread, stop, generation });
+                    self.launching = Some(Launching::Preparing { prepared, stop, generation });
                 }
             }
             Some(Launching::Starting { next, .. }) => self.never_started(next),
@@ -256,7 +255,7 @@ mod tests {
             }
             .validate()
             .expect("plan");
-            let mut run = Run::begin(engine.board(), &plan, Arc::new(SlowLauncher)).expect("begin");
+            let mut run = Run::begin(&engine, &plan, Arc::new(SlowLauncher)).expect("begin");
             let deadline = Instant::now() + Duration::from_secs(60);
             let started = loop {
                 assert!(Instant::now() < deadline, "{model}: no worker ever started");
