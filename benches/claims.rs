@@ -60,6 +60,8 @@ fn main() {
         compare(&format!("{model} start-up, µs"), startup, floors.get(floor));
     }
 
+    thousand(&engine);
+
     println!(
         "\n## 2-worker speedup, cpu, 8 tasks of the default size (baseline: 1 worker, same model), best of {ROUNDS}"
     );
@@ -106,6 +108,43 @@ fn main() {
     }
 
     shutdown(&engine);
+}
+
+/// A thousand workers at once, each with one trivial task: the time until the last one was
+/// started (`Engine::start` returns), and until the last one was reaped; beside a thousand of
+/// floors.c's create + join (threads) and fork + `_exit` + waitpid (processes), one after the
+/// other as floors.c makes them, measured in the same rounds.
+fn thousand(engine: &Engine) {
+    const WORKERS: usize = 1000;
+    println!("\n## {WORKERS} workers at once, one trivial task each, best of {ROUNDS} interleaved rounds (C floor: {WORKERS} × floors.c's)");
+    for (model, group, floor) in
+        [(Model::Threads, "B1", "B1.pthread_create_join.us"), (Model::Processes, "B2", "B2.fork_exit_wait.us")]
+    {
+        let plan = PlanRequest {
+            workers: Some(WORKERS),
+            tasks: WORKERS as u64,
+            size: Some(1),
+            ..PlanRequest::new(by_name("cpu").expect("cpu"), model)
+        }
+        .validate()
+        .expect("plan");
+        let (mut started, mut reaped, mut c_us) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+        for _ in 0..ROUNDS {
+            if let Some(us) = c_floors(&[group]).get(floor) {
+                c_us = c_us.min(*us);
+            }
+            let asked = Instant::now();
+            let mut run = engine.start(&plan).expect("start");
+            started = started.min(asked.elapsed().as_secs_f64() * 1e3);
+            run.wait(Duration::from_millis(1), |_| {});
+            reaped = reaped.min(asked.elapsed().as_secs_f64() * 1e3);
+            assert_eq!(run.finish().checksum_ok(), Some(true), "a benchmark run lost or repeated a task");
+        }
+        // µs per worker × 1000 workers = ms.
+        let floor_ms = c_us.is_finite().then_some(c_us * WORKERS as f64 / 1000.0);
+        compare(&format!("{WORKERS} {model} all started, ms"), started, floor_ms.as_ref());
+        compare(&format!("{WORKERS} {model} all reaped, ms"), reaped, floor_ms.as_ref());
+    }
 }
 
 /// Median time from a stop request to the last worker ended, over 20 runs of 2 busy workers;

@@ -10,7 +10,7 @@ use crate::bench::{Models, SpecError, WorkerList};
 use crate::engine::affinity::Affinity;
 use crate::engine::plan::DEFAULT_SWITCH_INTERVAL;
 use crate::engine::{DrainPolicy, Model, PlanRequest, Schedule};
-use crate::units::parse_duration;
+use crate::units::{parse_duration, parse_size, SizeError};
 use crate::workload::{all_options, by_name, Values, CATALOG};
 
 #[derive(Debug, Parser)]
@@ -98,10 +98,11 @@ pub(crate) struct SetupArgs {
     /// Number of tasks, split among the workers.
     #[arg(long, short = 't', default_value_t = 8)]
     pub tasks: u64,
-    /// Task size, in the workload's own unit: integers per task for cpu, milliseconds for io…
-    /// (`concur-tui list` shows each unit and default).
+    /// Task size, in the workload's own unit: integers per task for cpu (150M, 1.5G),
+    /// milliseconds for io (400, 400ms, 1.5s), MiB for memory and data (512, 2GiB)…
+    /// (`concur-tui list` shows each unit, default and limit).
     #[arg(long, short = 's')]
-    pub size: Option<u64>,
+    pub size: Option<String>,
     /// none, spread (worker i on the i-th allowed CPU), single (all on the first) or a CPU list
     /// such as 0,2-3 (worker i on the i-th listed CPU).
     #[arg(long, short = 'a', default_value = "none", value_parser = parse_affinity)]
@@ -109,9 +110,9 @@ pub(crate) struct SetupArgs {
     /// static: tasks split in blocks up front; dynamic: workers take tasks from a shared counter.
     #[arg(long, value_enum, default_value_t = Schedule::Static)]
     pub schedule: Schedule,
-    /// Tasks taken per grab under the dynamic schedule.
-    #[arg(long, default_value_t = 1)]
-    pub chunk: u64,
+    /// Tasks taken per grab under the dynamic schedule [default: 1].
+    #[arg(long)]
+    pub chunk: Option<u64>,
     /// The options of each workload, from the catalog.
     #[command(flatten)]
     pub workload_options: WorkloadOptions,
@@ -121,14 +122,15 @@ pub(crate) struct SetupArgs {
 }
 
 impl SetupArgs {
-    /// A request for `model` with these settings; the caller sets workers, lock and the rest.
-    #[must_use]
-    pub(crate) fn request(&self, model: Model, grace: Duration) -> PlanRequest {
+    /// A request for `model` with these settings, its size read in the workload's unit; the caller
+    /// sets workers, lock and the rest.
+    pub(crate) fn request(&self, model: Model, grace: Duration) -> Result<PlanRequest, SizeError> {
         // The value parser admits catalog names only.
         let workload = by_name(&self.workload).unwrap_or(CATALOG[0]);
-        PlanRequest {
+        let size = self.size.as_deref().map(|text| parse_size(text, workload.size().short_unit)).transpose()?;
+        Ok(PlanRequest {
             tasks: self.tasks,
-            size: self.size,
+            size,
             affinity: self.affinity.clone(),
             schedule: self.schedule,
             chunk: self.chunk,
@@ -136,7 +138,7 @@ impl SetupArgs {
             options: self.workload_options.given.clone(),
             start: self.start,
             ..PlanRequest::new(workload, model)
-        }
+        })
     }
 }
 
@@ -238,15 +240,15 @@ fn parse_affinity(text: &str) -> Result<Affinity, String> {
 }
 
 impl RunArgs {
-    #[must_use]
-    pub(crate) fn plan_request(&self, grace: Duration) -> PlanRequest {
-        PlanRequest {
+    /// The request these arguments make; a size is read in the workload's unit.
+    pub(crate) fn plan_request(&self, grace: Duration) -> Result<PlanRequest, SizeError> {
+        Ok(PlanRequest {
             workers: self.workers,
             gil: self.gil.then(|| self.switch_interval.unwrap_or(DEFAULT_SWITCH_INTERVAL)),
             drain: self.drain,
             respawn: self.respawn,
-            ..self.setup.request(self.model, grace)
-        }
+            ..self.setup.request(self.model, grace)?
+        })
     }
 }
 

@@ -108,7 +108,15 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
                 dirty = true;
             }
         }
-        let wait = if dirty || run.is_some() { FRAME.saturating_sub(since_frame) } else { Duration::from_secs(3600) };
+        // While workers are being started, each poll starts a slice of them: poll again at once.
+        let launching = run.as_ref().is_some_and(|run| matches!(run.phase(), Phase::Launching { .. }));
+        let wait = if launching {
+            Duration::ZERO
+        } else if dirty || run.is_some() {
+            FRAME.saturating_sub(since_frame)
+        } else {
+            Duration::from_secs(3600)
+        };
         select! {
             recv(keys) -> key => match key {
                 Ok(first) => {
@@ -138,31 +146,40 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
         // The engine's part of a frame (reaping, draining 1,000 rings, sampling the board)
         // costs milliseconds at a thousand workers: done once a frame, never for a key, and
         // put off (up to three frames) while a key waits for its answer. On a machine too busy to
-        // give the loop its time, ticks space out to take at most an eighth of it.
+        // give the loop its time, ticks space out to take at most an eighth of it. While workers
+        // are being started, every pass polls: each poll starts one short slice of them.
         let every = FRAME.max(tick_cost * 8);
         let since_progress = last_progress.elapsed();
         let tick = since_progress >= every && (keys_read.is_empty() || since_progress >= 4 * every);
-        if let Some(active) = run.as_mut().filter(|_| tick) {
+        if let Some(active) = run.as_mut().filter(|_| tick || launching) {
             let phase = active.poll();
             if phase == Phase::Ended {
-                if let Some(ended) = run.take() {
-                    let report = ended.finish();
-                    queue.push_back(match sweep_before.take() {
-                        Some(before) => {
-                            let others = before
-                                .zip(MachineCpu::now(&allowed))
-                                .map(|(before, after)| before.others_since(after, report.cpu_seconds));
-                            Event::SweepRunFinished { report, others_cpu_seconds: others }
+                if let Some(mut ended) = run.take() {
+                    let event = if let Some(error) = ended.take_launch_error() {
+                        sweep_before = None;
+                        Event::StartFailed(format!("cannot run: {error}"))
+                    } else {
+                        let report = ended.finish();
+                        match sweep_before.take() {
+                            Some(before) => {
+                                let others = before
+                                    .zip(MachineCpu::now(&allowed))
+                                    .map(|(before, after)| before.others_since(after, report.cpu_seconds));
+                                Event::SweepRunFinished { report, others_cpu_seconds: others }
+                            }
+                            None => Event::Finished(report),
                         }
-                        None => Event::Finished(report),
-                    });
+                    };
+                    queue.push_back(event);
                 }
-            } else {
+            } else if tick {
                 queue.push_back(Event::Progress(RunView::sample(active, timeline_window(&state))));
             }
-            let now = Instant::now();
-            tick_cost = (now - last_progress).saturating_sub(since_progress);
-            last_progress = now;
+            if tick {
+                let now = Instant::now();
+                tick_cost = (now - last_progress).saturating_sub(since_progress);
+                last_progress = now;
+            }
         }
         while let Some(event) = queue.pop_front() {
             dirty = true;
@@ -217,7 +234,7 @@ fn execute(command: Command, engine: &Engine, run: &mut Option<Run>, state: &Sta
                 Ok(plan) => plan,
                 Err(error) => return Some(Event::StartFailed(format!("cannot run: {error}"))),
             };
-            match engine.start(&plan) {
+            match engine.begin(&plan) {
                 Ok(started) => {
                     let view = RunView::sample(&started, window);
                     *run = Some(started);

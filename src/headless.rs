@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::cli::{Format, RunArgs};
 use crate::engine::{Engine, LaunchError, Phase, PlanError, StopReason};
 use crate::report::{run_csv, run_markdown, to_json, to_table, write_trace};
-use crate::signals::Listener;
+use crate::signals::Latest;
 use crate::workload::CATALOG;
 
 /// How often the run loop reaps, reads signals and may redraw progress.
@@ -25,6 +25,9 @@ pub(crate) enum HeadlessError {
     /// Bad usage: exit 2, nothing started.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// Bad usage: a size that cannot be read.
+    #[error("--size: {0}")]
+    Size(#[from] crate::units::SizeError),
     #[error(transparent)]
     Launch(#[from] LaunchError),
     #[error("cannot listen for signals: {0}")]
@@ -42,7 +45,7 @@ impl HeadlessError {
     #[must_use]
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
-            Self::Plan(_) | Self::TraceFile { .. } => 2,
+            Self::Plan(_) | Self::Size(_) | Self::TraceFile { .. } => 2,
             _ => 1,
         }
     }
@@ -53,21 +56,24 @@ pub(crate) fn list(out: &mut impl Write) -> std::io::Result<()> {
     for kind in CATALOG {
         let size = kind.size();
         writeln!(out, "{:<12} {}", kind.name(), kind.summary())?;
-        writeln!(out, "{:<12} --size: {} (default {})", "", size.unit, size.default)?;
+        match size.max {
+            Some(max) => writeln!(out, "{:<12} --size: {} (default {}, at most {max})", "", size.unit, size.default)?,
+            None => writeln!(out, "{:<12} --size: {} (default {})", "", size.unit, size.default)?,
+        }
     }
     Ok(())
 }
 
 /// `concur-tui run`: returns the exit status.
 pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError> {
-    let plan = args.plan_request(grace).validate()?;
+    let plan = args.plan_request(grace)?.validate()?;
     let trace = args.trace.as_deref().map(create_trace).transpose()?;
     let engine = Engine::new()?;
-    let signals = Listener::start().map_err(HeadlessError::Signals)?;
-    let mut run = engine.start(&plan)?;
+    let signals = Latest::start().map_err(HeadlessError::Signals)?;
+    let mut run = engine.begin(&plan)?;
     let mut progress = std::io::stderr().is_terminal().then(Progress::default);
     run.wait(TICK, |run| {
-        while let Ok(signal) = signals.received.try_recv() {
+        if let Some(signal) = signals.take() {
             run.request_stop(StopReason::Signal(signal));
         }
         if let Some(progress) = progress.as_mut() {
@@ -77,7 +83,13 @@ pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError>
     if let Some(progress) = progress.as_mut() {
         progress.clear();
     }
+    if let Some(error) = run.take_launch_error() {
+        return Err(error.into());
+    }
     let report = run.finish();
+    for (index, reason) in &report.respawn_failures {
+        eprintln!("warning: worker {index} was lost and could not be replaced: {reason}");
+    }
     let text = match args.format {
         Format::Table => to_table(&report),
         Format::Json => format!("{:#}\n", to_json(&report)),
@@ -121,6 +133,8 @@ impl Progress {
                 format!("draining, {:.1} s of grace left", remaining.as_secs_f64())
             }
             Phase::Paused => "paused".to_owned(),
+            Phase::Preparing => "preparing".to_owned(),
+            Phase::Launching { started } => format!("launching, {started} of {} started", run.plan().workers),
             Phase::Running | Phase::Ended => "running".to_owned(),
         };
         let plan = run.plan();

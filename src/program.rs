@@ -28,6 +28,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if matches!(cli.command, Some(Command::List | Command::Run(_))) && stdout_was_closed() {
+        // Otherwise the report goes to /dev/null, unseen, with exit status 0.
+        eprintln!(
+            "error: standard output is closed, so the report has nowhere to go: redirect it to a file or /dev/null"
+        );
+        return ExitCode::from(2);
+    }
     let code = match cli.command {
         Some(Command::List) => match headless::list(&mut std::io::stdout().lock()) {
             Ok(()) => 0,
@@ -60,6 +67,19 @@ pub fn main() -> ExitCode {
         None => run_dashboard(cli.grace),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// True when the program was started with descriptor 1 closed (`>&-`). Rust's runtime reopens
+/// a closed standard descriptor on /dev/null, read-write, before `main`; a shell's `>/dev/null`
+/// opens it write-only, so the two stay apart.
+fn stdout_was_closed() -> bool {
+    // SAFETY: F_GETFL only reads the descriptor's flags; a closed one fails with EBADF.
+    let flags = unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFL) };
+    if flags < 0 {
+        return true;
+    }
+    flags & libc::O_ACCMODE == libc::O_RDWR
+        && std::fs::read_link("/proc/self/fd/1").is_ok_and(|target| target == std::path::Path::new("/dev/null"))
 }
 
 /// The dashboard, on a terminal only; its summary goes to stdout once the terminal is restored.

@@ -160,6 +160,13 @@ fn bad_input_is_one_line_on_stderr_and_exit_2() {
         (&["run", "--size", "0"], "--size"),
         (&["run", "--frobnicate"], "frobnicate"),
         (&["--grace", "forever"], "duration"),
+        (&["run", "-w", "io", "--size", "99999999"], "at most 3600000"),
+        (&["run", "-w", "memory", "--size", "1.5M"], "cannot read '1.5M' as a size in MiB"),
+        (&["run", "-w", "cpu", "--size", "150 parsecs"], "cannot read"),
+        (&["run", "--chunk", "4"], "--schedule dynamic"),
+        (&["__worker", "{not json"], "cannot read the worker spec"),
+        // 8 TiB: more than any machine running these tests has, cgroup limit or not.
+        (&["run", "-w", "memory", "--size", "8192", "--workers", "1024", "--tasks", "1024"], "need 8.00 TiB, but only"),
     ];
     for (args, needle) in cases {
         let output = run(args);
@@ -169,6 +176,63 @@ fn bad_input_is_one_line_on_stderr_and_exit_2() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
         assert!(output.stdout.is_empty(), "{args:?} printed a report");
     }
+}
+
+#[test]
+fn sizes_are_read_in_the_units_the_dashboard_shows() {
+    for (workload, size, expected) in [("cpu", "1.5M ints", 1_500_000), ("io", "0.02s", 20), ("memory", "1MiB", 1)] {
+        let (code, report) = run_json(&["-w", workload, "-n", "1", "-t", "1", "--size", size]);
+        assert_eq!(code, 0, "{workload} --size {size}");
+        assert_eq!(report["plan"]["size"], expected, "{workload} --size {size}");
+    }
+}
+
+#[test]
+fn a_closed_stdout_is_an_error_not_a_silent_success() {
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(common::BIN);
+    command.args(["run", "-n", "1", "-t", "1"]).stderr(std::process::Stdio::piped());
+    // SAFETY: close(2) only, between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::close(libc::STDOUT_FILENO);
+            Ok(())
+        });
+    }
+    let output = command.output().expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("standard output is closed") && stderr.trim_end().lines().count() == 1, "{stderr}");
+}
+
+#[test]
+fn a_spawned_worker_refuses_a_descriptor_that_is_not_the_board() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let path = std::env::temp_dir().join(format!("concur-tui-not-a-board-{}", new_tag()));
+    let file = std::fs::File::create(&path).expect("temp file");
+    let fd = file.as_raw_fd();
+    let spec = serde_json::json!({
+        "board_fd": fd, "parent": std::process::id(), "group": 0, "index": 0, "generation": 1,
+        "workload": "cpu", "size": 10, "tasks_total": 1, "options": [], "dynamic_chunk": null,
+        "tasks_start": 0, "tasks_end": 1, "cpu": null, "switch_interval_ns": null, "line": null,
+    });
+    let mut command = std::process::Command::new(common::BIN);
+    command.args(["__worker", &spec.to_string()]);
+    // SAFETY: fcntl only, between fork and exec: the file crosses exec as a board would.
+    unsafe {
+        command.pre_exec(move || {
+            libc::fcntl(fd, libc::F_SETFD, 0);
+            Ok(())
+        });
+    }
+    let output = command.output();
+    drop(file);
+    let _ = std::fs::remove_file(&path);
+    let output = output.expect("worker");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not the shared progress board") && stderr.trim_end().lines().count() == 1, "{stderr}");
 }
 
 /// Starts a long processes run, waits for its workers to exist, sends `signal`.

@@ -59,7 +59,7 @@ fn soak(engine: &Engine, rng: &mut Rng, runs: usize) {
         let workload = CATALOG[rng.below(CATALOG.len() as u64) as usize];
         // Small sizes in each workload's own unit: a fraction of its default, a few MiB at most.
         let default = workload.size().default;
-        let size = if workload.size().max.is_some() {
+        let size = if workload.size().short_unit.starts_with("MiB") {
             1 + rng.below(8)
         } else {
             1 + default / 500 + rng.below(default / 70 + 1)

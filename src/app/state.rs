@@ -423,7 +423,7 @@ pub(crate) fn baseline_request(request: &PlanRequest) -> Option<PlanRequest> {
         affinity: Affinity::None,
         gil: None,
         schedule: Schedule::Static,
-        chunk: 1,
+        chunk: None,
         options: setup.options.iter().map(|(flag, value)| (flag.to_owned(), value.to_owned())).collect(),
         respawn: false,
         ..request.clone()

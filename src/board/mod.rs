@@ -264,6 +264,9 @@ struct Table {
 pub enum BoardError {
     #[error("cannot create the shared progress board: {0}")]
     Create(nix::Error),
+    /// A spawned worker was handed a descriptor that is not a board: refused before mapping.
+    #[error("descriptor {fd} is not the shared progress board (a memfd of {len} bytes): it is {what}")]
+    NotTheBoard { fd: i32, len: usize, what: String },
 }
 
 /// The shared table. Cheap to share between threads; a forked child keeps the same mapping.
@@ -300,11 +303,20 @@ impl Board {
     }
 
     /// Maps the board a parent created, from the descriptor a re-executed worker inherited.
+    /// Anything but a memfd of the table's size is refused: a file of the same size would be
+    /// mapped and written as if it were the board.
     pub fn from_fd(fd: OwnedFd) -> Result<Self, BoardError> {
         let len = NonZeroUsize::new(std::mem::size_of::<Table>()).ok_or(BoardError::Create(nix::Error::EINVAL))?;
+        let raw = fd.as_raw_fd();
+        let refuse = |what: String| BoardError::NotTheBoard { fd: raw, len: len.get(), what };
+        let target = std::fs::read_link(format!("/proc/self/fd/{raw}"))
+            .map_err(|error| refuse(format!("unreadable ({error})")))?;
+        if !target.as_os_str().as_encoded_bytes().starts_with(b"/memfd:") {
+            return Err(refuse(target.display().to_string()));
+        }
         let size = nix::sys::stat::fstat(&fd).map_err(BoardError::Create)?.st_size;
         if usize::try_from(size).ok() != Some(len.get()) {
-            return Err(BoardError::Create(nix::Error::EINVAL));
+            return Err(refuse(format!("a memfd of {size} bytes")));
         }
         // SAFETY: a shared mapping of a memfd of exactly the table's size, zero-filled or
         // written by the parent; only atomics are accessed through it.

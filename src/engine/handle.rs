@@ -16,6 +16,8 @@ use super::threads::{self, ThreadResult};
 use crate::board::{Board, SlotState};
 
 pub(super) enum Handle {
+    /// Not started yet: the run is still launching.
+    Pending,
     Thread(JoinHandle<ThreadResult>),
     Process(Pid),
     /// A thread of the group running in host process `Pid`.
@@ -54,6 +56,7 @@ impl Handle {
     pub(super) fn reap(&mut self, index: usize, reaping: &mut Reaping<'_>) -> Option<Ending> {
         match self {
             Self::Ended(_) => None,
+            Self::Pending => reaping.blocking.then(|| Ending::of(WorkerOutcome::Unstarted)),
             Self::Thread(thread) => {
                 if !thread.is_finished() && !reaping.blocking {
                     return None;

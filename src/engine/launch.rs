@@ -4,33 +4,26 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use super::coordinator::Coordinators;
-use super::event_loop::{LoopGroup, SharedLoop};
 use super::gil::InterpreterLock;
 use super::handle::Handle;
-use super::host::HostedGroup;
-use super::launcher::Launcher;
 use super::line::End;
 use super::outcome::WorkerOutcome;
-use super::plan::{Model, Plan, Schedule, StartMethod};
-use super::result::MemoryMark;
+use super::plan::{Model, StartMethod};
 use super::run::{Phase, Run};
 use super::shutdown::{self, Due, StopReason, Stopping};
 use super::spawned::SpawnedWork;
 use super::threads::ThreadWorker;
-use super::timeline::TimelineReader;
 use super::worker::{TaskSource, WorkerSpec};
 use super::LaunchError;
-use crate::board::{monotonic_ns, Board, SlotState, StopLevel};
-use crate::workload::Workload;
+use crate::board::{monotonic_ns, SlotState};
 
 /// Why one launch failed, before the engine knows how many were started.
-enum Launch {
+pub(super) enum Launch {
     Fork(nix::Error),
     Thread(std::io::Error),
     Spawn(std::io::Error),
@@ -38,6 +31,16 @@ enum Launch {
 }
 
 impl Launch {
+    /// The launch error of worker `index`, with `started` workers already started.
+    pub(super) fn into_error(self, index: usize, started: usize) -> LaunchError {
+        match self {
+            Self::Fork(source) => LaunchError::Fork { index, started, source },
+            Self::Thread(source) => LaunchError::Thread { index, started, source },
+            Self::Spawn(source) => LaunchError::Spawn { index, started, source },
+            Self::Line(source) => LaunchError::Line { index, started, source },
+        }
+    }
+
     /// Why, in a few words, for a respawn failure in the report.
     fn reason(&self) -> String {
         match self {
@@ -50,110 +53,8 @@ impl Launch {
 }
 
 impl Run {
-    /// Launches every worker of `plan` through `launcher`. On a failed launch the workers
-    /// already started are stopped and reaped before the error returns.
-    pub(crate) fn launch_all(
-        board: &Arc<Board>,
-        plan: &Plan,
-        launcher: Arc<dyn Launcher>,
-    ) -> Result<Self, LaunchError> {
-        // Before the workload is built: its memory (a dataset, an inherited buffer) is the run's.
-        let mut memory = MemoryMark::take();
-        let workload: Arc<dyn Workload> = Arc::from(plan.workload.build());
-        workload.prepare();
-        memory.before_workers();
-        let generation = board.begin_run(plan.workers, plan.tasks);
-        let gil = match plan.model {
-            Model::Processes | Model::Async => None,
-            Model::Sequential | Model::Threads => plan.gil.map(|interval| Arc::new(InterpreterLock::new(interval))),
-        };
-        let started_ns = monotonic_ns();
-        let mut run = Run {
-            board: Arc::clone(board),
-            plan: plan.clone(),
-            workload: Arc::clone(&workload),
-            launcher,
-            started_at: Instant::now(),
-            started_ns,
-            timeline: TimelineReader::new(started_ns, plan.workers),
-            workers: Vec::with_capacity(plan.workers),
-            stop: None,
-            paused: false,
-            group: None,
-            finished_at: None,
-            replaced: Vec::new(),
-            respawn_failures: Vec::new(),
-            coordinators: Coordinators::default(),
-            memory,
-        };
-        let source = |index| match plan.schedule {
-            Schedule::Static => TaskSource::Static(plan.static_tasks(index)),
-            Schedule::Dynamic => TaskSource::Dynamic { chunk: plan.chunk, first: 0..0 },
-        };
-        run.start_service(board, generation)?;
-        if plan.model == Model::Async {
-            let thread = run
-                .launcher
-                .start_loop(LoopGroup {
-                    board: Arc::clone(board),
-                    generation,
-                    workload: Arc::clone(&workload),
-                    sources: (0..plan.workers).map(source).collect(),
-                    cpu: plan.pinning.first().copied().flatten(),
-                })
-                .map_err(|source| LaunchError::Thread { index: 0, started: 0, source })?;
-            let shared = SharedLoop::new(thread, plan.workers);
-            run.workers = (0..plan.workers).map(|_| Handle::OnLoop(Arc::clone(&shared))).collect();
-            return Ok(run);
-        }
-        if plan.hosted {
-            let host = run
-                .launcher
-                .fork_host(HostedGroup {
-                    board,
-                    generation,
-                    workload: &workload,
-                    sources: (0..plan.workers).map(source).collect(),
-                    pinning: &plan.pinning,
-                    switch_interval: plan.gil,
-                    group: None,
-                })
-                .map_err(|source| LaunchError::Fork { index: 0, started: 0, source })?;
-            run.group = Some(host);
-            run.workers = (0..plan.workers).map(|_| Handle::Hosted(host)).collect();
-            return Ok(run);
-        }
-        for index in 0..plan.workers {
-            let tasks = source(index);
-            if let Err(failure) = run.launch(index, generation, tasks, gil.as_ref()) {
-                let started = run.workers.len();
-                run.abort();
-                return Err(match failure {
-                    Launch::Fork(source) => LaunchError::Fork { index, started, source },
-                    Launch::Thread(source) => LaunchError::Thread { index, started, source },
-                    Launch::Spawn(source) => LaunchError::Spawn { index, started, source },
-                    Launch::Line(source) => LaunchError::Line { index, started, source },
-                });
-            }
-        }
-        Ok(run)
-    }
-
-    /// Starts the workload's service, told to cut its waits once this run is asked to stop at
-    /// the next chunk (a drain at the end of the task lets the tasks' requests finish).
-    fn start_service(&mut self, board: &Arc<Board>, generation: u64) -> Result<(), LaunchError> {
-        let board = Arc::clone(board);
-        let stopping = Arc::new(move || {
-            let header = board.header();
-            header.stop.load(Ordering::Relaxed) >= StopLevel::AfterChunk as u32
-                || header.generation.load(Ordering::Relaxed) != generation
-        });
-        self.coordinators
-            .start_service(&self.workload, stopping)
-            .map_err(|source| LaunchError::Service { workload: self.plan.workload.to_string(), source })
-    }
-
-    fn launch(
+    /// Starts worker `index` into its place.
+    pub(super) fn launch(
         &mut self,
         index: usize,
         generation: u64,
@@ -195,7 +96,7 @@ impl Run {
                 Handle::Process(pid)
             }
         };
-        self.workers.push(handle);
+        self.workers[index] = handle;
         Ok(())
     }
 
@@ -224,6 +125,9 @@ impl Run {
             }
         };
         let slot = self.board.slot(index);
+        // Kept to be put back if the replacement cannot start: the report then shows the lost
+        // worker as it ended, its start-up included, not a replacement that never ran.
+        let (requested_ns, state) = (slot.requested_ns.load(Ordering::Relaxed), slot.state());
         let current = slot.current_task.load(Ordering::Relaxed);
         let block_end = slot.block_end.load(Ordering::Relaxed);
         let first = if current > 0 { current - 1..block_end.max(current) } else { 0..0 };
@@ -245,13 +149,19 @@ impl Run {
                 self.workers[index] = Handle::Process(pid);
                 self.replaced.push((index, outcome));
             }
-            Err(failure) => self.respawn_failures.push((index, failure.reason())),
+            Err(failure) => {
+                slot.requested_ns.store(requested_ns, Ordering::Relaxed);
+                slot.current_task.store(current, Ordering::Relaxed);
+                slot.set_state(state);
+                self.timeline.close(&self.board, index, monotonic_ns());
+                self.respawn_failures.push((index, failure.reason()));
+            }
         }
     }
 
     /// Used when a launch fails: stop at once, SIGTERM what was started, give it
     /// [`TERM_TO_KILL`] to leave, then SIGKILL and reap (and join) everything.
-    fn abort(&mut self) {
+    pub(super) fn abort(&mut self) {
         self.request_stop(StopReason::User);
         let now_ns = monotonic_ns();
         self.signal_live(Signal::SIGTERM);
@@ -268,8 +178,13 @@ impl Run {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::time::Instant;
+
     use super::*;
     use crate::engine::launcher::fake::RefusingLauncher;
+    use crate::engine::launcher::Launcher;
+    use crate::engine::plan::Schedule;
     use crate::engine::{Engine, PlanRequest};
     use crate::workload::by_name;
 
@@ -297,7 +212,7 @@ mod tests {
             .validate()
             .expect("plan");
             let launcher = Arc::new(RefusingLauncher::new(2, 0));
-            let Err(error) = Run::launch_all(engine.board(), &plan, Arc::clone(&launcher) as Arc<dyn Launcher>) else {
+            let Err(error) = Run::launch_all(&engine, &plan, Arc::clone(&launcher) as Arc<dyn Launcher>) else {
                 panic!("{model}: the launch of worker 2 was refused, yet the run started");
             };
             let message = error.to_string();
@@ -345,7 +260,7 @@ mod tests {
         .validate()
         .expect("plan");
         let launcher = Arc::new(RefusingLauncher::new(0, 1));
-        let Ok(mut run) = Run::launch_all(engine.board(), &plan, launcher) else {
+        let Ok(mut run) = Run::launch_all(&engine, &plan, launcher) else {
             panic!("the first launches are not refused");
         };
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -360,5 +275,41 @@ mod tests {
         assert!(reason.contains("fork failed") && reason.contains("EAGAIN"), "{reason}");
         assert!(report.workers[0].outcome.is_failure());
         assert!(report.replaced.is_empty());
+        // The start-up of the life that ran, not a difference with the attempt that failed.
+        assert!(report.workers[0].startup_seconds > 0.0, "{}", report.workers[0].startup_seconds);
+    }
+
+    #[test]
+    fn a_worker_killed_from_outside_is_replaced_like_a_crashed_one() {
+        let engine = Engine::new().expect("board");
+        // Tasks of 100 ms: worker 0 is inside one when it is killed, and its replacement redoes it.
+        let plan = PlanRequest {
+            workers: Some(2),
+            tasks: 8,
+            size: Some(100),
+            schedule: Schedule::Dynamic,
+            respawn: true,
+            ..PlanRequest::new(by_name("io").expect("io"), Model::Processes)
+        }
+        .validate()
+        .expect("plan");
+        let mut run = engine.start(&plan).expect("start");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let slot = engine.board().slot(0);
+        while slot.units_done.load(Ordering::Relaxed) == 0 {
+            assert!(Instant::now() < deadline, "worker 0 never began a task");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let pid = nix::unistd::Pid::from_raw(slot.pid.load(Ordering::Relaxed));
+        assert!(run.live_pids().contains(&pid), "worker 0 is {pid}");
+        nix::sys::signal::kill(pid, Signal::SIGKILL).expect("kill");
+        while run.poll() != Phase::Ended {
+            assert!(Instant::now() < deadline, "the run never ended");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let report = run.finish();
+        assert_eq!(report.replaced, vec![(0, WorkerOutcome::Killed(Signal::SIGKILL))]);
+        assert_eq!(report.workers[0].outcome, WorkerOutcome::Done);
+        assert_eq!((report.tasks_done, report.checksum_ok()), (8, Some(true)));
     }
 }

@@ -87,7 +87,9 @@ impl Launcher for OsLauncher {
 #[cfg(test)]
 pub(crate) mod fake {
     //! A launcher that refuses one launch as the OS does when it runs out of processes or
-    //! threads (EAGAIN), and records the pids it forked so a test can check they were reaped.
+    //! threads (EAGAIN), and records the pids it forked so a test can check they were reaped;
+    //! and one that takes a millisecond over each start, as on a loaded machine, so that a
+    //! launch slice starts only a few workers whatever the machine.
 
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
@@ -161,6 +163,53 @@ pub(crate) mod fake {
             if self.refuses(0) {
                 return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
             }
+            OsLauncher.start_loop(group)
+        }
+    }
+
+    /// Starts every worker as the OS does, a millisecond late.
+    pub(crate) struct SlowLauncher;
+
+    impl SlowLauncher {
+        fn wait() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    impl Launcher for SlowLauncher {
+        fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
+            Self::wait();
+            OsLauncher.start_thread(worker)
+        }
+
+        fn fork_process(
+            &self,
+            spec: &WorkerSpec<'_>,
+            group: Option<Pid>,
+            switch_interval: Option<Duration>,
+            line: Option<End>,
+        ) -> nix::Result<Pid> {
+            Self::wait();
+            OsLauncher.fork_process(spec, group, switch_interval, line)
+        }
+
+        fn spawn_process(
+            &self,
+            spec: &WorkerSpec<'_>,
+            group: Option<Pid>,
+            work: &SpawnedWork<'_>,
+            line: Option<End>,
+        ) -> std::io::Result<Pid> {
+            Self::wait();
+            OsLauncher.spawn_process(spec, group, work, line)
+        }
+
+        fn fork_host(&self, group: HostedGroup<'_>) -> nix::Result<Pid> {
+            OsLauncher.fork_host(group)
+        }
+
+        fn start_loop(&self, group: LoopGroup) -> std::io::Result<JoinHandle<LoopResult>> {
+            Self::wait();
             OsLauncher.start_loop(group)
         }
     }

@@ -8,7 +8,9 @@
 //! # Layout
 //!
 //! - `run.rs`: the [`Run`] handle: phase, pause, stop, crash injection, polling, reaping, drop.
-//! - `launch.rs`: starting a plan's workers, replacing a crashed one, cleaning up a failed launch.
+//! - `launching.rs`: the launching phase: preparation, then workers started a slice per poll.
+//! - `preparer.rs`: the one thread that runs every run's preparation.
+//! - `launch.rs`: starting one worker, replacing a crashed one, cleaning up a failed launch.
 //! - `launcher.rs`: how one worker is started (thread, fork, spawn, host), behind a trait.
 //! - `handle.rs`: one worker as the run tracks it, and reaping it into its ending.
 //! - `shutdown.rs`: the shutdown deadlines as a pure function of the time.
@@ -25,13 +27,16 @@ mod coordinator;
 mod event_loop;
 pub(crate) mod gil;
 mod handle;
+mod headroom;
 mod hooks;
 mod host;
 mod launch;
 mod launcher;
+mod launching;
 pub(crate) mod line;
 mod outcome;
 pub mod plan;
+mod preparer;
 pub(crate) mod processes;
 mod result;
 mod run;
@@ -69,21 +74,26 @@ pub enum LaunchError {
     Spawn { index: usize, started: usize, source: std::io::Error },
     #[error("starting the {workload} service failed: {source}; no worker was started")]
     Service { workload: String, source: std::io::Error },
+    #[error("preparing the workload failed: {0}")]
+    Prepare(String),
     #[error(
         "opening the line to worker {index} failed: {source}; the {started} worker(s) already started were stopped and reaped"
     )]
     Line { index: usize, started: usize, source: std::io::Error },
 }
 
-/// Owns the board; starts runs one at a time.
+/// Owns the board and the preparation thread; starts runs one at a time.
 pub struct Engine {
     board: Arc<Board>,
+    preparer: preparer::Preparer,
 }
 
 impl Engine {
     /// Creates the board. Call before any other thread exists where possible.
     pub fn new() -> Result<Self, LaunchError> {
-        Ok(Self { board: Arc::new(Board::create()?) })
+        let board = Arc::new(Board::create()?);
+        let preparer = preparer::Preparer::start().map_err(|error| LaunchError::Prepare(error.to_string()))?;
+        Ok(Self { board, preparer })
     }
 
     #[must_use]
@@ -91,9 +101,17 @@ impl Engine {
         &self.board
     }
 
-    /// Launches every worker of `plan`. On a failed launch the workers already started are
-    /// stopped and reaped before the error returns.
+    /// Launches every worker of `plan` before returning. On a failed launch the workers already
+    /// started are stopped and reaped before the error returns. Nothing can stop it midway:
+    /// front ends use [`Engine::begin`].
     pub fn start(&self, plan: &Plan) -> Result<Run, LaunchError> {
-        Run::launch_all(&self.board, plan, Arc::new(OsLauncher))
+        Run::launch_all(self, plan, Arc::new(OsLauncher))
+    }
+
+    /// Begins a run of `plan` and returns at once, in [`Phase::Preparing`]: each
+    /// [`Run::poll`] then starts a slice of its workers, so that a stop during the launch
+    /// starts no more of them. A failed launch ends the run; [`Run::take_launch_error`] says why.
+    pub fn begin(&self, plan: &Plan) -> Result<Run, LaunchError> {
+        Run::begin(self, plan, Arc::new(OsLauncher))
     }
 }

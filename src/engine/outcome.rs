@@ -25,6 +25,8 @@ pub enum WorkerOutcome {
     Failed(i32),
     /// A thread that did not stop within the grace period; it cannot be killed.
     Abandoned,
+    /// Never started: the run was stopped (or its launch failed) before its turn came.
+    Unstarted,
 }
 
 impl WorkerOutcome {
@@ -38,6 +40,7 @@ impl WorkerOutcome {
             Self::Crashed(_) => "crashed",
             Self::Failed(_) => "failed",
             Self::Abandoned => "abandoned",
+            Self::Unstarted => "unstarted",
         }
     }
 

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::affinity::{allowed_cpus, Affinity, AffinityError};
+use super::headroom;
 use crate::board::MAX_WORKERS;
 use crate::workload::{Kind, OptionError, Setup, Shape};
 
@@ -94,7 +95,9 @@ pub struct PlanRequest {
     /// Some(switch interval): the emulated interpreter lock is on.
     pub gil: Option<Duration>,
     pub schedule: Schedule,
-    pub chunk: u64,
+    /// Tasks taken per grab under the dynamic schedule; None: one. Refused with the static
+    /// schedule, where tasks are not grabbed.
+    pub chunk: Option<u64>,
     pub grace: Duration,
     pub drain: DrainPolicy,
     /// The workload's own options as given, flag (without dashes) and value; the workload
@@ -117,7 +120,7 @@ impl PlanRequest {
             affinity: Affinity::None,
             gil: None,
             schedule: Schedule::Static,
-            chunk: 1,
+            chunk: None,
             grace: DEFAULT_GRACE,
             drain: DrainPolicy::Chunk,
             options: Vec::new(),
@@ -186,6 +189,10 @@ pub enum PlanError {
     SizeTooLarge { size: u64, workload: &'static str, max: u64, unit: &'static str },
     #[error("--chunk must be at least 1")]
     NoChunk,
+    #[error(
+        "--chunk sets how many tasks a worker takes at a time from the shared counter: use it with --schedule dynamic"
+    )]
+    ChunkNeedsDynamic,
     #[error("--switch-interval must be longer than zero")]
     ZeroSwitchInterval,
     #[error("{0}")]
@@ -204,12 +211,17 @@ pub enum PlanError {
     SpawnWithService(&'static str),
     #[error("--respawn needs --model processes and --schedule dynamic, so that a replacement can take the lost task")]
     RespawnNeedsDynamicProcesses,
+    /// The run would not fit in the memory the process may take: what it needs, in words.
+    #[error("{0}")]
+    NotEnoughMemory(String),
 }
 
 impl PlanRequest {
-    /// Validates against the CPUs this process may use.
+    /// Validates against the CPUs this process may use and the memory it may take.
     pub fn validate(&self) -> Result<Plan, PlanError> {
-        self.validate_with(&allowed_cpus()?)
+        let plan = self.validate_with(&allowed_cpus()?)?;
+        plan.check_memory(headroom::current().as_ref())?;
+        Ok(plan)
     }
 
     pub fn validate_with(&self, allowed: &[usize]) -> Result<Plan, PlanError> {
@@ -236,9 +248,11 @@ impl PlanRequest {
         if let Some(max) = spec.max.filter(|max| size > *max) {
             return Err(PlanError::SizeTooLarge { size, workload: self.workload.name(), max, unit: spec.unit });
         }
-        if self.chunk == 0 {
-            return Err(PlanError::NoChunk);
-        }
+        let chunk = match (self.chunk, self.schedule) {
+            (Some(0), _) => return Err(PlanError::NoChunk),
+            (Some(_), Schedule::Static) => return Err(PlanError::ChunkNeedsDynamic),
+            (chunk, _) => chunk.unwrap_or(1),
+        };
         if self.gil == Some(Duration::ZERO) {
             return Err(PlanError::ZeroSwitchInterval);
         }
@@ -272,7 +286,7 @@ impl PlanRequest {
             pinning,
             gil: self.gil,
             schedule: self.schedule,
-            chunk: self.chunk,
+            chunk,
             grace: self.grace,
             drain: self.drain,
             respawn: self.respawn,
@@ -361,6 +375,8 @@ mod tests {
             (PlanRequest { workers: Some(0), ..request() }, PlanError::NoWorkers),
             (PlanRequest { workers: Some(MAX_WORKERS + 1), ..request() }, PlanError::TooManyWorkers(MAX_WORKERS + 1)),
             (PlanRequest { tasks: 0, ..request() }, PlanError::NoTasks),
+            (PlanRequest { chunk: Some(4), ..request() }, PlanError::ChunkNeedsDynamic),
+            (PlanRequest { chunk: Some(0), schedule: Schedule::Dynamic, ..request() }, PlanError::NoChunk),
             (PlanRequest { size: Some(0), ..request() }, PlanError::NoSize),
             (PlanRequest { gil: Some(Duration::ZERO), ..request() }, PlanError::ZeroSwitchInterval),
             (PlanRequest { model: Model::Sequential, ..request() }, PlanError::SequentialWithWorkers),

@@ -13,6 +13,7 @@ use nix::unistd::Pid;
 use super::coordinator::Coordinators;
 use super::handle::{Handle, Reaping};
 use super::launcher::Launcher;
+use super::launching::Launching;
 use super::outcome::{Ending, WorkerOutcome};
 use super::plan::{DrainPolicy, Model, Plan};
 use super::processes;
@@ -25,6 +26,12 @@ use crate::workload::{LiveCells, Workload};
 /// Where a run is, for the front ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
+    /// The workload is being prepared (its data made); no worker has started yet.
+    Preparing,
+    /// Workers are being started; `started` of them so far.
+    Launching {
+        started: usize,
+    },
     Running,
     Paused,
     /// Stopping; workers have until `remaining` runs out.
@@ -58,6 +65,11 @@ pub struct Run {
     pub(super) coordinators: Coordinators,
     /// This process's memory at the start, to report what the run added.
     pub(super) memory: MemoryMark,
+    /// Set while the run is prepared or its workers started; None once all were started or
+    /// the launch was cut short.
+    pub(super) launching: Option<Launching>,
+    /// Why the launch failed, until the front end takes it.
+    pub(super) launch_error: Option<super::LaunchError>,
 }
 
 impl Run {
@@ -123,14 +135,18 @@ impl Run {
 
     #[must_use]
     pub fn phase(&self) -> Phase {
-        if self.workers.iter().all(Handle::is_ended) {
+        if self.launching.is_none() && self.workers.iter().all(Handle::is_ended) {
             Phase::Ended
         } else if let Some(stop) = &self.stop {
             Phase::Draining { remaining: stop.remaining(monotonic_ns()) }
         } else if self.paused {
             Phase::Paused
         } else {
-            Phase::Running
+            match &self.launching {
+                Some(Launching::Preparing { .. }) => Phase::Preparing,
+                Some(Launching::Starting { next, .. }) => Phase::Launching { started: *next },
+                None => Phase::Running,
+            }
         }
     }
 
@@ -170,13 +186,14 @@ impl Run {
         running
     }
 
-    /// Stop handing out tasks and raise the stop flag; the grace period starts now. A second
-    /// request escalates at once.
+    /// Stop handing out tasks and raise the stop flag; the grace period starts now. A launch
+    /// in progress starts no more workers. A second request escalates at once.
     pub fn request_stop(&mut self, reason: StopReason) {
         if self.stop.is_some() {
             self.escalate();
             return;
         }
+        self.cut_launch(false);
         let level = match self.plan.drain {
             DrainPolicy::Chunk => StopLevel::AfterChunk,
             DrainPolicy::Task => StopLevel::AfterTask,
@@ -192,6 +209,7 @@ impl Run {
 
     /// Ends everything now: SIGKILL to live processes, live threads abandoned.
     pub fn escalate(&mut self) {
+        self.cut_launch(true);
         self.stop = Some(Stopping::escalated(self.stop, monotonic_ns()));
         // Kill first, then raise the flag: a process that saw the flag before its SIGKILL could
         // still leave at a chunk boundary and be reported as cancelled, not killed.
@@ -201,8 +219,10 @@ impl Run {
         self.reap(true);
     }
 
-    /// Reaps what has ended and enforces the grace period. Never blocks. Returns the phase.
+    /// Starts the next slice of workers while launching, reaps what has ended and enforces the
+    /// grace period. Never blocks for long. Returns the phase.
     pub fn poll(&mut self) -> Phase {
+        self.advance_launch();
         self.reap(false);
         self.timeline.drain(&self.board, monotonic_ns());
         if let Some(stop) = self.stop {
@@ -225,12 +245,19 @@ impl Run {
         phase
     }
 
-    /// Waits (polling every `tick`) until every worker has ended. `on_tick` runs between
-    /// polls and may ask the run to stop; it is how `run` prints progress and reacts to signals.
+    /// Waits (polling every `tick`, and without a pause while workers are being started) until
+    /// every worker has ended. `on_tick` runs between polls and may ask the run to stop; it is
+    /// how `run` prints progress and reacts to signals.
     pub fn wait(&mut self, tick: Duration, mut on_tick: impl FnMut(&mut Run)) {
-        while self.poll() != Phase::Ended {
+        loop {
+            let phase = self.poll();
+            if phase == Phase::Ended {
+                break;
+            }
             on_tick(self);
-            std::thread::sleep(tick);
+            if !matches!(phase, Phase::Launching { .. }) {
+                std::thread::sleep(tick);
+            }
         }
     }
 
@@ -307,7 +334,10 @@ impl Run {
             let Some(ending) = handle.reap(index, &mut reaping) else {
                 continue;
             };
-            if self.plan.respawn && self.stop.is_none() && ending.outcome.is_failure() {
+            // Before a stop the engine signals no worker, so one killed then was killed from
+            // outside (the OOM killer, kill -9): replaced like a crashed one.
+            let lost = ending.outcome.is_failure() || matches!(ending.outcome, WorkerOutcome::Killed(_));
+            if self.plan.respawn && self.stop.is_none() && lost {
                 respawn.push((index, ending.outcome.clone()));
             }
             *handle = Handle::Ended(ending);
@@ -323,6 +353,7 @@ impl Drop for Run {
     /// A run dropped before it ended (an error path, a panic) still leaves no child behind,
     /// and its threads are told to stop.
     fn drop(&mut self) {
+        self.cut_launch(true);
         if !self.workers.iter().all(Handle::is_ended) {
             self.board.request_stop(StopLevel::AfterChunk);
             self.kill_live();

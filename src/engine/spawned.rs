@@ -56,6 +56,8 @@ pub(crate) enum SpawnedError {
     Board(#[from] crate::board::BoardError),
     #[error("no workload called '{0}' in the catalog")]
     UnknownWorkload(String),
+    #[error("descriptor {0} is not open: a worker maps the board its parent passed it")]
+    NoBoard(i32),
 }
 
 /// What a spawned worker runs, beside its [`WorkerSpec`].
@@ -140,20 +142,26 @@ pub(crate) fn spawn_worker(
 
 /// The hidden `__worker` subcommand: map the board, run one worker, return the exit status.
 pub(crate) fn worker_main(json: &str) -> Result<i32, SpawnedError> {
+    // Everything is checked before the process becomes a worker, so a bad spec is refused in
+    // one line on stderr.
     let spec: SpawnSpec = serde_json::from_str(json)?;
+    let kind = by_name(&spec.workload).ok_or_else(|| SpawnedError::UnknownWorkload(spec.workload.clone()))?;
+    // SAFETY: F_GETFD only reads the descriptor's flags; an unknown number fails with EBADF.
+    if spec.board_fd < 0 || unsafe { libc::fcntl(spec.board_fd, libc::F_GETFD) } < 0 {
+        return Err(SpawnedError::NoBoard(spec.board_fd));
+    }
+    // SAFETY: the descriptor is open; the parent passed its number and cleared its close-on-exec
+    // flag for us, and nothing else in this fresh process owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(spec.board_fd) };
+    let board = Arc::new(Board::from_fd(fd)?);
     // The kernel named the process after the file it ran, /proc/self/exe; ps and pgrep should
     // find it under the program's name.
     // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
     unsafe { libc::prctl(libc::PR_SET_NAME, PROGRAM_NAME.as_ptr(), 0, 0, 0) };
     let parent = Pid::from_raw(spec.parent);
     become_worker_process(parent, (spec.group != 0).then(|| Pid::from_raw(spec.group)));
-    // SAFETY: the descriptor number was passed by the parent, which cleared its close-on-exec
-    // flag for us; nothing else in this fresh process owns it.
-    let fd = unsafe { OwnedFd::from_raw_fd(spec.board_fd) };
-    let board = Arc::new(Board::from_fd(fd)?);
     // SAFETY: the parent passed these descriptors for this worker's line alone.
     let line = spec.line.map(|wire| unsafe { End::from_wire(wire, &board, spec.index) });
-    let kind = by_name(&spec.workload).ok_or_else(|| SpawnedError::UnknownWorkload(spec.workload.clone()))?;
     let workload = Setup { kind, size: spec.size, tasks: spec.tasks_total, options: spec.options.clone() }.build();
     let gil = spec.switch_interval_ns.map(|ns| InterpreterLock::new(Duration::from_nanos(ns)));
     let tasks = match spec.dynamic_chunk {

@@ -28,6 +28,8 @@ pub(crate) enum BenchError {
     /// Bad usage: exit 2, nothing started.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    #[error(transparent)]
+    Size(#[from] crate::units::SizeError),
     #[error("{0}")]
     Cpus(#[from] AffinityError),
     /// Bad usage too: found before anything started, and nothing left behind.
@@ -47,7 +49,7 @@ impl BenchError {
     #[must_use]
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
-            Self::Plan(_) | Self::ExportFile { .. } => 2,
+            Self::Plan(_) | Self::Size(_) | Self::ExportFile { .. } => 2,
             _ => 1,
         }
     }
@@ -103,7 +105,7 @@ impl Drop for Exports {
 pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError> {
     let allowed = allowed_cpus()?;
     let spec = SweepSpec {
-        base: args.setup.request(Model::Threads, grace),
+        base: args.setup.request(Model::Threads, grace)?,
         models: args.models.0.clone(),
         workers: args.workers.clone().unwrap_or_else(|| WorkerList::default_for(allowed.len())).0,
         runs: args.runs.map_or(Runs::Auto, Runs::Fixed),

@@ -71,7 +71,7 @@ impl WorkerState {
     pub(crate) fn from_outcome(outcome: &WorkerOutcome) -> Self {
         match outcome {
             WorkerOutcome::Done => Self::Done,
-            WorkerOutcome::Cancelled => Self::Cancelled,
+            WorkerOutcome::Cancelled | WorkerOutcome::Unstarted => Self::Cancelled,
             WorkerOutcome::Killed(_) => Self::Killed,
             WorkerOutcome::Crashed(_) => Self::Crashed,
             WorkerOutcome::Failed(_) => Self::Failed,

@@ -47,7 +47,8 @@ impl Kind for Contention {
             short_unit: "incr",
             default: 1_000_000,
             watchable: 18_000_000,
-            max: None,
+            // At most about an hour a task at 36 M increments a second (reference machine).
+            max: Some(100_000_000_000),
             in_millions: true,
         }
     }

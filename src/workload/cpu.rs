@@ -35,7 +35,8 @@ impl Kind for Cpu {
             short_unit: "ints",
             default: 150_000_000,
             watchable: 1_500_000_000,
-            max: None,
+            // At most about an hour a task at 3 G integers a second (reference machine).
+            max: Some(10_000_000_000_000),
             in_millions: true,
         }
     }

@@ -59,7 +59,8 @@ impl Kind for Crash {
             short_unit: "ints",
             default: 20_000_000,
             watchable: 1_500_000_000,
-            max: None,
+            // At most about an hour a task (reference machine).
+            max: Some(10_000_000_000_000),
             in_millions: true,
         }
     }

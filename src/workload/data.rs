@@ -14,8 +14,10 @@ use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
 
 use super::imbalance::SEED;
 use super::choice::choice;
-use super::kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
-use super::task::{fields_of, ExchangeError, Flow, Hooks, Line, Metrics, RunCells, TaskEnd, Transport, Workload};
+use super::kind::{Footprint, Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
+use super::task::{
+    fields_of, ExchangeError, Flow, Hooks, Line, Metrics, Preparing, RunCells, TaskEnd, Transport, Workload,
+};
 use super::Choice;
 
 const BINS: usize = 256;
@@ -146,6 +148,15 @@ impl Kind for Data {
         ]
     }
 
+    fn footprint(&self, setup: &Setup, _shape: &Shape, spawned: bool) -> Footprint {
+        let bytes = setup.size.saturating_mul(1 << 20);
+        // A spawned worker that reads in place makes the dataset anew for itself.
+        let copies = spawned && setup.options.choice::<Transfer>("transfer") == Transfer::Inherit;
+        // Beside the dataset, one shared histogram per task.
+        let partials = setup.tasks.saturating_mul((BINS * std::mem::size_of::<u64>()) as u64);
+        Footprint { per_worker: if copies { bytes } else { 0 }, once: bytes.saturating_add(partials) }
+    }
+
     fn build(&self, setup: &Setup) -> Box<dyn Workload> {
         let mut histograms =
             Histograms::new(setup.size, setup.options.number("seed"), setup.tasks, setup.options.choice("transfer"));
@@ -209,18 +220,7 @@ impl Histograms {
     }
 
     fn dataset(&self) -> &[u8] {
-        self.bytes.get_or_init(|| {
-            let mut state = self.seed | 1;
-            let mut data = Vec::with_capacity(self.len);
-            while data.len() < self.len {
-                // xorshift64: reproducible bytes from the seed.
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                data.extend_from_slice(&state.to_le_bytes()[..8.min(self.len - data.len())]);
-            }
-            data
-        })
+        self.bytes.get_or_init(|| make_dataset(self.seed, self.len, &|| false).unwrap_or_default())
     }
 
     fn whole_histogram(&self) -> &[u64; BINS] {
@@ -298,6 +298,24 @@ fn digest(histogram: &[u64]) -> u64 {
     })
 }
 
+/// `len` reproducible bytes from `seed` (xorshift64), made a MiB at a time so that a stop
+/// (`stopped` turning true) ends the making within a MiB; None when it did.
+fn make_dataset(seed: u64, len: usize, stopped: &dyn Fn() -> bool) -> Option<Vec<u8>> {
+    const STEP: usize = 1 << 20;
+    let mut state = seed | 1;
+    let mut data = Vec::with_capacity(len);
+    while data.len() < len {
+        if data.len() % STEP == 0 && stopped() {
+            return None;
+        }
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        data.extend_from_slice(&state.to_le_bytes()[..8.min(len - data.len())]);
+    }
+    Some(data)
+}
+
 fn histogram_of(bytes: &[u8], into: &mut [u64; BINS]) {
     for byte in bytes {
         into[usize::from(*byte)] += 1;
@@ -331,8 +349,17 @@ impl Workload for Histograms {
         Some(digest(&self.expected_histogram()))
     }
 
-    fn prepare(&self) {
-        self.dataset();
+    fn prepare(&self, preparing: &Preparing<'_>) -> Flow {
+        if self.bytes.get().is_some() {
+            return Flow::Continue;
+        }
+        match make_dataset(self.seed, self.len, &|| preparing.stopped()) {
+            Some(data) => {
+                let _ = self.bytes.set(data);
+                Flow::Continue
+            }
+            None => Flow::Stop,
+        }
     }
 
     fn line(&self) -> Option<Transport> {

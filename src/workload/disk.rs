@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::kind::{Kind, Setup, SizeSpec};
-use super::task::{fields_of, Flow, Hooks, Metrics, RunCells, TaskEnd, Workload};
+use super::task::{fields_of, Flow, Hooks, Metrics, Preparing, RunCells, TaskEnd, Workload};
 
 const MIB: usize = 1 << 20;
 /// Bytes in a megabyte, as disk speeds are quoted.
@@ -220,8 +220,9 @@ impl Workload for Files {
     }
 
     /// Makes the run's directory, in the program, before any worker exists.
-    fn prepare(&self) {
+    fn prepare(&self, _preparing: &Preparing<'_>) -> Flow {
         let _ = self.scratch.get_or_init(|| Scratch::create().map_err(|error| error.to_string()));
+        Flow::Continue
     }
 
     fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {

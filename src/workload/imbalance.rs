@@ -45,7 +45,8 @@ impl Kind for Imbalance {
             short_unit: "ints/w",
             default: 10_000_000,
             watchable: 260_000_000,
-            max: None,
+            // At most a task of weight 10 about an hour (reference machine).
+            max: Some(1_000_000_000_000),
             in_millions: true,
         }
     }

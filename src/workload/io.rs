@@ -31,7 +31,8 @@ impl Kind for Io {
             short_unit: "ms",
             default: 200,
             watchable: 400,
-            max: None,
+            // At most an hour a task (reference machine).
+            max: Some(3_600_000),
             in_millions: false,
         }
     }

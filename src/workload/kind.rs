@@ -46,6 +46,24 @@ impl SizeSpec {
     }
 }
 
+/// What a run of a workload holds in memory at its peak, beyond the program itself: the plan
+/// refuses a run whose footprint does not fit in the memory the process may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Footprint {
+    /// Held by each worker at once (`memory`'s task buffer).
+    pub per_worker: u64,
+    /// Held once, by the program (`data`'s dataset, `memory`'s buffer to inherit).
+    pub once: u64,
+}
+
+impl Footprint {
+    /// Bytes in all for `workers` workers.
+    #[must_use]
+    pub fn total(&self, workers: usize) -> u64 {
+        self.per_worker.saturating_mul(workers as u64).saturating_add(self.once)
+    }
+}
+
 /// The values an option takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Values {
@@ -160,6 +178,12 @@ pub trait Kind: Sync {
     /// false when task digests only prove that each task ran once (io's index + 1).
     fn checksum_checks_result(&self) -> bool {
         false
+    }
+    /// What a run configured as `setup` holds in memory at its peak; `spawned` when its workers
+    /// are re-executed processes, which inherit nothing. Nothing, unless the workload holds
+    /// memory in proportion to its size.
+    fn footprint(&self, _setup: &Setup, _shape: &Shape, _spawned: bool) -> Footprint {
+        Footprint::default()
     }
     /// True when a thread group running it could take its whole process down, so it must run
     /// in a host process of its own.
@@ -276,6 +300,14 @@ mod tests {
         assert_eq!(ints.show(20_000), "20000 ints");
         let millis = SizeSpec { short_unit: "ms", in_millions: false, ..ints };
         assert_eq!(millis.show(2_000_000), "2000000 ms");
+    }
+
+    #[test]
+    fn every_workload_has_a_size_limit() {
+        for kind in super::super::CATALOG {
+            let size = kind.size();
+            assert!(size.max.is_some_and(|max| max >= size.watchable), "{}: no sensible --size limit", kind.name());
+        }
     }
 
     #[test]

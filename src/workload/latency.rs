@@ -50,7 +50,8 @@ impl Kind for Latency {
             short_unit: "ms",
             default: 200,
             watchable: 500,
-            max: None,
+            // An hour a task.
+            max: Some(3_600_000),
             in_millions: false,
         }
     }

@@ -4,9 +4,10 @@
 //! copy-on-write shows up as soon as an inherited page is written.
 
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
 
-use super::kind::{Kind, Setup, SizeSpec};
-use super::task::{fields_of, Flow, Hooks, Metrics, RunCells, TaskEnd, Workload};
+use super::kind::{Footprint, Kind, Setup, Shape, SizeSpec};
+use super::task::{fields_of, Flow, Hooks, Metrics, Preparing, RunCells, TaskEnd, Workload};
 
 const MIB: usize = 1 << 20;
 const PAGE: usize = 4096;
@@ -40,6 +41,17 @@ impl Kind for Memory {
         }
     }
 
+    fn footprint(&self, setup: &Setup, shape: &Shape, spawned: bool) -> Footprint {
+        let bytes = setup.size.saturating_mul(MIB as u64);
+        if shape.processes && !spawned {
+            // A forked worker writes every page of the buffer it inherited, so it ends up with
+            // a copy of it beside its own.
+            Footprint { per_worker: bytes.saturating_mul(2), once: bytes }
+        } else {
+            Footprint { per_worker: bytes, once: 0 }
+        }
+    }
+
     fn build(&self, setup: &Setup) -> Box<dyn Workload> {
         Box::new(Touching::new(setup.size))
     }
@@ -48,18 +60,17 @@ impl Kind for Memory {
 /// The workload: every task allocates and touches `mib`, a process also writes what it inherited.
 pub(super) struct Touching {
     pub mib: u64,
-    /// Allocated and touched by the engine's process before any worker exists, so that
-    /// forked workers inherit it. Only processes write it (one worker each); atomics keep a
-    /// shared write well-defined anyway.
-    inherited: Box<[AtomicU8]>,
+    /// Allocated and touched by [`Workload::prepare`] in the engine's process before any worker
+    /// exists, and only when workers are forked: they inherit it. Threads and spawned processes
+    /// inherit nothing, so nothing is made for them. Only processes write it (one worker each);
+    /// atomics keep a shared write well-defined anyway.
+    inherited: OnceLock<Vec<AtomicU8>>,
 }
 
 impl Touching {
     #[must_use]
     pub(super) fn new(mib: u64) -> Self {
-        let bytes = usize::try_from(mib).unwrap_or(0).saturating_mul(MIB);
-        let inherited: Box<[AtomicU8]> = (0..bytes).map(|_| AtomicU8::new(1)).collect();
-        Self { mib, inherited }
+        Self { mib, inherited: OnceLock::new() }
     }
 }
 
@@ -94,9 +105,11 @@ impl Workload for Touching {
         for done in 0..mib {
             // Writing the zeros makes every page resident.
             own.extend(std::iter::repeat_n(0u8, MIB));
-            if in_process {
+            if let Some(inherited) = self.inherited.get().filter(|_| in_process) {
                 for page in (done * MIB..(done + 1) * MIB).step_by(PAGE) {
-                    self.inherited[page].store(2, Ordering::Relaxed);
+                    if let Some(byte) = inherited.get(page) {
+                        byte.store(2, Ordering::Relaxed);
+                    }
                 }
             }
             if hooks.checkpoint(done as u64 + 1) == Flow::Stop {
@@ -116,6 +129,23 @@ impl Workload for Touching {
         Some(tasks.wrapping_mul(tasks.wrapping_add(1)) / 2)
     }
 
+    fn prepare(&self, preparing: &Preparing<'_>) -> Flow {
+        if !preparing.forked || self.inherited.get().is_some() {
+            return Flow::Continue;
+        }
+        let mib = usize::try_from(self.mib).unwrap_or(0);
+        let mut inherited = Vec::with_capacity(mib.saturating_mul(MIB));
+        for _ in 0..mib {
+            if preparing.stopped() {
+                return Flow::Stop;
+            }
+            // Non-zero, so every page is written and resident before the fork.
+            inherited.extend((0..MIB).map(|_| AtomicU8::new(1)));
+        }
+        let _ = self.inherited.set(inherited);
+        Flow::Continue
+    }
+
     fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
         // Threads share one process: its PSS is the total. Processes add up, with the parent
         // (which holds the inherited buffer) on top.
@@ -125,7 +155,7 @@ impl Workload for Touching {
         } else {
             (run.rss_bytes.iter().copied().max().unwrap_or(0), run.pss_bytes.iter().copied().max().unwrap_or(0))
         };
-        Box::new(Figures { rss_bytes: rss, pss_bytes: pss, inherited_bytes: self.inherited.len() })
+        Box::new(Figures { rss_bytes: rss, pss_bytes: pss, inherited_bytes: self.inherited.get().map_or(0, Vec::len) })
     }
 }
 
@@ -144,6 +174,21 @@ pub(super) fn own_memory() -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_forked_workers_get_a_buffer_to_inherit() {
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let threads = Touching::new(2);
+        assert_eq!(threads.prepare(&Preparing::new(false, &stop)), Flow::Continue);
+        assert!(threads.inherited.get().is_none(), "threads inherit nothing: nothing is allocated");
+        let forked = Touching::new(2);
+        assert_eq!(forked.prepare(&Preparing::new(true, &stop)), Flow::Continue);
+        assert_eq!(forked.inherited.get().map(Vec::len), Some(2 * MIB));
+        stop.store(true, Ordering::Relaxed);
+        let stopped = Touching::new(2);
+        assert_eq!(stopped.prepare(&Preparing::new(true, &stop)), Flow::Stop);
+        assert!(stopped.inherited.get().is_none());
+    }
 
     #[test]
     fn reads_its_own_memory() {

@@ -15,10 +15,10 @@ pub(crate) mod testing;
 pub use choice::Choice;
 pub use cpu::sum_of_squares;
 pub(crate) use crash::segfault;
-pub use kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
+pub use kind::{Footprint, Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
 pub use task::{
     awaiting, AsyncHooks, AsyncWorkload, ExchangeError, Flow, Hooks, Line, LiveCells, LocalFuture, Metrics, MetricsOf,
-    RunCells, Service, Stopping, TaskEnd, Transport, Workload,
+    Preparing, RunCells, Service, Stopping, TaskEnd, Transport, Workload,
 };
 
 /// Declares each workload's module and lists its entry, in the order `list` and the dashboard

@@ -10,7 +10,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -104,6 +104,27 @@ pub struct Cells<'a> {
     pub throttle: &'a crate::board::Throttle,
 }
 
+/// What the engine tells [`Workload::prepare`].
+pub struct Preparing<'a> {
+    /// Workers will be forked from this process, so they inherit what is made here. False for
+    /// threads and spawned processes: nothing needs making for them to inherit.
+    pub forked: bool,
+    stop: &'a AtomicBool,
+}
+
+impl<'a> Preparing<'a> {
+    #[must_use]
+    pub fn new(forked: bool, stop: &'a AtomicBool) -> Self {
+        Self { forked, stop }
+    }
+
+    /// The run was stopped: leave the preparation at the next step.
+    #[must_use]
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
 /// What the engine lends a running task.
 pub trait Hooks {
     /// Called at every chunk boundary with the units done so far in this task.
@@ -135,7 +156,11 @@ pub trait Workload: Send + Sync {
     }
     /// Work done once in the program before any worker starts (never in a spawned worker), so
     /// that forked workers inherit it and the coordinator never makes a worker wait for it.
-    fn prepare(&self) {}
+    /// It runs on a thread of its own while the front end stays responsive, and must leave
+    /// soon after [`Preparing::stopped`] turns true, returning [`Flow::Stop`].
+    fn prepare(&self, _preparing: &Preparing<'_>) -> Flow {
+        Flow::Continue
+    }
     /// The line each worker needs to the coordinator, if the workload talks to it.
     fn line(&self) -> Option<Transport> {
         None

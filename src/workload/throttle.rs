@@ -41,7 +41,8 @@ impl Kind for Throttle {
             short_unit: "ms",
             default: 10,
             watchable: 10,
-            max: None,
+            // An hour a task.
+            max: Some(3_600_000),
             in_millions: false,
         }
     }
