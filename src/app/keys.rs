@@ -140,7 +140,12 @@ pub(crate) const BINDINGS: &[Binding] = &[
         "next panel (Shift-Tab: previous)",
         true,
     ),
-    bind("Enter", &[(Action::Run, &[plain(KeyCode::Enter)])], "run the selected workload with these settings", true),
+    bind(
+        "Enter",
+        &[(Action::Run, &[plain(KeyCode::Enter)])],
+        "run the workload with these settings (again: skip its baseline)",
+        true,
+    ),
     bind(
         "b",
         &[(Action::RunBaseline, &[typed('b')])],
@@ -210,8 +215,9 @@ pub(crate) fn available(action: Action, state: &State) -> bool {
     let running = state.running();
     let draining = state.shutdown.is_some() || state.run.as_ref().is_some_and(|run| run.stop_reason.is_some());
     match action {
-        Action::Run
-        | Action::RunBaseline
+        // While the baseline that runs first is in hand, Enter skips it.
+        Action::Run => !running || (state.after_baseline.is_some() && !state.skip_baseline && !draining),
+        Action::RunBaseline
         | Action::CycleModel
         | Action::MoreWorkers
         | Action::FewerWorkers
@@ -258,6 +264,7 @@ fn short_help(action: Action, state: &State) -> &'static str {
         Action::CycleSort => "sort",
         Action::Left | Action::Right => "change",
         Action::FocusNext | Action::FocusPrevious => "panel",
+        Action::Run if state.running() => "skip baseline",
         Action::Run => "run",
         Action::RunBaseline => "baseline",
         Action::CycleModel => "model",

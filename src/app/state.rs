@@ -279,6 +279,8 @@ pub(crate) struct State {
     pub results_scroll: usize,
     /// The run the user asked for, waiting for the sequential baseline that runs first.
     pub after_baseline: Option<PlanRequest>,
+    /// Enter was pressed while that baseline ran: it is being stopped, and the run follows.
+    pub skip_baseline: bool,
     /// The selected row of the workers panel, as a position in its shown order.
     pub workers_scroll: usize,
     /// The first row the workers panel showed, so the view moves only when the selection leaves it.
@@ -320,6 +322,7 @@ impl State {
             comparison: Comparison::default(),
             results_scroll: 0,
             after_baseline: None,
+            skip_baseline: false,
             workers_scroll: 0,
             workers_offset: 0,
             workers_page: 1,

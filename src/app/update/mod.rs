@@ -68,6 +68,7 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
             state.message = Some(message);
             sweep::give_up(state);
             state.after_baseline = None;
+            state.skip_baseline = false;
             if let Some(shutdown) = state.shutdown {
                 state.exit = Some(shutdown.exit_code());
             }
@@ -100,9 +101,19 @@ fn end_run(state: &mut State, report: &crate::engine::RunReport) {
 /// The run that waited for `ended`, its baseline: started when the baseline finished (and
 /// nobody is leaving), dropped with a word why otherwise.
 fn after_baseline(state: &mut State, ended: &RunReport) -> Vec<Command> {
+    let skipped = std::mem::take(&mut state.skip_baseline);
     let Some(next) = state.after_baseline.take() else { return Vec::new() };
     if state.shutdown.is_some() {
         return Vec::new();
+    }
+    if skipped && ended.outcome != RunOutcome::Finished {
+        state.message = Some(format!(
+            "baseline skipped; now running {} · {} × {}",
+            next.workload,
+            next.model,
+            next.workers.unwrap_or(1)
+        ));
+        return vec![Command::Start(next)];
     }
     if ended.outcome != RunOutcome::Finished {
         state.message = Some(format!(
@@ -130,7 +141,7 @@ fn run_with_baseline(state: &mut State) -> Vec<Command> {
     match state.missing_baseline(&request) {
         Some(baseline) => {
             state.message = Some(format!(
-                "running the sequential baseline first, then {} × {}",
+                "running the sequential baseline first, then {} × {} (Enter skips it)",
                 request.model,
                 request.workers.unwrap_or(1)
             ));
@@ -139,6 +150,18 @@ fn run_with_baseline(state: &mut State) -> Vec<Command> {
         }
         None => vec![Command::Start(request)],
     }
+}
+
+/// Enter while the baseline that runs first is in hand: it is stopped, and the run asked for
+/// starts when it has ended (a long baseline, such as one worker doing the work of sixty, need
+/// not be waited for; the run then shows no speedup until a baseline finishes).
+fn skip_baseline(state: &mut State) -> Vec<Command> {
+    state.skip_baseline = true;
+    if let Some(next) = &state.after_baseline {
+        state.message =
+            Some(format!("skipping the baseline: stopping it, then {} × {}", next.model, next.workers.unwrap_or(1)));
+    }
+    vec![Command::Stop(StopReason::User)]
 }
 
 /// Ctrl-C, q, SIGINT, SIGTERM, SIGHUP: drain the run then leave; a second one escalates.
@@ -192,6 +215,7 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
         Action::Right => change_setting(state, 1),
         Action::FocusNext => state.focus = state.focus.next(),
         Action::FocusPrevious => state.focus = state.focus.previous(),
+        Action::Run if state.running() => return skip_baseline(state),
         Action::Run => return run_with_baseline(state),
         Action::RunBaseline => {
             return baseline_request(&state.settings.request(state.workload()))

@@ -277,6 +277,24 @@ fn a_cancelled_baseline_drops_the_run_that_waited_for_it() {
 }
 
 #[test]
+fn enter_during_the_baseline_skips_it_and_the_run_follows() {
+    let mut state = new_state();
+    let commands = press(&mut state, "\n");
+    let [Command::Start(baseline)] = commands.as_slice() else { panic!("{commands:?}") };
+    let wanted = state.after_baseline.clone().expect("waiting");
+    fake_run(&mut state);
+    assert_eq!(press(&mut state, "\n"), vec![Command::Stop(StopReason::User)]);
+    assert!(press(&mut state, "\n").is_empty(), "one skip is enough");
+    let next = update(&mut state, Event::Finished(ended(baseline, RunOutcome::Cancelled(None))));
+    assert_eq!(next, vec![Command::Start(wanted)], "the run asked for follows its skipped baseline");
+    assert!(!state.skip_baseline);
+    assert!(state.message.as_deref().is_some_and(|m| m.starts_with("baseline skipped")), "{:?}", state.message);
+    // Without a baseline in hand, Enter during a run does nothing.
+    fake_run(&mut state);
+    assert!(press(&mut state, "\n").is_empty());
+}
+
+#[test]
 fn a_baseline_takes_only_the_options_a_sequential_run_can_take() {
     let mut state = new_state();
     press(&mut state, "jjjm\tjjjjjj>>"); // ipc, processes over shm
