@@ -59,6 +59,7 @@ pub(crate) fn run_markdown(report: &RunReport) -> String {
     let plan = &report.plan;
     let lock = if plan.gil.is_some() { "lock on" } else { "lock off" };
     let checksum = match report.checksum_ok() {
+        Some(true) if !plan.workload.kind.checksum_checks_result() => " · every task ran once",
         Some(true) => " · checksum ok",
         Some(false) => " · checksum MISMATCH",
         None => "",
