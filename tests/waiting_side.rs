@@ -66,6 +66,35 @@ fn throttle_semaphore_lets_one_task_work_at_a_time() {
 }
 
 #[test]
+fn throttle_on_the_event_loop_holds_the_same_limits_on_one_thread() {
+    let (rate, burst, tasks) = (50.0, 2.0, 30.0);
+    let args =
+        ["-w", "throttle", "-m", "async", "-n", "8", "-t", "30", "-s", "5", "--rate", "50", "--max-in-flight", "3"];
+    let (code, json) = run_json(&args);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["tasks_done"], 30, "{json}");
+    assert_eq!(json["metrics"]["checksum"], json["metrics"]["expected_checksum"], "{json}");
+    let wall = json["wall_seconds"].as_f64().expect("wall");
+    assert!(tasks <= burst + (rate * wall).floor() + 1.0, "30 tasks in {wall} s: {json}");
+    assert!(number(&json, "peak_in_flight") <= 3.0, "{json}");
+    let waits = json["metrics"]["token_wait_seconds"].as_array().expect("token waits");
+    assert!(waits.iter().filter_map(Value::as_f64).sum::<f64>() > 0.0, "{json}");
+    // Eight tasks of one loop: one process, one thread.
+    let workers = json["workers"].as_array().expect("workers");
+    assert_eq!(workers.len(), 8);
+    let first = (&workers[0]["pid"], &workers[0]["tid"]);
+    assert!(workers.iter().all(|w| (&w["pid"], &w["tid"]) == first), "not one thread: {json}");
+
+    // One permit: the loop's tasks hand it on, never two at once.
+    let args = ["-w", "throttle", "-m", "async", "-n", "3", "-t", "9", "-s", "20"];
+    let (code, json) =
+        run_json(&[&args[..], &["--rate", "1000000", "--burst", "1000", "--max-in-flight", "1"]].concat());
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["metrics"]["peak_in_flight"], 1, "{json}");
+    assert!(json["wall_seconds"].as_f64().expect("wall") >= 9.0 * 0.020, "{json}");
+}
+
+#[test]
 fn throttle_refuses_bad_limits_in_one_line() {
     for bad in [["--rate", "0"], ["--max-in-flight", "2000000"], ["--burst", "x"]] {
         let output = common::run(&[&["run", "-w", "throttle", "-t", "1"][..], &bad[..]].concat());
