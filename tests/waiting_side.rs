@@ -2,7 +2,7 @@
 //! `throttle` never lets more tasks through than its bucket and semaphore allow, whatever the
 //! workers; `latency`'s answering thread is starved by the interpreter lock and not by
 //! processes; `disk`'s private directory is gone after every way a run ends that the program
-//! survives, and the next run sweeps up after one it did not.
+//! survives (on the event loop too), and the next run sweeps up after one it did not.
 
 mod common;
 
@@ -180,7 +180,9 @@ fn start_in(root: &Path, tag: &str, args: &[&str]) -> Reaped {
 
 #[test]
 fn disk_checks_every_byte_and_leaves_no_directory_after_a_normal_run() {
-    for model in [&["-m", "threads"][..], &["-m", "processes"], &["-m", "processes", "--start", "spawn"]] {
+    let models =
+        [&["-m", "threads"][..], &["-m", "processes"], &["-m", "processes", "--start", "spawn"], &["-m", "async"]];
+    for model in models {
         let root = TempRoot::new();
         let tag = new_tag();
         let args = [&["-w", "disk", "-n", "2", "-t", "4", "-s", "2", "--format", "json"][..], model].concat();
@@ -221,6 +223,23 @@ fn disk_removes_its_directory_after_ctrl_c_and_after_a_killed_worker() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("SIGKILL"));
     assert_no_leftovers(&tag);
     assert_eq!(root.scratch_dirs(), Vec::<PathBuf>::new(), "after a worker was killed");
+}
+
+#[test]
+fn disk_on_the_event_loop_removes_its_directory_after_ctrl_c() {
+    let root = TempRoot::new();
+    let tag = new_tag();
+    let program = start_in(&root.0, &tag, &["-w", "disk", "-m", "async", "-n", "3", "-t", "1000", "-s", "8"]);
+    assert!(wait_until(Duration::from_secs(30), || root.has_task_file()), "no task file appeared");
+    // SAFETY: kill with a pid and a signal number.
+    unsafe { libc::kill(program.id() as i32, libc::SIGINT) };
+    let output = program.wait_with_output();
+    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+    // Stopped at an await, not abandoned: the helpers finished their calls and were joined.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("cancelled") && !stdout.contains("abandoned"), "{stdout}");
+    assert_no_leftovers(&tag);
+    assert_eq!(root.scratch_dirs(), Vec::<PathBuf>::new(), "after Ctrl-C");
 }
 
 #[test]

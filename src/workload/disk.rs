@@ -2,7 +2,9 @@
 //! file, fsyncs it, drops it from the page cache, reads it back and checks every byte, in a
 //! private directory the program makes for the run ([`Scratch`]) and removes on every way out
 //! it survives. Writes, fsyncs and reads are blocking waits: the interpreter lock is released
-//! around them, as CPython does.
+//! around them, as CPython does. On the event loop (`--model async`) each file call goes to a
+//! helper thread of the loop's runtime (tokio's blocking pool, as asyncio's `run_in_executor`
+//! or aiofiles do) and the task awaits it: making and checking the data stay on the loop.
 
 mod scratch;
 
@@ -15,7 +17,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::kind::{Kind, Setup, SizeSpec};
-use super::task::{fields_of, Flow, Hooks, Metrics, RunCells, TaskEnd, Workload};
+use super::task::{
+    awaiting, fields_of, AsyncHooks, AsyncWorkload, Flow, Hooks, LocalFuture, Metrics, RunCells, TaskEnd, Workload,
+};
 use scratch::Scratch;
 
 const MIB: usize = 1 << 20;
@@ -39,7 +43,9 @@ impl Kind for Disk {
          it back, so both figures are the disk's, not memory's (on tmpfs they are memory's). \
          The interpreter lock is released while the disk works: threads overlap their waits \
          until the device is busy. The files live in a private directory removed at the end, \
-         Ctrl-C and crashed workers included."
+         Ctrl-C and crashed workers included. With --model async the loop hands each file \
+         call to a helper thread (tokio's blocking pool, as asyncio's run_in_executor does) \
+         and awaits it: the tasks share one thread, their file calls do not."
     }
 
     fn size(&self) -> SizeSpec {
@@ -222,6 +228,10 @@ impl Workload for Files {
         Some(tasks.wrapping_mul(tasks.wrapping_add(1)) / 2)
     }
 
+    fn as_async(&self) -> Option<&dyn AsyncWorkload> {
+        Some(self)
+    }
+
     /// Makes the run's directory, in the program, before any worker exists.
     fn prepare(&self) {
         let _ = self.scratch.get_or_init(|| Scratch::create().map_err(|error| error.to_string()));
@@ -246,6 +256,148 @@ impl Workload for Files {
             read_mb_per_second: speed(bytes, read_seconds),
             run_mb_per_second: speed(2 * bytes, run.wall_seconds),
         })
+    }
+}
+
+impl AsyncWorkload for Files {
+    /// [`Workload::run_task`] with every file call on a helper thread, awaited: the same bytes,
+    /// the same checks, the same digest, and times measured on the helper, around the call
+    /// alone, so that MB/s mean what they mean with threads.
+    fn run_task_async<'a>(&'a self, task: u64, hooks: &'a mut dyn AsyncHooks) -> LocalFuture<'a, TaskEnd> {
+        Box::pin(async move {
+            let dir = match self.scratch() {
+                Ok(dir) => dir,
+                Err(why) => return TaskEnd::Failed(format!("disk: {why}")),
+            };
+            let path = dir.join(format!("task-{task}.bin"));
+            let end = match self.write_on_loop(task, &path, hooks).await {
+                Ok((file, writing)) => {
+                    let (end, reading) = self.read_back_on_loop(task, file, &path, hooks).await;
+                    if matches!(end, TaskEnd::Completed { .. }) {
+                        let cells = hooks.cells();
+                        cells.own_counter.fetch_add(writing.as_nanos() as u64, Ordering::Relaxed);
+                        cells.shared_counter.fetch_add(reading.as_nanos() as u64, Ordering::Relaxed);
+                    }
+                    end
+                }
+                Err(end) => end,
+            };
+            // Removed even after a stop: a helper runs its call to the end once it has it.
+            let _ = off_loop(hooks, move || std::fs::remove_file(&path)).await;
+            end
+        })
+    }
+}
+
+/// Runs `call` on a helper thread of the loop's runtime and awaits it as blocked time. Err is
+/// how the task ends: the run stopped meanwhile (the helper still finishes the call, and the
+/// runtime joins it before the loop's thread ends), or the call panicked.
+async fn off_loop<T: Send + 'static>(
+    hooks: &mut dyn AsyncHooks,
+    call: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, TaskEnd> {
+    match awaiting(hooks, tokio::task::spawn_blocking(call)).await {
+        None => Err(TaskEnd::Stopped),
+        Some(Ok(value)) => Ok(value),
+        Some(Err(error)) => Err(TaskEnd::Failed(format!("disk: a file call failed on its helper thread: {error}"))),
+    }
+}
+
+/// `io` on a helper, with the time it took there.
+fn timed_here<T>(io: impl FnOnce() -> T) -> (T, Duration) {
+    let started = Instant::now();
+    let result = io();
+    (result, started.elapsed())
+}
+
+impl Files {
+    /// [`Files::write`] on the loop: the data made here, each write and the fsync on a helper.
+    async fn write_on_loop(
+        &self,
+        task: u64,
+        path: &std::path::Path,
+        hooks: &mut dyn AsyncHooks,
+    ) -> Result<(File, Duration), TaskEnd> {
+        let fail = |what: &str, error: std::io::Error| TaskEnd::Failed(format!("disk: {what} {}: {error}", path.display()));
+        let target = path.to_owned();
+        let mut file = off_loop(hooks, move || {
+            File::options().read(true).write(true).create(true).truncate(true).open(target)
+        })
+        .await?
+        .map_err(|error| fail("cannot create", error))?;
+        let mut buf = vec![0u8; MIB];
+        let mut spent = Duration::ZERO;
+        for chunk in 0..self.mib {
+            fill(&mut buf, task, chunk);
+            let (back, written, took) = off_loop(hooks, move || {
+                let (written, took) = timed_here(|| file.write_all(&buf));
+                ((file, buf), written, took)
+            })
+            .await?;
+            (file, buf) = back;
+            spent += took;
+            written.map_err(|error| fail("cannot write", error))?;
+            if hooks.checkpoint(chunk + 1).await == Flow::Stop {
+                return Err(TaskEnd::Stopped);
+            }
+        }
+        let (file, synced, took) = off_loop(hooks, move || {
+            let (synced, took) = timed_here(|| file.sync_all());
+            (file, synced, took)
+        })
+        .await?;
+        synced.map_err(|error| fail("cannot fsync", error))?;
+        Ok((file, spent + took))
+    }
+
+    /// [`Files::read_back`] on the loop: each read on a helper, every byte checked here.
+    async fn read_back_on_loop(
+        &self,
+        task: u64,
+        file: File,
+        path: &std::path::Path,
+        hooks: &mut dyn AsyncHooks,
+    ) -> (TaskEnd, Duration) {
+        let mut spent = Duration::ZERO;
+        let target = path.to_owned();
+        let reopened = off_loop(hooks, move || {
+            let _ = nix::fcntl::posix_fadvise(file.as_fd(), 0, 0, nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED);
+            drop(file);
+            File::open(target)
+        })
+        .await;
+        let mut reader = match reopened {
+            Ok(Ok(reader)) => reader,
+            Ok(Err(error)) => return (TaskEnd::Failed(format!("disk: cannot reopen {}: {error}", path.display())), spent),
+            Err(end) => return (end, spent),
+        };
+        let (mut got, mut expected) = (vec![0u8; MIB], vec![0u8; MIB]);
+        for chunk in 0..self.mib {
+            let read = off_loop(hooks, move || {
+                let (read, took) = timed_here(|| reader.read_exact(&mut got));
+                ((reader, got), read, took)
+            })
+            .await;
+            let read = match read {
+                Ok((back, read, took)) => {
+                    (reader, got) = back;
+                    spent += took;
+                    read
+                }
+                Err(end) => return (end, spent),
+            };
+            if let Err(error) = read {
+                return (TaskEnd::Failed(format!("disk: cannot read {}: {error}", path.display())), spent);
+            }
+            fill(&mut expected, task, chunk);
+            if got != expected {
+                return (TaskEnd::Failed(format!("disk: MiB {chunk} of {} reads back wrong", path.display())), spent);
+            }
+            if hooks.checkpoint(self.mib + chunk + 1).await == Flow::Stop {
+                return (TaskEnd::Stopped, spent);
+            }
+        }
+        (TaskEnd::Completed { digest: task + 1 }, spent)
     }
 }
 
