@@ -193,6 +193,13 @@ fn bad_waiting_input_is_one_line_and_exit_2() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
         assert!(output.stdout.is_empty(), "{args:?} printed a report");
     }
+    // The refusal names every workload the loop can run, the waiting side's included.
+    let refused = run(&["run", "-w", "latency", "-m", "async"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    for name in ["cpu", "io", "net", "disk", "throttle"] {
+        assert!(stderr.contains(&format!(" {name}")), "{name} missing: {stderr}");
+    }
 }
 
 #[test]
