@@ -353,4 +353,53 @@ mod tests {
         assert_eq!(throttled.run_task(3, &mut hooks), TaskEnd::Stopped);
         assert_eq!(hooks.throttle.in_flight(), 1, "a task that never entered gives nothing back");
     }
+
+    /// The recorder as a task of a loop: stops where it would stop a thread.
+    struct OnLoop(Recorder);
+
+    impl AsyncHooks for OnLoop {
+        fn checkpoint(&mut self, units_done: u64) -> LocalFuture<'_, Flow> {
+            let flow = Hooks::checkpoint(&mut self.0, units_done);
+            Box::pin(async move { flow })
+        }
+
+        fn enter_wait(&mut self) {
+            self.0.blocking_calls += 1;
+        }
+
+        fn leave_wait(&mut self) {}
+
+        fn stop_requested(&self) -> bool {
+            self.0.stop_after.is_some_and(|n| self.0.checkpoints.len() >= n)
+        }
+
+        fn cells(&self) -> crate::workload::task::Cells<'_> {
+            Hooks::cells(&self.0)
+        }
+    }
+
+    #[test]
+    fn on_the_loop_a_task_gives_its_permit_back_however_it_ends() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let throttled = Throttled { millis: 15, rate: 1000, burst: 1, permits: 1, freed: tokio::sync::Notify::new() };
+        let mut hooks = OnLoop(Recorder::default());
+        let end = runtime.block_on(throttled.run_task_async(2, &mut hooks));
+        assert_eq!(end, TaskEnd::Completed { digest: 3 }, "the same digest as on a thread");
+        assert_eq!(hooks.0.checkpoints, vec![10, 15]);
+        assert_eq!(hooks.0.counter.load(Ordering::Relaxed), 1, "the peak in flight");
+        assert_eq!(hooks.0.throttle.in_flight(), 0);
+        // Stopped while working: the permit goes back all the same.
+        hooks.0.checkpoints.clear();
+        hooks.0.stop_after = Some(1);
+        assert_eq!(runtime.block_on(throttled.run_task_async(3, &mut hooks)), TaskEnd::Stopped);
+        assert_eq!(hooks.0.checkpoints, vec![10], "stopped in its work, holding the permit");
+        assert_eq!(hooks.0.throttle.in_flight(), 0, "a stopped task kept its permit");
+        // The only permit is taken: a task waits for it, blocked, until told to stop.
+        assert_eq!(hooks.0.throttle.try_enter(1), Some(1));
+        hooks.0.checkpoints.clear();
+        hooks.0.stop_after = Some(3);
+        assert_eq!(runtime.block_on(throttled.run_task_async(4, &mut hooks)), TaskEnd::Stopped);
+        assert_eq!(hooks.0.throttle.in_flight(), 1, "a task that never entered gives nothing back");
+        assert!(hooks.0.blocking_calls >= 3, "its waits were awaited as blocked");
+    }
 }
