@@ -150,8 +150,11 @@ fn the_table_report_reads_like_a_table() {
     assert!(output.stderr.is_empty(), "progress must stay off a piped stderr");
     let output = run(&["run", "-w", "cpu", "-m", "threads", "-n", "2", "-t", "2", "-s", "1000"]);
     let text = String::from_utf8(output.stdout).expect("utf-8");
-    assert!(text.lines().last().is_some_and(|l| l.contains("checksum ok")), "a computed sum is checked:
-{text}");
+    assert!(
+        text.lines().last().is_some_and(|l| l.contains("checksum ok")),
+        "a computed sum is checked:
+{text}"
+    );
 }
 
 #[test]

@@ -40,10 +40,12 @@ fn net_downloads_and_checks_every_body_on_threads_processes_and_async() {
 
 #[test]
 fn async_runs_every_worker_as_a_task_of_one_thread() {
-    for workload in ["io", "net", "cpu"] {
+    for workload in ["io", "net", "cpu", "disk", "throttle"] {
         let size = match workload {
             "io" => "20",
             "net" => "8",
+            "disk" => "1",
+            "throttle" => "5",
             _ => "2000000",
         };
         let (code, json) = run_json(&["-w", workload, "-m", "async", "-n", "6", "-t", "12", "-s", size]);
@@ -191,6 +193,13 @@ fn bad_waiting_input_is_one_line_and_exit_2() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
         assert!(output.stdout.is_empty(), "{args:?} printed a report");
     }
+    // The refusal names every workload the loop can run, the waiting side's included.
+    let refused = run(&["run", "-w", "latency", "-m", "async"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    for name in ["cpu", "io", "net", "disk", "throttle"] {
+        assert!(stderr.contains(&format!(" {name}")), "{name} missing: {stderr}");
+    }
 }
 
 #[test]
@@ -241,4 +250,32 @@ fn a_stopped_net_run_leaves_no_server_thread_behind() {
             "{model}: the server thread is still alive"
         );
     }
+}
+
+#[test]
+fn disk_on_the_loop_hands_file_calls_to_helpers_joined_with_the_run() {
+    let engine = Engine::new().expect("board");
+    let plan = PlanRequest {
+        workers: Some(3),
+        tasks: 6,
+        size: Some(2),
+        ..PlanRequest::new(by_name("disk").expect("disk"), Model::Async)
+    }
+    .validate()
+    .expect("plan");
+    let mut run = engine.start(&plan).expect("start");
+    // An idle helper lingers for seconds, so one that made a file call is there to be seen.
+    let mut helpers_seen = 0;
+    run.wait(Duration::from_millis(10), |_| helpers_seen = helpers_seen.max(threads_named("loop-helper")));
+    let report = run.finish();
+    assert_eq!(report.tasks_done, 6);
+    assert!(
+        report.workers.iter().all(|w| w.outcome == concur_tui::engine::WorkerOutcome::Done),
+        "{:?}",
+        report.workers
+    );
+    assert!(helpers_seen > 0, "no file call went to a helper thread");
+    // The loop's runtime joined its helpers before the loop's thread ended (a task entry may
+    // linger a moment after its thread left).
+    assert!(wait_until(Duration::from_secs(1), || threads_named("loop-helper") == 0), "a helper outlived the run");
 }

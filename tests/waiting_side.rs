@@ -2,7 +2,7 @@
 //! `throttle` never lets more tasks through than its bucket and semaphore allow, whatever the
 //! workers; `latency`'s answering thread is starved by the interpreter lock and not by
 //! processes; `disk`'s private directory is gone after every way a run ends that the program
-//! survives, and the next run sweeps up after one it did not.
+//! survives (on the event loop too), and the next run sweeps up after one it did not.
 
 mod common;
 
@@ -62,6 +62,35 @@ fn throttle_semaphore_lets_one_task_work_at_a_time() {
     assert_eq!(code, 0, "{json}");
     assert_eq!(json["metrics"]["peak_in_flight"], 1, "{json}");
     // One at a time: nine tasks of 20 ms cannot overlap.
+    assert!(json["wall_seconds"].as_f64().expect("wall") >= 9.0 * 0.020, "{json}");
+}
+
+#[test]
+fn throttle_on_the_event_loop_holds_the_same_limits_on_one_thread() {
+    let (rate, burst, tasks) = (50.0, 2.0, 30.0);
+    let args =
+        ["-w", "throttle", "-m", "async", "-n", "8", "-t", "30", "-s", "5", "--rate", "50", "--max-in-flight", "3"];
+    let (code, json) = run_json(&args);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["tasks_done"], 30, "{json}");
+    assert_eq!(json["metrics"]["checksum"], json["metrics"]["expected_checksum"], "{json}");
+    let wall = json["wall_seconds"].as_f64().expect("wall");
+    assert!(tasks <= burst + (rate * wall).floor() + 1.0, "30 tasks in {wall} s: {json}");
+    assert!(number(&json, "peak_in_flight") <= 3.0, "{json}");
+    let waits = json["metrics"]["token_wait_seconds"].as_array().expect("token waits");
+    assert!(waits.iter().filter_map(Value::as_f64).sum::<f64>() > 0.0, "{json}");
+    // Eight tasks of one loop: one process, one thread.
+    let workers = json["workers"].as_array().expect("workers");
+    assert_eq!(workers.len(), 8);
+    let first = (&workers[0]["pid"], &workers[0]["tid"]);
+    assert!(workers.iter().all(|w| (&w["pid"], &w["tid"]) == first), "not one thread: {json}");
+
+    // One permit: the loop's tasks hand it on, never two at once.
+    let args = ["-w", "throttle", "-m", "async", "-n", "3", "-t", "9", "-s", "20"];
+    let (code, json) =
+        run_json(&[&args[..], &["--rate", "1000000", "--burst", "1000", "--max-in-flight", "1"]].concat());
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["metrics"]["peak_in_flight"], 1, "{json}");
     assert!(json["wall_seconds"].as_f64().expect("wall") >= 9.0 * 0.020, "{json}");
 }
 
@@ -151,7 +180,9 @@ fn start_in(root: &Path, tag: &str, args: &[&str]) -> Reaped {
 
 #[test]
 fn disk_checks_every_byte_and_leaves_no_directory_after_a_normal_run() {
-    for model in [&["-m", "threads"][..], &["-m", "processes"], &["-m", "processes", "--start", "spawn"]] {
+    let models =
+        [&["-m", "threads"][..], &["-m", "processes"], &["-m", "processes", "--start", "spawn"], &["-m", "async"]];
+    for model in models {
         let root = TempRoot::new();
         let tag = new_tag();
         let args = [&["-w", "disk", "-n", "2", "-t", "4", "-s", "2", "--format", "json"][..], model].concat();
@@ -192,6 +223,23 @@ fn disk_removes_its_directory_after_ctrl_c_and_after_a_killed_worker() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("SIGKILL"));
     assert_no_leftovers(&tag);
     assert_eq!(root.scratch_dirs(), Vec::<PathBuf>::new(), "after a worker was killed");
+}
+
+#[test]
+fn disk_on_the_event_loop_removes_its_directory_after_ctrl_c() {
+    let root = TempRoot::new();
+    let tag = new_tag();
+    let program = start_in(&root.0, &tag, &["-w", "disk", "-m", "async", "-n", "3", "-t", "1000", "-s", "8"]);
+    assert!(wait_until(Duration::from_secs(30), || root.has_task_file()), "no task file appeared");
+    // SAFETY: kill with a pid and a signal number.
+    unsafe { libc::kill(program.id() as i32, libc::SIGINT) };
+    let output = program.wait_with_output();
+    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+    // Stopped at an await, not abandoned: the helpers finished their calls and were joined.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("cancelled") && !stdout.contains("abandoned"), "{stdout}");
+    assert_no_leftovers(&tag);
+    assert_eq!(root.scratch_dirs(), Vec::<PathBuf>::new(), "after Ctrl-C");
 }
 
 #[test]

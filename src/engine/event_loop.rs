@@ -59,7 +59,9 @@ fn run_loop(group: LoopGroup) -> LoopResult {
         let _ = pin_current_thread(cpu);
     }
     let workers = group.sources.len();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // Helper threads (a workload's file calls, `spawn_blocking`) carry a name of their own, so
+    // that they can be told from the loop's; dropping the runtime below joins them.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().thread_name("loop-helper").build() {
         Ok(runtime) => runtime,
         Err(error) => return vec![Err(format!("the event loop could not start: {error}")); workers],
     };

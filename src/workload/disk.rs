@@ -2,7 +2,11 @@
 //! file, fsyncs it, drops it from the page cache, reads it back and checks every byte, in a
 //! private directory the program makes for the run ([`Scratch`]) and removes on every way out
 //! it survives. Writes, fsyncs and reads are blocking waits: the interpreter lock is released
-//! around them, as CPython does.
+//! around them, as CPython does. On the event loop (`--model async`) each file call goes to a
+//! helper thread of the loop's runtime (tokio's blocking pool, as asyncio's `run_in_executor`
+//! or aiofiles do) and the task awaits it: making and checking the data stay on the loop.
+
+mod scratch;
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -13,7 +17,11 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::kind::{Kind, Setup, SizeSpec};
-use super::task::{fields_of, Flow, Hooks, Metrics, Preparing, RunCells, TaskEnd, Workload};
+use super::task::{
+    awaiting, fields_of, AsyncHooks, AsyncWorkload, Flow, Hooks, LocalFuture, Metrics, Preparing, RunCells, TaskEnd,
+    Workload,
+};
+use scratch::Scratch;
 
 const MIB: usize = 1 << 20;
 /// Bytes in a megabyte, as disk speeds are quoted.
@@ -36,7 +44,9 @@ impl Kind for Disk {
          it back, so both figures are the disk's, not memory's (on tmpfs they are memory's). \
          The interpreter lock is released while the disk works: threads overlap their waits \
          until the device is busy. The files live in a private directory removed at the end, \
-         Ctrl-C and crashed workers included."
+         Ctrl-C and crashed workers included. With --model async the loop hands each file \
+         call to a helper thread (tokio's blocking pool, as asyncio's run_in_executor does) \
+         and awaits it: the tasks share one thread, their file calls do not."
     }
 
     fn size(&self) -> SizeSpec {
@@ -219,6 +229,10 @@ impl Workload for Files {
         Some(tasks.wrapping_mul(tasks.wrapping_add(1)) / 2)
     }
 
+    fn as_async(&self) -> Option<&dyn AsyncWorkload> {
+        Some(self)
+    }
+
     /// Makes the run's directory, in the program, before any worker exists.
     fn prepare(&self, _preparing: &Preparing<'_>) -> Flow {
         let _ = self.scratch.get_or_init(|| Scratch::create().map_err(|error| error.to_string()));
@@ -247,105 +261,146 @@ impl Workload for Files {
     }
 }
 
-/// The run's private directory, `$TMPDIR/concur-tui-disk-PID`: made by the program before any
-/// worker and removed by it when the workload goes, after every worker ended (normal end,
-/// Ctrl-C, a crashed or killed worker). Workers never remove it: a forked one leaves with
-/// `_exit`, a spawned one never made it. A program killed with SIGKILL leaves it behind; the
-/// next disk run removes directories whose program is gone.
-#[derive(Debug)]
-pub(super) struct Scratch {
-    path: PathBuf,
-    /// Who made it, and which directory it was: only that process removes that directory.
-    owner: u32,
-    identity: Option<(u64, u64)>,
-    filesystem: String,
+impl AsyncWorkload for Files {
+    /// [`Workload::run_task`] with every file call on a helper thread, awaited: the same bytes,
+    /// the same checks, the same digest, and times measured on the helper, around the call
+    /// alone, so that MB/s mean what they mean with threads.
+    fn run_task_async<'a>(&'a self, task: u64, hooks: &'a mut dyn AsyncHooks) -> LocalFuture<'a, TaskEnd> {
+        Box::pin(async move {
+            let dir = match self.scratch() {
+                Ok(dir) => dir,
+                Err(why) => return TaskEnd::Failed(format!("disk: {why}")),
+            };
+            let path = dir.join(format!("task-{task}.bin"));
+            let end = match self.write_on_loop(task, &path, hooks).await {
+                Ok((file, writing)) => {
+                    let (end, reading) = self.read_back_on_loop(task, file, &path, hooks).await;
+                    if matches!(end, TaskEnd::Completed { .. }) {
+                        let cells = hooks.cells();
+                        cells.own_counter.fetch_add(writing.as_nanos() as u64, Ordering::Relaxed);
+                        cells.shared_counter.fetch_add(reading.as_nanos() as u64, Ordering::Relaxed);
+                    }
+                    end
+                }
+                Err(end) => end,
+            };
+            // Removed even after a stop: a helper runs its call to the end once it has it.
+            let _ = off_loop(hooks, move || std::fs::remove_file(&path)).await;
+            end
+        })
+    }
 }
 
-/// Names of the directories, before the program's pid.
-const PREFIX: &str = "concur-tui-disk-";
-
-impl Scratch {
-    /// The directory of the program `pid`.
-    fn path_for(pid: nix::unistd::Pid) -> PathBuf {
-        std::env::temp_dir().join(format!("{PREFIX}{pid}"))
+/// Runs `call` on a helper thread of the loop's runtime and awaits it as blocked time. Err is
+/// how the task ends: the run stopped meanwhile (the helper still finishes the call, and the
+/// runtime joins it before the loop's thread ends), or the call panicked.
+async fn off_loop<T: Send + 'static>(
+    hooks: &mut dyn AsyncHooks,
+    call: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, TaskEnd> {
+    match awaiting(hooks, tokio::task::spawn_blocking(call)).await {
+        None => Err(TaskEnd::Stopped),
+        Some(Ok(value)) => Ok(value),
+        Some(Err(error)) => Err(TaskEnd::Failed(format!("disk: a file call failed on its helper thread: {error}"))),
     }
+}
 
-    /// Removes the directories of programs that are gone, then makes this program's.
-    fn create() -> std::io::Result<Self> {
-        use std::os::unix::fs::DirBuilderExt;
-        remove_orphans();
-        let path = Self::path_for(nix::unistd::getpid());
-        // Left by an earlier run of this very program whose workload is still held.
-        if path.exists() {
-            std::fs::remove_dir_all(&path)?;
+/// `io` on a helper, with the time it took there.
+fn timed_here<T>(io: impl FnOnce() -> T) -> (T, Duration) {
+    let started = Instant::now();
+    let result = io();
+    (result, started.elapsed())
+}
+
+impl Files {
+    /// [`Files::write`] on the loop: the data made here, each write and the fsync on a helper.
+    async fn write_on_loop(
+        &self,
+        task: u64,
+        path: &std::path::Path,
+        hooks: &mut dyn AsyncHooks,
+    ) -> Result<(File, Duration), TaskEnd> {
+        let fail = |what: &str, error: std::io::Error| TaskEnd::Failed(format!("disk: {what} {}: {error}", path.display()));
+        let target = path.to_owned();
+        let mut file = off_loop(hooks, move || {
+            File::options().read(true).write(true).create(true).truncate(true).open(target)
+        })
+        .await?
+        .map_err(|error| fail("cannot create", error))?;
+        let mut buf = vec![0u8; MIB];
+        let mut spent = Duration::ZERO;
+        for chunk in 0..self.mib {
+            fill(&mut buf, task, chunk);
+            let (back, written, took) = off_loop(hooks, move || {
+                let (written, took) = timed_here(|| file.write_all(&buf));
+                ((file, buf), written, took)
+            })
+            .await?;
+            (file, buf) = back;
+            spent += took;
+            written.map_err(|error| fail("cannot write", error))?;
+            if hooks.checkpoint(chunk + 1).await == Flow::Stop {
+                return Err(TaskEnd::Stopped);
+            }
         }
-        std::fs::DirBuilder::new().mode(0o700).create(&path).map_err(|error| {
-            std::io::Error::new(error.kind(), format!("cannot make {}: {error}", path.display()))
-        })?;
-        Ok(Self::at(path))
+        let (file, synced, took) = off_loop(hooks, move || {
+            let (synced, took) = timed_here(|| file.sync_all());
+            (file, synced, took)
+        })
+        .await?;
+        synced.map_err(|error| fail("cannot fsync", error))?;
+        Ok((file, spent + took))
     }
 
-    /// Takes charge of the existing directory `path`.
-    fn at(path: PathBuf) -> Self {
-        use std::os::unix::fs::MetadataExt;
-        let identity = std::fs::metadata(&path).ok().map(|meta| (meta.dev(), meta.ino()));
-        let filesystem = filesystem_of(&path);
-        Self { path, owner: std::process::id(), identity, filesystem }
-    }
-
-    fn path(&self) -> &std::path::Path {
-        &self.path
-    }
-
-    fn filesystem(&self) -> &str {
-        &self.filesystem
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        use std::os::unix::fs::MetadataExt;
-        let same = std::fs::symlink_metadata(&self.path).ok().map(|meta| (meta.dev(), meta.ino()));
-        if std::process::id() == self.owner && same.is_some() && same == self.identity {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
-}
-
-/// Removes `concur-tui-disk-PID` directories whose program no longer exists (it was killed
-/// with SIGKILL, which nothing can clean up after).
-fn remove_orphans() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|name| name.strip_prefix(PREFIX)).and_then(|pid| pid.parse::<i32>().ok())
-        else {
-            continue;
+    /// [`Files::read_back`] on the loop: each read on a helper, every byte checked here.
+    async fn read_back_on_loop(
+        &self,
+        task: u64,
+        file: File,
+        path: &std::path::Path,
+        hooks: &mut dyn AsyncHooks,
+    ) -> (TaskEnd, Duration) {
+        let mut spent = Duration::ZERO;
+        let target = path.to_owned();
+        let reopened = off_loop(hooks, move || {
+            let _ = nix::fcntl::posix_fadvise(file.as_fd(), 0, 0, nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED);
+            drop(file);
+            File::open(target)
+        })
+        .await;
+        let mut reader = match reopened {
+            Ok(Ok(reader)) => reader,
+            Ok(Err(error)) => return (TaskEnd::Failed(format!("disk: cannot reopen {}: {error}", path.display())), spent),
+            Err(end) => return (end, spent),
         };
-        let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH);
-        if pid > 0 && gone && entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-            let _ = std::fs::remove_dir_all(entry.path());
+        let (mut got, mut expected) = (vec![0u8; MIB], vec![0u8; MIB]);
+        for chunk in 0..self.mib {
+            let read = off_loop(hooks, move || {
+                let (read, took) = timed_here(|| reader.read_exact(&mut got));
+                ((reader, got), read, took)
+            })
+            .await;
+            let read = match read {
+                Ok((back, read, took)) => {
+                    (reader, got) = back;
+                    spent += took;
+                    read
+                }
+                Err(end) => return (end, spent),
+            };
+            if let Err(error) = read {
+                return (TaskEnd::Failed(format!("disk: cannot read {}: {error}", path.display())), spent);
+            }
+            fill(&mut expected, task, chunk);
+            if got != expected {
+                return (TaskEnd::Failed(format!("disk: MiB {chunk} of {} reads back wrong", path.display())), spent);
+            }
+            if hooks.checkpoint(self.mib + chunk + 1).await == Flow::Stop {
+                return (TaskEnd::Stopped, spent);
+            }
         }
+        (TaskEnd::Completed { digest: task + 1 }, spent)
     }
-}
-
-/// The file system under `path`, by name for the common ones.
-fn filesystem_of(path: &std::path::Path) -> String {
-    use nix::sys::statfs::{statfs, BTRFS_SUPER_MAGIC, EXT4_SUPER_MAGIC, OVERLAYFS_SUPER_MAGIC, TMPFS_MAGIC, XFS_SUPER_MAGIC};
-    let Ok(stats) = statfs(path) else {
-        return "unknown".to_owned();
-    };
-    let kind = stats.filesystem_type();
-    let known = [
-        (EXT4_SUPER_MAGIC, "ext4"),
-        (TMPFS_MAGIC, "tmpfs"),
-        (XFS_SUPER_MAGIC, "xfs"),
-        (BTRFS_SUPER_MAGIC, "btrfs"),
-        (OVERLAYFS_SUPER_MAGIC, "overlayfs"),
-    ];
-    known.iter().find(|(magic, _)| *magic == kind).map_or_else(|| format!("{:#x}", kind.0), |(_, name)| (*name).to_owned())
 }
 
 #[cfg(test)]

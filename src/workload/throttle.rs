@@ -2,13 +2,18 @@
 //! does. Before its work (a short wait, standing in for a request), every task takes a token of
 //! one token bucket (`--rate` a second, `--burst` at once) and then one of `--max-in-flight`
 //! permits of one semaphore. Both live in the board, so threads and processes obey the same
-//! ones; waiting for them is blocked time in the worker's ring.
+//! ones; waiting for them is blocked time in the worker's ring. On the event loop
+//! (`--model async`) the same waits are awaits: a timer until the token is due, and the
+//! semaphore tried again whenever a task of the loop gives a permit back.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values};
-use super::task::{fields_of, Flow, Hooks, LiveCells, Metrics, RunCells, TaskEnd, Workload};
+use super::task::{
+    awaiting, fields_of, AsyncHooks, AsyncWorkload, Flow, Hooks, LiveCells, LocalFuture, Metrics, RunCells, TaskEnd,
+    Workload,
+};
 use crate::board::Bucket;
 
 /// Longest single sleep, so that a stop is seen within this time.
@@ -32,7 +37,9 @@ impl Kind for Throttle {
         "Every task takes a token from one token bucket (--rate a second, a small burst) and a \
          permit of one semaphore (--max-in-flight) before its short wait, as a polite crawler \
          does. Both live in shared memory, so threads and processes obey the same limit: more \
-         workers only wait longer for their tokens, and the run's rate stays at the limit."
+         workers only wait longer for their tokens, and the run's rate stays at the limit. \
+         With --model async every wait is an await: one thread holds all the tasks, and the \
+         limit holds the same."
     }
 
     fn size(&self) -> SizeSpec {
@@ -91,6 +98,7 @@ impl Kind for Throttle {
             rate: options.number("rate"),
             burst: options.number("burst"),
             permits: options.number("max-in-flight") as u32,
+            freed: tokio::sync::Notify::new(),
         })
     }
 }
@@ -101,6 +109,9 @@ pub(super) struct Throttled {
     pub rate: u64,
     pub burst: u64,
     pub permits: u32,
+    /// Told when a task of the event loop gives a permit back, so that a task of the same loop
+    /// waiting for one tries again at once rather than at its next slice.
+    pub freed: tokio::sync::Notify,
 }
 
 /// What a throttle run shows: the rate it held against its limit, the most tasks working at
@@ -211,6 +222,10 @@ impl Workload for Throttled {
         Some(tasks.wrapping_mul(tasks.wrapping_add(1)) / 2)
     }
 
+    fn as_async(&self) -> Option<&dyn AsyncWorkload> {
+        Some(self)
+    }
+
     fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
         Box::new(Figures {
             rate_limit: self.rate,
@@ -234,6 +249,92 @@ impl Workload for Throttled {
     }
 }
 
+impl AsyncWorkload for Throttled {
+    /// [`Workload::run_task`] with every wait an await on the loop: the same token, the same
+    /// permit, the same digest.
+    fn run_task_async<'a>(&'a self, task: u64, hooks: &'a mut dyn AsyncHooks) -> LocalFuture<'a, TaskEnd> {
+        Box::pin(async move {
+            let asked = Instant::now();
+            let wait = hooks.cells().throttle.take_token(Bucket::per_second(self.rate, self.burst));
+            let flow = sleep_on_loop(hooks, wait, 0).await;
+            hooks.cells().own_counter.fetch_add(asked.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            if flow == Flow::Stop {
+                return TaskEnd::Stopped;
+            }
+            let Some(in_flight) = self.enter_on_loop(hooks).await else {
+                return TaskEnd::Stopped;
+            };
+            hooks.cells().shared_counter.fetch_max(in_flight, Ordering::Relaxed);
+            let permit = Permit { hooks, freed: &self.freed };
+            let mut done = 0;
+            while done < self.millis {
+                let step = SLICE.min(Duration::from_millis(self.millis - done));
+                if awaiting(&mut *permit.hooks, tokio::time::sleep(step)).await.is_none() {
+                    return TaskEnd::Stopped;
+                }
+                done += step.as_millis() as u64;
+                if permit.hooks.checkpoint(done).await == Flow::Stop {
+                    return TaskEnd::Stopped;
+                }
+            }
+            TaskEnd::Completed { digest: task + 1 }
+        })
+    }
+}
+
+impl Throttled {
+    /// [`Throttled::enter`] on the loop: tries the board's semaphore, and else awaits a permit
+    /// given back by another task of the loop (or a slice, to obey pause and stop).
+    async fn enter_on_loop(&self, hooks: &mut dyn AsyncHooks) -> Option<u64> {
+        loop {
+            let freed = self.freed.notified();
+            let mut freed = std::pin::pin!(freed);
+            // Listening before trying, so that a permit given back in between still wakes us.
+            freed.as_mut().enable();
+            if let Some(held) = hooks.cells().throttle.try_enter(self.permits) {
+                return Some(u64::from(held));
+            }
+            // Freed or a slice over, alike: try again; None only when the run stopped.
+            awaiting(hooks, tokio::time::timeout(SLICE, freed)).await.as_ref()?;
+            if hooks.checkpoint(0).await == Flow::Stop {
+                return None;
+            }
+        }
+    }
+}
+
+/// [`Throttled::sleep`] on the loop: a timer until `wait` has passed, in slices with a
+/// checkpoint between them.
+async fn sleep_on_loop(hooks: &mut dyn AsyncHooks, wait: Duration, units_done: u64) -> Flow {
+    let until = tokio::time::Instant::now() + wait;
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= until {
+            return Flow::Continue;
+        }
+        if awaiting(hooks, tokio::time::sleep_until(until.min(now + SLICE))).await.is_none() {
+            return Flow::Stop;
+        }
+        if hooks.checkpoint(units_done).await == Flow::Stop {
+            return Flow::Stop;
+        }
+    }
+}
+
+/// A permit held by a task of the loop: given back however the task leaves (its end, a stop,
+/// a crash injected at a checkpoint that unwinds it), and the loop's waiters told.
+struct Permit<'h> {
+    hooks: &'h mut dyn AsyncHooks,
+    freed: &'h tokio::sync::Notify,
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.hooks.cells().throttle.leave();
+        self.freed.notify_one();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,7 +342,7 @@ mod tests {
 
     #[test]
     fn a_task_takes_a_token_and_a_permit_and_gives_the_permit_back() {
-        let throttled = Throttled { millis: 15, rate: 1000, burst: 1, permits: 1 };
+        let throttled = Throttled { millis: 15, rate: 1000, burst: 1, permits: 1, freed: tokio::sync::Notify::new() };
         let mut hooks = Recorder::default();
         assert_eq!(throttled.run_task(2, &mut hooks), TaskEnd::Completed { digest: 3 });
         assert_eq!(hooks.checkpoints, vec![10, 15]);
@@ -252,5 +353,54 @@ mod tests {
         hooks.stop_after = Some(4);
         assert_eq!(throttled.run_task(3, &mut hooks), TaskEnd::Stopped);
         assert_eq!(hooks.throttle.in_flight(), 1, "a task that never entered gives nothing back");
+    }
+
+    /// The recorder as a task of a loop: stops where it would stop a thread.
+    struct OnLoop(Recorder);
+
+    impl AsyncHooks for OnLoop {
+        fn checkpoint(&mut self, units_done: u64) -> LocalFuture<'_, Flow> {
+            let flow = Hooks::checkpoint(&mut self.0, units_done);
+            Box::pin(async move { flow })
+        }
+
+        fn enter_wait(&mut self) {
+            self.0.blocking_calls += 1;
+        }
+
+        fn leave_wait(&mut self) {}
+
+        fn stop_requested(&self) -> bool {
+            self.0.stop_after.is_some_and(|n| self.0.checkpoints.len() >= n)
+        }
+
+        fn cells(&self) -> crate::workload::task::Cells<'_> {
+            Hooks::cells(&self.0)
+        }
+    }
+
+    #[test]
+    fn on_the_loop_a_task_gives_its_permit_back_however_it_ends() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let throttled = Throttled { millis: 15, rate: 1000, burst: 1, permits: 1, freed: tokio::sync::Notify::new() };
+        let mut hooks = OnLoop(Recorder::default());
+        let end = runtime.block_on(throttled.run_task_async(2, &mut hooks));
+        assert_eq!(end, TaskEnd::Completed { digest: 3 }, "the same digest as on a thread");
+        assert_eq!(hooks.0.checkpoints, vec![10, 15]);
+        assert_eq!(hooks.0.counter.load(Ordering::Relaxed), 1, "the peak in flight");
+        assert_eq!(hooks.0.throttle.in_flight(), 0);
+        // Stopped while working: the permit goes back all the same.
+        hooks.0.checkpoints.clear();
+        hooks.0.stop_after = Some(1);
+        assert_eq!(runtime.block_on(throttled.run_task_async(3, &mut hooks)), TaskEnd::Stopped);
+        assert_eq!(hooks.0.checkpoints, vec![10], "stopped in its work, holding the permit");
+        assert_eq!(hooks.0.throttle.in_flight(), 0, "a stopped task kept its permit");
+        // The only permit is taken: a task waits for it, blocked, until told to stop.
+        assert_eq!(hooks.0.throttle.try_enter(1), Some(1));
+        hooks.0.checkpoints.clear();
+        hooks.0.stop_after = Some(3);
+        assert_eq!(runtime.block_on(throttled.run_task_async(4, &mut hooks)), TaskEnd::Stopped);
+        assert_eq!(hooks.0.throttle.in_flight(), 1, "a task that never entered gives nothing back");
+        assert!(hooks.0.blocking_calls >= 3, "its waits were awaited as blocked");
     }
 }
