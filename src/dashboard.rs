@@ -110,10 +110,18 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
         }
         // While workers are being started, each poll starts a slice of them: poll again at once.
         let launching = run.as_ref().is_some_and(|run| matches!(run.phase(), Phase::Launching { .. }));
+        // On a machine too busy to give the loop its time, ticks space out (see below).
+        let every = FRAME.max(tick_cost * 8);
+        // Sleep until a frame or a tick is due, never less than a millisecond: a loop that woke
+        // at once between ticks would spin, and a spinning loop is what a busy machine starves.
+        let frame_due = FRAME.saturating_sub(last_frame.map_or(FRAME, |at| at.elapsed()));
+        let tick_due = every.saturating_sub(last_progress.elapsed());
         let wait = if launching {
             Duration::ZERO
-        } else if dirty || run.is_some() {
-            FRAME.saturating_sub(since_frame)
+        } else if dirty {
+            frame_due
+        } else if run.is_some() {
+            tick_due.max(Duration::from_millis(1))
         } else {
             Duration::from_secs(3600)
         };
@@ -148,7 +156,6 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
         // put off (up to three frames) while a key waits for its answer. On a machine too busy to
         // give the loop its time, ticks space out to take at most an eighth of it. While workers
         // are being started, every pass polls: each poll starts one short slice of them.
-        let every = FRAME.max(tick_cost * 8);
         let since_progress = last_progress.elapsed();
         let tick = since_progress >= every && (keys_read.is_empty() || since_progress >= 4 * every);
         if let Some(active) = run.as_mut().filter(|_| tick || launching) {

@@ -20,11 +20,10 @@ use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
 
-mod ring;
-
 mod clock;
 mod futex;
 mod mailbox;
+mod ring;
 mod throttle;
 
 pub use clock::{monotonic_ns, thread_cpu_ns};

@@ -1,9 +1,8 @@
-//! `data`: the articles' data-intensive processing. A dataset generated from a seed is split into
-//! one chunk per task; each task reduces its chunk to a byte histogram; the coordinator combines
-//! the partial histograms and checks them against the sequential result. Threads read the data
-//! in place; forked processes inherit it copy-on-write and never copy it, since they only read.
-//! With `--transfer pipe` a worker instead asks the coordinator for each chunk over a pipe and
-//! sends its histogram back, as `multiprocessing.Pool.map` pickles arguments and results.
+//! `data`: the articles' data-intensive processing. A dataset generated from a seed is split into one chunk per task;
+//! each task reduces its chunk to a byte histogram; the coordinator combines the partial histograms and checks them
+//! against the sequential result. Threads read the data in place; forked processes inherit it copy-on-write and never
+//! copy it, since they only read. With `--transfer pipe` a worker instead asks the coordinator for each chunk over a
+//! pipe and sends its histogram back, as `multiprocessing.Pool.map` pickles arguments and results.
 
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
@@ -334,8 +333,7 @@ impl Workload for Histograms {
             }),
             Transfer::Pipe => match self.run_piped(task, hooks) {
                 Ok(histogram) => histogram,
-                // The coordinator is gone or garbled the data: the worker fails rather than
-                // report a task it could not do.
+                // The coordinator is gone or garbled the data: fail rather than report the task.
                 Err(error) => return error.task_end("data"),
             },
         };
@@ -404,8 +402,7 @@ impl Workload for Histograms {
                 }
             }
         }
-        // Spawned workers that read in place share only the board with the coordinator: their
-        // histograms reach it as digests (the checksum), not as counts.
+        // Spawned readers in place share only the board: their histograms arrive as digests.
         let combinable = self.partials.is_some() && (run.inherited_memory || self.transfer == Transfer::Pipe);
         let matches = combinable.then(|| run.tasks_done == run.tasks && combined == self.expected_histogram());
         Box::new(Figures {
