@@ -6,7 +6,7 @@ Run from the repository after `cargo build --release`:
     python3 benches/key_to_screen.py threads|processes [--hog] [--idle]
 --hog adds one busy process per CPU from outside for the whole measurement; --idle types the
 same keys without starting the run, as a baseline of what the machine itself costs."""
-import fcntl, os, pty, re, select, signal, struct, sys, termios, time
+import fcntl, os, pty, re, select, shutil, signal, struct, sys, tempfile, termios, time
 
 B = os.path.abspath("target/release/concur-tui")
 model = sys.argv[1] if len(sys.argv) > 1 else "threads"
@@ -15,8 +15,11 @@ idle = "--idle" in sys.argv
 KEYS = ["\x1b[6~", "j", "j", "k", "\x1b[6~", "s", "\x1b[F", "\x1b[H", "\x1b[5~", "j"]
 PRESSES = 600
 
+# The dashboard saves its results in its current directory on exit: a scratch one, removed below.
+scratch = tempfile.mkdtemp(prefix="concur-tui-keys-")
 pid, fd = pty.fork()
 if pid == 0:
+    os.chdir(scratch)
     os.execv(B, [B, "--grace", "1s"])
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
 out = bytearray()
@@ -78,6 +81,7 @@ finally:
     for child in hogs:
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
+    shutil.rmtree(scratch, ignore_errors=True)
 text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode("utf-8", "replace"))
 ran = re.search(r"while running cpu · (\w+) × (\d+)", text)
 figures = re.search(r"concur-tui: key-to-screen .*", text)
