@@ -247,10 +247,11 @@ mod tests {
     fn a_refused_replacement_is_recorded_with_its_reason() {
         let engine = Engine::new().expect("board");
         // Worker 0 panics on its first task; its process exits and its replacement is refused.
-        // Tasks of a few milliseconds: worker 1 cannot take them all before worker 0 takes one.
+        // 64 tasks of some milliseconds each: worker 1 cannot take them all before worker 0 takes
+        // one, however late a busy machine starts it (6 tasks were not enough at a load of 300).
         let plan = PlanRequest {
             workers: Some(2),
-            tasks: 6,
+            tasks: 64,
             size: Some(20_000_000),
             schedule: Schedule::Dynamic,
             respawn: true,
