@@ -174,8 +174,7 @@ fn ctrl_c_stops_the_sweep_prints_and_exports_what_was_measured() {
     let child = Reaped::new(child);
     // A worker process exists only once the signal listener is up: then Ctrl-C is the sweep's.
     assert!(wait_until(Duration::from_secs(60), || tagged_processes(&tag).len() > 1), "no worker started");
-    // SAFETY: kill with a pid and a signal number.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    child.signal(libc::SIGINT);
     let output = child.wait_with_output();
     assert_no_leftovers(&tag);
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -260,12 +260,8 @@ fn interrupt_a_run(model: &str, signal: i32) -> (i32, Value, Vec<i32>) {
     });
     assert!(started, "workers never started");
     let workers_seen = children_of(pid);
-    // SAFETY: kill with a pid and a signal number.
-    unsafe { libc::kill(pid as i32, signal) };
-    let output = child.wait_with_output();
-    let json = serde_json::from_slice(&output.stdout).expect("a report even when interrupted");
-    common::assert_no_leftovers(&tag);
-    (output.status.code().expect("exit code"), json, workers_seen)
+    let (code, json) = child.interrupt_for_report(signal, &tag);
+    (code, json, workers_seen)
 }
 
 #[test]
@@ -311,8 +307,7 @@ fn past_the_grace_period_threads_are_abandoned_and_processes_terminated() {
         // when the stop comes is rightly cancelled.
         let started = wait_until(Duration::from_secs(20), || common::workers_in_io_task(pid) == 2);
         assert!(started, "{model}: the workers never began their tasks");
-        // SAFETY: kill with a pid and a signal number.
-        unsafe { libc::kill(pid as i32, libc::SIGINT) };
+        child.signal(libc::SIGINT);
         let output = child.wait_with_output();
         assert_eq!(output.status.code(), Some(130));
         let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
@@ -332,8 +327,7 @@ fn kill_9_of_the_program_takes_its_worker_processes_with_it() {
     let pid = child.id();
     assert!(wait_until(Duration::from_secs(20), || children_of(pid).len() >= 3));
     let workers = children_of(pid);
-    // SAFETY: kill with a pid and a signal number.
-    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    child.signal(libc::SIGKILL);
     drop(child);
     // PDEATHSIG kills them; init reaps them. Poll, never assume a duration.
     assert!(wait_until(Duration::from_secs(10), || workers.iter().all(|w| !alive(*w))), "{workers:?} outlived");

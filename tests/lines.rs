@@ -105,12 +105,7 @@ fn interrupt_while_talking(args: &[&str]) -> (i32, Value) {
             .is_ok_and(|count| count == 2)
     });
     assert!(talking, "{args:?}: the coordinators never started");
-    // SAFETY: kill with a pid and a signal number.
-    unsafe { libc::kill(pid as i32, libc::SIGINT) };
-    let output = child.wait_with_output();
-    let json = serde_json::from_slice(&output.stdout).expect("a report even when interrupted");
-    common::assert_no_leftovers(&tag);
-    (output.status.code().expect("exit code"), json)
+    child.interrupt_for_report(libc::SIGINT, &tag)
 }
 
 #[test]

@@ -161,8 +161,7 @@ fn the_trace_is_written_after_ctrl_c_and_shows_the_drain() {
     let pid = child.id();
     let started = wait_until(Duration::from_secs(20), || common::workers_in_io_task(pid) == 2);
     assert!(started, "the workers never began their tasks");
-    // SAFETY: kill with a pid and a signal number.
-    unsafe { libc::kill(pid as i32, libc::SIGINT) };
+    child.signal(libc::SIGINT);
     let output = child.wait_with_output();
     assert_eq!(output.status.code(), Some(130));
     common::assert_no_leftovers(&tag);

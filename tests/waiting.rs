@@ -114,12 +114,7 @@ fn interrupt_a_download(model: &str) -> (i32, Value) {
     assert!(wait_until(Duration::from_secs(20), || thread_named("net-server") && thread_named(worker)), "{model}");
     // The requests are sent well within this, and answered only after 8 s.
     std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: kill with a pid and a signal number.
-    unsafe { libc::kill(pid as i32, libc::SIGINT) };
-    let output = child.wait_with_output();
-    let json = serde_json::from_slice(&output.stdout).expect("a report even when interrupted");
-    common::assert_no_leftovers(&tag);
-    (output.status.code().expect("exit code"), json)
+    child.interrupt_for_report(libc::SIGINT, &tag)
 }
 
 #[test]

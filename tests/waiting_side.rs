@@ -204,8 +204,7 @@ fn disk_removes_its_directory_after_ctrl_c_and_after_a_killed_worker() {
     let tag = new_tag();
     let program = start_in(&root.0, &tag, &long);
     assert!(wait_until(Duration::from_secs(30), || root.has_task_file()), "no task file appeared");
-    // SAFETY: kill with a pid and a signal number.
-    unsafe { libc::kill(program.id() as i32, libc::SIGINT) };
+    program.signal(libc::SIGINT);
     let output = program.wait_with_output();
     assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
     assert_no_leftovers(&tag);
@@ -231,8 +230,7 @@ fn disk_on_the_event_loop_removes_its_directory_after_ctrl_c() {
     let tag = new_tag();
     let program = start_in(&root.0, &tag, &["-w", "disk", "-m", "async", "-n", "3", "-t", "1000", "-s", "8"]);
     assert!(wait_until(Duration::from_secs(30), || root.has_task_file()), "no task file appeared");
-    // SAFETY: kill with a pid and a signal number.
-    unsafe { libc::kill(program.id() as i32, libc::SIGINT) };
+    program.signal(libc::SIGINT);
     let output = program.wait_with_output();
     assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
     // Stopped at an await, not abandoned: the helpers finished their calls and were joined.
@@ -248,8 +246,7 @@ fn disk_after_the_program_itself_is_killed_the_next_run_sweeps_its_directory() {
     let tag = new_tag();
     let program = start_in(&root.0, &tag, &["-w", "disk", "-m", "processes", "-n", "2", "-t", "1000", "-s", "8"]);
     assert!(wait_until(Duration::from_secs(30), || root.has_task_file()), "no task file appeared");
-    // SAFETY: kill with a pid and a signal number.
-    unsafe { libc::kill(program.id() as i32, libc::SIGKILL) };
+    program.signal(libc::SIGKILL);
     drop(program.wait_with_output());
     // The workers die with their parent (PDEATHSIG); nothing could remove the directory.
     assert_no_leftovers(&tag);

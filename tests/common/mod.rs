@@ -109,6 +109,22 @@ impl Reaped {
     pub(crate) fn wait_with_output(mut self) -> Output {
         self.0.take().expect("child").wait_with_output().expect("wait for the child")
     }
+
+    /// Sends `signal` to the child, as a user or a supervisor would.
+    pub(crate) fn signal(&self, signal: i32) {
+        // SAFETY: kill with a pid and a signal number.
+        unsafe { libc::kill(self.id() as i32, signal) };
+    }
+
+    /// Sends `signal`, waits for the run to end, checks that the run left nothing of `tag`
+    /// behind, and returns its exit code and its JSON report (written even when interrupted).
+    pub(crate) fn interrupt_for_report(self, signal: i32, tag: &str) -> (i32, serde_json::Value) {
+        self.signal(signal);
+        let output = self.wait_with_output();
+        let json = serde_json::from_slice(&output.stdout).expect("a report even when interrupted");
+        assert_no_leftovers(tag);
+        (output.status.code().expect("exit code"), json)
+    }
 }
 
 impl Drop for Reaped {
