@@ -5,7 +5,9 @@ workers panel (PgDn, j, k, s, End, Home, PgUp) one every 50 ms, then q.
 Run from the repository after `cargo build --release`:
     python3 benches/key_to_screen.py threads|processes [--hog] [--idle]
 --hog adds one busy process per CPU from outside for the whole measurement; --idle types the
-same keys without starting the run, as a baseline of what the machine itself costs."""
+same keys without starting the run, as a baseline of what the machine itself costs. Also prints
+how long the launch of the 1,000 workers took, from the Enter that starts them until the last
+one exists (a child process, or a thread named worker-N)."""
 import fcntl, os, pty, re, select, shutil, signal, struct, sys, tempfile, termios, time
 
 B = os.path.abspath("target/release/concur-tui")
@@ -39,6 +41,20 @@ def pump(seconds):
                 return
 
 
+def workers():
+    """The dashboard's worker processes (its children) or threads (named worker-N)."""
+    count = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if model == "processes":
+                count += len(open(f"/proc/{pid}/task/{task}/children").read().split())
+            elif open(f"/proc/{pid}/task/{task}/comm").read().startswith("worker-"):
+                count += 1
+        except OSError:
+            pass
+    return count
+
+
 def send(keys, settle=0.05):
     os.write(fd, keys.encode())
     pump(settle)
@@ -46,6 +62,7 @@ def send(keys, settle=0.05):
 
 pump(2)
 hogs = []
+launch = "no launch"
 if hog:
     for _ in range(os.cpu_count() or 1):
         child = os.fork()
@@ -64,7 +81,12 @@ try:
         # Enter starts the sequential baseline first (no baseline of 1,024 tasks has run);
         # Enter again skips it, and the 1,000 workers start.
         send("\r", 2.0)
-        send("\r", 30.0)  # launching 1,000 workers takes seconds on two busy cores
+        send("\r", 0.0)
+        asked = time.time()
+        while workers() < 1000 and time.time() - asked < 120:
+            pump(0.05)
+        launch = f"{workers()} workers started in {time.time() - asked:.2f} s"
+        pump(1.0)
     send("\t")  # focus the workers panel
     started = time.time()
     for n in range(PRESSES):
@@ -88,5 +110,5 @@ figures = re.search(r"concur-tui: key-to-screen .*", text)
 if idle:
     ran = None
 print(f"{model}{' + outside hog' if hog else ''}{' (idle: no run)' if idle else ''}: {PRESSES} keys in {typed:.1f} s;",
-      f"run: {ran.group(1)} × {ran.group(2)}" if ran else "run: not seen in the summary")
+      f"run: {ran.group(1)} × {ran.group(2)}" if ran else "run: not seen in the summary", f"({launch})")
 print(figures.group(0) if figures else "no figures in the summary:\n" + text[-2000:])

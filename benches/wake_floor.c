@@ -1,11 +1,13 @@
 /* The floor under the dashboard's key-to-screen latency: how late a normal thread that sleeps
- * 10 ms wakes up while N threads spin, at idle priority (SCHED_IDLE, as the dashboard's workers
- * run) or at normal priority. No concur-tui code: what the kernel gives any program here.
+ * 10 ms wakes up while N threads spin, at idle priority (SCHED_IDLE), at normal priority, or at
+ * idle priority in a cpu cgroup of their own (as the dashboard's workers run where it may make
+ * one: cgroup v1, as root). No concur-tui code: what the kernel gives any program here.
  *
  *   gcc -O2 -pthread benches/wake_floor.c -o /tmp/wake_floor && /tmp/wake_floor 1000 idle
- *   /tmp/wake_floor 1000 normal; /tmp/wake_floor 0 idle
+ *   /tmp/wake_floor 1000 normal; /tmp/wake_floor 1000 pen; /tmp/wake_floor 0 idle
  *
- * Prints the p50, p99 and max of 300 wake-ups' lateness beyond the 10 ms asked for. */
+ * Prints the p50, p99 and max of 300 wake-ups' lateness beyond the 10 ms asked for; with pen,
+ * also what moving the calling thread into the cgroup and back costs. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -14,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_SPINNERS 4096
@@ -42,15 +46,35 @@ static int by_value(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Moves the calling thread into the cgroup whose tasks file is `tasks`. */
+static int move_self(const char *tasks) {
+    FILE *file = fopen(tasks, "w");
+    if (!file) return -1;
+    int written = fprintf(file, "%ld\n", (long)syscall(SYS_gettid));
+    return (fclose(file) == 0 && written > 0) ? 0 : -1;
+}
+
 int main(int argc, char **argv) {
     int spinners = argc > 1 ? atoi(argv[1]) : 1000;
-    int idle = argc > 2 ? strcmp(argv[2], "normal") != 0 : 1;
+    const char *mode = argc > 2 ? argv[2] : "idle";
+    int idle = strcmp(mode, "normal") != 0;
+    int pen = strcmp(mode, "pen") == 0;
+    char pen_dir[64], pen_tasks[80];
+    const char *home_tasks = "/sys/fs/cgroup/cpu/tasks";
+    snprintf(pen_dir, sizeof pen_dir, "/sys/fs/cgroup/cpu/wake-floor-%d", (int)getpid());
+    snprintf(pen_tasks, sizeof pen_tasks, "%s/tasks", pen_dir);
+    if (pen && (mkdir(pen_dir, 0755) != 0 || move_self(pen_tasks) != 0)) {
+        perror("wake_floor: a cpu cgroup of the spinners' own (cgroup v1, as root)");
+        rmdir(pen_dir);
+        return 2;
+    }
     if (spinners < 0 || spinners > MAX_SPINNERS) {
         fprintf(stderr, "wake_floor: between 0 and %d spinning threads\n", MAX_SPINNERS);
         return 2;
     }
     static pthread_t threads[MAX_SPINNERS];
     for (int i = 0; i < spinners; i++) pthread_create(&threads[i], NULL, spin, idle ? (void *)1 : NULL);
+    if (pen) move_self(home_tasks); /* the spinners stay in the pen they were born in */
     usleep(500000);
     double late[WAKES];
     for (int i = 0; i < WAKES; i++) {
@@ -61,7 +85,14 @@ int main(int argc, char **argv) {
     atomic_store(&stop, 1);
     for (int i = 0; i < spinners; i++) pthread_join(threads[i], NULL);
     qsort(late, WAKES, sizeof late[0], by_value);
-    printf("%d %s spinners: a 10 ms sleep wakes late by p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", spinners,
-           idle ? "idle-priority" : "normal-priority", late[WAKES / 2], late[WAKES * 99 / 100], late[WAKES - 1]);
+    printf("%d %s spinners%s: a 10 ms sleep wakes late by p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", spinners,
+           idle ? "idle-priority" : "normal-priority", pen ? " in a cpu cgroup of their own" : "", late[WAKES / 2],
+           late[WAKES * 99 / 100], late[WAKES - 1]);
+    if (pen) {
+        double before = now_ms();
+        for (int i = 0; i < 100; i++) move_self(pen_tasks), move_self(home_tasks);
+        printf("moving this thread into the cgroup and back: %.3f ms\n", (now_ms() - before) / 100);
+        rmdir(pen_dir);
+    }
     return 0;
 }

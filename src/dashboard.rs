@@ -6,6 +6,7 @@
 //! draw the state. It never touches a worker except through the engine, and nothing in `app`
 //! or `ui` may import it.
 
+mod cgroup;
 pub mod frame_cost;
 mod priority;
 pub(crate) mod terminal;
@@ -25,7 +26,7 @@ use crate::signals::Listener;
 use crate::telemetry::latency::{Meter, Responsiveness, RING};
 use crate::telemetry::machine::MachineCpu;
 use crate::telemetry::{CoreSampler, Pace, RunView};
-use priority::Demoter;
+use priority::WorkersPen;
 use terminal::TerminalGuard;
 
 /// At most this many frames a second, and only when something changed; a frame that answers
@@ -54,10 +55,12 @@ pub(crate) struct Ending {
 /// Runs the dashboard until the user quits or a signal ends it.
 pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     // The board first, before any other thread exists.
-    let engine = Engine::new()?;
+    let mut engine = Engine::new()?;
+    // Before any worker: each admits itself to it at its start.
+    let (pen, placed) = WorkersPen::new();
+    engine.pen_workers(pen);
     let signals = Listener::start()?;
     let cores = CoreSampler::start()?;
-    let demoter = Demoter::start(std::sync::Arc::clone(engine.board()))?;
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let mut state = State::new(cpus, grace);
     state.color = crate::ui::theme::Theme::from_env().color;
@@ -77,7 +80,6 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     // The CPUs' busy time when the sweep's run in hand started: Some while that run is a sweep's.
     let allowed = crate::engine::affinity::allowed_cpus().unwrap_or_else(|_| (0..cpus).collect());
     let mut sweep_before: Option<Option<MachineCpu>> = None;
-    let mut demoting = false;
     let mut meter = Meter::default();
     // When each key not yet on screen was read.
     let mut keys_read: Vec<Instant> = Vec::new();
@@ -194,11 +196,6 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
                 if matches!(command, Command::StartSweepRun(_)) {
                     sweep_before = Some(MachineCpu::now(&allowed));
                 }
-                if matches!(command, Command::Start(_) | Command::StartSweepRun(_)) && !demoting {
-                    // Before the launch: the first workers compute while the rest start.
-                    demoter.set_running(true);
-                    demoting = true;
-                }
                 if let Some(news) = execute(command, &engine, &mut run, &state) {
                     queue.push_back(news);
                 }
@@ -209,10 +206,6 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
         }
         // Cores four times a second while a run lasts; an idle dashboard samples once a second.
         let wanted = if run.is_some() { Pace::Run } else { Pace::Idle };
-        if demoting && run.is_none() {
-            demoter.set_running(false);
-            demoting = false;
-        }
         if wanted != pace {
             cores.set_pace(wanted);
             pace = wanted;
@@ -221,7 +214,7 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     drop(guard);
     let exit_code = state.exit.unwrap_or(0);
     let saved = save_results(&state);
-    Ok(Ending { exit_code, summary: summary(&state, &saved) })
+    Ok(Ending { exit_code, summary: summary(&state, &saved, &placed) })
 }
 
 /// How much of the timeline a live view carries: what the timeline shows, when it is open.
@@ -338,7 +331,7 @@ fn save_results(state: &State) -> Result<Option<(PathBuf, PathBuf)>, String> {
 
 /// What the dashboard prints after leaving: how many runs ended which way, where the results
 /// went, and what was running and how each of its workers ended.
-fn summary(state: &State, saved: &Result<Option<(PathBuf, PathBuf)>, String>) -> String {
+fn summary(state: &State, saved: &Result<Option<(PathBuf, PathBuf)>, String>, pen: &str) -> String {
     let count = |wanted: fn(RunOutcome) -> bool| state.results.iter().filter(|row| wanted(row.report.outcome)).count();
     let (finished, cancelled) =
         (count(|o| o == RunOutcome::Finished), count(|o| matches!(o, RunOutcome::Cancelled(_))));
@@ -369,20 +362,21 @@ fn summary(state: &State, saved: &Result<Option<(PathBuf, PathBuf)>, String>) ->
         };
         out.push_str(&crate::report::to_summary(report, &cause));
     }
-    if let Some(line) = responsiveness_line(state.responsiveness) {
+    if let Some(line) = responsiveness_line(state.responsiveness, pen) {
         out.push_str(&line);
     }
     out
 }
 
-/// `concur-tui: key-to-screen p50 2.1 ms, p99 9.8 ms (last 512 of 1612 keys); frame …`.
-fn responsiveness_line(figures: Responsiveness) -> Option<String> {
+/// `concur-tui: key-to-screen p50 2.1 ms, p99 9.8 ms (last 512 of 1612 keys); frame …`, and
+/// where the workers ran, which decides it at a thousand workers.
+fn responsiveness_line(figures: Responsiveness, pen: &str) -> Option<String> {
     let ms = |duration: Duration| duration.as_secs_f64() * 1000.0;
     let keys = figures.key_to_screen?;
     let frame = figures.frame?;
     Some(format!(
         "concur-tui: key-to-screen p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (last {} of {} keys); \
-         frame p50 {:.1} ms, p99 {:.1} ms (last {} of {} frames)\n",
+         frame p50 {:.1} ms, p99 {:.1} ms (last {} of {} frames); {pen}\n",
         ms(keys.p50),
         ms(keys.p99),
         ms(keys.max),

@@ -165,12 +165,72 @@ fn sigterm_and_sighup_shut_down_like_ctrl_c() {
 }
 
 #[test]
-fn kill_9_of_the_dashboard_leaves_no_worker() {
+fn kill_9_of_the_dashboard_leaves_no_worker_and_the_next_one_sweeps_its_cgroup() {
     let mut dashboard = Dashboard::start(&[], 100, 30);
     long_processes_run(&mut dashboard);
     let workers = worker_pids(&dashboard);
+    let pen = workers_cgroup(dashboard.pid());
     dashboard.signal(libc::SIGKILL);
     dashboard.wait_exit();
+    assert_all_gone(&workers);
+    assert_no_leftovers(&dashboard.tag);
+    if may_make_cgroups() {
+        assert!(pen.is_dir(), "nothing can remove {} on a SIGKILL", pen.display());
+        let mut next = Dashboard::start(&[], 100, 30);
+        next.wait_for("Catalog");
+        assert!(wait_until(Duration::from_secs(10), || !pen.exists()), "{} was not swept", pen.display());
+        next.send("q");
+        assert_eq!(next.wait_exit(), 0);
+        assert_no_leftovers(&next.tag);
+    }
+}
+
+/// True where the dashboard may make its workers a cpu cgroup (cgroup v1, as root: CI here).
+fn may_make_cgroups() -> bool {
+    let hierarchy = c"/sys/fs/cgroup/cpu";
+    // SAFETY: a NUL-terminated path and a mode.
+    unsafe { libc::access(hierarchy.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// Where dashboard `pid` keeps the workers of its runs.
+fn workers_cgroup(pid: i32) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("/sys/fs/cgroup/cpu/concur-tui-{pid}-0"))
+}
+
+/// A process's scheduling policy (the 41st field of its stat) and its cpu cgroup.
+fn policy_and_cgroup(pid: i32) -> (i32, String) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let policy = after.split_whitespace().nth(38).and_then(|policy| policy.parse().ok()).unwrap_or(-1);
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    let cpu =
+        cgroups.lines().find(|line| line.split(':').nth(1).is_some_and(|list| list.split(',').any(|c| c == "cpu")));
+    (policy, cpu.and_then(|line| line.rsplit(':').next()).unwrap_or_default().to_owned())
+}
+
+#[test]
+fn workers_run_at_idle_priority_in_a_cgroup_of_their_own_that_goes_with_the_dashboard() {
+    let mut dashboard = Dashboard::start(&[], 120, 36);
+    long_processes_run(&mut dashboard);
+    let workers = worker_pids(&dashboard);
+    let pen = workers_cgroup(dashboard.pid());
+    let pen_name = format!("/{}", pen.file_name().and_then(|name| name.to_str()).unwrap_or_default());
+    for worker in &workers {
+        let (policy, cgroup) = policy_and_cgroup(*worker);
+        assert_eq!(policy, libc::SCHED_IDLE, "worker {worker}");
+        if may_make_cgroups() {
+            assert!(cgroup.ends_with(&pen_name), "worker {worker} in {cgroup}");
+        }
+    }
+    let (policy, cgroup) = policy_and_cgroup(dashboard.pid());
+    assert_eq!(policy, libc::SCHED_OTHER, "the dashboard keeps its priority");
+    assert!(!cgroup.ends_with(&pen_name), "the dashboard is in its workers' cgroup");
+    assert_eq!(pen.is_dir(), may_make_cgroups());
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    let screen = dashboard.contents();
+    assert!(screen.contains("workers at SCHED_IDLE"), "{screen}");
+    assert!(!pen.exists(), "{} outlived the dashboard", pen.display());
     assert_all_gone(&workers);
     assert_no_leftovers(&dashboard.tag);
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use super::affinity::pin_current_thread;
 use super::hooks::{BoardHooks, Progress};
+use super::pen::Pen;
 use super::threads::{panic_message, ThreadResult};
 use super::worker::{mark_worker_thread, note_panicked, Life, TaskSource, WorkerSpec};
 use crate::board::{monotonic_ns, thread_cpu_ns, Activity, Board, SlotState, StopLevel};
@@ -44,12 +45,18 @@ pub(crate) struct LoopGroup {
 pub(crate) type LoopResult = Vec<ThreadResult>;
 
 /// Starts the loop thread.
-pub(crate) fn spawn_loop(group: LoopGroup) -> std::io::Result<JoinHandle<LoopResult>> {
+/// Starts the loop thread, admitted to `pen` (if any) first; its helper threads inherit that.
+pub(crate) fn spawn_loop(group: LoopGroup, pen: Option<Arc<dyn Pen>>) -> std::io::Result<JoinHandle<LoopResult>> {
     let now = monotonic_ns();
     for index in 0..group.sources.len() {
         group.board.slot(index).requested_ns.store(now, Ordering::Relaxed);
     }
-    std::thread::Builder::new().name("event-loop".to_owned()).spawn(move || run_loop(group))
+    std::thread::Builder::new().name("event-loop".to_owned()).spawn(move || {
+        super::pen::admit(pen.as_ref());
+        // Not held for the worker's life: the pen's owner may remove it once the run is over.
+        drop(pen);
+        run_loop(group)
+    })
 }
 
 fn run_loop(group: LoopGroup) -> LoopResult {

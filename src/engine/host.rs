@@ -11,6 +11,7 @@ use std::sync::Arc;
 use nix::unistd::{fork, getpid, ForkResult, Pid};
 
 use super::gil::InterpreterLock;
+use super::pen::Pen;
 use super::processes::{become_worker_process, exit_now, terminate_flag};
 use super::threads::{spawn_worker, ThreadWorker};
 use super::worker::TaskSource;
@@ -29,7 +30,8 @@ pub(crate) struct HostedGroup<'a> {
 }
 
 /// Forks the host. In the child this never returns.
-pub(super) fn fork_host(group: HostedGroup<'_>) -> nix::Result<Pid> {
+/// Forks the host, admitted to `pen` (if any) first; its worker threads inherit that.
+pub(super) fn fork_host(group: HostedGroup<'_>, pen: Option<&Arc<dyn Pen>>) -> nix::Result<Pid> {
     let parent = getpid();
     // SAFETY: the child keeps to the discipline in the module doc.
     match unsafe { fork() }? {
@@ -38,6 +40,7 @@ pub(super) fn fork_host(group: HostedGroup<'_>) -> nix::Result<Pid> {
             Ok(child)
         }
         ForkResult::Child => {
+            super::pen::admit(pen);
             become_worker_process(parent, group.group);
             // A lock of the host's own: the parent's was never held, but a fresh one owes
             // nothing to the parent's memory.
@@ -47,17 +50,20 @@ pub(super) fn fork_host(group: HostedGroup<'_>) -> nix::Result<Pid> {
                 .into_iter()
                 .enumerate()
                 .filter_map(|(index, tasks)| {
-                    spawn_worker(ThreadWorker {
-                        index,
-                        board: Arc::clone(group.board),
-                        generation: group.generation,
-                        workload: Arc::clone(group.workload),
-                        tasks,
-                        cpu: group.pinning.get(index).copied().flatten(),
-                        gil: gil.clone(),
-                        terminate: Some(terminate_flag()),
-                        line: None,
-                    })
+                    spawn_worker(
+                        ThreadWorker {
+                            index,
+                            board: Arc::clone(group.board),
+                            generation: group.generation,
+                            workload: Arc::clone(group.workload),
+                            tasks,
+                            cpu: group.pinning.get(index).copied().flatten(),
+                            gil: gil.clone(),
+                            terminate: Some(terminate_flag()),
+                            line: None,
+                        },
+                        None,
+                    )
                     .ok()
                 })
                 .collect();

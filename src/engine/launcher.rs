@@ -4,6 +4,7 @@
 //! paths (root is exempt from RLIMIT_NPROC, so the OS cannot be made to refuse). A launcher only
 //! starts; it never signals, reaps or decides what to start (that is `launch.rs`).
 
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use nix::unistd::Pid;
 use super::event_loop::{self, LoopGroup, LoopResult};
 use super::host::{self, HostedGroup};
 use super::line::End;
+use super::pen::Pen;
 use super::processes;
 use super::spawned::{self, SpawnedWork};
 use super::threads::{self, ThreadResult, ThreadWorker};
@@ -47,12 +49,15 @@ pub(crate) trait Launcher: Send + Sync {
     fn start_loop(&self, group: LoopGroup) -> std::io::Result<JoinHandle<LoopResult>>;
 }
 
-/// The real thing.
-pub(crate) struct OsLauncher;
+/// The real thing; each worker it starts admits itself to the front end's pen, if any.
+#[derive(Default)]
+pub(crate) struct OsLauncher {
+    pub pen: Option<Arc<dyn Pen>>,
+}
 
 impl Launcher for OsLauncher {
     fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
-        threads::spawn_worker(worker)
+        threads::spawn_worker(worker, self.pen.clone())
     }
 
     fn fork_process(
@@ -62,7 +67,7 @@ impl Launcher for OsLauncher {
         switch_interval: Option<Duration>,
         line: Option<End>,
     ) -> nix::Result<Pid> {
-        processes::fork_worker(spec, group, switch_interval, line)
+        processes::fork_worker(spec, group, switch_interval, line, self.pen.as_ref())
     }
 
     fn spawn_process(
@@ -72,15 +77,15 @@ impl Launcher for OsLauncher {
         work: &SpawnedWork<'_>,
         line: Option<End>,
     ) -> std::io::Result<Pid> {
-        spawned::spawn_worker(spec, group, work, line)
+        spawned::spawn_worker(spec, group, work, line, self.pen.clone())
     }
 
     fn fork_host(&self, group: HostedGroup<'_>) -> nix::Result<Pid> {
-        host::fork_host(group)
+        host::fork_host(group, self.pen.as_ref())
     }
 
     fn start_loop(&self, group: LoopGroup) -> std::io::Result<JoinHandle<LoopResult>> {
-        event_loop::spawn_loop(group)
+        event_loop::spawn_loop(group, self.pen.clone())
     }
 }
 
@@ -88,8 +93,8 @@ impl Launcher for OsLauncher {
 pub(crate) mod fake {
     //! A launcher that refuses one launch as the OS does when it runs out of processes or
     //! threads (EAGAIN), and records the pids it forked so a test can check they were reaped;
-    //! and one that takes a millisecond over each start, as on a loaded machine, so that a
-    //! launch slice starts only a few workers whatever the machine.
+    //! and one that calls a hook before each start: a millisecond's delay, so that a launch
+    //! slice starts only a few workers whatever the machine, or a check of where it starts.
 
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
@@ -126,7 +131,7 @@ pub(crate) mod fake {
             if self.refuses(worker.index) {
                 return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
             }
-            OsLauncher.start_thread(worker)
+            OsLauncher::default().start_thread(worker)
         }
 
         fn fork_process(
@@ -139,7 +144,7 @@ pub(crate) mod fake {
             if self.refuses(spec.index) {
                 return Err(nix::Error::EAGAIN);
             }
-            OsLauncher.fork_process(spec, group, switch_interval, line).map(|pid| self.record(pid))
+            OsLauncher::default().fork_process(spec, group, switch_interval, line).map(|pid| self.record(pid))
         }
 
         fn spawn_process(
@@ -152,34 +157,34 @@ pub(crate) mod fake {
             if self.refuses(spec.index) {
                 return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
             }
-            OsLauncher.spawn_process(spec, group, work, line).map(|pid| self.record(pid))
+            OsLauncher::default().spawn_process(spec, group, work, line).map(|pid| self.record(pid))
         }
 
         fn fork_host(&self, group: HostedGroup<'_>) -> nix::Result<Pid> {
-            OsLauncher.fork_host(group).map(|pid| self.record(pid))
+            OsLauncher::default().fork_host(group).map(|pid| self.record(pid))
         }
 
         fn start_loop(&self, group: LoopGroup) -> std::io::Result<JoinHandle<LoopResult>> {
             if self.refuses(0) {
                 return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
             }
-            OsLauncher.start_loop(group)
+            OsLauncher::default().start_loop(group)
         }
     }
 
-    /// Starts every worker as the OS does, a millisecond late.
-    pub(crate) struct SlowLauncher;
+    /// Starts every worker as the OS does, after calling `before` on the launching thread: a
+    /// delay, or a look at the state the launch is in.
+    pub(crate) struct Hooked<F>(pub F);
 
-    impl SlowLauncher {
-        fn wait() {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+    /// A millisecond a start, as on a loaded machine.
+    pub(crate) fn slow() -> Hooked<fn()> {
+        Hooked(|| std::thread::sleep(Duration::from_millis(1)))
     }
 
-    impl Launcher for SlowLauncher {
+    impl<F: Fn() + Send + Sync> Launcher for Hooked<F> {
         fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
-            Self::wait();
-            OsLauncher.start_thread(worker)
+            (self.0)();
+            OsLauncher::default().start_thread(worker)
         }
 
         fn fork_process(
@@ -189,8 +194,8 @@ pub(crate) mod fake {
             switch_interval: Option<Duration>,
             line: Option<End>,
         ) -> nix::Result<Pid> {
-            Self::wait();
-            OsLauncher.fork_process(spec, group, switch_interval, line)
+            (self.0)();
+            OsLauncher::default().fork_process(spec, group, switch_interval, line)
         }
 
         fn spawn_process(
@@ -200,17 +205,18 @@ pub(crate) mod fake {
             work: &SpawnedWork<'_>,
             line: Option<End>,
         ) -> std::io::Result<Pid> {
-            Self::wait();
-            OsLauncher.spawn_process(spec, group, work, line)
+            (self.0)();
+            OsLauncher::default().spawn_process(spec, group, work, line)
         }
 
         fn fork_host(&self, group: HostedGroup<'_>) -> nix::Result<Pid> {
-            OsLauncher.fork_host(group)
+            (self.0)();
+            OsLauncher::default().fork_host(group)
         }
 
         fn start_loop(&self, group: LoopGroup) -> std::io::Result<JoinHandle<LoopResult>> {
-            Self::wait();
-            OsLauncher.start_loop(group)
+            (self.0)();
+            OsLauncher::default().start_loop(group)
         }
     }
 }

@@ -12,6 +12,8 @@
 //! - `preparer.rs`: the one thread that runs every run's preparation.
 //! - `launch.rs`: starting one worker, replacing a crashed one, cleaning up a failed launch.
 //! - `launcher.rs`: how one worker is started (thread, fork, spawn, host), behind a trait.
+//! - `pen.rs`: where and how a front end wants its workers to run (a scheduling group and
+//!   policy apart from its own threads), behind a trait; each worker admits itself at its start.
 //! - `handle.rs`: one worker as the run tracks it, and reaping it into its ending.
 //! - `shutdown.rs`: the shutdown deadlines as a pure function of the time.
 //! - `coordinator.rs`: the program's side of each worker's line, for workloads that talk, and
@@ -35,6 +37,7 @@ mod launcher;
 mod launching;
 pub(crate) mod line;
 mod outcome;
+pub(crate) mod pen;
 pub mod plan;
 mod preparer;
 pub(crate) mod processes;
@@ -49,6 +52,7 @@ pub(crate) mod worker;
 use std::sync::Arc;
 
 pub use outcome::{CrashReason, WorkerOutcome};
+pub use pen::Pen;
 pub use plan::{DrainPolicy, Model, Plan, PlanError, PlanRequest, Schedule, StartMethod};
 pub use result::{RunOutcome, RunReport, WorkerReport};
 pub use run::{Phase, Run};
@@ -86,6 +90,8 @@ pub enum LaunchError {
 pub struct Engine {
     board: Arc<Board>,
     preparer: preparer::Preparer,
+    /// Where the workers of every run are kept, if the front end asked.
+    pen: Option<Arc<dyn Pen>>,
 }
 
 impl Engine {
@@ -93,7 +99,7 @@ impl Engine {
     pub fn new() -> Result<Self, LaunchError> {
         let board = Arc::new(Board::create()?);
         let preparer = preparer::Preparer::start().map_err(|error| LaunchError::Prepare(error.to_string()))?;
-        Ok(Self { board, preparer })
+        Ok(Self { board, preparer, pen: None })
     }
 
     #[must_use]
@@ -101,17 +107,22 @@ impl Engine {
         &self.board
     }
 
+    /// Keeps the workers of every run from now on in `pen`.
+    pub fn pen_workers(&mut self, pen: Arc<dyn Pen>) {
+        self.pen = Some(pen);
+    }
+
     /// Launches every worker of `plan` before returning. On a failed launch the workers already
     /// started are stopped and reaped before the error returns. Nothing can stop it midway:
     /// front ends use [`Engine::begin`].
     pub fn start(&self, plan: &Plan) -> Result<Run, LaunchError> {
-        Run::launch_all(self, plan, Arc::new(OsLauncher))
+        Run::launch_all(self, plan, Arc::new(OsLauncher { pen: self.pen.clone() }))
     }
 
     /// Begins a run of `plan` and returns at once, in [`Phase::Preparing`]: each
     /// [`Run::poll`] then starts a slice of its workers, so that a stop during the launch
     /// starts no more of them. A failed launch ends the run; [`Run::take_launch_error`] says why.
     pub fn begin(&self, plan: &Plan) -> Result<Run, LaunchError> {
-        Run::begin(self, plan, Arc::new(OsLauncher))
+        Run::begin(self, plan, Arc::new(OsLauncher { pen: self.pen.clone() }))
     }
 }

@@ -7,12 +7,14 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::unistd::{fork, getpid, getppid, setpgid, ForkResult, Pid};
 
 use super::gil::InterpreterLock;
 use super::line::End;
+use super::pen::Pen;
 use super::worker::{note_panicked, run_worker, WorkerSpec};
 use crate::board::{monotonic_ns, SlotState};
 
@@ -38,12 +40,16 @@ pub(crate) fn fork_worker(
     group: Option<Pid>,
     switch_interval: Option<std::time::Duration>,
     line: Option<End>,
+    pen: Option<&Arc<dyn Pen>>,
 ) -> nix::Result<Pid> {
     let parent = getpid();
     spec.board.slot(spec.index).requested_ns.store(monotonic_ns(), Ordering::Relaxed);
     // SAFETY: the child runs only `child_main`, which keeps to the discipline above.
     match unsafe { fork() }? {
-        ForkResult::Child => child_main(spec, parent, group, switch_interval, line),
+        ForkResult::Child => {
+            super::pen::admit(pen);
+            child_main(spec, parent, group, switch_interval, line)
+        }
         ForkResult::Parent { child } => {
             drop(line);
             // Also done by the child; doing it here closes the race where the parent signals

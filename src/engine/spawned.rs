@@ -15,6 +15,7 @@ use nix::unistd::{getpid, Pid};
 
 use super::gil::InterpreterLock;
 use super::line::{End, WireEnd};
+use super::pen::Pen;
 use super::processes::{become_worker_process, terminate_flag, EXIT_PANICKED, EXIT_TASK_FAILED};
 use super::worker::{note_panicked, run_worker, TaskSource, WorkerSpec};
 use crate::board::{monotonic_ns, Board, SlotState};
@@ -73,6 +74,7 @@ pub(crate) fn spawn_worker(
     group: Option<Pid>,
     work: &SpawnedWork<'_>,
     line: Option<End>,
+    pen: Option<Arc<dyn Pen>>,
 ) -> std::io::Result<Pid> {
     let SpawnedWork { workload, switch_interval } = *work;
     let (dynamic_chunk, tasks) = match &spec.tasks {
@@ -116,6 +118,7 @@ pub(crate) fn spawn_worker(
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         command.pre_exec(move || {
+            super::pen::admit(pen.as_ref());
             // Kept across exec: die with the parent, ignore the terminal's SIGINT.
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
             libc::setpgid(0, group_id);

@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 
 use super::gil::InterpreterLock;
 use super::line::End;
+use super::pen::Pen;
 use super::worker::{note_panicked, run_worker, TaskSource, WorkerSpec};
 use crate::board::{monotonic_ns, Board, SlotState};
 use crate::workload::Workload;
@@ -31,9 +32,16 @@ pub(crate) struct ThreadWorker {
     pub line: Option<End>,
 }
 
-pub(crate) fn spawn_worker(worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
+/// Starts a worker thread, admitted to `pen` (if any) before it does anything else.
+pub(crate) fn spawn_worker(
+    worker: ThreadWorker,
+    pen: Option<Arc<dyn Pen>>,
+) -> std::io::Result<JoinHandle<ThreadResult>> {
     worker.board.slot(worker.index).requested_ns.store(monotonic_ns(), Ordering::Relaxed);
     std::thread::Builder::new().name(format!("worker-{}", worker.index)).spawn(move || {
+        super::pen::admit(pen.as_ref());
+        // Not held for the worker's life: the pen's owner may remove it once the run is over.
+        drop(pen);
         let spec = WorkerSpec {
             index: worker.index,
             board: &worker.board,

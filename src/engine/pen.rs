@@ -1,0 +1,114 @@
+//! Where and how a front end wants its workers to run, apart from its own threads: the
+//! dashboard keeps them at idle priority in a cpu cgroup of their own (`dashboard/priority.rs`).
+//!
+//! Each worker admits itself as its first act: a worker thread on its own thread, a process in
+//! the child before anything else (before `exec` for a spawned one), the async model's loop
+//! thread and a hosted group's process before their workers, which inherit it. So no thread
+//! ever moves another: moving another thread takes a global lock that waits for an RCU grace
+//! period (1.9 s for 1,000 threads here) and holds up every fork meanwhile.
+
+use std::sync::Arc;
+
+/// What a worker does first, on its own thread, to join the pen.
+pub trait Pen: Send + Sync {
+    /// Moves the calling thread in. It runs between `fork` and `exec`: only async-signal-safe
+    /// calls (no allocation, no lock), and a failure is the worker running outside the pen.
+    fn admit(&self);
+}
+
+/// Admits the calling thread to `pen`, if there is one.
+pub(super) fn admit(pen: Option<&Arc<dyn Pen>>) {
+    if let Some(pen) = pen {
+        pen.admit();
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fake {
+    //! A pen whose mark is visible from outside: the batch scheduling policy, which nothing
+    //! else in the program sets.
+
+    use super::Pen;
+
+    pub(crate) struct BatchPen;
+
+    impl Pen for BatchPen {
+        fn admit(&self) {
+            let param = libc::sched_param { sched_priority: 0 };
+            // SAFETY: the calling thread, and a parameter block that lives across the call.
+            unsafe {
+                libc::sched_setscheduler(0, libc::SCHED_BATCH, &raw const param);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+
+    use super::fake::BatchPen;
+    use super::*;
+    use crate::engine::{Engine, Model, Phase, PlanRequest, StartMethod, StopReason};
+    use crate::workload::by_name;
+
+    /// The scheduling policy of thread `tid` of process `pid`, from /proc (-1 if it is gone).
+    fn policy_of(pid: i32, tid: i32) -> i32 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).unwrap_or_default();
+        // The fields after the command's closing parenthesis; the policy is the 41st overall.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        after.split_whitespace().nth(38).and_then(|policy| policy.parse().ok()).unwrap_or(-1)
+    }
+
+    /// Every worker of every model runs admitted; the caller, which launched them, does not.
+    /// (A spawned worker re-executes the program, which a test binary is not: the dashboard's
+    /// end-to-end test covers it.)
+    #[test]
+    fn every_worker_admits_itself_and_the_launching_thread_stays_out() {
+        let me = std::process::id() as i32;
+        let caller = nix::unistd::gettid().as_raw();
+        let mut engine = Engine::new().expect("board");
+        engine.pen_workers(Arc::new(BatchPen));
+        for (model, start) in [
+            (Model::Threads, StartMethod::Fork),
+            (Model::Processes, StartMethod::Fork),
+            (Model::Async, StartMethod::Fork),
+        ] {
+            let plan = PlanRequest {
+                workers: Some(3),
+                tasks: 3,
+                size: Some(2000),
+                start,
+                ..PlanRequest::new(by_name("io").expect("io"), model)
+            }
+            .validate()
+            .expect("plan");
+            let mut run = engine.start(&plan).expect("start");
+            // A worker's slot names its thread: in this process for threads and async, its own
+            // process (pid = tid) for processes.
+            let policies = || {
+                (0..3)
+                    .map(|index| {
+                        let tid = run.board().slot(index).tid.load(Ordering::Relaxed);
+                        let pid = if model == Model::Processes { tid } else { me };
+                        policy_of(pid, tid)
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while policies().iter().any(|policy| *policy != libc::SCHED_BATCH) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let seen = policies();
+            run.request_stop(StopReason::User);
+            run.escalate();
+            while run.poll() != Phase::Ended {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            let _ = run.finish();
+            assert!(seen.iter().all(|policy| *policy == libc::SCHED_BATCH), "{model} {start:?}: {seen:?}");
+            assert_eq!(policy_of(me, caller), libc::SCHED_OTHER, "{model} {start:?}: the caller was admitted");
+        }
+    }
+}
