@@ -65,6 +65,43 @@ fn throttle_semaphore_lets_one_task_work_at_a_time() {
     assert!(json["wall_seconds"].as_f64().expect("wall") >= 9.0 * 0.020, "{json}");
 }
 
+/// The permit of a worker killed while it works is given back: the other worker goes on and
+/// the run ends by itself, where a POSIX semaphore would have kept it until Ctrl-C.
+#[test]
+fn throttle_a_worker_killed_holding_the_only_permit_does_not_keep_it() {
+    let tag = new_tag();
+    let args = ["run", "-w", "throttle", "-m", "processes", "-n", "2", "-t", "4", "-s", "1000"];
+    let limits = ["--rate", "1000000", "--burst", "1000", "--max-in-flight", "1"];
+    let child = command(&tag, &[&args[..], &limits[..]].concat())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    let program = Reaped::new(child);
+    // The holder works in a sleep; the other waits on the semaphore's futex.
+    let working =
+        |pid: &i32| std::fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.contains("nanosleep"));
+    let mut holder = None;
+    let found = wait_until(Duration::from_secs(30), || {
+        holder = children_of(program.id()).into_iter().find(working);
+        holder.is_some()
+    });
+    assert!(found, "no worker ever held the permit");
+    let holder = holder.unwrap_or_default();
+    // SAFETY: kill with a pid and a signal number.
+    unsafe { libc::kill(holder, libc::SIGKILL) };
+    let ended = wait_until(Duration::from_secs(60), || !common::alive(program.id() as i32));
+    if !ended {
+        program.signal(libc::SIGINT);
+    }
+    let output = program.wait_with_output();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(ended, "the other worker waited for the dead one's permit:\n{stdout}");
+    assert_eq!(output.status.code(), Some(1), "a killed worker fails the run:\n{stdout}");
+    assert!(stdout.contains("SIGKILL"), "{stdout}");
+    assert_no_leftovers(&tag);
+}
+
 #[test]
 fn throttle_on_the_event_loop_holds_the_same_limits_on_one_thread() {
     let (rate, burst, tasks) = (50.0, 2.0, 30.0);

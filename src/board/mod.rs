@@ -143,6 +143,9 @@ pub struct Slot {
     /// A crash the engine asked this worker to commit at its next chunk boundary
     /// ([`InjectedCrash`] as u32, 0 for none): the dashboard's `x`, to show isolation.
     pub inject: AtomicU32,
+    /// Permits of the run's semaphore this worker holds (`throttle`), so that the engine can
+    /// give back those of a worker that died holding them.
+    pub permits_held: AtomicU32,
     /// Bytes this worker sent and received over its line, and the time it spent exchanging.
     pub line_bytes: AtomicU64,
     pub line_ns: AtomicU64,
@@ -205,6 +208,7 @@ impl Slot {
             mask.store(0, Ordering::Relaxed);
         }
         self.inject.store(0, Ordering::Relaxed);
+        self.permits_held.store(0, Ordering::Relaxed);
         self.ring.reset();
         self.generation.store(generation, Ordering::Release);
     }

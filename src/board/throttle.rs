@@ -2,8 +2,10 @@
 //! (forked or spawned) obey the very same ones: a token bucket kept as one GCRA word (the
 //! "theoretical arrival time" of the next token, moved with compare-and-swap) and a counting
 //! semaphore whose count is a futex word. Neither holds a lock, so a worker that dies while
-//! waiting leaves both usable; one that dies holding a permit keeps it, as with a POSIX
-//! semaphore.
+//! waiting leaves both usable. Each permit is also counted in its holder's slot, so that one
+//! that dies holding a permit (SIGKILL, a segfault) does not keep it, as it would a POSIX
+//! semaphore's: the engine gives back what the slot still counts when it reaps the worker.
+//! (A death between taking the permit and counting it, a few instructions, still keeps it.)
 //!
 //! The rate, burst and permit count are the caller's, passed at every call: the board holds
 //! only the state, reset with the rest of the header for every run.
@@ -73,13 +75,16 @@ impl Throttle {
         }
     }
 
-    /// Takes one of `permits` if one is free; returns how many are then held, this one
-    /// included.
-    pub fn try_enter(&self, permits: u32) -> Option<u32> {
+    /// Takes one of `permits` if one is free, counted in `holder` (the caller's slot);
+    /// returns how many are then held, this one included.
+    pub fn try_enter(&self, permits: u32, holder: &AtomicU32) -> Option<u32> {
         let mut held = self.in_flight.load(Ordering::Acquire);
         while held < permits {
             match self.in_flight.compare_exchange_weak(held, held + 1, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return Some(held + 1),
+                Ok(_) => {
+                    holder.fetch_add(1, Ordering::AcqRel);
+                    return Some(held + 1);
+                }
                 Err(now) => held = now,
             }
         }
@@ -89,8 +94,8 @@ impl Throttle {
     /// Waits at most `slice` for one of `permits`; returns how many are then held (this one
     /// included), or None when none came free in time and the caller should look at its stop
     /// flag before asking again.
-    pub fn enter(&self, permits: u32, slice: Duration) -> Option<u32> {
-        if let Some(held) = self.try_enter(permits) {
+    pub fn enter(&self, permits: u32, slice: Duration, holder: &AtomicU32) -> Option<u32> {
+        if let Some(held) = self.try_enter(permits, holder) {
             return Some(held);
         }
         // SeqCst on `sleepers` and `in_flight`, on both sides: either this waiter sees the
@@ -101,14 +106,29 @@ impl Throttle {
             futex_wait(&self.in_flight, held, slice);
         }
         self.sleepers.fetch_sub(1, Ordering::SeqCst);
-        self.try_enter(permits)
+        self.try_enter(permits, holder)
     }
 
-    /// Gives a permit back and wakes one waiter, if any sleeps.
-    pub fn leave(&self) {
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    /// Gives back a permit counted in `holder` and wakes one waiter, if any sleeps.
+    pub fn leave(&self, holder: &AtomicU32) {
+        holder.fetch_sub(1, Ordering::AcqRel);
+        self.give_back(1);
+    }
+
+    /// Gives back every permit `holder` still counts, for a worker that died holding them;
+    /// returns how many.
+    pub fn give_back_held(&self, holder: &AtomicU32) -> u32 {
+        let held = holder.swap(0, Ordering::AcqRel);
+        if held > 0 {
+            self.give_back(held);
+        }
+        held
+    }
+
+    fn give_back(&self, permits: u32) {
+        self.in_flight.fetch_sub(permits, Ordering::SeqCst);
         if self.sleepers.load(Ordering::SeqCst) > 0 {
-            futex_wake(&self.in_flight, 1);
+            futex_wake(&self.in_flight, permits as i32);
         }
     }
 
@@ -164,17 +184,20 @@ mod tests {
             .map(|_| {
                 let (throttle, peak) = (Arc::clone(&throttle), Arc::clone(&peak));
                 std::thread::spawn(move || {
+                    let holder = AtomicU32::new(0);
                     for _ in 0..200 {
                         let held = loop {
-                            if let Some(held) = throttle.enter(2, Duration::from_millis(20)) {
+                            if let Some(held) = throttle.enter(2, Duration::from_millis(20), &holder) {
                                 break held;
                             }
                         };
                         peak.fetch_max(held, Ordering::SeqCst);
                         assert!(throttle.in_flight() <= 2);
+                        assert_eq!(holder.load(Ordering::SeqCst), 1);
                         std::thread::yield_now();
-                        throttle.leave();
+                        throttle.leave(&holder);
                     }
+                    assert_eq!(holder.load(Ordering::SeqCst), 0);
                 })
             })
             .collect();
@@ -183,7 +206,35 @@ mod tests {
         }
         assert!(peak.load(Ordering::SeqCst) <= 2);
         assert_eq!(throttle.in_flight(), 0);
-        assert_eq!(throttle.try_enter(1), Some(1));
-        assert_eq!(throttle.try_enter(1), None);
+        let holder = AtomicU32::new(0);
+        assert_eq!(throttle.try_enter(1, &holder), Some(1));
+        assert_eq!(throttle.try_enter(1, &holder), None);
+    }
+
+    #[test]
+    fn permits_of_a_holder_that_died_are_given_back_and_wake_a_waiter() {
+        let throttle = Arc::new(Throttle::default());
+        let dead = AtomicU32::new(0);
+        assert_eq!(throttle.try_enter(2, &dead), Some(1));
+        assert_eq!(throttle.try_enter(2, &dead), Some(2));
+        // A waiter asleep for the next permit: only the dead holder's can free one.
+        let waiter = {
+            let throttle = Arc::clone(&throttle);
+            std::thread::spawn(move || {
+                let holder = AtomicU32::new(0);
+                loop {
+                    if let Some(held) = throttle.enter(2, Duration::from_secs(60), &holder) {
+                        return held;
+                    }
+                }
+            })
+        };
+        while throttle.sleepers.load(Ordering::SeqCst) == 0 {
+            std::thread::yield_now();
+        }
+        assert_eq!(throttle.give_back_held(&dead), 2);
+        assert_eq!(waiter.join().expect("the waiter gets a permit"), 1);
+        assert_eq!(throttle.give_back_held(&dead), 0, "given back once");
+        assert_eq!(throttle.in_flight(), 1);
     }
 }

@@ -297,5 +297,6 @@ pub(crate) fn shared_cells<'a>(header: &'a Header, slot: &'a Slot, index: usize,
         tasks_done: slot.tasks_done.load(Ordering::Relaxed),
         in_process,
         throttle: &header.throttle,
+        permits_held: &slot.permits_held,
     }
 }

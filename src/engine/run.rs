@@ -341,6 +341,9 @@ impl Run {
                 respawn.push((index, ending.outcome.clone()));
             }
             *handle = Handle::Ended(ending);
+            // A worker that died holding the semaphore's permits (throttle) gives them back now,
+            // or the others would wait for them until the run is stopped.
+            self.board.header().throttle.give_back_held(&self.board.slot(index).permits_held);
             self.timeline.close(&self.board, index, monotonic_ns());
         }
         for (index, outcome) in respawn {

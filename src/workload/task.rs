@@ -102,6 +102,8 @@ pub struct Cells<'a> {
     pub in_process: bool,
     /// The run's token bucket and semaphore (`throttle`).
     pub throttle: &'a crate::board::Throttle,
+    /// The semaphore's permits this worker holds, counted so that a dead one's are given back.
+    pub permits_held: &'a AtomicU32,
 }
 
 /// What the engine tells [`Workload::prepare`].

@@ -40,6 +40,7 @@ pub(crate) struct Recorder {
     pub lock_waits: usize,
     pub exchanges: usize,
     pub throttle: crate::board::Throttle,
+    pub permits_held: AtomicU32,
 }
 
 impl Hooks for Recorder {
@@ -72,6 +73,7 @@ impl Hooks for Recorder {
             tasks_done: self.tasks_done,
             in_process: false,
             throttle: &self.throttle,
+            permits_held: &self.permits_held,
         }
     }
 

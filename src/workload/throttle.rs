@@ -165,7 +165,7 @@ impl Throttled {
     fn enter(&self, hooks: &mut dyn Hooks) -> Option<u64> {
         loop {
             let mut held = None;
-            hooks.blocking_with_cells(&mut |cells| held = cells.throttle.enter(self.permits, SLICE));
+            hooks.blocking_with_cells(&mut |cells| held = cells.throttle.enter(self.permits, SLICE, cells.permits_held));
             if let Some(held) = held {
                 return Some(u64::from(held));
             }
@@ -210,7 +210,8 @@ impl Workload for Throttled {
         // The permit goes back however the work ends; a panic (a crash asked for at a
         // checkpoint) goes on unwinding after that, so the other workers are not locked out.
         let worked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.work(hooks)));
-        hooks.cells().throttle.leave();
+        let cells = hooks.cells();
+        cells.throttle.leave(cells.permits_held);
         let flow = worked.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         match flow {
             Flow::Continue => TaskEnd::Completed { digest: task + 1 },
@@ -291,7 +292,8 @@ impl Throttled {
             let mut freed = std::pin::pin!(freed);
             // Listening before trying, so that a permit given back in between still wakes us.
             freed.as_mut().enable();
-            if let Some(held) = hooks.cells().throttle.try_enter(self.permits) {
+            let cells = hooks.cells();
+            if let Some(held) = cells.throttle.try_enter(self.permits, cells.permits_held) {
                 return Some(u64::from(held));
             }
             // Freed or a slice over, alike: try again; None only when the run stopped.
@@ -330,7 +332,8 @@ struct Permit<'h> {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        self.hooks.cells().throttle.leave();
+        let cells = self.hooks.cells();
+        cells.throttle.leave(cells.permits_held);
         self.freed.notify_one();
     }
 }
@@ -339,6 +342,7 @@ impl Drop for Permit<'_> {
 mod tests {
     use super::*;
     use crate::workload::testing::Recorder;
+    use std::sync::atomic::AtomicU32;
 
     #[test]
     fn a_task_takes_a_token_and_a_permit_and_gives_the_permit_back() {
@@ -348,8 +352,10 @@ mod tests {
         assert_eq!(hooks.checkpoints, vec![10, 15]);
         assert_eq!(hooks.counter.load(Ordering::Relaxed), 1, "the peak in flight");
         assert_eq!(hooks.throttle.in_flight(), 0);
+        assert_eq!(hooks.permits_held.load(Ordering::Relaxed), 0, "the worker's count is back to 0");
         // Somebody else holds the only permit: the next task waits for it until told to stop.
-        assert_eq!(hooks.throttle.try_enter(1), Some(1));
+        let other = AtomicU32::new(0);
+        assert_eq!(hooks.throttle.try_enter(1, &other), Some(1));
         hooks.stop_after = Some(4);
         assert_eq!(throttled.run_task(3, &mut hooks), TaskEnd::Stopped);
         assert_eq!(hooks.throttle.in_flight(), 1, "a task that never entered gives nothing back");
@@ -396,7 +402,8 @@ mod tests {
         assert_eq!(hooks.0.checkpoints, vec![10], "stopped in its work, holding the permit");
         assert_eq!(hooks.0.throttle.in_flight(), 0, "a stopped task kept its permit");
         // The only permit is taken: a task waits for it, blocked, until told to stop.
-        assert_eq!(hooks.0.throttle.try_enter(1), Some(1));
+        let other = AtomicU32::new(0);
+        assert_eq!(hooks.0.throttle.try_enter(1, &other), Some(1));
         hooks.0.checkpoints.clear();
         hooks.0.stop_after = Some(3);
         assert_eq!(runtime.block_on(throttled.run_task_async(4, &mut hooks)), TaskEnd::Stopped);
