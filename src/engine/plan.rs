@@ -296,17 +296,16 @@ impl PlanRequest {
     }
 }
 
+/// True when `kind` can run as tasks of one event loop (`--model async`).
+pub(crate) fn runs_on_event_loop(kind: &'static dyn Kind) -> bool {
+    let shape = Shape { workers: 1, tasks: 1, processes: false };
+    Setup::configure(kind, kind.size().default, &[], &shape).is_ok_and(|setup| setup.build().as_async().is_some())
+}
+
 /// The workloads that run on an event loop, as `cpu, io or net`.
 fn async_workloads() -> String {
-    let shape = Shape { workers: 1, tasks: 1, processes: false };
-    let names: Vec<&str> = crate::workload::CATALOG
-        .iter()
-        .filter(|kind| {
-            Setup::configure(**kind, kind.size().default, &[], &shape)
-                .is_ok_and(|setup| setup.build().as_async().is_some())
-        })
-        .map(|kind| kind.name())
-        .collect();
+    let names: Vec<&str> =
+        crate::workload::CATALOG.iter().filter(|kind| runs_on_event_loop(**kind)).map(|kind| kind.name()).collect();
     match names.split_last() {
         Some((last, [])) => (*last).to_owned(),
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),

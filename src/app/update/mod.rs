@@ -11,6 +11,7 @@ use super::state::{
 };
 use super::workers::{first_row, order};
 use crate::board::MAX_WORKERS;
+use crate::engine::plan::runs_on_event_loop;
 use crate::engine::{DrainPolicy, Model, Phase, RunOutcome, RunReport, StopReason};
 use crate::workload::{position, CATALOG};
 
@@ -308,7 +309,12 @@ fn change(state: &mut State, setting: Setting, step: isize) {
     let workload = state.workload();
     let settings = &mut state.settings;
     match setting {
-        Setting::Model => settings.model = cycle(&Model::ALL, &settings.model, step),
+        Setting::Model => {
+            // Only the models this workload can run: async for those that run on an event loop.
+            let models: Vec<Model> =
+                Model::ALL.into_iter().filter(|model| *model != Model::Async || runs_on_event_loop(workload)).collect();
+            settings.model = cycle(&models, &settings.model, step);
+        }
         Setting::Workers => {
             settings.workers = settings.workers.saturating_add_signed(step).clamp(1, MAX_WORKERS);
             if settings.model == Model::Sequential && settings.workers > 1 {

@@ -81,6 +81,21 @@ fn the_variant_row_picks_ipc_transports_between_processes_and_data_transfers() {
 }
 
 #[test]
+fn the_model_cycle_offers_async_only_to_workloads_that_run_on_an_event_loop() {
+    let mut state = new_state();
+    press(&mut state, "jj"); // data: no event loop
+    assert_eq!(state.workload().name(), "data");
+    assert_eq!(state.settings.model, Model::Threads);
+    press(&mut state, "m");
+    assert_eq!(state.settings.model, Model::Processes);
+    press(&mut state, "m");
+    assert_eq!(state.settings.model, Model::Sequential, "async skipped");
+    press(&mut state, "kk"); // back to cpu, which has async
+    press(&mut state, "mmm");
+    assert_eq!(state.settings.model, Model::Async);
+}
+
+#[test]
 fn plus_on_sequential_switches_to_threads() {
     let mut state = new_state();
     press(&mut state, "mm");
