@@ -221,6 +221,10 @@ impl AsyncHooks for LoopHooks<'_, '_> {
         !self.hooks.is_current() || self.hooks.stop_level() >= StopLevel::AfterChunk as u32
     }
 
+    fn add_helper_cpu(&mut self, spent: Duration) {
+        self.hooks.helper_cpu_ns += spent.as_nanos() as u64;
+    }
+
     fn cells(&self) -> Cells<'_> {
         Hooks::cells(&*self.hooks)
     }

@@ -33,6 +33,9 @@ pub(super) struct BoardHooks<'a> {
     /// time was last stored.
     pub cpu_at_start: u64,
     pub cpu_stored_ns: u64,
+    /// CPU time other threads spent for this worker: a task of the event loop's file calls,
+    /// run on the runtime's helper threads.
+    pub helper_cpu_ns: u64,
     /// The last activity and CPU recorded in the ring.
     pub activity: Activity,
     pub cpu: Option<usize>,
@@ -117,7 +120,8 @@ impl BoardHooks<'_> {
     }
 
     pub(super) fn store_cpu_time(&mut self, now: u64) {
-        self.slot.cpu_ns.store(thread_cpu_ns().saturating_sub(self.cpu_at_start), Ordering::Relaxed);
+        let own = thread_cpu_ns().saturating_sub(self.cpu_at_start);
+        self.slot.cpu_ns.store(own + self.helper_cpu_ns, Ordering::Relaxed);
         self.cpu_stored_ns = now;
     }
 

@@ -107,6 +107,7 @@ impl<'a> Life<'a> {
             line,
             cpu_at_start: thread_cpu_ns(),
             cpu_stored_ns: 0,
+            helper_cpu_ns: 0,
             activity: Activity::Idle,
             cpu: first_cpu,
         };

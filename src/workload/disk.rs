@@ -21,6 +21,7 @@ use super::task::{
     awaiting, fields_of, AsyncHooks, AsyncWorkload, Flow, Hooks, LocalFuture, Metrics, Preparing, RunCells, TaskEnd,
     Workload,
 };
+use crate::board::thread_cpu_ns;
 use scratch::Scratch;
 
 const MIB: usize = 1 << 20;
@@ -291,16 +292,25 @@ impl AsyncWorkload for Files {
     }
 }
 
-/// Runs `call` on a helper thread of the loop's runtime and awaits it as blocked time. Err is
-/// how the task ends: the run stopped meanwhile (the helper still finishes the call, and the
-/// runtime joins it before the loop's thread ends), or the call panicked.
+/// Runs `call` on a helper thread of the loop's runtime and awaits it as blocked time; the CPU
+/// time the helper spent on it counts as the task's. Err is how the task ends: the run stopped
+/// meanwhile (the helper still finishes the call, and the runtime joins it before the loop's
+/// thread ends), or the call panicked.
 async fn off_loop<T: Send + 'static>(
     hooks: &mut dyn AsyncHooks,
     call: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, TaskEnd> {
-    match awaiting(hooks, tokio::task::spawn_blocking(call)).await {
+    let measured = move || {
+        let before = thread_cpu_ns();
+        let value = call();
+        (value, Duration::from_nanos(thread_cpu_ns().saturating_sub(before)))
+    };
+    match awaiting(hooks, tokio::task::spawn_blocking(measured)).await {
         None => Err(TaskEnd::Stopped),
-        Some(Ok(value)) => Ok(value),
+        Some(Ok((value, spent))) => {
+            hooks.add_helper_cpu(spent);
+            Ok(value)
+        }
         Some(Err(error)) => Err(TaskEnd::Failed(format!("disk: a file call failed on its helper thread: {error}"))),
     }
 }
@@ -406,7 +416,25 @@ impl Files {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::testing::Recorder;
+    use crate::workload::testing::{OnLoop, Recorder};
+
+    /// The CPU a file call burns on its helper thread is the task's: reported, not lost.
+    #[test]
+    fn a_call_off_the_loop_counts_its_helper_threads_cpu_time() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let mut hooks = OnLoop(Recorder::default());
+        let burnt = runtime.block_on(off_loop(&mut hooks, || {
+            let started = thread_cpu_ns();
+            let mut spin = 0u64;
+            while thread_cpu_ns() - started < 5_000_000 {
+                spin = std::hint::black_box(spin + 1);
+            }
+            Duration::from_nanos(thread_cpu_ns() - started)
+        }));
+        let burnt = burnt.expect("the call ran");
+        assert!(hooks.0.helper_cpu >= burnt, "{:?} reported for {burnt:?} burnt", hooks.0.helper_cpu);
+        assert_eq!(hooks.0.blocking_calls, 1, "awaited as blocked time");
+    }
 
     #[test]
     fn a_task_writes_reads_back_and_leaves_no_file() {

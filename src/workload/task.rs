@@ -223,6 +223,9 @@ pub trait AsyncHooks {
     fn stop_requested(&self) -> bool;
     /// The shared cells of the run and this worker.
     fn cells(&self) -> Cells<'_>;
+    /// CPU time a helper thread spent on this task's behalf (a file call run off the loop),
+    /// counted in the worker's CPU time.
+    fn add_helper_cpu(&mut self, spent: Duration);
 }
 
 /// How often [`awaiting`] looks at the stop flag while it waits.

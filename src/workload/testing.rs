@@ -1,6 +1,6 @@
 //! Test doubles for workloads: hooks that record, and a scripted far end of a line.
 
-use super::task::{Cells, ExchangeError, Flow, Hooks, Line};
+use super::task::{AsyncHooks, Cells, ExchangeError, Flow, Hooks, Line, LocalFuture};
 
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
@@ -41,6 +41,8 @@ pub(crate) struct Recorder {
     pub exchanges: usize,
     pub throttle: crate::board::Throttle,
     pub permits_held: AtomicU32,
+    /// CPU time helper threads reported spending for the task (a task of a loop).
+    pub helper_cpu: std::time::Duration,
 }
 
 impl Hooks for Recorder {
@@ -87,5 +89,33 @@ impl Hooks for Recorder {
         reply.clear();
         reply.extend_from_slice(message);
         Ok(())
+    }
+}
+
+/// The recorder as a task of a loop: stops where it would stop a thread.
+pub(crate) struct OnLoop(pub Recorder);
+
+impl AsyncHooks for OnLoop {
+    fn checkpoint(&mut self, units_done: u64) -> LocalFuture<'_, Flow> {
+        let flow = Hooks::checkpoint(&mut self.0, units_done);
+        Box::pin(async move { flow })
+    }
+
+    fn enter_wait(&mut self) {
+        self.0.blocking_calls += 1;
+    }
+
+    fn leave_wait(&mut self) {}
+
+    fn add_helper_cpu(&mut self, spent: std::time::Duration) {
+        self.0.helper_cpu += spent;
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.0.stop_after.is_some_and(|n| self.0.checkpoints.len() >= n)
+    }
+
+    fn cells(&self) -> Cells<'_> {
+        Hooks::cells(&self.0)
     }
 }

@@ -341,7 +341,7 @@ impl Drop for Permit<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::testing::Recorder;
+    use crate::workload::testing::{OnLoop, Recorder};
     use std::sync::atomic::AtomicU32;
 
     #[test]
@@ -359,30 +359,6 @@ mod tests {
         hooks.stop_after = Some(4);
         assert_eq!(throttled.run_task(3, &mut hooks), TaskEnd::Stopped);
         assert_eq!(hooks.throttle.in_flight(), 1, "a task that never entered gives nothing back");
-    }
-
-    /// The recorder as a task of a loop: stops where it would stop a thread.
-    struct OnLoop(Recorder);
-
-    impl AsyncHooks for OnLoop {
-        fn checkpoint(&mut self, units_done: u64) -> LocalFuture<'_, Flow> {
-            let flow = Hooks::checkpoint(&mut self.0, units_done);
-            Box::pin(async move { flow })
-        }
-
-        fn enter_wait(&mut self) {
-            self.0.blocking_calls += 1;
-        }
-
-        fn leave_wait(&mut self) {}
-
-        fn stop_requested(&self) -> bool {
-            self.0.stop_after.is_some_and(|n| self.0.checkpoints.len() >= n)
-        }
-
-        fn cells(&self) -> crate::workload::task::Cells<'_> {
-            Hooks::cells(&self.0)
-        }
     }
 
     #[test]
