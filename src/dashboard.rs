@@ -58,11 +58,13 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let mut engine = Engine::new()?;
     // Before any worker: each admits itself to it at its start.
     let (pen, placed) = WorkersPen::new();
+    let in_cgroup = pen.in_cgroup();
     engine.pen_workers(pen);
     let signals = Listener::start()?;
     let cores = CoreSampler::start()?;
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let mut state = State::new(cpus, grace);
+    state.workers_in_cgroup = in_cgroup;
     state.color = crate::ui::theme::Theme::from_env().color;
     let mut guard = TerminalGuard::enter()?;
     // Only now: the reader holds crossterm's event lock while it waits for a key, so no

@@ -290,6 +290,9 @@ pub(crate) struct State {
     pub workers_sort: WorkerSort,
     /// The dashboard's own key-to-screen latency and frame time.
     pub responsiveness: Responsiveness,
+    /// True when the workers run in a cpu cgroup of their own, not only at idle priority:
+    /// what the key-to-screen figure depends on at a thousand workers.
+    pub workers_in_cgroup: bool,
     pub cores: Vec<CoreView>,
     /// What splits each core's load between the run and other programs.
     pub share: RunShare,
@@ -328,6 +331,7 @@ impl State {
             workers_page: 1,
             workers_sort: WorkerSort::Index,
             responsiveness: Responsiveness::default(),
+            workers_in_cgroup: false,
             cores: vec![CoreView::default(); cpus.max(1)],
             share: RunShare::default(),
             overlay: None,

@@ -38,6 +38,13 @@ impl WorkersPen {
     }
 }
 
+impl WorkersPen {
+    /// True when workers join a cgroup of their own, not only idle priority.
+    pub(crate) fn in_cgroup(&self) -> bool {
+        self.cgroup.is_some()
+    }
+}
+
 impl Pen for WorkersPen {
     fn admit(&self) {
         if let Some(cgroup) = &self.cgroup {

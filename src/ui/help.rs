@@ -21,6 +21,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         .title(Line::styled(" Keys ", theme.title()))
         .title(responsiveness(state.responsiveness, theme).right_aligned())
         .title_bottom(Line::styled(" Esc or ? closes · Tab: what the columns mean ", theme.dim()))
+        .title_bottom(Line::styled(workers_placement(state.workers_in_cgroup), theme.dim()).right_aligned())
         .border_style(theme.border(true));
     let lines: Vec<Line> = BINDINGS
         .iter()
@@ -51,6 +52,15 @@ fn responsiveness(figures: Responsiveness, theme: Theme) -> Line<'static> {
     }
     spans.push(Span::raw(" "));
     Line::from(spans)
+}
+
+/// How the workers are kept from the dashboard's loop (see `dashboard/priority.rs`).
+fn workers_placement(in_cgroup: bool) -> &'static str {
+    if in_cgroup {
+        " workers: idle, own cgroup "
+    } else {
+        " workers: idle priority "
+    }
 }
 
 /// `0.4 ms`, `12 ms`: a tenth of a millisecond where it matters.

@@ -109,4 +109,11 @@ fn the_help_overlay_shows_key_to_screen_and_frame_times() {
     let top = after.lines().next().unwrap_or_default();
     assert!(top.contains("key→screen p50 4.0 ms p99 40 ms"), "{top}");
     assert!(top.contains("frame p50 1.2 ms p99 12 ms"), "{top}");
+    // Beside them, how the workers are kept from the loop.
+    assert!(after.contains("workers: idle priority"), "{after}");
+    state.workers_in_cgroup = true;
+    let penned = render_with(80, 24, |frame| {
+        draw(frame, &state);
+    });
+    assert!(penned.contains("workers: idle, own cgroup"), "{penned}");
 }
