@@ -44,7 +44,6 @@ pub(crate) struct LoopGroup {
 /// What the loop thread returns: each worker's final state or its panic message, by index.
 pub(crate) type LoopResult = Vec<ThreadResult>;
 
-/// Starts the loop thread.
 /// Starts the loop thread, admitted to `pen` (if any) first; its helper threads inherit that.
 pub(crate) fn spawn_loop(group: LoopGroup, pen: Option<Arc<dyn Pen>>) -> std::io::Result<JoinHandle<LoopResult>> {
     let now = monotonic_ns();

@@ -29,8 +29,8 @@ pub(crate) struct HostedGroup<'a> {
     pub group: Option<Pid>,
 }
 
-/// Forks the host. In the child this never returns.
-/// Forks the host, admitted to `pen` (if any) first; its worker threads inherit that.
+/// Forks the host, admitted to `pen` (if any) first: its worker threads inherit that. In the
+/// child this never returns.
 pub(super) fn fork_host(group: HostedGroup<'_>, pen: Option<&Arc<dyn Pen>>) -> nix::Result<Pid> {
     let parent = getpid();
     // SAFETY: the child keeps to the discipline in the module doc.

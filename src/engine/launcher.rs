@@ -93,8 +93,8 @@ impl Launcher for OsLauncher {
 pub(crate) mod fake {
     //! A launcher that refuses one launch as the OS does when it runs out of processes or
     //! threads (EAGAIN), and records the pids it forked so a test can check they were reaped;
-    //! and one that calls a hook before each start: a millisecond's delay, so that a launch
-    //! slice starts only a few workers whatever the machine, or a check of where it starts.
+    //! and one that takes a millisecond over each start, as on a loaded machine, so that a
+    //! launch slice starts only a few workers whatever the machine.
 
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
@@ -172,18 +172,18 @@ pub(crate) mod fake {
         }
     }
 
-    /// Starts every worker as the OS does, after calling `before` on the launching thread: a
-    /// delay, or a look at the state the launch is in.
-    pub(crate) struct Hooked<F>(pub F);
+    /// Starts every worker as the OS does, a millisecond late.
+    pub(crate) struct SlowLauncher;
 
-    /// A millisecond a start, as on a loaded machine.
-    pub(crate) fn slow() -> Hooked<fn()> {
-        Hooked(|| std::thread::sleep(Duration::from_millis(1)))
+    impl SlowLauncher {
+        fn wait() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
-    impl<F: Fn() + Send + Sync> Launcher for Hooked<F> {
+    impl Launcher for SlowLauncher {
         fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
-            (self.0)();
+            Self::wait();
             OsLauncher::default().start_thread(worker)
         }
 
@@ -194,7 +194,7 @@ pub(crate) mod fake {
             switch_interval: Option<Duration>,
             line: Option<End>,
         ) -> nix::Result<Pid> {
-            (self.0)();
+            Self::wait();
             OsLauncher::default().fork_process(spec, group, switch_interval, line)
         }
 
@@ -205,17 +205,16 @@ pub(crate) mod fake {
             work: &SpawnedWork<'_>,
             line: Option<End>,
         ) -> std::io::Result<Pid> {
-            (self.0)();
+            Self::wait();
             OsLauncher::default().spawn_process(spec, group, work, line)
         }
 
         fn fork_host(&self, group: HostedGroup<'_>) -> nix::Result<Pid> {
-            (self.0)();
             OsLauncher::default().fork_host(group)
         }
 
         fn start_loop(&self, group: LoopGroup) -> std::io::Result<JoinHandle<LoopResult>> {
-            (self.0)();
+            Self::wait();
             OsLauncher::default().start_loop(group)
         }
     }

@@ -269,7 +269,7 @@ mod tests {
     use nix::sys::signal::Signal;
 
     use super::*;
-    use crate::engine::launcher::fake;
+    use crate::engine::launcher::fake::SlowLauncher;
     use crate::engine::{DrainPolicy, Engine, Phase, PlanRequest, RunOutcome, StopReason};
     use crate::workload::by_name;
 
@@ -296,7 +296,7 @@ mod tests {
             }
             .validate()
             .expect("plan");
-            let mut run = Run::begin(&engine, &plan, Arc::new(fake::slow())).expect("begin");
+            let mut run = Run::begin(&engine, &plan, Arc::new(SlowLauncher)).expect("begin");
             let deadline = Instant::now() + Duration::from_secs(60);
             let started = loop {
                 assert!(Instant::now() < deadline, "{model}: no worker ever started");
