@@ -1,4 +1,4 @@
-//! The workers' own cpu cgroup: a directory `concur-tui-PID-N` beside the dashboard's place in
+//! The workers' own cpu cgroup: a directory `concur-tui-PID-N` below the dashboard's own cgroup in
 //! the cgroup v1 `cpu` hierarchy, which each worker joins at its start (`priority.rs`), and
 //! which is removed when the dashboard ends (or, after a SIGKILL, by the next dashboard).
 //!
@@ -38,7 +38,7 @@ pub(crate) struct CpuCgroup {
 }
 
 impl CpuCgroup {
-    /// Creates the pen beside the calling thread's cpu cgroup, after removing the empty pens
+    /// Creates the pen below the calling thread's cpu cgroup, after removing the empty pens
     /// of dashboards no longer running.
     pub(crate) fn create() -> Result<Self, Unavailable> {
         let read = |path: &str| fs::read_to_string(path).unwrap_or_default();
