@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::{one_line_error, Cli, Command};
 use crate::engine::worker::is_worker_thread;
@@ -69,17 +70,25 @@ pub fn main() -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
-/// True when the program was started with descriptor 1 closed (`>&-`). Rust's runtime reopens
-/// a closed standard descriptor on /dev/null, read-write, before `main`; a shell's `>/dev/null`
-/// opens it write-only, so the two stay apart.
+/// Whether descriptor 1 was closed when the process started, as seen before Rust's runtime
+/// reopened it on /dev/null.
+static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+/// Records whether descriptor 1 is open; `main.rs` calls it before Rust's runtime starts.
+/// Only a descriptor flag is read: nothing here may need the runtime.
+pub fn note_stdout_at_start() {
+    // SAFETY: F_GETFD only reads the descriptor's flags; a closed one fails with EBADF.
+    let closed = unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFD) } < 0;
+    STDOUT_CLOSED_AT_START.store(closed, Ordering::Relaxed);
+}
+
+/// True when the program was started with descriptor 1 closed (`>&-`). By `main`, Rust's
+/// runtime has reopened it on /dev/null, read-write, which is also what a script's own
+/// /dev/null may be (Python's `subprocess.DEVNULL`, systemd's `StandardOutput=null`): so the
+/// look taken before the runtime decides.
 fn stdout_was_closed() -> bool {
     // SAFETY: F_GETFL only reads the descriptor's flags; a closed one fails with EBADF.
-    let flags = unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFL) };
-    if flags < 0 {
-        return true;
-    }
-    flags & libc::O_ACCMODE == libc::O_RDWR
-        && std::fs::read_link("/proc/self/fd/1").is_ok_and(|target| target == std::path::Path::new("/dev/null"))
+    STDOUT_CLOSED_AT_START.load(Ordering::Relaxed) || unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFL) } < 0
 }
 
 /// The dashboard, on a terminal only; its summary goes to stdout once the terminal is restored.

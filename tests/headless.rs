@@ -217,6 +217,21 @@ fn a_closed_stdout_is_an_error_not_a_silent_success() {
     assert!(stderr.contains("standard output is closed") && stderr.trim_end().lines().count() == 1, "{stderr}");
 }
 
+/// /dev/null opened read-write, as Python's `subprocess.DEVNULL` and systemd open it, is a
+/// place to send the report, unlike a closed descriptor, which Rust's runtime also turns into a
+/// read-write /dev/null before `main`.
+#[test]
+fn stdout_on_a_read_write_dev_null_is_not_mistaken_for_a_closed_one() {
+    let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null").expect("/dev/null");
+    let output = std::process::Command::new(common::BIN)
+        .args(["run", "-n", "1", "-t", "1"])
+        .stdout(null)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
 #[test]
 fn a_spawned_worker_refuses_a_descriptor_that_is_not_the_board() {
     use std::os::fd::AsRawFd;
