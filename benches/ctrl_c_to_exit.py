@@ -29,9 +29,13 @@ def dash_once():
             except OSError: pass
         p,st=os.waitpid(pid,os.WNOHANG)
         if p: return time.perf_counter()-t, os.waitstatus_to_exitcode(st)
+def report(label, xs):
+    codes = set(x[1] for x in xs)
+    print(f"{label}: Ctrl-C to exit median {statistics.median(x[0] for x in xs)*1000:.1f} ms, max {max(x[0] for x in xs)*1000:.1f} ms, codes {codes}")
+    # 130 is an exit by SIGINT; anything else ended for another reason and timed nothing.
+    if codes != {130}:
+        print(f"  NOT A MEASUREMENT: {label} exited {codes}, not 130 (run it by hand to see why)")
 for model in ["threads","processes"]:
-    xs=[run_once(model) for _ in range(20)]
-    print(f"run {model}: Ctrl-C to exit median {statistics.median(x[0] for x in xs)*1000:.1f} ms, max {max(x[0] for x in xs)*1000:.1f} ms, codes {set(x[1] for x in xs)}")
-xs=[dash_once() for _ in range(20)]
-print(f"dashboard processes run: Ctrl-C key to exit median {statistics.median(x[0] for x in xs)*1000:.1f} ms, max {max(x[0] for x in xs)*1000:.1f} ms, codes {set(x[1] for x in xs)}")
+    report(f"run {model}", [run_once(model) for _ in range(20)])
+report("dashboard processes run", [dash_once() for _ in range(20)])
 shutil.rmtree(SCRATCH, ignore_errors=True)
