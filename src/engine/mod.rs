@@ -52,7 +52,7 @@ pub(crate) mod worker;
 use std::sync::Arc;
 
 pub use outcome::{CrashReason, WorkerOutcome};
-pub use pen::Pen;
+pub(crate) use pen::Pen;
 pub use plan::{DrainPolicy, Model, Plan, PlanError, PlanRequest, Schedule, StartMethod};
 pub use result::{RunOutcome, RunReport, WorkerReport};
 pub use run::{Phase, Run};
@@ -108,7 +108,7 @@ impl Engine {
     }
 
     /// Keeps the workers of every run from now on in `pen`.
-    pub fn pen_workers(&mut self, pen: Arc<dyn Pen>) {
+    pub(crate) fn pen_workers(&mut self, pen: Arc<dyn Pen>) {
         self.pen = Some(pen);
     }
 

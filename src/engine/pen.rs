@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 /// What a worker does first, on its own thread, to join the pen.
-pub trait Pen: Send + Sync {
+pub(crate) trait Pen: Send + Sync {
     /// Moves the calling thread in. It runs between `fork` and `exec`: only async-signal-safe
     /// calls (no allocation, no lock), and a failure is the worker running outside the pen.
     fn admit(&self);
