@@ -113,7 +113,8 @@ fn main() {
 /// A thousand workers at once, each with one trivial task: the time until the last one was
 /// started (`Engine::start` returns), and until the last one was reaped; beside a thousand of
 /// floors.c's create + join (threads) and fork + `_exit` + waitpid (processes), one after the
-/// other as floors.c makes them, measured in the same rounds.
+/// other as floors.c makes them, and beside a thousand threads or processes of nothing but the
+/// OS alive at once, as a run's are; all measured in the same rounds.
 fn thousand(engine: &Engine) {
     const WORKERS: usize = 1000;
     println!("\n## {WORKERS} workers at once, one trivial task each, best of {ROUNDS} interleaved rounds (C floor: {WORKERS} × floors.c's)");
@@ -129,10 +130,12 @@ fn thousand(engine: &Engine) {
         .validate()
         .expect("plan");
         let (mut started, mut reaped, mut c_us) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+        let mut live = f64::INFINITY;
         for _ in 0..ROUNDS {
             if let Some(us) = c_floors(&[group]).get(floor) {
                 c_us = c_us.min(*us);
             }
+            live = live.min(all_live_at_once(model, WORKERS));
             let asked = Instant::now();
             let mut run = engine.start(&plan).expect("start");
             started = started.min(asked.elapsed().as_secs_f64() * 1e3);
@@ -144,7 +147,69 @@ fn thousand(engine: &Engine) {
         let floor_ms = c_us.is_finite().then_some(c_us * WORKERS as f64 / 1000.0);
         compare(&format!("{WORKERS} {model} all started, ms"), started, floor_ms.as_ref());
         compare(&format!("{WORKERS} {model} all reaped, ms"), reaped, floor_ms.as_ref());
+        println!(
+            "{:<28} ours {started:.1}, {WORKERS} bare {model} alive at once {live:.1}, ratio {:.2}×",
+            format!("{WORKERS} {model} all started, ms"),
+            started / live
+        );
     }
+}
+
+/// The time (ms) to start `workers` threads or processes that live at once and do nothing:
+/// std threads parked on a barrier, or forked children blocked on a pipe. floors.c ends each
+/// before it makes the next, so the next reuses its stack or its page tables; in a run, as
+/// here, all of them live together.
+fn all_live_at_once(model: Model, workers: usize) -> f64 {
+    let asked = Instant::now();
+    let started = if model == Model::Processes {
+        let mut ends = [0; 2];
+        // SAFETY: pipe(2) fills the two descriptors of the array it is given.
+        assert_eq!(unsafe { libc::pipe(ends.as_mut_ptr()) }, 0, "pipe");
+        let [read_end, write_end] = ends;
+        let mut children = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            // SAFETY: the child makes only async-signal-safe calls (close, read, _exit).
+            match unsafe { libc::fork() } {
+                0 => unsafe {
+                    // SAFETY: as above; the read returns at end of file, when the bench closes
+                    // its end or dies.
+                    libc::close(write_end);
+                    let mut byte = 0u8;
+                    libc::read(read_end, (&raw mut byte).cast(), 1);
+                    libc::_exit(0)
+                },
+                child if child > 0 => children.push(child),
+                _ => break,
+            }
+        }
+        let started = asked.elapsed();
+        // SAFETY: closing our own descriptors and waiting for our own children.
+        unsafe {
+            libc::close(write_end);
+            for child in children {
+                libc::waitpid(child, std::ptr::null_mut(), 0);
+            }
+            libc::close(read_end);
+        }
+        started
+    } else {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(workers + 1));
+        let threads: Vec<_> = (0..workers)
+            .map(|_| {
+                let barrier = std::sync::Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                })
+            })
+            .collect();
+        let started = asked.elapsed();
+        barrier.wait();
+        for thread in threads {
+            let _ = thread.join();
+        }
+        started
+    };
+    started.as_secs_f64() * 1e3
 }
 
 /// Median time from a stop request to the last worker ended, over 20 runs of 2 busy workers;
