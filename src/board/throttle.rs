@@ -5,7 +5,8 @@
 //! waiting leaves both usable. Each permit is also counted in its holder's slot, so that one
 //! that dies holding a permit (SIGKILL, a segfault) does not keep it, as it would a POSIX
 //! semaphore's: the engine gives back what the slot still counts when it reaps the worker.
-//! (A death between taking the permit and counting it, a few instructions, still keeps it.)
+//! (A death in the few instructions between taking a permit and counting it, or between
+//! uncounting it and giving it back, still keeps it.)
 //!
 //! The rate, burst and permit count are the caller's, passed at every call: the board holds
 //! only the state, reset with the rest of the header for every run.

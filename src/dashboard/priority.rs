@@ -36,9 +36,7 @@ impl WorkersPen {
             }
         }
     }
-}
 
-impl WorkersPen {
     /// True when workers join a cgroup of their own, not only idle priority.
     pub(crate) fn in_cgroup(&self) -> bool {
         self.cgroup.is_some()
