@@ -192,9 +192,10 @@ fn may_make_cgroups() -> bool {
     unsafe { libc::access(hierarchy.as_ptr(), libc::W_OK) == 0 }
 }
 
-/// Where dashboard `pid` keeps the workers of its runs.
+/// Where dashboard `pid` keeps the workers of its runs: below its own cpu cgroup.
 fn workers_cgroup(pid: i32) -> std::path::PathBuf {
-    std::path::PathBuf::from(format!("/sys/fs/cgroup/cpu/concur-tui-{pid}-0"))
+    let (_, home) = policy_and_cgroup(pid);
+    std::path::PathBuf::from(format!("/sys/fs/cgroup/cpu{}/concur-tui-{pid}-0", home.trim_end_matches('/')))
 }
 
 /// A process's scheduling policy (the 41st field of its stat) and its cpu cgroup.
