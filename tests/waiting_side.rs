@@ -54,15 +54,20 @@ fn throttle_never_passes_more_than_its_bucket_allows_with_threads_or_processes()
     }
 }
 
-#[test]
-fn throttle_semaphore_lets_one_task_work_at_a_time() {
-    let args = ["-w", "throttle", "-m", "processes", "-n", "3", "-t", "9", "-s", "20"];
+/// Three `model` workers, nine tasks of 20 ms and one permit: never two at work at once.
+fn assert_one_task_works_at_a_time(model: &str) {
+    let args = ["-w", "throttle", "-m", model, "-n", "3", "-t", "9", "-s", "20"];
     let (code, json) =
         run_json(&[&args[..], &["--rate", "1000000", "--burst", "1000", "--max-in-flight", "1"]].concat());
-    assert_eq!(code, 0, "{json}");
-    assert_eq!(json["metrics"]["peak_in_flight"], 1, "{json}");
+    assert_eq!(code, 0, "{model}: {json}");
+    assert_eq!(json["metrics"]["peak_in_flight"], 1, "{model}: {json}");
     // One at a time: nine tasks of 20 ms cannot overlap.
-    assert!(json["wall_seconds"].as_f64().expect("wall") >= 9.0 * 0.020, "{json}");
+    assert!(json["wall_seconds"].as_f64().expect("wall") >= 9.0 * 0.020, "{model}: {json}");
+}
+
+#[test]
+fn throttle_semaphore_lets_one_task_work_at_a_time() {
+    assert_one_task_works_at_a_time("processes");
 }
 
 /// The permit of a worker killed while it works is given back: the other worker goes on and
@@ -123,12 +128,7 @@ fn throttle_on_the_event_loop_holds_the_same_limits_on_one_thread() {
     assert!(workers.iter().all(|w| (&w["pid"], &w["tid"]) == first), "not one thread: {json}");
 
     // One permit: the loop's tasks hand it on, never two at once.
-    let args = ["-w", "throttle", "-m", "async", "-n", "3", "-t", "9", "-s", "20"];
-    let (code, json) =
-        run_json(&[&args[..], &["--rate", "1000000", "--burst", "1000", "--max-in-flight", "1"]].concat());
-    assert_eq!(code, 0, "{json}");
-    assert_eq!(json["metrics"]["peak_in_flight"], 1, "{json}");
-    assert!(json["wall_seconds"].as_f64().expect("wall") >= 9.0 * 0.020, "{json}");
+    assert_one_task_works_at_a_time("async");
 }
 
 #[test]

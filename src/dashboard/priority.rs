@@ -66,16 +66,13 @@ mod tests {
     use crate::engine::{Engine, Model, Phase, PlanRequest, StopReason};
     use crate::workload::by_name;
 
-    /// A line of `/proc/self/task/TID/stat` or `…/cgroup`.
+    /// `/proc/self/task/TID/cgroup`.
     fn task_file(tid: i32, file: &str) -> String {
         std::fs::read_to_string(format!("/proc/self/task/{tid}/{file}")).unwrap_or_default()
     }
 
     fn policy_of(tid: i32) -> i32 {
-        let stat = task_file(tid, "stat");
-        // The fields after the command's closing parenthesis; the policy is the 41st overall.
-        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        after.split_whitespace().nth(38).and_then(|policy| policy.parse().ok()).unwrap_or(-1)
+        crate::engine::pen::fake::policy_of(std::process::id() as i32, tid)
     }
 
     /// The dashboard's workers run at idle priority, in the workers' cgroup when one could be

@@ -30,6 +30,15 @@ pub(crate) mod fake {
 
     use super::Pen;
 
+    /// The scheduling policy of thread `tid` of process `pid`, from /proc (-1 if it is gone):
+    /// how a test sees that a worker was admitted.
+    pub(crate) fn policy_of(pid: i32, tid: i32) -> i32 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).unwrap_or_default();
+        // The fields after the command's closing parenthesis; the policy is the 41st overall.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        after.split_whitespace().nth(38).and_then(|policy| policy.parse().ok()).unwrap_or(-1)
+    }
+
     pub(crate) struct BatchPen;
 
     impl Pen for BatchPen {
@@ -48,18 +57,10 @@ mod tests {
     use std::sync::atomic::Ordering;
     use std::time::{Duration, Instant};
 
-    use super::fake::BatchPen;
+    use super::fake::{policy_of, BatchPen};
     use super::*;
     use crate::engine::{Engine, Model, Phase, PlanRequest, StartMethod, StopReason};
     use crate::workload::by_name;
-
-    /// The scheduling policy of thread `tid` of process `pid`, from /proc (-1 if it is gone).
-    fn policy_of(pid: i32, tid: i32) -> i32 {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).unwrap_or_default();
-        // The fields after the command's closing parenthesis; the policy is the 41st overall.
-        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        after.split_whitespace().nth(38).and_then(|policy| policy.parse().ok()).unwrap_or(-1)
-    }
 
     /// Every worker of every model runs admitted; the caller, which launched them, does not.
     /// (A spawned worker re-executes the program, which a test binary is not: the dashboard's
