@@ -15,7 +15,7 @@ use std::ffi::CStr;
 use std::num::NonZeroUsize;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
@@ -24,12 +24,14 @@ mod clock;
 mod futex;
 mod mailbox;
 mod ring;
+mod slot;
 mod throttle;
 
 pub use clock::{monotonic_ns, thread_cpu_ns};
 pub use futex::{futex_wait, futex_wake};
 pub use mailbox::{Lane, Mailbox};
 pub use ring::{Activity, RingRead, StateEvent, StateRing, RING_EVENTS};
+pub use slot::{InjectedCrash, Slot, SlotState};
 pub use throttle::{Bucket, Throttle};
 
 /// How many workers one run may have: the board's slot count.
@@ -37,38 +39,6 @@ pub const MAX_WORKERS: usize = 1024;
 
 /// CPUs a slot can remember having run on (four 64-bit masks).
 pub const MAX_TRACKED_CPUS: usize = 256;
-
-/// The lifecycle of one worker as stored in its slot (DESIGN.md's worker state machine).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum SlotState {
-    Pending = 0,
-    Running = 1,
-    Paused = 2,
-    Draining = 3,
-    Done = 4,
-    Cancelled = 5,
-    /// The worker caught its own panic and recorded it before leaving.
-    Panicked = 6,
-    /// A task could not be done (its line broke): the worker left without finishing.
-    Failed = 7,
-}
-
-impl SlotState {
-    #[must_use]
-    pub fn from_raw(raw: u32) -> Self {
-        match raw {
-            1 => Self::Running,
-            2 => Self::Paused,
-            3 => Self::Draining,
-            4 => Self::Done,
-            5 => Self::Cancelled,
-            6 => Self::Panicked,
-            7 => Self::Failed,
-            _ => Self::Pending,
-        }
-    }
-}
 
 /// Run-wide flags and counters.
 #[repr(C, align(128))]
@@ -100,160 +70,6 @@ pub enum StopLevel {
     AfterTask = 1,
     /// Stop at the next chunk boundary.
     AfterChunk = 2,
-}
-
-/// One worker's row. Written only by that worker (and by the engine before the worker starts).
-#[repr(C, align(128))]
-pub struct Slot {
-    pub state: AtomicU32,
-    /// Last CPU seen at a chunk boundary, -1 before the first.
-    pub core: AtomicI32,
-    pub pid: AtomicI32,
-    pub tid: AtomicI32,
-    pub tasks_done: AtomicU64,
-    pub tasks_total: AtomicU64,
-    /// Units done inside the current task, and how many it has.
-    pub units_done: AtomicU64,
-    pub units_total: AtomicU64,
-    /// Every CPU seen at a chunk boundary, as a bit set.
-    pub cores_seen: [AtomicU64; MAX_TRACKED_CPUS / 64],
-    /// Thread CPU time, updated at task boundaries.
-    pub cpu_ns: AtomicU64,
-    /// Time spent waiting for the emulated interpreter lock.
-    pub lock_wait_ns: AtomicU64,
-    /// CLOCK_MONOTONIC instants (ns): asked for, first instruction, left.
-    pub requested_ns: AtomicU64,
-    pub started_ns: AtomicU64,
-    pub finished_ns: AtomicU64,
-    /// Wrapping sum of the digests of the tasks this worker completed.
-    pub digest: AtomicU64,
-    /// Which run this slot belongs to.
-    pub generation: AtomicU64,
-    /// Time spent inside tasks, for busy and idle figures.
-    pub busy_ns: AtomicU64,
-    /// This worker's own counter (the sharded strategy of `contention`).
-    pub own_counter: AtomicU64,
-    /// Resident and proportional set size the worker measured of itself (`memory`).
-    pub rss_bytes: AtomicU64,
-    pub pss_bytes: AtomicU64,
-    /// The task in hand plus one (0: none), and the end of the block it grabbed: what a
-    /// replacement must redo when this worker crashes.
-    pub current_task: AtomicU64,
-    pub block_end: AtomicU64,
-    /// A crash the engine asked this worker to commit at its next chunk boundary
-    /// ([`InjectedCrash`] as u32, 0 for none): the dashboard's `x`, to show isolation.
-    pub inject: AtomicU32,
-    /// Permits of the run's semaphore this worker holds (`throttle`), so that the engine can
-    /// give back those of a worker that died holding them.
-    pub permits_held: AtomicU32,
-    /// Bytes this worker sent and received over its line, and the time it spent exchanging.
-    pub line_bytes: AtomicU64,
-    pub line_ns: AtomicU64,
-    /// The `shm` transport's two lanes between this worker and the coordinator.
-    pub mailbox: Mailbox,
-    /// Every change of what this worker does, for the timeline and the trace.
-    pub ring: StateRing,
-}
-
-/// A crash a worker commits on request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub enum InjectedCrash {
-    /// A Rust panic: caught in a thread, fatal to a process's worker alone.
-    Panic = 1,
-    /// A real invalid memory access.
-    Segfault = 2,
-}
-
-impl InjectedCrash {
-    #[must_use]
-    pub fn from_raw(raw: u32) -> Option<Self> {
-        match raw {
-            1 => Some(Self::Panic),
-            2 => Some(Self::Segfault),
-            _ => None,
-        }
-    }
-}
-
-impl Slot {
-    fn reset(&self, generation: u64) {
-        self.state.store(SlotState::Pending as u32, Ordering::Relaxed);
-        self.core.store(-1, Ordering::Relaxed);
-        self.pid.store(0, Ordering::Relaxed);
-        self.tid.store(0, Ordering::Relaxed);
-        for counter in [
-            &self.tasks_done,
-            &self.tasks_total,
-            &self.units_done,
-            &self.units_total,
-            &self.cpu_ns,
-            &self.lock_wait_ns,
-            &self.requested_ns,
-            &self.started_ns,
-            &self.finished_ns,
-            &self.digest,
-            &self.busy_ns,
-            &self.own_counter,
-            &self.rss_bytes,
-            &self.pss_bytes,
-            &self.current_task,
-            &self.block_end,
-            &self.line_bytes,
-            &self.line_ns,
-        ] {
-            counter.store(0, Ordering::Relaxed);
-        }
-        for mask in &self.cores_seen {
-            mask.store(0, Ordering::Relaxed);
-        }
-        self.inject.store(0, Ordering::Relaxed);
-        self.permits_held.store(0, Ordering::Relaxed);
-        self.ring.reset();
-        self.generation.store(generation, Ordering::Release);
-    }
-
-    #[must_use]
-    pub fn state(&self) -> SlotState {
-        SlotState::from_raw(self.state.load(Ordering::Acquire))
-    }
-
-    pub fn set_state(&self, state: SlotState) {
-        self.state.store(state as u32, Ordering::Release);
-    }
-
-    /// Remembers `cpu` as seen. One writer per slot, so load-then-store is enough.
-    #[inline]
-    pub fn note_core(&self, cpu: usize) {
-        self.core.store(i32::try_from(cpu).unwrap_or(-1), Ordering::Relaxed);
-        if cpu < MAX_TRACKED_CPUS {
-            let mask = &self.cores_seen[cpu / 64];
-            let bit = 1u64 << (cpu % 64);
-            let seen = mask.load(Ordering::Relaxed);
-            if seen & bit == 0 {
-                mask.store(seen | bit, Ordering::Relaxed);
-            }
-        }
-    }
-
-    /// Every CPU this worker was seen on, ascending.
-    #[must_use]
-    pub fn cores_seen(&self) -> Vec<usize> {
-        let mut cores = Vec::new();
-        for (word, mask) in self.cores_seen.iter().enumerate() {
-            let bits = mask.load(Ordering::Relaxed);
-            for bit in 0..64 {
-                if bits & (1 << bit) != 0 {
-                    cores.push(word * 64 + bit);
-                }
-            }
-        }
-        cores
-    }
-
-    pub fn add(counter: &AtomicU64, amount: u64) {
-        counter.store(counter.load(Ordering::Relaxed).wrapping_add(amount), Ordering::Relaxed);
-    }
 }
 
 #[repr(C)]
