@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::{one_line_error, Cli, Command};
-use crate::engine::worker::is_worker_thread;
+use crate::engine::workers::worker::is_worker_thread;
 use crate::{dashboard, headless};
 use clap::Parser;
 
@@ -58,7 +58,7 @@ pub fn main() -> ExitCode {
                 error.exit_code()
             }
         },
-        Some(Command::Worker { spec }) => match crate::engine::spawned::worker_main(&spec) {
+        Some(Command::Worker { spec }) => match crate::engine::workers::spawned::worker_main(&spec) {
             Ok(code) => code,
             Err(error) => {
                 eprintln!("error: {error}");

@@ -1,5 +1,5 @@
 //! The `shm` transport's mailbox in each worker's slot: two one-message lanes, published with a
-//! sequence number and slept on with a futex by `engine::line`. Only the layout lives here.
+//! sequence number and slept on with a futex by `engine::workers::line`. Only the layout lives here.
 
 use std::sync::atomic::{AtomicU32, AtomicU64};
 

@@ -72,7 +72,7 @@ mod tests {
     }
 
     fn policy_of(tid: i32) -> i32 {
-        crate::engine::pen::fake::policy_of(std::process::id() as i32, tid)
+        crate::engine::workers::pen::fake::policy_of(std::process::id() as i32, tid)
     }
 
     /// The dashboard's workers run at idle priority, in the workers' cgroup when one could be

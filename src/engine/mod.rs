@@ -7,59 +7,33 @@
 //!
 //! # Layout
 //!
-//! - `run.rs`: the [`Run`] handle: phase, pause, stop, crash injection, polling, reaping, drop.
-//! - `launching.rs`: the launching phase: preparation, then workers started a slice per poll.
-//! - `preparer.rs`: the one thread that runs every run's preparation.
-//! - `launch.rs`: starting one worker, replacing a crashed one, cleaning up a failed launch.
-//! - `launcher.rs`: how one worker is started (thread, fork, spawn, host), behind a trait.
-//! - `pen.rs`: where and how a front end wants its workers to run (a scheduling group and
-//!   policy apart from its own threads), behind a trait; each worker admits itself at its start.
-//! - `handle.rs`: one worker as the run tracks it, and reaping it into its ending.
-//! - `shutdown.rs`: the shutdown deadlines as a pure function of the time.
-//! - `coordinator.rs`: the program's side of each worker's line, for workloads that talk, and
-//!   a workload's service beside the workers (net's HTTP server), stopped after the last one.
-//! - `result.rs`: [`RunReport`] and building it from the board.
-//! - `threads.rs`, `processes.rs`, `spawned.rs`, `host.rs`, `event_loop.rs` (the async model:
-//!   one thread, each worker a task of its loop), `worker.rs` (the worker loop's steps) and
-//!   `hooks.rs` (what a worker lends its tasks: progress, stop, pause, state changes): the workers
-//!   themselves.
+//! Three folders, each importing only those before it:
+//!
+//! - `plan/`: what to run: the plan, its CPUs (affinity) and its memory (headroom).
+//! - `workers/`: what runs in a worker and the OS calls that start it (threads, fork, spawn,
+//!   a host process for a crash-prone thread group, the event loop, the lock emulation, lines, the pen).
+//! - `run/`: the parent's handle on one run: launch, reaping, shutdown deadlines,
+//!   coordinators, the timeline and the run's result.
 
-pub mod affinity;
-mod coordinator;
-mod event_loop;
-pub(crate) mod gil;
-mod handle;
-mod headroom;
-mod hooks;
-mod host;
-mod launch;
-mod launcher;
-mod launching;
-pub(crate) mod line;
-mod outcome;
-pub(crate) mod pen;
 pub mod plan;
-mod preparer;
-pub(crate) mod processes;
-mod result;
 mod run;
-mod shutdown;
-pub(crate) mod spawned;
-pub(crate) mod threads;
-pub mod timeline;
-pub(crate) mod worker;
+pub(crate) mod workers;
+
+#[cfg(test)]
+mod tests;
+
+pub use plan::affinity;
+pub use run::timeline;
 
 use std::sync::Arc;
 
-pub use outcome::{CrashReason, WorkerOutcome};
-pub(crate) use pen::Pen;
 pub use plan::{DrainPolicy, Model, Plan, PlanError, PlanRequest, Schedule, StartMethod};
-pub use result::{RunOutcome, RunReport, WorkerReport};
-pub use run::{Phase, Run};
-pub use shutdown::StopReason;
+pub use run::{CrashReason, WorkerOutcome};
+pub use run::{Phase, Run, RunOutcome, RunReport, StopReason, WorkerReport};
+pub(crate) use workers::pen::Pen;
 
 use crate::board::{Board, BoardError};
-use launcher::OsLauncher;
+use workers::launcher::OsLauncher;
 
 /// A run could not start.
 #[derive(Debug, thiserror::Error)]
@@ -89,7 +63,7 @@ pub enum LaunchError {
 /// Owns the board and the preparation thread; starts runs one at a time.
 pub struct Engine {
     board: Arc<Board>,
-    preparer: preparer::Preparer,
+    preparer: run::preparer::Preparer,
     /// Where the workers of every run are kept, if the front end asked.
     pen: Option<Arc<dyn Pen>>,
 }
@@ -98,7 +72,7 @@ impl Engine {
     /// Creates the board. Call before any other thread exists where possible.
     pub fn new() -> Result<Self, LaunchError> {
         let board = Arc::new(Board::create()?);
-        let preparer = preparer::Preparer::start().map_err(|error| LaunchError::Prepare(error.to_string()))?;
+        let preparer = run::preparer::Preparer::start().map_err(|error| LaunchError::Prepare(error.to_string()))?;
         Ok(Self { board, preparer, pen: None })
     }
 

@@ -14,18 +14,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::affinity::pin_current_thread;
 use super::hooks::{BoardHooks, Progress};
 use super::pen::Pen;
 use super::threads::{panic_message, ThreadResult};
 use super::worker::{mark_worker_thread, note_panicked, Life, TaskSource, WorkerSpec};
 use crate::board::{monotonic_ns, thread_cpu_ns, Activity, Board, SlotState, StopLevel};
+use crate::engine::plan::affinity::pin_current_thread;
 use crate::workload::task::Cells;
 use crate::workload::{AsyncHooks, Flow, Hooks, LocalFuture, TaskEnd, Workload};
 
 /// How long a computing task holds the thread before it lets the others run: CPython's
 /// default switch interval, so the timeline reads like the interpreter lock's.
-const SLICE: Duration = super::plan::DEFAULT_SWITCH_INTERVAL;
+const SLICE: Duration = crate::engine::plan::DEFAULT_SWITCH_INTERVAL;
 
 /// A yield shorter than this found nobody else ready: not worth a lock wait in the ring.
 const CONTENDED_YIELD_NS: u64 = 20_000;
@@ -230,7 +230,7 @@ impl AsyncHooks for LoopHooks<'_, '_> {
 }
 
 /// The loop as its workers' handles share it: joined once, by whichever is reaped first.
-pub(super) struct SharedLoop {
+pub(in crate::engine) struct SharedLoop {
     thread: Mutex<Option<JoinHandle<LoopResult>>>,
     /// How many workers are its tasks.
     workers: usize,
@@ -238,17 +238,17 @@ pub(super) struct SharedLoop {
 }
 
 impl SharedLoop {
-    pub(super) fn new(thread: JoinHandle<LoopResult>, workers: usize) -> Arc<Self> {
+    pub(in crate::engine) fn new(thread: JoinHandle<LoopResult>, workers: usize) -> Arc<Self> {
         Arc::new(Self { thread: Mutex::new(Some(thread)), workers, results: Mutex::new(None) })
     }
 
     /// True once the loop's thread has ended.
-    pub(super) fn is_finished(&self) -> bool {
+    pub(in crate::engine) fn is_finished(&self) -> bool {
         self.thread.lock().unwrap_or_else(PoisonError::into_inner).as_ref().is_none_or(JoinHandle::is_finished)
     }
 
     /// Worker `index`'s result once the loop has ended (waiting for it when `blocking`).
-    pub(super) fn result(&self, index: usize, blocking: bool) -> Option<ThreadResult> {
+    pub(in crate::engine) fn result(&self, index: usize, blocking: bool) -> Option<ThreadResult> {
         let mut results = self.results.lock().unwrap_or_else(PoisonError::into_inner);
         if results.is_none() {
             let mut thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner);

@@ -56,7 +56,7 @@ impl WorkerOutcome {
         match result {
             Ok(SlotState::Done) => Self::Done,
             Ok(SlotState::Cancelled) => Self::Cancelled,
-            Ok(SlotState::Failed) => Self::Failed(super::processes::EXIT_TASK_FAILED),
+            Ok(SlotState::Failed) => Self::Failed(crate::engine::workers::processes::EXIT_TASK_FAILED),
             Ok(other) => Self::Crashed(CrashReason::Panic(format!("worker left in state {other:?}"))),
             Err(message) => Self::Crashed(CrashReason::Panic(message)),
         }
@@ -70,8 +70,8 @@ impl WorkerOutcome {
                 (0, SlotState::Done) => Self::Done,
                 (0, SlotState::Cancelled) => Self::Cancelled,
                 // A thread of a host process whose task failed.
-                (0, SlotState::Failed) => Self::Failed(super::processes::EXIT_TASK_FAILED),
-                (super::processes::EXIT_PANICKED, _) => {
+                (0, SlotState::Failed) => Self::Failed(crate::engine::workers::processes::EXIT_TASK_FAILED),
+                (crate::engine::workers::processes::EXIT_PANICKED, _) => {
                     Self::Crashed(CrashReason::Panic("panicked in the worker process".into()))
                 }
                 (code, _) => Self::Failed(code),
@@ -128,7 +128,7 @@ impl WorkerOutcome {
         match self {
             Self::Killed(signal) | Self::Crashed(CrashReason::Signal(signal)) => Some(signal.as_str().to_owned()),
             Self::Crashed(CrashReason::Panic(message)) => Some(format!("panic: {message}")),
-            Self::Failed(super::processes::EXIT_TASK_FAILED) => Some("a task failed".to_owned()),
+            Self::Failed(crate::engine::workers::processes::EXIT_TASK_FAILED) => Some("a task failed".to_owned()),
             Self::Failed(code) => Some(format!("exit {code}")),
             _ => None,
         }

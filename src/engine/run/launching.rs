@@ -12,20 +12,20 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::{Receiver, TryRecvError};
 
 use super::coordinator::Coordinators;
-use super::event_loop::{LoopGroup, SharedLoop};
-use super::gil::InterpreterLock;
 use super::handle::Handle;
-use super::host::HostedGroup;
-use super::launcher::Launcher;
 use super::outcome::{Ending, WorkerOutcome};
-use super::plan::{Model, Plan, Schedule, StartMethod};
 use super::preparer::Prepared;
 use super::result::MemoryMark;
-use super::run::Run;
 use super::timeline::TimelineReader;
-use super::worker::TaskSource;
-use super::{Engine, LaunchError};
+use super::Run;
 use crate::board::{monotonic_ns, SlotState, StopLevel};
+use crate::engine::plan::{Model, Plan, Schedule, StartMethod};
+use crate::engine::workers::event_loop::{LoopGroup, SharedLoop};
+use crate::engine::workers::gil::InterpreterLock;
+use crate::engine::workers::host::HostedGroup;
+use crate::engine::workers::launcher::Launcher;
+use crate::engine::workers::worker::TaskSource;
+use crate::engine::{Engine, LaunchError};
 use crate::workload::{Flow, Workload};
 
 /// How long one poll may spend starting workers: short enough that a front end polling in a
@@ -269,7 +269,7 @@ mod tests {
     use nix::sys::signal::Signal;
 
     use super::*;
-    use crate::engine::launcher::fake::SlowLauncher;
+    use crate::engine::workers::launcher::fake::SlowLauncher;
     use crate::engine::{DrainPolicy, Engine, Phase, PlanRequest, RunOutcome, StopReason};
     use crate::workload::by_name;
 

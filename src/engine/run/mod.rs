@@ -1,7 +1,33 @@
-//! The run handle: where a run is, pausing, stopping, crashing a worker on request, polling,
-//! reaping, building the report at the end, and leaving no child behind when dropped. It
-//! carries out what [`shutdown::due`] says and reads the clock for it; starting workers is
-//! `launch.rs`'s, presenting the result is `report/`'s.
+//! The parent's handle on one run: the [`Run`] handle itself (here: where a run is, pausing,
+//! stopping, crashing a worker on request, polling, reaping, building the report at the end,
+//! and leaving no child behind when dropped), and what it is made of. It carries out what
+//! [`shutdown::due`] says and reads the clock for it; it starts workers only through
+//! `workers/`'s launcher and never runs worker code; presenting the result is `report/`'s.
+//!
+//! - `launching.rs`: the launching phase: preparation, then workers started a slice per poll.
+//! - `preparer.rs`: the one thread that runs every run's preparation.
+//! - `launch.rs`: starting one worker, replacing a crashed one, cleaning up a failed launch.
+//! - `handle.rs`: one worker as the run tracks it, and reaping it into its ending.
+//! - `outcome.rs`: how a worker ended, read from its wait status and its slot.
+//! - `shutdown.rs`: the shutdown deadlines as a pure function of the time.
+//! - `coordinator.rs`: the program's side of each worker's line, for workloads that talk, and
+//!   a workload's service beside the workers (net's HTTP server), stopped after the last one.
+//! - `timeline.rs`: the workers' rings read into segments.
+//! - `result.rs`: [`RunReport`] and building it from the board.
+
+mod coordinator;
+mod handle;
+mod launch;
+mod launching;
+mod outcome;
+pub(super) mod preparer;
+mod result;
+mod shutdown;
+pub mod timeline;
+
+pub use outcome::{CrashReason, WorkerOutcome};
+pub use result::{RunOutcome, RunReport, WorkerReport};
+pub use shutdown::StopReason;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -10,18 +36,18 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use super::coordinator::Coordinators;
-use super::handle::{Handle, Reaping};
-use super::launcher::Launcher;
-use super::launching::Launching;
-use super::outcome::{Ending, WorkerOutcome};
 use super::plan::{DrainPolicy, Model, Plan};
-use super::processes;
-use super::result::{build_report, EndedRun, MemoryMark, RunReport};
-use super::shutdown::{self, Due, StopReason, Stopping};
-use super::timeline::{Timeline, TimelineReader};
+use super::workers::launcher::Launcher;
+use super::workers::processes;
 use crate::board::{monotonic_ns, Board, InjectedCrash, StopLevel};
 use crate::workload::{LiveCells, Workload};
+use coordinator::Coordinators;
+use handle::{Handle, Reaping};
+use launching::Launching;
+use outcome::Ending;
+use result::{build_report, EndedRun, MemoryMark};
+use shutdown::{Due, Stopping};
+use timeline::{Timeline, TimelineReader};
 
 /// Where a run is, for the front ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,32 +70,32 @@ pub enum Phase {
 
 /// A run in progress.
 pub struct Run {
-    pub(super) board: Arc<Board>,
-    pub(super) plan: Plan,
-    pub(super) workload: Arc<dyn Workload>,
-    pub(super) launcher: Arc<dyn Launcher>,
-    pub(super) started_at: Instant,
-    pub(super) started_ns: u64,
+    board: Arc<Board>,
+    plan: Plan,
+    workload: Arc<dyn Workload>,
+    launcher: Arc<dyn Launcher>,
+    started_at: Instant,
+    started_ns: u64,
     /// What each worker did, drained from the board's rings at every poll.
-    pub(super) timeline: TimelineReader,
-    pub(super) workers: Vec<Handle>,
-    pub(super) stop: Option<Stopping>,
-    pub(super) paused: bool,
-    pub(super) group: Option<Pid>,
-    pub(super) finished_at: Option<Instant>,
+    timeline: TimelineReader,
+    workers: Vec<Handle>,
+    stop: Option<Stopping>,
+    paused: bool,
+    group: Option<Pid>,
+    finished_at: Option<Instant>,
     /// Workers that crashed and were replaced (--respawn): index and how they ended.
-    pub(super) replaced: Vec<(usize, WorkerOutcome)>,
+    replaced: Vec<(usize, WorkerOutcome)>,
     /// Crashed workers whose replacement could not start: index and why.
-    pub(super) respawn_failures: Vec<(usize, String)>,
+    respawn_failures: Vec<(usize, String)>,
     /// The coordinator's side of each worker's line, for workloads that talk.
-    pub(super) coordinators: Coordinators,
+    coordinators: Coordinators,
     /// This process's memory at the start, to report what the run added.
-    pub(super) memory: MemoryMark,
+    memory: MemoryMark,
     /// Set while the run is prepared or its workers started; None once all were started or
     /// the launch was cut short.
-    pub(super) launching: Option<Launching>,
+    launching: Option<Launching>,
     /// Why the launch failed, until the front end takes it.
-    pub(super) launch_error: Option<super::LaunchError>,
+    launch_error: Option<crate::engine::LaunchError>,
 }
 
 impl Run {
@@ -296,14 +322,14 @@ impl Run {
         report
     }
 
-    pub(super) fn signal_live(&self, signal: Signal) {
+    fn signal_live(&self, signal: Signal) {
         for pid in self.live_pids() {
             processes::signal(pid, signal);
         }
     }
 
     /// SIGKILL to every live process, and SIGCONT so that a stopped (paused) one dies now.
-    pub(super) fn kill_live(&self) {
+    fn kill_live(&self) {
         for pid in self.live_pids() {
             processes::signal(pid, Signal::SIGKILL);
             processes::signal(pid, Signal::SIGCONT);
@@ -322,7 +348,7 @@ impl Run {
 
     /// Turns every worker that has ended (every worker, when `blocking`) into its [`Ending`],
     /// and replaces the failed ones when the plan says so.
-    pub(super) fn reap(&mut self, blocking: bool) {
+    fn reap(&mut self, blocking: bool) {
         let mut reaping = Reaping {
             board: &self.board,
             blocking,

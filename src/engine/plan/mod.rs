@@ -1,13 +1,16 @@
-//! A run's plan: what the user asked for, validated once at the edge so launchers never see a
-//! bad value.
+//! What to run: a run's plan, the user's request validated once at the edge so launchers never
+//! see a bad value, with the CPUs it may use (`affinity.rs`) and the memory it may take
+//! (`headroom.rs`). Nothing here starts, signals or reads a worker.
 
 use std::fmt;
 use std::time::Duration;
 
-use super::affinity::{allowed_cpus, Affinity, AffinityError};
-use super::headroom;
+pub mod affinity;
+mod headroom;
+
 use crate::board::MAX_WORKERS;
 use crate::workload::{Kind, OptionError, Setup, Shape};
+use affinity::{allowed_cpus, Affinity, AffinityError};
 
 /// How work is executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]

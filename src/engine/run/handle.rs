@@ -1,6 +1,6 @@
 //! One worker as the run handle tracks it (a thread, a process, a thread of a host process, a
 //! task of the event loop, or its end) and reaping it: joining the thread or `wait4` on the pid, turned into an
-//! [`Ending`]. It never starts or signals a worker; `run.rs` decides when to reap.
+//! [`Ending`]. It never starts or signals a worker; `run/mod.rs` decides when to reap.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -8,12 +8,12 @@ use std::thread::JoinHandle;
 
 use nix::unistd::Pid;
 
-use super::event_loop::SharedLoop;
 use super::outcome::{CrashReason, Ending, WorkerOutcome};
-use super::processes;
 use super::shutdown::past_grace;
-use super::threads::{self, ThreadResult};
 use crate::board::{Board, SlotState};
+use crate::engine::workers::event_loop::SharedLoop;
+use crate::engine::workers::processes;
+use crate::engine::workers::threads::{self, ThreadResult};
 
 pub(super) enum Handle {
     /// Not started yet: the run is still launching.

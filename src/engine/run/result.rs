@@ -9,10 +9,10 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::outcome::{Ending, WorkerOutcome};
-use super::plan::{Model, Plan, StartMethod};
 use super::shutdown::StopReason;
 use super::timeline::Timeline;
 use crate::board::Board;
+use crate::engine::plan::{Model, Plan, StartMethod};
 use crate::units::ns_to_seconds;
 use crate::workload::{MetricsOf, RunCells, Workload};
 

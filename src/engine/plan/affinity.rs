@@ -79,13 +79,13 @@ fn parse_cpu_list(text: &str) -> Option<Vec<usize>> {
         let part = part.trim();
         if let Some((low, high)) = part.split_once('-') {
             let (low, high): (usize, usize) = (low.trim().parse().ok()?, high.trim().parse().ok()?);
-            if low > high || high >= super::super::board::MAX_TRACKED_CPUS {
+            if low > high || high >= crate::board::MAX_TRACKED_CPUS {
                 return None;
             }
             cpus.extend(low..=high);
         } else {
             let cpu: usize = part.parse().ok()?;
-            if cpu >= super::super::board::MAX_TRACKED_CPUS {
+            if cpu >= crate::board::MAX_TRACKED_CPUS {
                 return None;
             }
             cpus.push(cpu);

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::plan::{Model, Plan, PlanError, StartMethod};
+use super::{Model, Plan, PlanError, StartMethod};
 use crate::units::format_bytes;
 use crate::workload::Shape;
 

@@ -10,22 +10,22 @@ use std::thread::JoinHandle;
 
 use crossbeam::channel::{bounded, unbounded, Receiver, Sender};
 
-use super::threads::panic_message;
+use crate::engine::workers::threads::panic_message;
 use crate::workload::{Flow, Preparing, Workload};
 
 type Job = Box<dyn FnOnce() + Send>;
 
 /// How a preparation ended: its flow, or the message of its panic.
-pub(super) type Prepared = Result<Flow, String>;
+pub(in crate::engine) type Prepared = Result<Flow, String>;
 
 /// The preparation thread, alive as long as the engine.
-pub(super) struct Preparer {
+pub(in crate::engine) struct Preparer {
     jobs: Option<Sender<Job>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Preparer {
-    pub(super) fn start() -> std::io::Result<Self> {
+    pub(in crate::engine) fn start() -> std::io::Result<Self> {
         let (jobs, queue) = unbounded::<Job>();
         let thread = std::thread::Builder::new().name("prepare".into()).spawn(move || {
             for job in queue {
@@ -37,7 +37,7 @@ impl Preparer {
 
     /// Prepares `workload` on the preparation thread; its end arrives on the receiver. `stop`
     /// asks the preparation to leave early.
-    pub(super) fn prepare(
+    pub(in crate::engine) fn prepare(
         &self,
         workload: Arc<dyn Workload>,
         forked: bool,

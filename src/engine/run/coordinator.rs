@@ -2,14 +2,14 @@
 //! where the workload's `serve` runs; and a workload's service (net's HTTP server), started
 //! before the first worker and stopped with the coordinators. This module opens a worker's line,
 //! starts its coordinator and the service and ends them; it never starts, signals or reaps a
-//! worker (that is `run.rs`).
+//! worker (that is `run/mod.rs`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::line::{self, End};
 use crate::board::Board;
+use crate::engine::workers::line::{self, End};
 use crate::workload::{ExchangeError, Line, Service, Stopping, Workload};
 
 /// A coordinator thread serving worker `index`'s line, and the flag that ends it.

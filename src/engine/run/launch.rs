@@ -1,6 +1,6 @@
 //! Starting workers: every worker of a plan, a crashed worker's replacement (`--respawn`), and
 //! the clean-up when a launch fails. What is started comes from the plan; how it is started is
-//! the [`Launcher`]'s. Signalling and reaping afterwards are `run.rs`'s.
+//! the [`Launcher`]'s. Signalling and reaping afterwards are `run/mod.rs`'s.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -9,18 +9,18 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use super::gil::InterpreterLock;
 use super::handle::Handle;
-use super::line::End;
 use super::outcome::WorkerOutcome;
-use super::plan::{Model, StartMethod};
-use super::run::{Phase, Run};
 use super::shutdown::{self, Due, StopReason, Stopping};
-use super::spawned::SpawnedWork;
-use super::threads::ThreadWorker;
-use super::worker::{TaskSource, WorkerSpec};
-use super::LaunchError;
+use super::{Phase, Run};
 use crate::board::{monotonic_ns, SlotState};
+use crate::engine::plan::{Model, StartMethod};
+use crate::engine::workers::gil::InterpreterLock;
+use crate::engine::workers::line::End;
+use crate::engine::workers::spawned::SpawnedWork;
+use crate::engine::workers::threads::ThreadWorker;
+use crate::engine::workers::worker::{TaskSource, WorkerSpec};
+use crate::engine::LaunchError;
 
 /// Why one launch failed, before the engine knows how many were started.
 pub(super) enum Launch {
@@ -182,9 +182,9 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::engine::launcher::fake::RefusingLauncher;
-    use crate::engine::launcher::Launcher;
     use crate::engine::plan::Schedule;
+    use crate::engine::workers::launcher::fake::RefusingLauncher;
+    use crate::engine::workers::launcher::Launcher;
     use crate::engine::{Engine, PlanRequest};
     use crate::workload::by_name;
 

@@ -9,11 +9,11 @@ use std::cell::Cell;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::affinity::pin_current_thread;
 use super::gil::InterpreterLock;
 use super::hooks::{current_cpu, BoardHooks};
 use super::line::End;
 use crate::board::{monotonic_ns, thread_cpu_ns, Activity, Board, Slot, SlotState, StopLevel};
+use crate::engine::plan::affinity::pin_current_thread;
 use crate::workload::{TaskEnd, Workload};
 
 thread_local! {
