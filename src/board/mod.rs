@@ -8,6 +8,11 @@
 //! Each slot also owns a ring of state changes (when, doing what, on which CPU) with one writer,
 //! the worker, and a sequence counter so that a late reader knows how many events it missed.
 //!
+//! Whatever a workload shares lives in generic cells, the same for every workload: a run-wide
+//! counter and lock word, a token bucket and a counting semaphore (`limits.rs`) in the header,
+//! and in each slot the worker's own counter and memory figures. A workload picks the cells it
+//! needs (through `workload::Cells`) and its summary says what they meant.
+//!
 //! Workers only store atomics here, at chunk boundaries: no lock, no syscall, no channel. It must
 //! not know about workloads, launchers or screens.
 
@@ -22,17 +27,17 @@ use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
 
 mod clock;
 mod futex;
+mod limits;
 mod mailbox;
 mod ring;
 mod slot;
-mod throttle;
 
 pub use clock::{monotonic_ns, thread_cpu_ns};
 pub use futex::{futex_wait, futex_wake};
+pub use limits::{Bucket, Limits};
 pub use mailbox::{Lane, Mailbox};
 pub use ring::{Activity, RingRead, StateEvent, StateRing, RING_EVENTS};
 pub use slot::{InjectedCrash, Slot, SlotState};
-pub use throttle::{Bucket, Throttle};
 
 /// How many workers one run may have: the board's slot count.
 pub const MAX_WORKERS: usize = 1024;
@@ -53,12 +58,12 @@ pub struct Header {
     pub next_task: AtomicU64,
     /// Total tasks of the current run.
     pub tasks_total: AtomicU64,
-    /// A counter every worker of the run may update (the `contention` workload).
-    pub counter: AtomicU64,
-    /// A process-shared lock word guarding `counter` under the mutex strategy: 0 free, 1 held.
-    pub counter_lock: AtomicU32,
-    /// The token bucket and semaphore every worker asks (the `throttle` workload).
-    pub throttle: Throttle,
+    /// A counter every worker of the run may update, whatever its workload counts in it.
+    pub shared_counter: AtomicU64,
+    /// A process-shared lock word a workload may guard `shared_counter` with: 0 free, 1 held.
+    pub shared_lock: AtomicU32,
+    /// A token bucket and a counting semaphore shared by every worker of the run.
+    pub limits: Limits,
 }
 
 /// How hard a stop request is.
@@ -181,9 +186,9 @@ impl Board {
         header.pause.store(0, Ordering::Relaxed);
         header.next_task.store(0, Ordering::Relaxed);
         header.tasks_total.store(tasks_total, Ordering::Relaxed);
-        header.counter.store(0, Ordering::Relaxed);
-        header.counter_lock.store(0, Ordering::Relaxed);
-        header.throttle.reset();
+        header.shared_counter.store(0, Ordering::Relaxed);
+        header.shared_lock.store(0, Ordering::Relaxed);
+        header.limits.reset();
         for slot in &self.slots()[..workers.min(MAX_WORKERS)] {
             slot.reset(generation);
         }

@@ -67,9 +67,10 @@ pub struct Slot {
     pub generation: AtomicU64,
     /// Time spent inside tasks, for busy and idle figures.
     pub busy_ns: AtomicU64,
-    /// This worker's own counter (the sharded strategy of `contention`).
+    /// This worker's own counter, whatever its workload counts in it (read by the workload's
+    /// summary at the end: one number per worker).
     pub own_counter: AtomicU64,
-    /// Resident and proportional set size the worker measured of itself (`memory`).
+    /// Resident and proportional set size the worker measured of itself, if its workload does.
     pub rss_bytes: AtomicU64,
     pub pss_bytes: AtomicU64,
     /// The task in hand plus one (0: none), and the end of the block it grabbed: what a
@@ -79,7 +80,7 @@ pub struct Slot {
     /// A crash the engine asked this worker to commit at its next chunk boundary
     /// ([`InjectedCrash`] as u32, 0 for none): the dashboard's `x`, to show isolation.
     pub inject: AtomicU32,
-    /// Permits of the run's semaphore this worker holds (`throttle`), so that the engine can
+    /// Permits of the run's semaphore ([`super::Limits`]) this worker holds, so that the engine can
     /// give back those of a worker that died holding them.
     pub permits_held: AtomicU32,
     /// Bytes this worker sent and received over its line, and the time it spent exchanging.

@@ -100,8 +100,8 @@ pub struct Cells<'a> {
     pub tasks_done: u64,
     /// True in a forked worker process, false in a thread.
     pub in_process: bool,
-    /// The run's token bucket and semaphore (`throttle`).
-    pub throttle: &'a crate::board::Throttle,
+    /// The run's token bucket and semaphore.
+    pub limits: &'a crate::board::Limits,
     /// The semaphore's permits this worker holds, counted so that a dead one's are given back.
     pub permits_held: &'a AtomicU32,
 }

@@ -39,7 +39,7 @@ pub(crate) struct Recorder {
     pub tasks_done: u64,
     pub lock_waits: usize,
     pub exchanges: usize,
-    pub throttle: crate::board::Throttle,
+    pub limits: crate::board::Limits,
     pub permits_held: AtomicU32,
     /// CPU time helper threads reported spending for the task (a task of a loop).
     pub helper_cpu: std::time::Duration,
@@ -74,7 +74,7 @@ impl Hooks for Recorder {
             worker: self.worker,
             tasks_done: self.tasks_done,
             in_process: false,
-            throttle: &self.throttle,
+            limits: &self.limits,
             permits_held: &self.permits_held,
         }
     }

@@ -165,7 +165,7 @@ impl Throttled {
     fn enter(&self, hooks: &mut dyn Hooks) -> Option<u64> {
         loop {
             let mut held = None;
-            hooks.blocking_with_cells(&mut |cells| held = cells.throttle.enter(self.permits, SLICE, cells.permits_held));
+            hooks.blocking_with_cells(&mut |cells| held = cells.limits.enter(self.permits, SLICE, cells.permits_held));
             if let Some(held) = held {
                 return Some(u64::from(held));
             }
@@ -197,7 +197,7 @@ impl Workload for Throttled {
 
     fn run_task(&self, task: u64, hooks: &mut dyn Hooks) -> TaskEnd {
         let asked = Instant::now();
-        let wait = hooks.cells().throttle.take_token(Bucket::per_second(self.rate, self.burst));
+        let wait = hooks.cells().limits.take_token(Bucket::per_second(self.rate, self.burst));
         let flow = Self::sleep(hooks, wait, 0);
         hooks.cells().own_counter.fetch_add(asked.elapsed().as_nanos() as u64, Ordering::Relaxed);
         if flow == Flow::Stop {
@@ -211,7 +211,7 @@ impl Workload for Throttled {
         // checkpoint) goes on unwinding after that, so the other workers are not locked out.
         let worked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.work(hooks)));
         let cells = hooks.cells();
-        cells.throttle.leave(cells.permits_held);
+        cells.limits.leave(cells.permits_held);
         let flow = worked.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         match flow {
             Flow::Continue => TaskEnd::Completed { digest: task + 1 },
@@ -256,7 +256,7 @@ impl AsyncWorkload for Throttled {
     fn run_task_async<'a>(&'a self, task: u64, hooks: &'a mut dyn AsyncHooks) -> LocalFuture<'a, TaskEnd> {
         Box::pin(async move {
             let asked = Instant::now();
-            let wait = hooks.cells().throttle.take_token(Bucket::per_second(self.rate, self.burst));
+            let wait = hooks.cells().limits.take_token(Bucket::per_second(self.rate, self.burst));
             let flow = sleep_on_loop(hooks, wait, 0).await;
             hooks.cells().own_counter.fetch_add(asked.elapsed().as_nanos() as u64, Ordering::Relaxed);
             if flow == Flow::Stop {
@@ -293,7 +293,7 @@ impl Throttled {
             // Listening before trying, so that a permit given back in between still wakes us.
             freed.as_mut().enable();
             let cells = hooks.cells();
-            if let Some(held) = cells.throttle.try_enter(self.permits, cells.permits_held) {
+            if let Some(held) = cells.limits.try_enter(self.permits, cells.permits_held) {
                 return Some(u64::from(held));
             }
             // Freed or a slice over, alike: try again; None only when the run stopped.
@@ -333,7 +333,7 @@ struct Permit<'h> {
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         let cells = self.hooks.cells();
-        cells.throttle.leave(cells.permits_held);
+        cells.limits.leave(cells.permits_held);
         self.freed.notify_one();
     }
 }
@@ -351,14 +351,14 @@ mod tests {
         assert_eq!(throttled.run_task(2, &mut hooks), TaskEnd::Completed { digest: 3 });
         assert_eq!(hooks.checkpoints, vec![10, 15]);
         assert_eq!(hooks.counter.load(Ordering::Relaxed), 1, "the peak in flight");
-        assert_eq!(hooks.throttle.in_flight(), 0);
+        assert_eq!(hooks.limits.in_flight(), 0);
         assert_eq!(hooks.permits_held.load(Ordering::Relaxed), 0, "the worker's count is back to 0");
         // Somebody else holds the only permit: the next task waits for it until told to stop.
         let other = AtomicU32::new(0);
-        assert_eq!(hooks.throttle.try_enter(1, &other), Some(1));
+        assert_eq!(hooks.limits.try_enter(1, &other), Some(1));
         hooks.stop_after = Some(4);
         assert_eq!(throttled.run_task(3, &mut hooks), TaskEnd::Stopped);
-        assert_eq!(hooks.throttle.in_flight(), 1, "a task that never entered gives nothing back");
+        assert_eq!(hooks.limits.in_flight(), 1, "a task that never entered gives nothing back");
     }
 
     #[test]
@@ -370,20 +370,20 @@ mod tests {
         assert_eq!(end, TaskEnd::Completed { digest: 3 }, "the same digest as on a thread");
         assert_eq!(hooks.0.checkpoints, vec![10, 15]);
         assert_eq!(hooks.0.counter.load(Ordering::Relaxed), 1, "the peak in flight");
-        assert_eq!(hooks.0.throttle.in_flight(), 0);
+        assert_eq!(hooks.0.limits.in_flight(), 0);
         // Stopped while working: the permit goes back all the same.
         hooks.0.checkpoints.clear();
         hooks.0.stop_after = Some(1);
         assert_eq!(runtime.block_on(throttled.run_task_async(3, &mut hooks)), TaskEnd::Stopped);
         assert_eq!(hooks.0.checkpoints, vec![10], "stopped in its work, holding the permit");
-        assert_eq!(hooks.0.throttle.in_flight(), 0, "a stopped task kept its permit");
+        assert_eq!(hooks.0.limits.in_flight(), 0, "a stopped task kept its permit");
         // The only permit is taken: a task waits for it, blocked, until told to stop.
         let other = AtomicU32::new(0);
-        assert_eq!(hooks.0.throttle.try_enter(1, &other), Some(1));
+        assert_eq!(hooks.0.limits.try_enter(1, &other), Some(1));
         hooks.0.checkpoints.clear();
         hooks.0.stop_after = Some(3);
         assert_eq!(runtime.block_on(throttled.run_task_async(4, &mut hooks)), TaskEnd::Stopped);
-        assert_eq!(hooks.0.throttle.in_flight(), 1, "a task that never entered gives nothing back");
+        assert_eq!(hooks.0.limits.in_flight(), 1, "a task that never entered gives nothing back");
         assert!(hooks.0.blocking_calls >= 3, "its waits were awaited as blocked");
     }
 }

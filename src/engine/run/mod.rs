@@ -154,7 +154,7 @@ impl Run {
         self.workload.live(&LiveCells {
             elapsed_seconds: self.elapsed().as_secs_f64(),
             tasks_done: self.tasks_done(),
-            shared_counter: self.board.header().counter.load(Ordering::Relaxed),
+            shared_counter: self.board.header().shared_counter.load(Ordering::Relaxed),
             own_counters: slots.iter().map(|slot| slot.own_counter.load(Ordering::Relaxed)).collect(),
         })
     }
@@ -367,9 +367,9 @@ impl Run {
                 respawn.push((index, ending.outcome.clone()));
             }
             *handle = Handle::Ended(ending);
-            // A worker that died holding the semaphore's permits (throttle) gives them back now,
+            // A worker that died holding permits of the board's semaphore gives them back now,
             // or the others would wait for them until the run is stopped.
-            self.board.header().throttle.give_back_held(&self.board.slot(index).permits_held);
+            self.board.header().limits.give_back_held(&self.board.slot(index).permits_held);
             self.timeline.close(&self.board, index, monotonic_ns());
         }
         for (index, outcome) in respawn {

@@ -231,7 +231,7 @@ fn workload_metrics(
     let EndedRun { board, plan, workload, wall, .. } = *run;
     let worker_count = run.endings.len();
     workload.metrics(&RunCells {
-        shared_counter: board.header().counter.load(Ordering::Relaxed),
+        shared_counter: board.header().shared_counter.load(Ordering::Relaxed),
         own_counters: (0..worker_count).map(|index| board.slot(index).own_counter.load(Ordering::Relaxed)).collect(),
         tasks: plan.tasks,
         tasks_done,

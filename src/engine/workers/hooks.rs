@@ -292,15 +292,15 @@ pub(super) fn current_cpu() -> Option<usize> {
 /// The cells of the board a task of worker `index` may use.
 pub(crate) fn shared_cells<'a>(header: &'a Header, slot: &'a Slot, index: usize, in_process: bool) -> Cells<'a> {
     Cells {
-        shared_counter: &header.counter,
-        shared_lock: &header.counter_lock,
+        shared_counter: &header.shared_counter,
+        shared_lock: &header.shared_lock,
         own_counter: &slot.own_counter,
         rss_bytes: &slot.rss_bytes,
         pss_bytes: &slot.pss_bytes,
         worker: index,
         tasks_done: slot.tasks_done.load(Ordering::Relaxed),
         in_process,
-        throttle: &header.throttle,
+        limits: &header.limits,
         permits_held: &slot.permits_held,
     }
 }

@@ -1,4 +1,4 @@
-//! The `throttle` workload's two shared limits, in the board so that threads and processes
+//! Two shared limits a workload may use, in the board so that threads and processes
 //! (forked or spawned) obey the very same ones: a token bucket kept as one GCRA word (the
 //! "theoretical arrival time" of the next token, moved with compare-and-swap) and a counting
 //! semaphore whose count is a futex word. Neither holds a lock, so a worker that dies while
@@ -20,7 +20,7 @@ use super::futex::{futex_wait, futex_wake};
 /// A token bucket and a semaphore shared by every worker of a run.
 #[repr(C, align(128))]
 #[derive(Default)]
-pub struct Throttle {
+pub struct Limits {
     /// CLOCK_MONOTONIC (ns) at which the bucket would be empty again if no token were taken
     /// before then; 0 before the first token.
     tat_ns: AtomicU64,
@@ -45,7 +45,7 @@ impl Bucket {
     }
 }
 
-impl Throttle {
+impl Limits {
     pub(super) fn reset(&self) {
         self.tat_ns.store(0, Ordering::Relaxed);
         self.in_flight.store(0, Ordering::Relaxed);
@@ -61,7 +61,7 @@ impl Throttle {
         Duration::from_nanos(self.take_token_at(now, bucket).saturating_sub(now))
     }
 
-    /// [`Throttle::take_token`] at a given instant: returns when the token comes due.
+    /// [`Limits::take_token`] at a given instant: returns when the token comes due.
     fn take_token_at(&self, now: u64, bucket: Bucket) -> u64 {
         let interval = bucket.interval.as_nanos() as u64;
         let tolerance = interval.saturating_mul(bucket.burst - 1);
@@ -149,26 +149,26 @@ mod tests {
 
     #[test]
     fn a_bucket_gives_its_burst_at_once_then_one_token_per_interval() {
-        let throttle = Throttle::default();
+        let limits = Limits::default();
         let bucket = Bucket::per_second(100, 3);
         let start = 1_000 * MS;
-        let due: Vec<u64> = (0..6).map(|_| throttle.take_token_at(start, bucket) - start).collect();
+        let due: Vec<u64> = (0..6).map(|_| limits.take_token_at(start, bucket) - start).collect();
         assert_eq!(due, vec![0, 0, 0, 10 * MS, 20 * MS, 30 * MS]);
         // A quiet spell refills the bucket, but never past its burst.
         let later = start + 1_000 * MS;
-        let due: Vec<u64> = (0..4).map(|_| throttle.take_token_at(later, bucket) - later).collect();
+        let due: Vec<u64> = (0..4).map(|_| limits.take_token_at(later, bucket) - later).collect();
         assert_eq!(due, vec![0, 0, 0, 10 * MS]);
     }
 
     #[test]
     fn tokens_taken_at_once_by_many_threads_are_all_distinct_slots() {
-        let throttle = Arc::new(Throttle::default());
+        let limits = Arc::new(Limits::default());
         let bucket = Bucket::per_second(1000, 1);
         let start = 5_000 * MS;
         let handles: Vec<_> = (0..4)
             .map(|_| {
-                let throttle = Arc::clone(&throttle);
-                std::thread::spawn(move || (0..250).map(|_| throttle.take_token_at(start, bucket)).collect::<Vec<_>>())
+                let limits = Arc::clone(&limits);
+                std::thread::spawn(move || (0..250).map(|_| limits.take_token_at(start, bucket)).collect::<Vec<_>>())
             })
             .collect();
         let mut due: Vec<u64> = handles.into_iter().flat_map(|handle| handle.join().expect("thread")).collect();
@@ -179,24 +179,24 @@ mod tests {
 
     #[test]
     fn the_semaphore_never_lets_more_than_its_permits_in() {
-        let throttle = Arc::new(Throttle::default());
+        let limits = Arc::new(Limits::default());
         let peak = Arc::new(AtomicU32::new(0));
         let handles: Vec<_> = (0..6)
             .map(|_| {
-                let (throttle, peak) = (Arc::clone(&throttle), Arc::clone(&peak));
+                let (limits, peak) = (Arc::clone(&limits), Arc::clone(&peak));
                 std::thread::spawn(move || {
                     let holder = AtomicU32::new(0);
                     for _ in 0..200 {
                         let held = loop {
-                            if let Some(held) = throttle.enter(2, Duration::from_millis(20), &holder) {
+                            if let Some(held) = limits.enter(2, Duration::from_millis(20), &holder) {
                                 break held;
                             }
                         };
                         peak.fetch_max(held, Ordering::SeqCst);
-                        assert!(throttle.in_flight() <= 2);
+                        assert!(limits.in_flight() <= 2);
                         assert_eq!(holder.load(Ordering::SeqCst), 1);
                         std::thread::yield_now();
-                        throttle.leave(&holder);
+                        limits.leave(&holder);
                     }
                     assert_eq!(holder.load(Ordering::SeqCst), 0);
                 })
@@ -206,36 +206,36 @@ mod tests {
             handle.join().expect("thread");
         }
         assert!(peak.load(Ordering::SeqCst) <= 2);
-        assert_eq!(throttle.in_flight(), 0);
+        assert_eq!(limits.in_flight(), 0);
         let holder = AtomicU32::new(0);
-        assert_eq!(throttle.try_enter(1, &holder), Some(1));
-        assert_eq!(throttle.try_enter(1, &holder), None);
+        assert_eq!(limits.try_enter(1, &holder), Some(1));
+        assert_eq!(limits.try_enter(1, &holder), None);
     }
 
     #[test]
     fn permits_of_a_holder_that_died_are_given_back_and_wake_a_waiter() {
-        let throttle = Arc::new(Throttle::default());
+        let limits = Arc::new(Limits::default());
         let dead = AtomicU32::new(0);
-        assert_eq!(throttle.try_enter(2, &dead), Some(1));
-        assert_eq!(throttle.try_enter(2, &dead), Some(2));
+        assert_eq!(limits.try_enter(2, &dead), Some(1));
+        assert_eq!(limits.try_enter(2, &dead), Some(2));
         // A waiter asleep for the next permit: only the dead holder's can free one.
         let waiter = {
-            let throttle = Arc::clone(&throttle);
+            let limits = Arc::clone(&limits);
             std::thread::spawn(move || {
                 let holder = AtomicU32::new(0);
                 loop {
-                    if let Some(held) = throttle.enter(2, Duration::from_secs(60), &holder) {
+                    if let Some(held) = limits.enter(2, Duration::from_secs(60), &holder) {
                         return held;
                     }
                 }
             })
         };
-        while throttle.sleepers.load(Ordering::SeqCst) == 0 {
+        while limits.sleepers.load(Ordering::SeqCst) == 0 {
             std::thread::yield_now();
         }
-        assert_eq!(throttle.give_back_held(&dead), 2);
+        assert_eq!(limits.give_back_held(&dead), 2);
         assert_eq!(waiter.join().expect("the waiter gets a permit"), 1);
-        assert_eq!(throttle.give_back_held(&dead), 0, "given back once");
-        assert_eq!(throttle.in_flight(), 1);
+        assert_eq!(limits.give_back_held(&dead), 0, "given back once");
+        assert_eq!(limits.in_flight(), 1);
     }
 }
