@@ -15,7 +15,7 @@ use super::imbalance::SEED;
 use super::choice::choice;
 use super::kind::{Footprint, Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
 use super::task::{
-    fields_of, ExchangeError, Flow, Hooks, Line, Metrics, Preparing, RunCells, TaskEnd, Transport, Workload,
+    fields_of, ExchangeError, Flow, Hooks, Line, Metrics, Preparing, RunCells, TalkingWorkload, TaskEnd, Transport, Workload,
 };
 use super::Choice;
 
@@ -360,8 +360,36 @@ impl Workload for Histograms {
         }
     }
 
-    fn line(&self) -> Option<Transport> {
-        (self.transfer == Transfer::Pipe).then_some(Transport::Pipe)
+    fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
+        let mut combined = [0u64; BINS];
+        if let Some(partials) = &self.partials {
+            for task in 0..run.tasks as usize {
+                for (total, cell) in combined.iter_mut().zip(partials.bins(task)) {
+                    *total += cell.load(Ordering::Relaxed);
+                }
+            }
+        }
+        // Spawned readers in place share only the board: their histograms arrive as digests.
+        let combinable = self.partials.is_some() && (run.inherited_memory || self.transfer == Transfer::Pipe);
+        let matches = combinable.then(|| run.tasks_done == run.tasks && combined == self.expected_histogram());
+        Box::new(Figures {
+            transfer: self.transfer.name(),
+            bytes: self.len,
+            histogram_matches: matches,
+            bytes_transferred: run.line_bytes,
+            transfer_seconds: run.line_seconds,
+        })
+    }
+
+    /// Only the pipe transfer talks; the others share memory instead.
+    fn as_talking(&self) -> Option<&dyn TalkingWorkload> {
+        (self.transfer == Transfer::Pipe).then_some(self)
+    }
+}
+
+impl TalkingWorkload for Histograms {
+    fn transport(&self) -> Transport {
+        Transport::Pipe
     }
 
     /// Hands out chunks and collects histograms: `[task]` asks for a chunk, `[task, 256
@@ -391,27 +419,6 @@ impl Workload for Histograms {
                 return;
             }
         }
-    }
-
-    fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
-        let mut combined = [0u64; BINS];
-        if let Some(partials) = &self.partials {
-            for task in 0..run.tasks as usize {
-                for (total, cell) in combined.iter_mut().zip(partials.bins(task)) {
-                    *total += cell.load(Ordering::Relaxed);
-                }
-            }
-        }
-        // Spawned readers in place share only the board: their histograms arrive as digests.
-        let combinable = self.partials.is_some() && (run.inherited_memory || self.transfer == Transfer::Pipe);
-        let matches = combinable.then(|| run.tasks_done == run.tasks && combined == self.expected_histogram());
-        Box::new(Figures {
-            transfer: self.transfer.name(),
-            bytes: self.len,
-            histogram_matches: matches,
-            bytes_transferred: run.line_bytes,
-            transfer_seconds: run.line_seconds,
-        })
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::histogram::Latencies;
 use super::kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
-use super::task::{fields_of, Flow, Hooks, Line, Metrics, RunCells, TaskEnd, Transport, Workload};
+use super::task::{fields_of, Flow, Hooks, Line, Metrics, RunCells, TaskEnd, TalkingWorkload, Transport, Workload};
 use super::Choice;
 
 /// Round trips between two checkpoints.
@@ -153,8 +153,27 @@ impl Workload for PingPong {
         tasks.checked_mul(self.round_trips)
     }
 
-    fn line(&self) -> Option<Transport> {
-        Some(self.transport)
+    fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
+        let round_trips = run.tasks_done * self.round_trips + run.partial_units;
+        let micros = |quantile| self.latencies.quantile(quantile).map(|ns| ns as f64 / 1000.0);
+        Box::new(Figures {
+            transport: self.transport.name(),
+            round_trips,
+            round_trips_per_second: (run.wall_seconds > 0.0).then(|| round_trips as f64 / run.wall_seconds),
+            timed_round_trips: self.latencies.count(),
+            p50_us: micros(0.50),
+            p99_us: micros(0.99),
+        })
+    }
+
+    fn as_talking(&self) -> Option<&dyn TalkingWorkload> {
+        Some(self)
+    }
+}
+
+impl TalkingWorkload for PingPong {
+    fn transport(&self) -> Transport {
+        self.transport
     }
 
     /// Echoes every ping, timing the gap between an answer and the next ping.
@@ -172,19 +191,6 @@ impl Workload for PingPong {
             }
             answered_at = Some(Instant::now());
         }
-    }
-
-    fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
-        let round_trips = run.tasks_done * self.round_trips + run.partial_units;
-        let micros = |quantile| self.latencies.quantile(quantile).map(|ns| ns as f64 / 1000.0);
-        Box::new(Figures {
-            transport: self.transport.name(),
-            round_trips,
-            round_trips_per_second: (run.wall_seconds > 0.0).then(|| round_trips as f64 / run.wall_seconds),
-            timed_round_trips: self.latencies.count(),
-            p50_us: micros(0.50),
-            p99_us: micros(0.99),
-        })
     }
 }
 

@@ -15,7 +15,7 @@ use super::cpu::sum_of_squares;
 use crate::board::monotonic_ns;
 use super::histogram::Latencies;
 use super::kind::{Kind, Setup, SizeSpec};
-use super::task::{fields_of, Flow, Hooks, Line, LiveCells, Metrics, RunCells, TaskEnd, Transport, Workload};
+use super::task::{fields_of, Flow, Hooks, Line, LiveCells, Metrics, RunCells, TaskEnd, TalkingWorkload, Transport, Workload};
 
 /// Integers the responder sums for each request: a few microseconds, the "tiny bit of work".
 const WORK_PER_REQUEST: u64 = 10_000;
@@ -175,33 +175,6 @@ impl Workload for Responder {
         Some(tasks.wrapping_mul(tasks.wrapping_add(1)) / 2)
     }
 
-    /// A pipe for threads and processes alike: the responder's blocking read is the same
-    /// system call whatever it runs in, so only the lock tells the models apart.
-    fn line(&self) -> Option<Transport> {
-        Some(Transport::Pipe)
-    }
-
-    /// Sends a request as soon as the one before is answered, timing each answer. Only worker
-    /// 0 talks; the other lines stay silent until their workers hang up.
-    fn serve(&self, _worker: usize, line: &mut dyn Line) {
-        let mut answer = Vec::with_capacity(2 * REQUEST_BYTES);
-        let mut pending: Option<(u64, Instant)> = None;
-        let mut number = 0u64;
-        while line.recv(&mut answer).is_ok() {
-            let arrived = Instant::now();
-            if let Some((asked, sent)) = pending {
-                if answer.get(..REQUEST_BYTES) == Some(&asked.to_le_bytes()[..]) {
-                    self.latencies.record(arrived.duration_since(sent).as_nanos() as u64);
-                }
-            }
-            number += 1;
-            if line.send(&number.to_le_bytes()).is_err() {
-                return;
-            }
-            pending = Some((number, Instant::now()));
-        }
-    }
-
     fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
         let requests = self.latencies.count();
         let micros = |quantile| self.latencies.quantile(quantile).map(|ns| ns as f64 / 1000.0);
@@ -225,6 +198,39 @@ impl Workload for Responder {
             self.latencies.quantile(quantile).map_or_else(|| "-".to_owned(), |ns| format_micros(ns as f64 / 1000.0))
         };
         Some(format!("worker 0 answers {rate:.0} requests/s · p50 {} · p99 {}", show(0.50), show(0.99)))
+    }
+
+    fn as_talking(&self) -> Option<&dyn TalkingWorkload> {
+        Some(self)
+    }
+}
+
+impl TalkingWorkload for Responder {
+    /// A pipe for threads and processes alike: the responder's blocking read is the same
+    /// system call whatever it runs in, so only the lock tells the models apart.
+    fn transport(&self) -> Transport {
+        Transport::Pipe
+    }
+
+    /// Sends a request as soon as the one before is answered, timing each answer. Only worker
+    /// 0 talks; the other lines stay silent until their workers hang up.
+    fn serve(&self, _worker: usize, line: &mut dyn Line) {
+        let mut answer = Vec::with_capacity(2 * REQUEST_BYTES);
+        let mut pending: Option<(u64, Instant)> = None;
+        let mut number = 0u64;
+        while line.recv(&mut answer).is_ok() {
+            let arrived = Instant::now();
+            if let Some((asked, sent)) = pending {
+                if answer.get(..REQUEST_BYTES) == Some(&asked.to_le_bytes()[..]) {
+                    self.latencies.record(arrived.duration_since(sent).as_nanos() as u64);
+                }
+            }
+            number += 1;
+            if line.send(&number.to_le_bytes()).is_err() {
+                return;
+            }
+            pending = Some((number, Instant::now()));
+        }
     }
 }
 

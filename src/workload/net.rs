@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 
 use super::kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values};
 use super::task::{
-    awaiting, fields_of, AsyncHooks, AsyncWorkload, Flow, Hooks, LocalFuture, Metrics, RunCells, Service, Stopping,
+    awaiting, fields_of, AsyncHooks, AsyncWorkload, Flow, Hooks, LocalFuture, Metrics, RunCells, ServedWorkload, Service, Stopping,
     TaskEnd, Workload,
 };
 
@@ -237,15 +237,17 @@ impl Workload for Download {
         Some(self)
     }
 
-    fn has_service(&self) -> bool {
-        true
+    fn as_served(&self) -> Option<&dyn ServedWorkload> {
+        Some(self)
     }
+}
 
-    fn start_service(&self, stopping: Stopping) -> std::io::Result<Option<Box<dyn Service>>> {
+impl ServedWorkload for Download {
+    fn start_service(&self, stopping: Stopping) -> std::io::Result<Box<dyn Service>> {
         let server = Server::start(self.bytes, self.delay, stopping)?;
         // A second run of the same workload value would find it set; each run builds its own.
         let _ = self.server.set(server.addr);
-        Ok(Some(Box::new(server)))
+        Ok(Box::new(server))
     }
 }
 
@@ -385,7 +387,7 @@ mod tests {
     #[test]
     fn downloads_from_its_own_server_and_checks_every_body() {
         let net = Download { bytes: 3000, delay: Duration::from_millis(5), server: OnceLock::new() };
-        let service = net.start_service(Arc::new(|| false)).expect("a loopback port").expect("a server");
+        let service = net.start_service(Arc::new(|| false)).expect("a loopback port");
         let mut hooks = Recorder::default();
         let mut sum = 0u64;
         for task in 0..4 {
@@ -405,7 +407,7 @@ mod tests {
     #[test]
     fn a_stopping_run_cuts_the_delay_and_the_task_stops() {
         let net = Download { bytes: 10, delay: Duration::from_secs(10), server: OnceLock::new() };
-        let service = net.start_service(Arc::new(|| true)).expect("a loopback port").expect("a server");
+        let service = net.start_service(Arc::new(|| true)).expect("a loopback port");
         let started = Instant::now();
         let mut hooks = Recorder { stop_after: Some(0), ..Recorder::default() };
         assert_eq!(net.run_task(0, &mut hooks), TaskEnd::Stopped);

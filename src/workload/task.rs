@@ -5,8 +5,11 @@
 //!
 //! A workload that can also run as a task of the async model's event loop implements
 //! [`AsyncWorkload`] (one method: the task as a future, with [`AsyncHooks`] in place of
-//! [`Hooks`]) and returns itself from [`Workload::as_async`]. One that needs something running
-//! beside its workers (net's HTTP server) returns it from [`Workload::start_service`].
+//! [`Hooks`]) and returns itself from [`Workload::as_async`]. The other capabilities work the
+//! same way: a workload whose workers talk to the program implements [`TalkingWorkload`]
+//! (`as_talking`), one that needs something running beside its workers (net's HTTP server)
+//! implements [`ServedWorkload`] (`as_served`). A workload with none of them writes three
+//! methods: `units_for`, `run_task` and `expected_checksum`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -141,7 +144,7 @@ pub trait Hooks {
     /// Adds time spent waiting for a lock the workload itself takes.
     fn add_lock_wait(&mut self, waited: std::time::Duration);
     /// Sends `message` to the coordinator over this worker's line and waits for the reply, with
-    /// the interpreter lock released; only for workloads whose [`Workload::line`] is `Some`.
+    /// the interpreter lock released; only for workloads whose [`Workload::as_talking`] is `Some`.
     fn exchange(&mut self, message: &[u8], reply: &mut Vec<u8>) -> Result<(), ExchangeError>;
 }
 
@@ -163,27 +166,17 @@ pub trait Workload: Send + Sync {
     fn prepare(&self, _preparing: &Preparing<'_>) -> Flow {
         Flow::Continue
     }
-    /// The line each worker needs to the coordinator, if the workload talks to it.
-    fn line(&self) -> Option<Transport> {
+    /// The workload as workers that talk to the program over a line; None: they do not.
+    fn as_talking(&self) -> Option<&dyn TalkingWorkload> {
         None
     }
-    /// The coordinator's side of worker `worker`'s line. The engine runs it on a thread of its
-    /// own in the program, never in a worker, until the line fails.
-    fn serve(&self, _worker: usize, _line: &mut dyn Line) {}
     /// The workload as tasks of one event loop (`--model async`); None refuses that model.
     fn as_async(&self) -> Option<&dyn AsyncWorkload> {
         None
     }
-    /// True when [`Workload::start_service`] starts something. Workers reach a service through
-    /// memory they inherit, so a spawned worker (which maps only the board) cannot.
-    fn has_service(&self) -> bool {
-        false
-    }
-    /// Starts what the workload needs beside its workers, in the program, before the first
-    /// worker starts; the engine stops and joins it after the last one ended, on every path.
-    /// `stopping` turns true once the run is asked to stop, so the service can cut its waits.
-    fn start_service(&self, _stopping: Stopping) -> std::io::Result<Option<Box<dyn Service>>> {
-        Ok(None)
+    /// The workload as one that needs a service beside its workers; None: it needs none.
+    fn as_served(&self) -> Option<&dyn ServedWorkload> {
+        None
     }
     /// The workload's own figures while it runs, in one short line for the dashboard
     /// (`44.9 tasks/s of 50`), or None when it has none worth watching.
@@ -192,10 +185,30 @@ pub trait Workload: Send + Sync {
     }
 }
 
+/// A workload whose workers talk to the program: each gets a line of [`Self::transport`], and
+/// the engine serves the other end on a coordinator thread in the program.
+pub trait TalkingWorkload {
+    /// The line each worker needs to the coordinator.
+    fn transport(&self) -> Transport;
+    /// The coordinator's side of worker `worker`'s line. The engine runs it on a thread of its
+    /// own in the program, never in a worker, until the line fails.
+    fn serve(&self, worker: usize, line: &mut dyn Line);
+}
+
+/// A workload that needs something running beside its workers (net's HTTP server). Workers
+/// reach a service through memory they inherit, so a spawned worker (which maps only the board)
+/// cannot: such a workload refuses `--start spawn`.
+pub trait ServedWorkload {
+    /// Starts it, in the program, before the first worker starts; the engine stops and joins it
+    /// after the last one ended, on every path. `stopping` turns true once the run is asked to
+    /// stop, so the service can cut its waits.
+    fn start_service(&self, stopping: Stopping) -> std::io::Result<Box<dyn Service>>;
+}
+
 /// True once the run is asked to stop.
 pub type Stopping = Arc<dyn Fn() -> bool + Send + Sync>;
 
-/// A service running beside a run's workers (see [`Workload::start_service`]).
+/// A service running beside a run's workers (see [`ServedWorkload`]).
 pub trait Service: Send {
     /// Stops it and waits for its threads to end.
     fn stop(self: Box<Self>);

@@ -276,7 +276,7 @@ impl PlanRequest {
                 return Err(PlanError::NotAsync(self.workload.name(), async_workloads()));
             }
         }
-        if self.start == StartMethod::Spawn && workload.build().has_service() {
+        if self.start == StartMethod::Spawn && workload.build().as_served().is_some() {
             return Err(PlanError::SpawnWithService(self.workload.name()));
         }
         let hosted = self.model != Model::Processes && self.workload.may_kill_its_process(&workload.options);

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 
 use crate::board::Board;
 use crate::engine::workers::line::{self, End};
-use crate::workload::{ExchangeError, Line, Service, Stopping, Workload};
+use crate::workload::{ExchangeError, Line, Service, Stopping, TalkingWorkload, Workload};
 
 /// A coordinator thread serving worker `index`'s line, and the flag that ends it.
 struct Coordinator {
@@ -61,7 +61,7 @@ impl Coordinators {
         board: &Arc<Board>,
         index: usize,
     ) -> std::io::Result<Option<End>> {
-        let Some(transport) = workload.line() else {
+        let Some(transport) = workload.as_talking().map(TalkingWorkload::transport) else {
             return Ok(None);
         };
         // A replacement's predecessor may still be served: a shared-memory mailbox has no
@@ -73,16 +73,18 @@ impl Coordinators {
         let quit = Arc::new(AtomicBool::new(false));
         let mut line = CoordinatorLine { end: coordinator_end, quit: Arc::clone(&quit) };
         let workload = Arc::clone(workload);
-        let thread = std::thread::Builder::new()
-            .name(format!("coordinator-{index}"))
-            .spawn(move || workload.serve(index, &mut line))?;
+        let thread = std::thread::Builder::new().name(format!("coordinator-{index}")).spawn(move || {
+            if let Some(talking) = workload.as_talking() {
+                talking.serve(index, &mut line);
+            }
+        })?;
         self.serving.push(Coordinator { index, thread, quit });
         Ok(Some(worker_end))
     }
 
     /// Starts the workload's service, if it has one.
     pub(super) fn start_service(&mut self, workload: &Arc<dyn Workload>, stopping: Stopping) -> std::io::Result<()> {
-        self.service = workload.start_service(stopping)?;
+        self.service = workload.as_served().map(|served| served.start_service(stopping)).transpose()?;
         Ok(())
     }
 
