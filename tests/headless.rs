@@ -39,6 +39,41 @@ fn every_model_runs_every_task_exactly_once() {
     }
 }
 
+/// Redacts a measured number, checking it is one: the snapshot pins the key and its type.
+fn measured(kind: &'static str) -> impl Fn(insta::internals::Content, insta::internals::ContentPath<'_>) -> String {
+    move |value, path| {
+        let number = value.as_f64().or_else(|| value.as_u64().map(|n| n as f64));
+        assert!(number.is_some_and(|n| n >= 0.0), "{path}: {value:?} is not a measured {kind}");
+        format!("[{kind}]")
+    }
+}
+
+/// The whole document, key by key, in order: a renamed, dropped or added field, or a changed
+/// type, shows up in this snapshot. Times, sizes, pids and CPUs are redacted (checked for type).
+#[test]
+fn the_json_report_matches_its_snapshot() {
+    let (code, json) = run_json(&["-w", "io", "-m", "processes", "-n", "2", "-t", "2", "-s", "20", "--gil"]);
+    assert_eq!(code, 0, "{json}");
+    insta::assert_json_snapshot!(json, {
+        ".wall_seconds" => insta::dynamic_redaction(measured("seconds")),
+        ".cpu_seconds" => insta::dynamic_redaction(measured("seconds")),
+        ".peak_rss_bytes" => insta::dynamic_redaction(measured("bytes")),
+        ".workers[].pid" => insta::dynamic_redaction(measured("pid")),
+        ".workers[].tid" => insta::dynamic_redaction(measured("tid")),
+        ".workers[].cores" => insta::dynamic_redaction(|value, path| {
+            let cpus = value.as_slice().map_or(0, <[_]>::len);
+            assert!(cpus > 0, "{path}: {value:?} names no CPU");
+            "[cpus]"
+        }),
+        ".workers[].cpu_seconds" => insta::dynamic_redaction(measured("seconds")),
+        ".workers[].lock_wait_seconds" => insta::dynamic_redaction(measured("seconds")),
+        ".workers[].startup_seconds" => insta::dynamic_redaction(measured("seconds")),
+        ".workers[].metrics.busy_seconds" => insta::dynamic_redaction(measured("seconds")),
+        ".workers[].metrics.idle_seconds" => insta::dynamic_redaction(measured("seconds")),
+        ".metrics.startup_median_seconds" => insta::dynamic_redaction(measured("seconds")),
+    });
+}
+
 #[test]
 fn the_json_report_keeps_its_contract() {
     let (code, json) = run_json(&["-w", "io", "-m", "processes", "-n", "2", "-t", "2", "-s", "20", "--gil"]);
