@@ -116,7 +116,9 @@ fn fifty_cancelled_runs_leave_nothing_behind() {
     // backtrace loads the binary's debug information, tens of MiB that would read as a leak.
     let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if !std::thread::current().name().is_some_and(|name| name.starts_with("worker-")) {
+        // Worker threads are bare pthreads that name themselves: std does not know the name.
+        let comm = std::fs::read_to_string("/proc/thread-self/comm").unwrap_or_default();
+        if !comm.starts_with("worker-") {
             report(info);
         }
     }));

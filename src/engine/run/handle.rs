@@ -2,9 +2,9 @@
 //! task of the event loop, or its end) and reaping it: joining the thread or `wait4` on the pid, turned into an
 //! [`Ending`]. It never starts or signals a worker; `run/mod.rs` decides when to reap.
 
+use crate::engine::workers::bare_thread::BareThread;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use nix::unistd::Pid;
 
@@ -18,7 +18,7 @@ use crate::engine::workers::threads::{self, ThreadResult};
 pub(super) enum Handle {
     /// Not started yet: the run is still launching.
     Pending,
-    Thread(JoinHandle<ThreadResult>),
+    Thread(BareThread<ThreadResult>),
     Process(Pid),
     /// A thread of the group running in host process `Pid`.
     Hosted(Pid),

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use nix::unistd::Pid;
 
+use super::bare_thread::BareThread;
 use super::event_loop::{self, LoopGroup, LoopResult};
 use super::host::{self, HostedGroup};
 use super::line::End;
@@ -22,7 +23,7 @@ use super::worker::WorkerSpec;
 /// The ways the engine starts a worker.
 pub(crate) trait Launcher: Send + Sync {
     /// Starts a worker thread in this process.
-    fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>>;
+    fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<BareThread<ThreadResult>>;
 
     /// Forks a worker process into `group` (None: it founds the group).
     fn fork_process(
@@ -56,7 +57,7 @@ pub(crate) struct OsLauncher {
 }
 
 impl Launcher for OsLauncher {
-    fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
+    fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<BareThread<ThreadResult>> {
         threads::spawn_worker(worker, self.pen.clone())
     }
 
@@ -127,7 +128,7 @@ pub(crate) mod fake {
     }
 
     impl Launcher for RefusingLauncher {
-        fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
+        fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<BareThread<ThreadResult>> {
             if self.refuses(worker.index) {
                 return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
             }
@@ -182,7 +183,7 @@ pub(crate) mod fake {
     }
 
     impl Launcher for SlowLauncher {
-        fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<JoinHandle<ThreadResult>> {
+        fn start_thread(&self, worker: ThreadWorker) -> std::io::Result<BareThread<ThreadResult>> {
             Self::wait();
             OsLauncher::default().start_thread(worker)
         }

@@ -8,6 +8,8 @@
 //! - `threads.rs`, `processes.rs`, `spawned.rs` (re-exec of the binary), `host.rs` (one forked
 //!   process hosting a group of thread workers) and `event_loop.rs` (the async model: one
 //!   thread, each worker a task of its loop): the ways a worker exists.
+//! - `bare_thread.rs`: a thread from `pthread_create` alone, so a worker thread starts as fast
+//!   as C's.
 //! - `worker.rs`: the worker loop's steps, the same in every model.
 //! - `hooks.rs`: what a worker lends its tasks: progress, stop, pause, state changes.
 //! - `gil.rs`: the emulated interpreter lock.
@@ -15,6 +17,7 @@
 //! - `pen.rs`: where and how a front end wants its workers to run, behind a trait; each worker
 //!   admits itself at its start.
 
+pub(crate) mod bare_thread;
 pub(crate) mod event_loop;
 pub(crate) mod gil;
 pub(crate) mod hooks;

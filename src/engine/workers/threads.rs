@@ -1,16 +1,17 @@
-//! Worker threads: named OS threads (`worker-3`) running the shared worker loop; a panic is
-//! caught in the thread and comes back as its message.
+//! Worker threads: bare OS threads (`bare_thread.rs`) that read the clock first, then name
+//! themselves (`worker-3`) and run the shared worker loop; a panic is caught in the thread and
+//! comes back as its message.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
+use super::bare_thread::{self, BareThread};
 use super::gil::InterpreterLock;
 use super::line::End;
 use super::pen::Pen;
-use super::worker::{note_panicked, run_worker, TaskSource, WorkerSpec};
+use super::worker::{note_panicked, run_worker_since, TaskSource, WorkerSpec};
 use crate::board::{monotonic_ns, Board, SlotState};
 use crate::workload::Workload;
 
@@ -36,9 +37,11 @@ pub(crate) struct ThreadWorker {
 pub(crate) fn spawn_worker(
     worker: ThreadWorker,
     pen: Option<Arc<dyn Pen>>,
-) -> std::io::Result<JoinHandle<ThreadResult>> {
+) -> std::io::Result<BareThread<ThreadResult>> {
     worker.board.slot(worker.index).requested_ns.store(monotonic_ns(), Ordering::Relaxed);
-    std::thread::Builder::new().name(format!("worker-{}", worker.index)).spawn(move || {
+    bare_thread::spawn(move || {
+        let started = monotonic_ns();
+        name_this_thread(worker.index);
         super::pen::admit(pen.as_ref());
         // Not held for the worker's life: the pen's owner may remove it once the run is over.
         drop(pen);
@@ -53,7 +56,7 @@ pub(crate) fn spawn_worker(
             terminate: worker.terminate,
         };
         let line = worker.line;
-        std::panic::catch_unwind(AssertUnwindSafe(|| run_worker(&spec, line))).map_err(|payload| {
+        std::panic::catch_unwind(AssertUnwindSafe(|| run_worker_since(&spec, line, started))).map_err(|payload| {
             if let Some(gil) = &worker.gil {
                 // The panic unwound past the loop's own release.
                 gil.release();
@@ -74,4 +77,27 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     } else {
         "panic with a non-text payload".to_owned()
     }
+}
+
+/// Names the calling thread `worker-N`, as `ps`, `top` and the trace show it, without
+/// allocating (the name is made on the stack; the kernel keeps at most 15 bytes).
+fn name_this_thread(index: usize) {
+    let mut name = *b"worker-\0\0\0\0\0\0\0\0\0";
+    let mut digits = [0u8; 20];
+    let mut rest = index;
+    let mut count = 0;
+    loop {
+        digits[count] = b'0' + (rest % 10) as u8;
+        count += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let room = name.len() - 1 - 7;
+    for (at, digit) in digits[..count.min(room)].iter().rev().enumerate() {
+        name[7 + at] = *digit;
+    }
+    // SAFETY: a NUL-terminated name of at most 16 bytes, for the calling thread.
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0, 0, 0) };
 }

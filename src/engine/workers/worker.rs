@@ -66,7 +66,13 @@ pub(crate) fn mark_worker_thread() {
 /// Runs one worker to its end and returns the state it ended in ([`SlotState::Done`] or
 /// [`SlotState::Cancelled`]). A panic in the workload unwinds through here to the launcher.
 pub(crate) fn run_worker(spec: &WorkerSpec<'_>, line: Option<End>) -> SlotState {
-    let mut worker = Life::begin(spec, line);
+    run_worker_since(spec, line, monotonic_ns())
+}
+
+/// [`run_worker`] for a worker whose first instruction, at `started` (CLOCK_MONOTONIC ns), came
+/// before it could call this: a thread reads the clock before it names itself.
+pub(crate) fn run_worker_since(spec: &WorkerSpec<'_>, line: Option<End>, started: u64) -> SlotState {
+    let mut worker = Life::begin_at(spec, line, started);
     while let Some(task) = worker.next_task() {
         let end = spec.workload.run_task(task, &mut worker.hooks);
         if !worker.task_ended(&end) {
@@ -89,8 +95,12 @@ pub(super) struct Life<'a> {
 impl<'a> Life<'a> {
     /// The worker's first instruction: pid, tid, pinning, the first events, its tasks' count.
     pub(super) fn begin(spec: &'a WorkerSpec<'a>, line: Option<End>) -> Self {
+        Self::begin_at(spec, line, monotonic_ns())
+    }
+
+    /// [`Life::begin`] with the first instruction's time read by the caller.
+    fn begin_at(spec: &'a WorkerSpec<'a>, line: Option<End>, started: u64) -> Self {
         let slot = spec.board.slot(spec.index);
-        let started = monotonic_ns();
         slot.started_ns.store(started, Ordering::Relaxed);
         let first_cpu = current_cpu();
         mark_worker_thread();
