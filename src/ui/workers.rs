@@ -11,7 +11,7 @@ use ratatui::Frame;
 use super::theme::{activity_glyph, bar, stacked_cells, Theme};
 use super::{focused, panel};
 use crate::app::state::{Focus, State};
-use crate::app::workers::{first_row, order, progress_spread, ProgressSpread, WorkerSort};
+use crate::app::workers::{order, progress_spread, ProgressSpread, WorkerSort};
 use crate::board::Activity;
 use crate::engine::Phase;
 use crate::telemetry::{LockFigures, TimeSplit, WorkerState, WorkerView};
@@ -22,7 +22,7 @@ use crate::units::truncate;
 pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) -> usize {
     let is_focused = focused(state, Focus::Workers);
     // Index order is the natural one; any other is named in the title.
-    let sort = match state.workers_sort {
+    let sort = match state.workers_table.sort {
         WorkerSort::Index => String::new(),
         sort => format!("{} ", sort.label()),
     };
@@ -77,7 +77,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         header_lines += 1;
     }
     let visible = room(header_lines).max(1);
-    let first = first_row(workers.len(), visible, state.workers_scroll, state.workers_offset);
+    let first = state.workers_table.first_row(workers.len(), visible);
     let below = workers.len().saturating_sub(first + visible);
     let marker = (first > 0 || below > 0).then(|| format!(" ↑ {first} above · ↓ {below} below "));
     let marker_width = marker.as_ref().map_or(0, |marker| marker.chars().count());
@@ -126,7 +126,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
     let split_width = if show_rate { SPLIT_WIDTH } else { 5 + budget.min(SPLIT_WIDTH - 5) };
     budget = budget.saturating_sub(if show_rate { SPLIT_WIDTH + 1 } else { split_width - 5 });
     let sorted = |column: &'static str, by: WorkerSort, arrow: &'static str| -> Cow<'static, str> {
-        if state.workers_sort == by {
+        if state.workers_table.sort == by {
             Cow::Owned(format!("{column}{arrow}"))
         } else {
             Cow::Borrowed(column)
@@ -167,7 +167,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         header.push("why".into());
         widths.push(Constraint::Min(7));
     }
-    let shown = order(workers, state.workers_sort);
+    let shown = order(workers, state.workers_table.sort);
     let rows = shown.iter().enumerate().skip(first).take(visible).map(|(position, at)| {
         let worker = &workers[*at];
         let mut cells = vec![
@@ -196,7 +196,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
             cells.push(Cell::from(Span::styled(truncate(worker.reason.as_deref().unwrap_or(""), 60), theme.warning())));
         }
         let row = Row::new(cells);
-        if is_focused && position == state.workers_scroll {
+        if is_focused && position == state.workers_table.selected {
             row.style(theme.selected())
         } else {
             row
