@@ -102,7 +102,7 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
             for read in keys_read.drain(..) {
                 meter.key_to_screen.push(drawn - read);
             }
-            if let Some(rows) = workers_rows.filter(|rows| *rows != state.workers_page) {
+            if let Some(rows) = workers_rows.filter(|rows| *rows != state.workers_table.page) {
                 let _ = update(&mut state, Event::WorkersRows(rows));
             }
             // Shown from the next frame on: at once after a key, else once a second.

@@ -216,7 +216,7 @@ pub(crate) fn available(action: Action, state: &State) -> bool {
     let draining = state.shutdown.is_some() || state.run.as_ref().is_some_and(|run| run.stop_reason.is_some());
     match action {
         // While the baseline that runs first is in hand, Enter skips it.
-        Action::Run => !running || (state.after_baseline.is_some() && !state.skip_baseline && !draining),
+        Action::Run => !running || (state.baseline.skippable() && !draining),
         Action::RunBaseline
         | Action::CycleModel
         | Action::MoreWorkers

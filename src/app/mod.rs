@@ -7,6 +7,7 @@
 //! Pure: no terminal, no engine calls, no clock, no threads. It must not import `ui` or
 //! `dashboard`, which both read it.
 
+pub(crate) mod baseline;
 pub(crate) mod event;
 pub(crate) mod keys;
 pub(crate) mod share;

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
+use super::baseline::{baseline_request, BaselineStep};
 use super::share::{RunShare, BUSY_OTHERS};
-use super::workers::WorkerSort;
+use super::workers::WorkersTable;
 use crate::engine::affinity::Affinity;
-use crate::engine::{DrainPolicy, Model, PlanRequest, RunReport, Schedule};
+use crate::engine::{DrainPolicy, Model, PlanRequest, RunReport};
 use crate::report::compare::{baseline_setup, is_baseline};
 use crate::report::{compare, Comparison};
 use crate::telemetry::latency::Responsiveness;
@@ -277,17 +278,10 @@ pub(crate) struct State {
     pub comparison: Comparison,
     /// The selected row of the results table.
     pub results_scroll: usize,
-    /// The run the user asked for, waiting for the sequential baseline that runs first.
-    pub after_baseline: Option<PlanRequest>,
-    /// Enter was pressed while that baseline ran: it is being stopped, and the run follows.
-    pub skip_baseline: bool,
-    /// The selected row of the workers panel, as a position in its shown order.
-    pub workers_scroll: usize,
-    /// The first row the workers panel showed, so the view moves only when the selection leaves it.
-    pub workers_offset: usize,
-    /// Rows the workers panel had room for in the last frame: what PgUp and PgDn move by.
-    pub workers_page: usize,
-    pub workers_sort: WorkerSort,
+    /// The run the user asked for, when it waits for the sequential baseline that runs first.
+    pub baseline: BaselineStep,
+    /// The workers panel's selection, window of rows, page and order.
+    pub workers_table: WorkersTable,
     /// The dashboard's own key-to-screen latency and frame time.
     pub responsiveness: Responsiveness,
     /// True when the workers run in a cpu cgroup of their own, not only at idle priority:
@@ -324,12 +318,8 @@ impl State {
             results: Vec::new(),
             comparison: Comparison::default(),
             results_scroll: 0,
-            after_baseline: None,
-            skip_baseline: false,
-            workers_scroll: 0,
-            workers_offset: 0,
-            workers_page: 1,
-            workers_sort: WorkerSort::Index,
+            baseline: BaselineStep::None,
+            workers_table: WorkersTable::new(),
             responsiveness: Responsiveness::default(),
             workers_in_cgroup: false,
             cores: vec![CoreView::default(); cpus.max(1)],
@@ -415,24 +405,4 @@ impl State {
         let target = baseline_setup(base.workload, base.size?, base.tasks, &base.options)?;
         (!self.results.iter().any(|row| is_baseline(&row.report, &target))).then_some(base)
     }
-}
-
-/// The sequential baseline of `request`: the same workload, size, tasks and options (those a
-/// sequential run can take), one worker, no lock, no pinning.
-#[must_use]
-pub(crate) fn baseline_request(request: &PlanRequest) -> Option<PlanRequest> {
-    let size = request.size.unwrap_or_else(|| request.workload.size().default);
-    let setup = baseline_setup(request.workload, size, request.tasks, &request.options)?;
-    Some(PlanRequest {
-        model: Model::Sequential,
-        workers: Some(1),
-        size: Some(size),
-        affinity: Affinity::None,
-        gil: None,
-        schedule: Schedule::Static,
-        chunk: None,
-        options: setup.options.iter().map(|(flag, value)| (flag.to_owned(), value.to_owned())).collect(),
-        respawn: false,
-        ..request.clone()
-    })
 }

@@ -1,6 +1,7 @@
 //! The workers panel's model at any worker count: the sort orders a key cycles through, the
-//! order rows are shown in, the window of rows on screen, and the aggregate that sums up every
-//! worker (scrolled away or not). Pure maths on [`WorkerView`]s; `ui` draws what it returns.
+//! order rows are shown in, the table's selection, page and window of rows on screen
+//! ([`WorkersTable`]), and the aggregate that sums up every worker (scrolled away or not). Pure
+//! maths on [`WorkerView`]s; `ui` draws what it returns.
 
 use crate::telemetry::{WorkerState, WorkerView};
 
@@ -74,6 +75,73 @@ pub(crate) fn first_row(len: usize, visible: usize, selected: usize, offset: usi
     let selected = selected.min(len.saturating_sub(1));
     let first = offset.clamp(selected.saturating_sub(visible - 1), selected);
     first.min(len.saturating_sub(visible))
+}
+
+/// Where the workers table stands: its selection, the window of rows on screen, what a page
+/// is and the order of the rows. One place for the table's scrolling, as tokio-console keeps
+/// its `TableListState`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WorkersTable {
+    /// The selected row, as a position in the shown order.
+    pub selected: usize,
+    /// The first row the table showed, so the view moves only when the selection leaves it.
+    pub offset: usize,
+    /// Rows the table had room for in the last frame: what PgUp and PgDn move by.
+    pub page: usize,
+    pub sort: WorkerSort,
+}
+
+impl WorkersTable {
+    /// At the top, in index order, a page of one row until a frame says how many fit.
+    #[must_use]
+    pub(crate) fn new() -> Self {
+        Self { selected: 0, offset: 0, page: 1, sort: WorkerSort::Index }
+    }
+
+    /// Moves the selection `step` rows through `len`, stopping at either end, and the view
+    /// only as far as keeps the selection on screen.
+    pub(crate) fn move_by(&mut self, step: isize, len: usize) {
+        if len == 0 {
+            self.selected = 0;
+            return;
+        }
+        self.selected = self.selected.saturating_add_signed(step).min(len - 1);
+        self.offset = first_row(len, self.page, self.selected, self.offset);
+    }
+
+    /// The last frame had room for `rows` rows; a page is never less than one.
+    pub(crate) fn set_page(&mut self, rows: usize) {
+        self.page = rows.max(1);
+    }
+
+    /// The next order, as `s` cycles them.
+    pub(crate) fn cycle_sort(&mut self) {
+        self.sort = self.sort.next();
+    }
+
+    /// Back to the top for the next run's rows; the order and the page stay.
+    pub(crate) fn rewind(&mut self) {
+        self.selected = 0;
+        self.offset = 0;
+    }
+
+    /// The first of `len` rows on screen when `visible` fit, the selection kept in view.
+    #[must_use]
+    pub(crate) fn first_row(&self, len: usize, visible: usize) -> usize {
+        first_row(len, visible, self.selected, self.offset)
+    }
+
+    /// The selected worker of `workers`, in the shown order.
+    #[must_use]
+    pub(crate) fn selected_worker<'a>(&self, workers: &'a [WorkerView]) -> Option<&'a WorkerView> {
+        order(workers, self.sort).get(self.selected).and_then(|at| workers.get(*at))
+    }
+}
+
+impl Default for WorkersTable {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Minimum, median and maximum of some figure over every worker.
@@ -164,6 +232,31 @@ mod tests {
         assert_eq!(first_row(1000, 10, 999, 0), 990, "End shows the last page full");
         assert_eq!(first_row(5, 10, 4, 3), 0, "fewer rows than room: from the top");
         assert_eq!(first_row(0, 10, 0, 7), 0);
+    }
+
+    #[test]
+    fn the_table_moves_its_view_with_the_selection_and_back_to_the_top_for_a_new_run() {
+        let mut table = WorkersTable::new();
+        table.set_page(0);
+        assert_eq!(table.page, 1, "a page is at least a row");
+        table.set_page(10);
+        table.move_by(25, 1000);
+        assert_eq!((table.selected, table.offset), (25, 16));
+        table.move_by(isize::MAX, 1000);
+        assert_eq!((table.selected, table.offset), (999, 990));
+        table.move_by(isize::MIN, 1000);
+        assert_eq!((table.selected, table.offset), (0, 0));
+        table.move_by(5, 0);
+        assert_eq!(table.selected, 0, "no rows: nothing to select");
+        table.move_by(5, 1000);
+        table.cycle_sort();
+        table.rewind();
+        assert_eq!((table.selected, table.offset, table.page, table.sort), (0, 0, 10, WorkerSort::State));
+        let workers = vec![worker(0, WorkerState::Done, 4, 0.0, 1.0), worker(1, WorkerState::Pending, 0, 0.0, 0.0)];
+        assert_eq!(table.selected_worker(&workers).map(|w| w.index), Some(1), "first in state order");
+        table.move_by(5, workers.len());
+        assert_eq!(table.selected_worker(&workers).map(|w| w.index), Some(0));
+        assert_eq!(table.selected_worker(&[]).map(|w| w.index), None);
     }
 
     #[test]

@@ -64,7 +64,7 @@ fn a_thousand_workers_scroll_sort_and_sum_up() {
     crate::app::update(&mut state, crate::app::Event::WorkersRows(7));
     let key = |code| crate::app::Event::Key(ratatui::crossterm::event::KeyEvent::from(code));
     crate::app::update(&mut state, key(KeyCode::PageDown));
-    assert_eq!(state.workers_scroll, 7);
+    assert_eq!(state.workers_table.selected, 7);
     crate::app::update(&mut state, key(KeyCode::Char('s')));
     crate::app::update(&mut state, key(KeyCode::Char('s')));
     crate::app::update(&mut state, key(KeyCode::End));

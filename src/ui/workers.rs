@@ -1,67 +1,32 @@
 //! The workers panel: one row per worker of the current (or last) run, a gauge, its figures
-//! and its state in its own colour; a line counting workers per state above it.
+//! and its state in its own colour; a line counting workers per state above it. Which columns
+//! fit the panel's width is [`columns`]'s to decide.
 
 use std::borrow::Cow;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
+use self::columns::{ShownColumn, WorkerColumn};
 use super::theme::{activity_glyph, bar, stacked_cells, Theme};
 use super::{focused, panel};
 use crate::app::state::{Focus, State};
-use crate::app::workers::{first_row, order, progress_spread, ProgressSpread, WorkerSort};
+use crate::app::workers::{order, progress_spread, ProgressSpread, WorkerSort};
 use crate::board::Activity;
 use crate::engine::Phase;
 use crate::telemetry::{LockFigures, TimeSplit, WorkerState, WorkerView};
 use crate::units::format_seconds;
 use crate::units::truncate;
 
+mod columns;
+
 /// Draws the panel; returns how many worker rows it had room for (what a page is).
 pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) -> usize {
     let is_focused = focused(state, Focus::Workers);
-    // Index order is the natural one; any other is named in the title.
-    let sort = match state.workers_sort {
-        WorkerSort::Index => String::new(),
-        sort => format!("{} ", sort.label()),
-    };
-    let finished_rows: Vec<WorkerView>;
-    let (title, workers, lock): (String, &[WorkerView], bool) = match (&state.run, state.results.last()) {
-        (Some(run), _) => {
-            let plan = &run.plan;
-            let title = format!(
-                " Workers {sort}· {} · {} × {} · {}/{} tasks · {} ",
-                plan.workload,
-                plan.model,
-                plan.workers,
-                run.tasks_done,
-                plan.tasks,
-                format_seconds(run.elapsed.as_secs_f64()),
-            );
-            (title, &run.workers, plan.gil.is_some())
-        }
-        (None, Some(last)) => {
-            let plan = &last.report.plan;
-            let title = format!(
-                " Workers {sort}· last run: {} · {} × {} · {} ",
-                plan.workload,
-                plan.model,
-                plan.workers,
-                last.report.outcome.name()
-            );
-            finished_rows = last
-                .report
-                .workers
-                .iter()
-                .zip(last.report.timeline.latest_lives(last.report.workers.len()))
-                .map(|(worker, life)| WorkerView::from_report(worker, life))
-                .collect();
-            (title, &finished_rows, plan.gil.is_some())
-        }
-        (None, None) => (" Workers ".to_owned(), &[], false),
-    };
-    let mut block = panel(title, is_focused, theme);
+    let Rows { title, workers, lock } = rows_of(state);
+    let block = panel(title, is_focused, theme);
     let inner = block.inner(area);
     let lock_figures = state.run.as_ref().and_then(|run| run.lock);
     let live = state.run.as_ref().and_then(|run| run.live.as_deref());
@@ -71,24 +36,18 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
     // When not every worker fits, the progress spread sums up those out of sight, if a row
     // is left for a worker after it.
     let spread = (workers.len() > room(header_lines) && room(header_lines + 1) >= 1)
-        .then(|| progress_spread(workers, state.run.is_some()))
+        .then(|| progress_spread(&workers, state.run.is_some()))
         .flatten();
     if spread.is_some() {
         header_lines += 1;
     }
     let visible = room(header_lines).max(1);
-    let first = first_row(workers.len(), visible, state.workers_scroll, state.workers_offset);
-    let below = workers.len().saturating_sub(first + visible);
-    let marker = (first > 0 || below > 0).then(|| format!(" ↑ {first} above · ↓ {below} below "));
-    let marker_width = marker.as_ref().map_or(0, |marker| marker.chars().count());
-    if let Some(message) = &state.message {
-        let room = usize::from(area.width.saturating_sub(4)).saturating_sub(marker_width + 1);
-        block =
-            block.title_bottom(Line::styled(format!(" {} ", truncate(message, room.saturating_sub(2))), theme.dim()));
-    }
-    if let Some(marker) = marker {
-        block = block.title_bottom(Line::styled(marker, theme.value()).right_aligned());
-    }
+    let window = Window {
+        first: state.workers_table.first_row(workers.len(), visible),
+        visible,
+        selected: is_focused.then_some(state.workers_table.selected),
+    };
+    let block = with_bottom_titles(block, area.width, state.message.as_deref(), window, workers.len(), theme);
     frame.render_widget(block, area);
     if workers.is_empty() {
         let hint = format!(
@@ -103,7 +62,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
     let [counts_area, table_area] =
         Layout::vertical([Constraint::Length(header_lines), Constraint::Min(0)]).areas(inner);
     let phase = state.run.as_ref().map(|run| run.phase);
-    let mut counts = vec![state_counts(phase, workers, theme)];
+    let mut counts = vec![state_counts(phase, &workers, theme)];
     if let Some(figures) = lock_figures {
         counts.push(lock_line(figures, theme));
     }
@@ -114,97 +73,170 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         counts.push(spread_line(spread, theme));
     }
     frame.render_widget(Paragraph::new(counts), counts_area);
-    // Base columns first; then, as width allows: pid/tid, lock wait (when the lock is on), and
-    // the reason a worker ended badly in what is left.
-    let wide = inner.width >= 96;
-    let gauge_width = if wide { 16 } else { 8 };
-    // Four digits from worker 1000 on.
-    let index_width = if workers.len() > 1000 { 4 } else { 3 };
-    let mut budget = inner.width.saturating_sub(49 + gauge_width - 8 + index_width - 3);
-    // The time split matters more than the task rate: it takes the rate's place when narrow.
-    let show_rate = budget > SPLIT_WIDTH;
-    let split_width = if show_rate { SPLIT_WIDTH } else { 5 + budget.min(SPLIT_WIDTH - 5) };
-    budget = budget.saturating_sub(if show_rate { SPLIT_WIDTH + 1 } else { split_width - 5 });
-    let sorted = |column: &'static str, by: WorkerSort, arrow: &'static str| -> Cow<'static, str> {
-        if state.workers_sort == by {
-            Cow::Owned(format!("{column}{arrow}"))
-        } else {
-            Cow::Borrowed(column)
-        }
-    };
-    let mut header = vec![
-        sorted("#", WorkerSort::Index, "▲"),
-        sorted("state", WorkerSort::State, "▲"),
-        sorted("task", WorkerSort::Progress, "▲"),
-        "tasks".into(),
-    ];
-    let mut widths = vec![
-        Constraint::Length(index_width),
-        Constraint::Length(9),
-        Constraint::Length(gauge_width),
-        Constraint::Length(6),
-    ];
-    if show_rate {
-        header.push("/s".into());
-        widths.push(Constraint::Length(5));
-    }
-    header.extend(["core".into(), sorted("cpu", WorkerSort::Cpu, "▼"), "split".into()]);
-    widths.extend([Constraint::Length(4), Constraint::Length(8), Constraint::Length(split_width)]);
-    let show_lock = lock && budget >= 10;
-    if show_lock {
-        header.push("lock wait".into());
-        widths.push(Constraint::Length(9));
-        budget -= 10;
-    }
-    let show_pid = budget >= 16;
-    if show_pid {
-        header.push("pid/tid".into());
-        widths.push(Constraint::Length(15));
-        budget -= 16;
-    }
-    let show_reason = budget >= 8;
-    if show_reason {
-        header.push("why".into());
-        widths.push(Constraint::Min(7));
-    }
-    let shown = order(workers, state.workers_sort);
-    let rows = shown.iter().enumerate().skip(first).take(visible).map(|(position, at)| {
-        let worker = &workers[*at];
-        let mut cells = vec![
-            Cell::from(worker.index.to_string()),
-            Cell::from(Span::styled(worker.state.name(), theme.state(worker.state))),
-            Cell::from(Span::styled(bar(worker.task_progress, usize::from(gauge_width)), theme.state(worker.state))),
-            Cell::from(if worker.tasks_total > 0 {
-                format!("{}/{}", worker.tasks_done, worker.tasks_total)
-            } else {
-                worker.tasks_done.to_string()
-            }),
-        ];
-        if show_rate {
-            cells.push(Cell::from(worker.rate.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.1}"))));
-        }
-        cells.push(Cell::from(worker.core.map_or_else(|| "-".to_owned(), |c| c.to_string())));
-        cells.push(Cell::from(format_seconds(worker.cpu_seconds)));
-        cells.push(Cell::from(split_bar(worker.split, usize::from(split_width), theme)));
-        if show_lock {
-            cells.push(Cell::from(format_seconds(worker.lock_wait_seconds)));
-        }
-        if show_pid {
-            cells.push(Cell::from(format!("{}/{}", worker.pid, worker.tid)));
-        }
-        if show_reason {
-            cells.push(Cell::from(Span::styled(truncate(worker.reason.as_deref().unwrap_or(""), 60), theme.warning())));
-        }
-        let row = Row::new(cells);
-        if is_focused && position == state.workers_scroll {
-            row.style(theme.selected())
-        } else {
-            row
-        }
-    });
-    let table = Table::new(rows, widths).header(Row::new(header).style(theme.dim())).column_spacing(1);
-    frame.render_widget(table, table_area);
+    let columns = columns::fit(inner.width, workers.len(), lock);
+    frame.render_widget(table(&workers, &columns, state.workers_table.sort, window, theme), table_area);
     visible
+}
+
+/// The rows the panel lists and the title that says whose they are.
+struct Rows<'a> {
+    title: String,
+    /// The live run's workers, else the last run's as its report left them.
+    workers: Cow<'a, [WorkerView]>,
+    /// True when the run had a lock, so its wait has a column.
+    lock: bool,
+}
+
+/// The live run's workers, else the last run's, else none.
+fn rows_of(state: &State) -> Rows<'_> {
+    // Index order is the natural one; any other is named in the title.
+    let sort = match state.workers_table.sort {
+        WorkerSort::Index => String::new(),
+        sort => format!("{} ", sort.label()),
+    };
+    match (&state.run, state.results.last()) {
+        (Some(run), _) => {
+            let plan = &run.plan;
+            let title = format!(
+                " Workers {sort}· {} · {} × {} · {}/{} tasks · {} ",
+                plan.workload,
+                plan.model,
+                plan.workers,
+                run.tasks_done,
+                plan.tasks,
+                format_seconds(run.elapsed.as_secs_f64()),
+            );
+            Rows { title, workers: Cow::Borrowed(&run.workers), lock: plan.gil.is_some() }
+        }
+        (None, Some(last)) => {
+            let plan = &last.report.plan;
+            let title = format!(
+                " Workers {sort}· last run: {} · {} × {} · {} ",
+                plan.workload,
+                plan.model,
+                plan.workers,
+                last.report.outcome.name()
+            );
+            let workers = last
+                .report
+                .workers
+                .iter()
+                .zip(last.report.timeline.latest_lives(last.report.workers.len()))
+                .map(|(worker, life)| WorkerView::from_report(worker, life))
+                .collect();
+            Rows { title, workers: Cow::Owned(workers), lock: plan.gil.is_some() }
+        }
+        (None, None) => Rows { title: " Workers ".to_owned(), workers: Cow::Borrowed(&[]), lock: false },
+    }
+}
+
+/// The panel's bottom edge, `width` cells wide: the last message on the left, and on the
+/// right how many of the `len` rows `window` leaves out above and below, when it leaves any.
+fn with_bottom_titles<'a>(
+    mut block: Block<'a>,
+    width: u16,
+    message: Option<&str>,
+    window: Window,
+    len: usize,
+    theme: Theme,
+) -> Block<'a> {
+    let first = window.first;
+    let below = len.saturating_sub(first + window.visible);
+    let marker = (first > 0 || below > 0).then(|| format!(" ↑ {first} above · ↓ {below} below "));
+    let marker_width = marker.as_ref().map_or(0, |marker| marker.chars().count());
+    if let Some(message) = message {
+        let room = usize::from(width.saturating_sub(4)).saturating_sub(marker_width + 1);
+        block =
+            block.title_bottom(Line::styled(format!(" {} ", truncate(message, room.saturating_sub(2))), theme.dim()));
+    }
+    if let Some(marker) = marker {
+        block = block.title_bottom(Line::styled(marker, theme.value()).right_aligned());
+    }
+    block
+}
+
+/// The rows on screen: from `first`, `visible` of them, and the highlighted one (a position
+/// in the shown order) when the panel has focus.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    first: usize,
+    visible: usize,
+    selected: Option<usize>,
+}
+
+/// The table of `workers` in `sort` order, as much of it as `window` shows, in `columns`.
+fn table<'a>(
+    workers: &[WorkerView],
+    columns: &[ShownColumn],
+    sort: WorkerSort,
+    window: Window,
+    theme: Theme,
+) -> Table<'a> {
+    let header: Vec<Cow<'static, str>> = columns.iter().map(|shown| header(shown.column, sort)).collect();
+    let rows: Vec<Row<'a>> = order(workers, sort)
+        .iter()
+        .enumerate()
+        .skip(window.first)
+        .take(window.visible)
+        .map(|(position, at)| {
+            let worker = &workers[*at];
+            let row = Row::new(columns.iter().map(|shown| cell(*shown, worker, theme)));
+            if window.selected == Some(position) {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    Table::new(rows, columns.iter().map(|shown| shown.constraint()))
+        .header(Row::new(header).style(theme.dim()))
+        .column_spacing(1)
+}
+
+/// A column's header; the sorted column's carries an arrow saying which end comes first.
+fn header(column: WorkerColumn, sort: WorkerSort) -> Cow<'static, str> {
+    let (name, by, arrow) = match column {
+        WorkerColumn::Index => ("#", Some(WorkerSort::Index), "▲"),
+        WorkerColumn::State => ("state", Some(WorkerSort::State), "▲"),
+        WorkerColumn::Task => ("task", Some(WorkerSort::Progress), "▲"),
+        WorkerColumn::Tasks => ("tasks", None, ""),
+        WorkerColumn::Rate => ("/s", None, ""),
+        WorkerColumn::Core => ("core", None, ""),
+        WorkerColumn::Cpu => ("cpu", Some(WorkerSort::Cpu), "▼"),
+        WorkerColumn::Split => ("split", None, ""),
+        WorkerColumn::LockWait => ("lock wait", None, ""),
+        WorkerColumn::Pid => ("pid/tid", None, ""),
+        WorkerColumn::Reason => ("why", None, ""),
+    };
+    if by == Some(sort) {
+        Cow::Owned(format!("{name}{arrow}"))
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// `worker`'s cell in the `shown` column, drawn to its width.
+fn cell(shown: ShownColumn, worker: &WorkerView, theme: Theme) -> Cell<'static> {
+    let width = usize::from(shown.width);
+    match shown.column {
+        WorkerColumn::Index => Cell::from(worker.index.to_string()),
+        WorkerColumn::State => Cell::from(Span::styled(worker.state.name(), theme.state(worker.state))),
+        WorkerColumn::Task => Cell::from(Span::styled(bar(worker.task_progress, width), theme.state(worker.state))),
+        WorkerColumn::Tasks => Cell::from(if worker.tasks_total > 0 {
+            format!("{}/{}", worker.tasks_done, worker.tasks_total)
+        } else {
+            worker.tasks_done.to_string()
+        }),
+        WorkerColumn::Rate => Cell::from(worker.rate.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.1}"))),
+        WorkerColumn::Core => Cell::from(worker.core.map_or_else(|| "-".to_owned(), |c| c.to_string())),
+        WorkerColumn::Cpu => Cell::from(format_seconds(worker.cpu_seconds)),
+        WorkerColumn::Split => Cell::from(split_bar(worker.split, width, theme)),
+        WorkerColumn::LockWait => Cell::from(format_seconds(worker.lock_wait_seconds)),
+        WorkerColumn::Pid => Cell::from(format!("{}/{}", worker.pid, worker.tid)),
+        WorkerColumn::Reason => {
+            Cell::from(Span::styled(truncate(worker.reason.as_deref().unwrap_or(""), 60), theme.warning()))
+        }
+    }
 }
 
 /// `running 3 · done 1 · crashed 1`: every state present, even when rows are scrolled away;
@@ -231,9 +263,6 @@ fn state_counts(phase: Option<Phase>, workers: &[WorkerView], theme: Theme) -> L
     }
     Line::from(spans)
 }
-
-/// Widest the time-split bar gets.
-const SPLIT_WIDTH: u16 = 10;
 
 /// A worker's time so far as a bar: running, then lock wait, blocked and idle, each in its
 /// timeline colour (its timeline glyph without colour).

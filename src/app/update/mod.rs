@@ -3,13 +3,13 @@
 
 use nix::sys::signal::Signal;
 
+use super::baseline::{baseline_request, BaselineStep};
 use super::event::{Command, Event};
 use super::keys::{action_for, available, Action};
 use super::state::{
-    baseline_request, CoreView, Focus, Overlay, Setting, Shutdown, State, TimelineMode, TimelineView, AFFINITIES,
-    CORE_HISTORY, GRACES_MS, LOCK_CHOICES_MS, TASK_COUNTS, TIMELINE_WINDOWS_MS,
+    CoreView, Focus, Overlay, Setting, Shutdown, State, TimelineMode, TimelineView, AFFINITIES, CORE_HISTORY,
+    GRACES_MS, LOCK_CHOICES_MS, TASK_COUNTS, TIMELINE_WINDOWS_MS,
 };
-use super::workers::{first_row, order};
 use crate::board::MAX_WORKERS;
 use crate::engine::plan::runs_on_event_loop;
 use crate::engine::{DrainPolicy, Model, Phase, RunOutcome, RunReport, StopReason};
@@ -58,7 +58,7 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
             Vec::new()
         }
         Event::WorkersRows(rows) => {
-            state.workers_page = rows.max(1);
+            state.workers_table.set_page(rows);
             Vec::new()
         }
         Event::Responsiveness(figures) => {
@@ -68,8 +68,7 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
         Event::StartFailed(message) => {
             state.message = Some(message);
             sweep::give_up(state);
-            state.after_baseline = None;
-            state.skip_baseline = false;
+            state.baseline.end();
             if let Some(shutdown) = state.shutdown {
                 state.exit = Some(shutdown.exit_code());
             }
@@ -83,8 +82,7 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
 fn end_run(state: &mut State, report: &crate::engine::RunReport) {
     state.run = None;
     state.share.end_run();
-    state.workers_scroll = 0;
-    state.workers_offset = 0;
+    state.workers_table.rewind();
     state.message = Some(format!(
         "{} · {} × {}: {} in {}",
         report.plan.workload,
@@ -102,8 +100,11 @@ fn end_run(state: &mut State, report: &crate::engine::RunReport) {
 /// The run that waited for `ended`, its baseline: started when the baseline finished (and
 /// nobody is leaving), dropped with a word why otherwise.
 fn after_baseline(state: &mut State, ended: &RunReport) -> Vec<Command> {
-    let skipped = std::mem::take(&mut state.skip_baseline);
-    let Some(next) = state.after_baseline.take() else { return Vec::new() };
+    let (next, skipped) = match state.baseline.end() {
+        BaselineStep::None => return Vec::new(),
+        BaselineStep::RunFirst(next) => (next, false),
+        BaselineStep::Skip(next) => (next, true),
+    };
     if state.shutdown.is_some() {
         return Vec::new();
     }
@@ -146,7 +147,7 @@ fn run_with_baseline(state: &mut State) -> Vec<Command> {
                 request.model,
                 request.workers.unwrap_or(1)
             ));
-            state.after_baseline = Some(request);
+            state.baseline.run_first(request);
             vec![Command::Start(baseline)]
         }
         None => vec![Command::Start(request)],
@@ -157,8 +158,7 @@ fn run_with_baseline(state: &mut State) -> Vec<Command> {
 /// starts when it has ended (a long baseline, such as one worker doing the work of sixty, need
 /// not be waited for; the run then shows no speedup until a baseline finishes).
 fn skip_baseline(state: &mut State) -> Vec<Command> {
-    state.skip_baseline = true;
-    if let Some(next) = &state.after_baseline {
+    if let Some(next) = state.baseline.skip() {
         state.message =
             Some(format!("skipping the baseline: stopping it, then {} × {}", next.model, next.workers.unwrap_or(1)));
     }
@@ -207,11 +207,11 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
     match action {
         Action::Up => move_selection(state, -1),
         Action::Down => move_selection(state, 1),
-        Action::PageUp => move_selection(state, -(state.workers_page as isize)),
-        Action::PageDown => move_selection(state, state.workers_page as isize),
+        Action::PageUp => move_selection(state, -(state.workers_table.page as isize)),
+        Action::PageDown => move_selection(state, state.workers_table.page as isize),
         Action::Home => move_selection(state, isize::MIN),
         Action::End => move_selection(state, isize::MAX),
-        Action::CycleSort => state.workers_sort = state.workers_sort.next(),
+        Action::CycleSort => state.workers_table.cycle_sort(),
         Action::Left => change_setting(state, -1),
         Action::Right => change_setting(state, 1),
         Action::FocusNext => state.focus = state.focus.next(),
@@ -239,8 +239,7 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
         Action::Sweep => return sweep::start(state),
         Action::InjectCrash => {
             let target = state.run.as_ref().and_then(|run| {
-                let shown = order(&run.workers, state.workers_sort);
-                let selected = shown.get(state.workers_scroll).map(|at| &run.workers[*at]).filter(|w| is_live(w.state));
+                let selected = state.workers_table.selected_worker(&run.workers).filter(|w| is_live(w.state));
                 selected.or_else(|| run.workers.iter().find(|w| is_live(w.state))).map(|w| w.index)
             });
             return target.map(Command::InjectCrash).into_iter().collect();
@@ -281,22 +280,20 @@ fn is_live(state: crate::telemetry::WorkerState) -> bool {
     matches!(state, crate::telemetry::WorkerState::Running | crate::telemetry::WorkerState::Pending)
 }
 
+/// Moves the focused panel's selection `step` rows, stopping at either end.
 fn move_selection(state: &mut State, step: isize) {
-    let worker_rows = state.worker_rows();
     let (position, len) = match state.focus {
         Focus::Catalog => (&mut state.selected, CATALOG.len()),
         Focus::Settings => (&mut state.setting, Setting::ALL.len()),
-        Focus::Workers => (&mut state.workers_scroll, worker_rows),
+        Focus::Workers => {
+            // The workers table also moves its view to keep the selection on screen.
+            let len = state.worker_rows();
+            state.workers_table.move_by(step, len);
+            return;
+        }
         Focus::Results => (&mut state.results_scroll, state.comparison.rows.len()),
     };
-    if len == 0 {
-        *position = 0;
-        return;
-    }
-    *position = position.saturating_add_signed(step).min(len - 1);
-    if state.focus == Focus::Workers {
-        state.workers_offset = first_row(len, state.workers_page, state.workers_scroll, state.workers_offset);
-    }
+    *position = if len == 0 { 0 } else { position.saturating_add_signed(step).min(len - 1) };
 }
 
 fn change_setting(state: &mut State, step: isize) {

@@ -39,7 +39,7 @@ fn fake_run(state: &mut State) {
 fn asked(state: &mut State, keys: &str) -> crate::engine::PlanRequest {
     let commands = press(state, keys);
     let [Command::Start(started)] = commands.as_slice() else { panic!("{commands:?}") };
-    state.after_baseline.clone().unwrap_or_else(|| started.clone())
+    state.baseline.waiting().cloned().unwrap_or_else(|| started.clone())
 }
 
 fn ended(request: &crate::engine::PlanRequest, outcome: RunOutcome) -> RunReport {
@@ -260,7 +260,7 @@ fn enter_runs_the_missing_sequential_baseline_first_then_the_run() {
     let mut state = new_state();
     let commands = press(&mut state, "m\n"); // cpu, processes × 2
     let [Command::Start(baseline)] = commands.as_slice() else { panic!("{commands:?}") };
-    let wanted = state.after_baseline.clone().expect("the run waits for its baseline");
+    let wanted = state.baseline.waiting().cloned().expect("the run waits for its baseline");
     assert_eq!((baseline.model, baseline.workers, baseline.gil), (Model::Sequential, Some(1), None));
     assert_eq!((baseline.size, baseline.tasks), (wanted.size, wanted.tasks));
     assert_eq!((wanted.model, wanted.workers), (Model::Processes, Some(2)));
@@ -268,7 +268,7 @@ fn enter_runs_the_missing_sequential_baseline_first_then_the_run() {
     fake_run(&mut state);
     let next = update(&mut state, Event::Finished(ended(baseline, RunOutcome::Finished)));
     assert_eq!(next, vec![Command::Start(wanted.clone())], "the run follows its baseline");
-    assert_eq!(state.after_baseline, None);
+    assert_eq!(state.baseline, BaselineStep::None);
     update(&mut state, Event::Finished(ended(&wanted, RunOutcome::Finished)));
     assert!(state.comparison.rows[1].speedup.is_some(), "speedup without pressing b");
     // The baseline is there now: Enter runs at once, and a repeat joins its row.
@@ -286,7 +286,7 @@ fn a_cancelled_baseline_drops_the_run_that_waited_for_it() {
     fake_run(&mut state);
     assert_eq!(press(&mut state, "c"), vec![Command::Stop(StopReason::User)]);
     assert!(update(&mut state, Event::Finished(ended(baseline, RunOutcome::Cancelled(None)))).is_empty());
-    assert_eq!(state.after_baseline, None);
+    assert_eq!(state.baseline, BaselineStep::None);
     assert!(state.message.as_deref().is_some_and(|m| m.contains("baseline cancelled")), "{:?}", state.message);
     assert!(state.baseline_missing(), "a cancelled run is no baseline");
 }
@@ -296,13 +296,13 @@ fn enter_during_the_baseline_skips_it_and_the_run_follows() {
     let mut state = new_state();
     let commands = press(&mut state, "\n");
     let [Command::Start(baseline)] = commands.as_slice() else { panic!("{commands:?}") };
-    let wanted = state.after_baseline.clone().expect("waiting");
+    let wanted = state.baseline.waiting().cloned().expect("waiting");
     fake_run(&mut state);
     assert_eq!(press(&mut state, "\n"), vec![Command::Stop(StopReason::User)]);
     assert!(press(&mut state, "\n").is_empty(), "one skip is enough");
     let next = update(&mut state, Event::Finished(ended(baseline, RunOutcome::Cancelled(None))));
     assert_eq!(next, vec![Command::Start(wanted)], "the run asked for follows its skipped baseline");
-    assert!(!state.skip_baseline);
+    assert_eq!(state.baseline, BaselineStep::None);
     assert!(state.message.as_deref().is_some_and(|m| m.starts_with("baseline skipped")), "{:?}", state.message);
     // Without a baseline in hand, Enter during a run does nothing.
     fake_run(&mut state);
@@ -323,7 +323,7 @@ fn a_baseline_takes_only_the_options_a_sequential_run_can_take() {
     assert_eq!(state.settings.model, Model::Sequential);
     let commands = press(&mut state, "\n");
     assert!(matches!(commands.as_slice(), [Command::Start(r)] if r.model == Model::Sequential));
-    assert_eq!(state.after_baseline, None);
+    assert_eq!(state.baseline, BaselineStep::None);
 }
 
 #[test]
@@ -352,7 +352,7 @@ fn the_sentence_warns_when_other_programs_were_busy_during_a_run_it_compares() {
     let mut state = new_state();
     let commands = press(&mut state, "\n");
     let [Command::Start(baseline)] = commands.as_slice() else { panic!("{commands:?}") };
-    let wanted = state.after_baseline.clone().expect("waiting");
+    let wanted = state.baseline.waiting().cloned().expect("waiting");
     update(&mut state, Event::Finished(RunReport { wall_seconds: 2.0, ..ended(baseline, RunOutcome::Finished) }));
     assert!(!state.results[0].busy);
     // Both cores full, none of it the run's: other programs.
@@ -381,18 +381,18 @@ fn page_keys_scroll_the_focused_workers_panel_by_what_it_shows() {
     update(&mut state, Event::WorkersRows(8));
     // The catalog has focus: pages do nothing there.
     key(&mut state, KeyCode::PageDown);
-    assert_eq!((state.selected, state.workers_scroll), (0, 0));
+    assert_eq!((state.selected, state.workers_table.selected), (0, 0));
     press(&mut state, "\t\t");
     assert_eq!(state.focus, Focus::Workers);
     key(&mut state, KeyCode::PageDown);
     key(&mut state, KeyCode::PageDown);
-    assert_eq!((state.workers_scroll, state.workers_offset), (16, 9));
+    assert_eq!((state.workers_table.selected, state.workers_table.offset), (16, 9));
     key(&mut state, KeyCode::PageUp);
-    assert_eq!((state.workers_scroll, state.workers_offset), (8, 8), "the view follows up");
+    assert_eq!((state.workers_table.selected, state.workers_table.offset), (8, 8), "the view follows up");
     key(&mut state, KeyCode::End);
-    assert_eq!((state.workers_scroll, state.workers_offset), (49, 42));
+    assert_eq!((state.workers_table.selected, state.workers_table.offset), (49, 42));
     key(&mut state, KeyCode::Home);
-    assert_eq!((state.workers_scroll, state.workers_offset), (0, 0));
+    assert_eq!((state.workers_table.selected, state.workers_table.offset), (0, 0));
 }
 
 #[test]
@@ -405,7 +405,7 @@ fn the_crash_key_hits_the_selected_row_in_the_shown_order() {
     press(&mut state, "\t\t");
     // s three times: most CPU first, so the top row is worker 3.
     press(&mut state, "sss");
-    assert_eq!(state.workers_sort, crate::app::workers::WorkerSort::Cpu);
+    assert_eq!(state.workers_table.sort, crate::app::workers::WorkerSort::Cpu);
     assert_eq!(press(&mut state, "x"), vec![Command::InjectCrash(3)]);
     press(&mut state, "j");
     assert_eq!(press(&mut state, "x"), vec![Command::InjectCrash(2)]);
