@@ -79,8 +79,9 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     // What the last tick (poll and sample) took, wall time: CPU and waiting for it alike.
     let mut tick_cost = Duration::ZERO;
     let mut pace = Pace::Idle;
-    // The CPUs' busy time when the sweep's run in hand started: Some while that run is a sweep's.
+    // The CPUs whose busy time a sweep's run is measured against.
     let allowed = crate::engine::affinity::allowed_cpus().unwrap_or_else(|_| (0..cpus).collect());
+    // The CPUs' busy time when the sweep's run in hand started: Some while that run is a sweep's.
     let mut sweep_before: Option<Option<MachineCpu>> = None;
     let mut meter = Meter::default();
     // When each key not yet on screen was read.
