@@ -8,6 +8,7 @@
 
 mod cgroup;
 pub mod frame_cost;
+mod pacer;
 mod priority;
 pub(crate) mod terminal;
 
@@ -25,15 +26,10 @@ use crate::engine::{Engine, LaunchError, Phase, Run, RunOutcome};
 use crate::signals::Listener;
 use crate::telemetry::latency::{Meter, Responsiveness, RING};
 use crate::telemetry::machine::MachineCpu;
-use crate::telemetry::{CoreSampler, Pace, RunView};
+use crate::telemetry::{CoreSampler, RunView};
+use pacer::{Activity, Pacer};
 use priority::WorkersPen;
 use terminal::TerminalGuard;
-
-/// At most this many frames a second, and only when something changed; a frame that answers
-/// a key is drawn at once.
-const FRAME: Duration = Duration::from_millis(33);
-/// How often the responsiveness figures are refreshed while a run lasts.
-const FIGURES_EVERY: Duration = Duration::from_secs(1);
 
 /// Why the dashboard could not run.
 #[derive(Debug, thiserror::Error)]
@@ -74,11 +70,7 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let mut run: Option<Run> = None;
     let mut queue: VecDeque<Event> = VecDeque::new();
     let mut dirty = true;
-    let mut last_frame: Option<Instant> = None;
-    let mut last_progress = Instant::now();
-    // What the last tick (poll and sample) took, wall time: CPU and waiting for it alike.
-    let mut tick_cost = Duration::ZERO;
-    let mut pace = Pace::Idle;
+    let mut pacer = Pacer::new(Instant::now());
     // The CPUs whose busy time a sweep's run is measured against.
     let allowed = crate::engine::affinity::allowed_cpus().unwrap_or_else(|_| (0..cpus).collect());
     // The CPUs' busy time when the sweep's run in hand started: Some while that run is a sweep's.
@@ -86,14 +78,10 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let mut meter = Meter::default();
     // When each key not yet on screen was read.
     let mut keys_read: Vec<Instant> = Vec::new();
-    let mut last_figures = Instant::now();
     while state.exit.is_none() {
-        let since_frame = last_frame.map_or(FRAME, |at| at.elapsed());
-        // A key is answered at once; only progress waits for the next frame.
-        if dirty && (since_frame >= FRAME || !keys_read.is_empty()) {
-            // Frames are paced from their start, so drawing time does not stretch the period.
-            let started = Instant::now();
-            last_frame = Some(started);
+        let started = Instant::now();
+        if pacer.frame_due(started, dirty, !keys_read.is_empty()) {
+            pacer.frame_started(started);
             let mut workers_rows = None;
             guard.screen.draw(|frame| workers_rows = crate::ui::draw(frame, &state))?;
             let drawn = Instant::now();
@@ -106,30 +94,15 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
             if let Some(rows) = workers_rows.filter(|rows| *rows != state.workers_page) {
                 let _ = update(&mut state, Event::WorkersRows(rows));
             }
-            // Shown from the next frame on: at once after a key, else once a second.
-            if keyed || (run.is_some() && last_figures.elapsed() >= FIGURES_EVERY) {
+            // Shown from the next frame on.
+            if pacer.figures_due(Instant::now(), keyed, run.is_some()) {
                 let _ = update(&mut state, Event::Responsiveness(meter.figures()));
-                last_figures = drawn;
+                pacer.figures_shown(drawn);
                 dirty = true;
             }
         }
-        // While workers are being started, each poll starts a slice of them: poll again at once.
-        let launching = run.as_ref().is_some_and(|run| matches!(run.phase(), Phase::Launching { .. }));
-        // On a machine too busy to give the loop its time, ticks space out (see below).
-        let every = FRAME.max(tick_cost * 8);
-        // Sleep until a frame or a tick is due, never less than a millisecond: a loop that woke
-        // at once between ticks would spin, and a spinning loop is what a busy machine starves.
-        let frame_due = FRAME.saturating_sub(last_frame.map_or(FRAME, |at| at.elapsed()));
-        let tick_due = every.saturating_sub(last_progress.elapsed());
-        let wait = if launching {
-            Duration::ZERO
-        } else if dirty {
-            frame_due
-        } else if run.is_some() {
-            tick_due.max(Duration::from_millis(1))
-        } else {
-            Duration::from_secs(3600)
-        };
+        let activity = activity(run.as_ref());
+        let wait = pacer.wait(Instant::now(), dirty, activity);
         select! {
             recv(keys) -> key => match key {
                 Ok(first) => {
@@ -157,13 +130,11 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
             default(wait) => {}
         }
         // The engine's part of a frame (reaping, draining 1,000 rings, sampling the board)
-        // costs milliseconds at a thousand workers: done once a frame, never for a key, and
-        // put off (up to three frames) while a key waits for its answer. On a machine too busy to
-        // give the loop its time, ticks space out to take at most an eighth of it. While workers
-        // are being started, every pass polls: each poll starts one short slice of them.
-        let since_progress = last_progress.elapsed();
-        let tick = since_progress >= every && (keys_read.is_empty() || since_progress >= 4 * every);
-        if let Some(active) = run.as_mut().filter(|_| tick || launching) {
+        // costs milliseconds at a thousand workers: the pacer keeps it off a key's way. While
+        // workers are being started, every pass polls: each poll starts one short slice of them.
+        let decided = Instant::now();
+        let tick = pacer.tick_due(decided, !keys_read.is_empty());
+        if let Some(active) = run.as_mut().filter(|_| tick || activity == Activity::Launching) {
             let phase = active.poll();
             if phase == Phase::Ended {
                 if let Some(mut ended) = run.take() {
@@ -188,9 +159,7 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
                 queue.push_back(Event::Progress(RunView::sample(active, timeline_window(&state))));
             }
             if tick {
-                let now = Instant::now();
-                tick_cost = (now - last_progress).saturating_sub(since_progress);
-                last_progress = now;
+                pacer.ticked(decided, Instant::now());
             }
         }
         while let Some(event) = queue.pop_front() {
@@ -207,17 +176,23 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
                 }
             }
         }
-        // Cores four times a second while a run lasts; an idle dashboard samples once a second.
-        let wanted = if run.is_some() { Pace::Run } else { Pace::Idle };
-        if wanted != pace {
-            cores.set_pace(wanted);
-            pace = wanted;
+        if let Some(pace) = pacer.cores_pace(run.is_some()) {
+            cores.set_pace(pace);
         }
     }
     drop(guard);
     let exit_code = state.exit.unwrap_or(0);
     let saved = save_results(&state);
     Ok(Ending { exit_code, summary: summary(&state, &saved, &placed) })
+}
+
+/// What the loop has in hand, for the pacer.
+fn activity(run: Option<&Run>) -> Activity {
+    match run.map(Run::phase) {
+        None => Activity::Idle,
+        Some(Phase::Launching { .. }) => Activity::Launching,
+        Some(_) => Activity::Running,
+    }
 }
 
 /// How much of the timeline a live view carries: what the timeline shows, when it is open.
