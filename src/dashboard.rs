@@ -29,7 +29,7 @@ use crate::telemetry::machine::MachineCpu;
 use crate::telemetry::{CoreSampler, RunView};
 use pacer::{Activity, Pacer};
 use priority::WorkersPen;
-use terminal::TerminalGuard;
+use terminal::{Screen, TerminalGuard};
 
 /// Why the dashboard could not run.
 #[derive(Debug, thiserror::Error)]
@@ -66,124 +66,196 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     // Only now: the reader holds crossterm's event lock while it waits for a key, so no
     // terminal query can run beside it.
     let keys = spawn_key_reader()?;
-
-    let mut run: Option<Run> = None;
-    let mut queue: VecDeque<Event> = VecDeque::new();
-    let mut dirty = true;
-    let mut pacer = Pacer::new(Instant::now());
-    // The CPUs whose busy time a sweep's run is measured against.
-    let allowed = crate::engine::affinity::allowed_cpus().unwrap_or_else(|_| (0..cpus).collect());
-    // The CPUs' busy time when the sweep's run in hand started: Some while that run is a sweep's.
-    let mut sweep_before: Option<Option<MachineCpu>> = None;
-    let mut meter = Meter::default();
-    // When each key not yet on screen was read.
-    let mut keys_read: Vec<Instant> = Vec::new();
-    while state.exit.is_none() {
-        let started = Instant::now();
-        if pacer.frame_due(started, dirty, !keys_read.is_empty()) {
-            pacer.frame_started(started);
-            let mut workers_rows = None;
-            guard.screen.draw(|frame| workers_rows = crate::ui::draw(frame, &state))?;
-            let drawn = Instant::now();
-            dirty = false;
-            meter.frame.push(drawn - started);
-            let keyed = !keys_read.is_empty();
-            for read in keys_read.drain(..) {
-                meter.key_to_screen.push(drawn - read);
-            }
-            if let Some(rows) = workers_rows.filter(|rows| *rows != state.workers_page) {
-                let _ = update(&mut state, Event::WorkersRows(rows));
-            }
-            // Shown from the next frame on.
-            if pacer.figures_due(Instant::now(), keyed, run.is_some()) {
-                let _ = update(&mut state, Event::Responsiveness(meter.figures()));
-                pacer.figures_shown(drawn);
-                dirty = true;
-            }
+    let sources = Sources { keys, signals, cores };
+    let mut dashboard = Loop::new(engine, state, cpus);
+    while dashboard.state.exit.is_none() {
+        dashboard.draw_if_due(&mut guard.screen)?;
+        let activity = activity(dashboard.run.as_ref());
+        dashboard.gather(&sources, dashboard.pacer.wait(Instant::now(), dashboard.dirty, activity));
+        dashboard.tick(activity);
+        dashboard.apply_events();
+        if let Some(pace) = dashboard.pacer.cores_pace(dashboard.run.is_some()) {
+            sources.cores.set_pace(pace);
         }
-        let activity = activity(run.as_ref());
-        let wait = pacer.wait(Instant::now(), dirty, activity);
+    }
+    drop(guard);
+    let state = &dashboard.state;
+    let exit_code = state.exit.unwrap_or(0);
+    let saved = save_results(state);
+    let ending = Ending { exit_code, summary: summary(state, &saved, &placed) };
+    // The threads that feed the loop stop before the engine goes.
+    drop(sources);
+    Ok(ending)
+}
+
+/// Where the loop's events come from, besides the run it polls.
+struct Sources {
+    /// Terminal input, each with the instant it was read.
+    keys: Receiver<(Event, Instant)>,
+    signals: Listener,
+    cores: CoreSampler,
+}
+
+/// What the loop carries from one pass to the next.
+/// Fields drop in this order: the run before the engine that started it.
+struct Loop {
+    run: Option<Run>,
+    state: State,
+    /// Events not yet handed to `update`.
+    queue: VecDeque<Event>,
+    /// The state changed since the last frame.
+    dirty: bool,
+    pacer: Pacer,
+    meter: Meter,
+    /// When each key not yet on screen was read.
+    keys_read: Vec<Instant>,
+    /// The CPUs whose busy time a sweep's run is measured against.
+    allowed: Vec<usize>,
+    /// Some while the run in hand is a sweep's.
+    sweep_run: Option<SweepRunStart>,
+    engine: Engine,
+}
+
+impl Loop {
+    fn new(engine: Engine, state: State, cpus: usize) -> Self {
+        Self {
+            run: None,
+            state,
+            queue: VecDeque::new(),
+            dirty: true,
+            pacer: Pacer::new(Instant::now()),
+            meter: Meter::default(),
+            keys_read: Vec::new(),
+            allowed: crate::engine::affinity::allowed_cpus().unwrap_or_else(|_| (0..cpus).collect()),
+            sweep_run: None,
+            engine,
+        }
+    }
+
+    /// Draws the state when the pacer says a frame is due, and times it and the keys it answers.
+    fn draw_if_due(&mut self, screen: &mut Screen) -> std::io::Result<()> {
+        let started = Instant::now();
+        let keyed = !self.keys_read.is_empty();
+        if !self.pacer.frame_due(started, self.dirty, keyed) {
+            return Ok(());
+        }
+        self.pacer.frame_started(started);
+        let mut workers_rows = None;
+        screen.draw(|frame| workers_rows = crate::ui::draw(frame, &self.state))?;
+        let drawn = Instant::now();
+        self.dirty = false;
+        self.meter.frame.push(drawn - started);
+        for read in self.keys_read.drain(..) {
+            self.meter.key_to_screen.push(drawn - read);
+        }
+        if let Some(rows) = workers_rows.filter(|rows| *rows != self.state.workers_page) {
+            let _ = update(&mut self.state, Event::WorkersRows(rows));
+        }
+        // Shown from the next frame on.
+        if self.pacer.figures_due(Instant::now(), keyed, self.run.is_some()) {
+            let _ = update(&mut self.state, Event::Responsiveness(self.meter.figures()));
+            self.pacer.figures_shown(drawn);
+            self.dirty = true;
+        }
+        Ok(())
+    }
+
+    /// Waits up to `wait` for a key, a signal or a core sample, and queues what came.
+    fn gather(&mut self, sources: &Sources, wait: Duration) {
         select! {
-            recv(keys) -> key => match key {
+            recv(sources.keys) -> key => match key {
                 Ok(first) => {
                     // Keys typed in a burst (a paste, auto-repeat) are all answered by one frame.
-                    for (event, read) in std::iter::once(first).chain(keys.try_iter()) {
+                    for (event, read) in std::iter::once(first).chain(sources.keys.try_iter()) {
                         if matches!(event, Event::Key(_)) {
-                            keys_read.push(read);
+                            self.keys_read.push(read);
                         }
-                        queue.push_back(event);
+                        self.queue.push_back(event);
                     }
                 }
                 // The reader ended: the terminal is gone, as on a hang-up.
-                Err(_) => queue.push_back(Event::Signal(nix::sys::signal::Signal::SIGHUP)),
+                Err(_) => self.queue.push_back(Event::Signal(nix::sys::signal::Signal::SIGHUP)),
             },
-            recv(signals.received) -> signal => {
+            recv(sources.signals.received) -> signal => {
                 if let Ok(signal) = signal {
-                    queue.push_back(Event::Signal(signal));
+                    self.queue.push_back(Event::Signal(signal));
                 }
             }
-            recv(cores.samples) -> sample => {
+            recv(sources.cores.samples) -> sample => {
                 if let Ok(sample) = sample {
-                    queue.push_back(Event::Cores(sample));
+                    self.queue.push_back(Event::Cores(sample));
                 }
             }
             default(wait) => {}
         }
-        // The engine's part of a frame (reaping, draining 1,000 rings, sampling the board)
-        // costs milliseconds at a thousand workers: the pacer keeps it off a key's way. While
-        // workers are being started, every pass polls: each poll starts one short slice of them.
+    }
+
+    /// The engine's part of a frame (reaping, draining 1,000 rings, sampling the board), which
+    /// costs milliseconds at a thousand workers: when the pacer says so, which keeps it off a
+    /// key's way. While workers are being started, every pass polls: each poll starts one
+    /// short slice of them.
+    fn tick(&mut self, activity: Activity) {
         let decided = Instant::now();
-        let tick = pacer.tick_due(decided, !keys_read.is_empty());
-        if let Some(active) = run.as_mut().filter(|_| tick || activity == Activity::Launching) {
-            let phase = active.poll();
-            if phase == Phase::Ended {
-                if let Some(mut ended) = run.take() {
-                    let event = if let Some(error) = ended.take_launch_error() {
-                        sweep_before = None;
-                        Event::StartFailed(format!("cannot run: {error}"))
-                    } else {
-                        let report = ended.finish();
-                        match sweep_before.take() {
-                            Some(before) => {
-                                let others = before
-                                    .zip(MachineCpu::now(&allowed))
-                                    .map(|(before, after)| before.others_since(after, report.cpu_seconds));
-                                Event::SweepRunFinished { report, others_cpu_seconds: others }
-                            }
-                            None => Event::Finished(report),
-                        }
-                    };
-                    queue.push_back(event);
-                }
-            } else if tick {
-                queue.push_back(Event::Progress(RunView::sample(active, timeline_window(&state))));
+        let tick = self.pacer.tick_due(decided, !self.keys_read.is_empty());
+        let Some(active) = self.run.as_mut().filter(|_| tick || activity == Activity::Launching) else {
+            return;
+        };
+        if active.poll() == Phase::Ended {
+            if let Some(ended) = self.run.take() {
+                let event = self.ended(ended);
+                self.queue.push_back(event);
             }
-            if tick {
-                pacer.ticked(decided, Instant::now());
-            }
+        } else if tick {
+            self.queue.push_back(Event::Progress(RunView::sample(active, timeline_window(&self.state))));
         }
-        while let Some(event) = queue.pop_front() {
-            dirty = true;
-            for command in update(&mut state, event) {
-                if matches!(command, Command::StartSweepRun(_)) {
-                    sweep_before = Some(MachineCpu::now(&allowed));
-                }
-                if let Some(news) = execute(command, &engine, &mut run, &state) {
-                    queue.push_back(news);
-                }
-                if run.is_none() {
-                    sweep_before = None;
-                }
-            }
-        }
-        if let Some(pace) = pacer.cores_pace(run.is_some()) {
-            cores.set_pace(pace);
+        if tick {
+            self.pacer.ticked(decided, Instant::now());
         }
     }
-    drop(guard);
-    let exit_code = state.exit.unwrap_or(0);
-    let saved = save_results(&state);
-    Ok(Ending { exit_code, summary: summary(&state, &saved, &placed) })
+
+    /// The news of a run whose workers have all ended: it failed to start, or it finished
+    /// (alone, or as a sweep's run with what other programs used meanwhile).
+    fn ended(&mut self, mut ended: Run) -> Event {
+        if let Some(error) = ended.take_launch_error() {
+            self.sweep_run = None;
+            return Event::StartFailed(format!("cannot run: {error}"));
+        }
+        let report = ended.finish();
+        match self.sweep_run.take() {
+            Some(SweepRunStart { busy_before }) => {
+                let others = busy_before
+                    .zip(MachineCpu::now(&self.allowed))
+                    .map(|(before, after)| before.others_since(after, report.cpu_seconds));
+                Event::SweepRunFinished { report, others_cpu_seconds: others }
+            }
+            None => Event::Finished(report),
+        }
+    }
+
+    /// Hands every queued event to `update` and carries out the commands it returns, whose
+    /// news joins the queue.
+    fn apply_events(&mut self) {
+        while let Some(event) = self.queue.pop_front() {
+            self.dirty = true;
+            for command in update(&mut self.state, event) {
+                if matches!(command, Command::StartSweepRun(_)) {
+                    self.sweep_run = Some(SweepRunStart { busy_before: MachineCpu::now(&self.allowed) });
+                }
+                if let Some(news) = execute(command, &self.engine, &mut self.run, &self.state) {
+                    self.queue.push_back(news);
+                }
+                if self.run.is_none() {
+                    self.sweep_run = None;
+                }
+            }
+        }
+    }
+}
+
+/// A sweep's run in hand: other programs' CPU time during it is told from the CPUs' busy time
+/// at its start, when that could be read.
+struct SweepRunStart {
+    busy_before: Option<MachineCpu>,
 }
 
 /// What the loop has in hand, for the pacer.
