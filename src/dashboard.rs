@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::{select, unbounded, Receiver};
 use ratatui::crossterm::event::{self as term_event, Event as TermEvent};
 
+use crate::app::event::StartError;
 use crate::app::state::Shutdown;
 use crate::app::{update, Command, Event, State};
 use crate::engine::{Engine, LaunchError, Phase, Run, RunOutcome};
@@ -218,7 +219,7 @@ impl Loop {
     fn ended(&mut self, mut ended: Run) -> Event {
         if let Some(error) = ended.take_launch_error() {
             self.sweep_run = None;
-            return Event::StartFailed(format!("cannot run: {error}"));
+            return Event::StartFailed(StartError::Launch(error));
         }
         let report = ended.finish();
         match self.sweep_run.take() {
@@ -282,7 +283,7 @@ fn execute(command: Command, engine: &Engine, run: &mut Option<Run>, state: &Sta
             }
             let plan = match request.validate() {
                 Ok(plan) => plan,
-                Err(error) => return Some(Event::StartFailed(format!("cannot run: {error}"))),
+                Err(error) => return Some(Event::StartFailed(StartError::Plan(error))),
             };
             match engine.begin(&plan) {
                 Ok(started) => {
@@ -290,7 +291,7 @@ fn execute(command: Command, engine: &Engine, run: &mut Option<Run>, state: &Sta
                     *run = Some(started);
                     Some(Event::Progress(view))
                 }
-                Err(error) => Some(Event::StartFailed(format!("cannot run: {error}"))),
+                Err(error) => Some(Event::StartFailed(StartError::Launch(error))),
             }
         }
         Command::SetPaused(paused) => {
