@@ -41,6 +41,17 @@ pub(crate) enum DashboardError {
     Terminal(#[from] std::io::Error),
 }
 
+/// Why the results table could not be saved.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", path.display())]
+pub(crate) struct SaveError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+/// Where the results table went, its Markdown and its JSON file; None when there was none.
+type Saved = Option<(PathBuf, PathBuf)>;
+
 /// How the dashboard ended.
 #[derive(Debug)]
 pub(crate) struct Ending {
@@ -312,7 +323,7 @@ fn execute(command: Command, engine: &Engine, run: &mut Option<Run>, state: &Sta
         Command::SaveResults => Some(Event::Notice(match save_results(state) {
             Ok(Some((markdown, json))) => format!("results written to {} and {}", markdown.display(), json.display()),
             Ok(None) => "no results to write yet".to_owned(),
-            Err(error) => error,
+            Err(error) => error.to_string(),
         })),
     }
 }
@@ -363,7 +374,7 @@ fn spawn_key_reader() -> std::io::Result<Receiver<(Event, Instant)>> {
 
 /// Writes the results table as `concur-tui-results-PID-N.md` and `.json` in the current
 /// directory, N the number of runs; None when there is no result to write.
-fn save_results(state: &State) -> Result<Option<(PathBuf, PathBuf)>, String> {
+fn save_results(state: &State) -> Result<Saved, SaveError> {
     if state.results.is_empty() {
         return Ok(None);
     }
@@ -371,18 +382,18 @@ fn save_results(state: &State) -> Result<Option<(PathBuf, PathBuf)>, String> {
     let (markdown, json) = (PathBuf::from(format!("{stem}.md")), PathBuf::from(format!("{stem}.json")));
     let sentence = state.results_sentence();
     let text = crate::report::results::to_markdown(&state.results, &state.comparison, sentence.as_deref());
-    std::fs::write(&markdown, text).map_err(|error| format!("cannot write {}: {error}", markdown.display()))?;
+    std::fs::write(&markdown, text).map_err(|source| SaveError { path: markdown.clone(), source })?;
     let value = crate::report::results::to_json(&state.results, &state.comparison, sentence.as_deref());
     let written = serde_json::to_string_pretty(&value)
         .map_err(std::io::Error::other)
         .and_then(|text| std::fs::write(&json, text + "\n"));
-    written.map_err(|error| format!("cannot write {}: {error}", json.display()))?;
+    written.map_err(|source| SaveError { path: json.clone(), source })?;
     Ok(Some((markdown, json)))
 }
 
 /// What the dashboard prints after leaving: how many runs ended which way, where the results
 /// went, and what was running and how each of its workers ended.
-fn summary(state: &State, saved: &Result<Option<(PathBuf, PathBuf)>, String>, pen: &str) -> String {
+fn summary(state: &State, saved: &Result<Saved, SaveError>, pen: &str) -> String {
     let count = |wanted: fn(RunOutcome) -> bool| state.results.iter().filter(|row| wanted(row.report.outcome)).count();
     let (finished, cancelled) =
         (count(|o| o == RunOutcome::Finished), count(|o| matches!(o, RunOutcome::Cancelled(_))));
