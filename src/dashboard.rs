@@ -3,8 +3,8 @@
 //!
 //! It decides nothing: every event goes through [`update`], which alone changes the [`State`];
 //! this loop only gathers events, hands the resulting [`Command`]s to the engine and has `ui`
-//! draw the state. It never touches a worker except through the engine, and nothing in `app`
-//! or `ui` may import it.
+//! draw the state, when its `pacer` says. It never touches a worker except through the
+//! engine, and nothing in `app` or `ui` may import it.
 
 mod cgroup;
 pub mod frame_cost;
