@@ -3,11 +3,12 @@
 //!
 //! It decides nothing: every event goes through [`update`], which alone changes the [`State`];
 //! this loop only gathers events, hands the resulting [`Command`]s to the engine and has `ui`
-//! draw the state. It never touches a worker except through the engine, and nothing in `app`
-//! or `ui` may import it.
+//! draw the state, when its `pacer` says. It never touches a worker except through the
+//! engine, and nothing in `app` or `ui` may import it.
 
 mod cgroup;
 pub mod frame_cost;
+mod pacer;
 mod priority;
 pub(crate) mod terminal;
 
@@ -19,21 +20,17 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::{select, unbounded, Receiver};
 use ratatui::crossterm::event::{self as term_event, Event as TermEvent};
 
+use crate::app::event::StartError;
 use crate::app::state::Shutdown;
 use crate::app::{update, Command, Event, State};
 use crate::engine::{Engine, LaunchError, Phase, Run, RunOutcome};
 use crate::signals::Listener;
 use crate::telemetry::latency::{Meter, Responsiveness, RING};
 use crate::telemetry::machine::MachineCpu;
-use crate::telemetry::{CoreSampler, Pace, RunView};
+use crate::telemetry::{CoreSampler, RunView};
+use pacer::{Activity, Pacer};
 use priority::WorkersPen;
-use terminal::TerminalGuard;
-
-/// At most this many frames a second, and only when something changed; a frame that answers
-/// a key is drawn at once.
-const FRAME: Duration = Duration::from_millis(33);
-/// How often the responsiveness figures are refreshed while a run lasts.
-const FIGURES_EVERY: Duration = Duration::from_secs(1);
+use terminal::{Screen, TerminalGuard};
 
 /// Why the dashboard could not run.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +40,17 @@ pub(crate) enum DashboardError {
     #[error("cannot use the terminal: {0}")]
     Terminal(#[from] std::io::Error),
 }
+
+/// Why the results table could not be saved.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", path.display())]
+pub(crate) struct SaveError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+/// Where the results table went, its Markdown and its JSON file; None when there was none.
+type Saved = Option<(PathBuf, PathBuf)>;
 
 /// How the dashboard ended.
 #[derive(Debug)]
@@ -70,153 +78,205 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     // Only now: the reader holds crossterm's event lock while it waits for a key, so no
     // terminal query can run beside it.
     let keys = spawn_key_reader()?;
-
-    let mut run: Option<Run> = None;
-    let mut queue: VecDeque<Event> = VecDeque::new();
-    let mut dirty = true;
-    let mut last_frame: Option<Instant> = None;
-    let mut last_progress = Instant::now();
-    // What the last tick (poll and sample) took, wall time: CPU and waiting for it alike.
-    let mut tick_cost = Duration::ZERO;
-    let mut pace = Pace::Idle;
-    // The CPUs' busy time when the sweep's run in hand started: Some while that run is a sweep's.
-    let allowed = crate::engine::affinity::allowed_cpus().unwrap_or_else(|_| (0..cpus).collect());
-    let mut sweep_before: Option<Option<MachineCpu>> = None;
-    let mut meter = Meter::default();
-    // When each key not yet on screen was read.
-    let mut keys_read: Vec<Instant> = Vec::new();
-    let mut last_figures = Instant::now();
-    while state.exit.is_none() {
-        let since_frame = last_frame.map_or(FRAME, |at| at.elapsed());
-        // A key is answered at once; only progress waits for the next frame.
-        if dirty && (since_frame >= FRAME || !keys_read.is_empty()) {
-            // Frames are paced from their start, so drawing time does not stretch the period.
-            let started = Instant::now();
-            last_frame = Some(started);
-            let mut workers_rows = None;
-            guard.screen.draw(|frame| workers_rows = crate::ui::draw(frame, &state))?;
-            let drawn = Instant::now();
-            dirty = false;
-            meter.frame.push(drawn - started);
-            let keyed = !keys_read.is_empty();
-            for read in keys_read.drain(..) {
-                meter.key_to_screen.push(drawn - read);
-            }
-            if let Some(rows) = workers_rows.filter(|rows| *rows != state.workers_table.page) {
-                let _ = update(&mut state, Event::WorkersRows(rows));
-            }
-            // Shown from the next frame on: at once after a key, else once a second.
-            if keyed || (run.is_some() && last_figures.elapsed() >= FIGURES_EVERY) {
-                let _ = update(&mut state, Event::Responsiveness(meter.figures()));
-                last_figures = drawn;
-                dirty = true;
-            }
+    let sources = Sources { keys, signals, cores };
+    let mut dashboard = Loop::new(engine, state, cpus);
+    while dashboard.state.exit.is_none() {
+        dashboard.draw_if_due(&mut guard.screen)?;
+        let activity = activity(dashboard.run.as_ref());
+        dashboard.gather(&sources, dashboard.pacer.wait(Instant::now(), dashboard.dirty, activity));
+        dashboard.tick(activity);
+        dashboard.apply_events();
+        if let Some(pace) = dashboard.pacer.cores_pace(dashboard.run.is_some()) {
+            sources.cores.set_pace(pace);
         }
-        // While workers are being started, each poll starts a slice of them: poll again at once.
-        let launching = run.as_ref().is_some_and(|run| matches!(run.phase(), Phase::Launching { .. }));
-        // On a machine too busy to give the loop its time, ticks space out (see below).
-        let every = FRAME.max(tick_cost * 8);
-        // Sleep until a frame or a tick is due, never less than a millisecond: a loop that woke
-        // at once between ticks would spin, and a spinning loop is what a busy machine starves.
-        let frame_due = FRAME.saturating_sub(last_frame.map_or(FRAME, |at| at.elapsed()));
-        let tick_due = every.saturating_sub(last_progress.elapsed());
-        let wait = if launching {
-            Duration::ZERO
-        } else if dirty {
-            frame_due
-        } else if run.is_some() {
-            tick_due.max(Duration::from_millis(1))
-        } else {
-            Duration::from_secs(3600)
-        };
+    }
+    drop(guard);
+    let state = &dashboard.state;
+    let exit_code = state.exit.unwrap_or(0);
+    let saved = save_results(state);
+    let ending = Ending { exit_code, summary: summary(state, &saved, &placed) };
+    // The threads that feed the loop stop before the engine goes.
+    drop(sources);
+    Ok(ending)
+}
+
+/// Where the loop's events come from, besides the run it polls.
+struct Sources {
+    /// Terminal input, each with the instant it was read.
+    keys: Receiver<(Event, Instant)>,
+    signals: Listener,
+    cores: CoreSampler,
+}
+
+/// What the loop carries from one pass to the next.
+/// Fields drop in this order: the run before the engine that started it.
+struct Loop {
+    run: Option<Run>,
+    state: State,
+    /// Events not yet handed to `update`.
+    queue: VecDeque<Event>,
+    /// The state changed since the last frame.
+    dirty: bool,
+    pacer: Pacer,
+    meter: Meter,
+    /// When each key not yet on screen was read.
+    keys_read: Vec<Instant>,
+    /// The CPUs whose busy time a sweep's run is measured against.
+    allowed: Vec<usize>,
+    /// Some while the run in hand is a sweep's.
+    sweep_run: Option<SweepRunStart>,
+    engine: Engine,
+}
+
+impl Loop {
+    fn new(engine: Engine, state: State, cpus: usize) -> Self {
+        Self {
+            run: None,
+            state,
+            queue: VecDeque::new(),
+            dirty: true,
+            pacer: Pacer::new(Instant::now()),
+            meter: Meter::default(),
+            keys_read: Vec::new(),
+            allowed: crate::engine::affinity::allowed_cpus().unwrap_or_else(|_| (0..cpus).collect()),
+            sweep_run: None,
+            engine,
+        }
+    }
+
+    /// Draws the state when the pacer says a frame is due, and times it and the keys it answers.
+    fn draw_if_due(&mut self, screen: &mut Screen) -> std::io::Result<()> {
+        let started = Instant::now();
+        let keyed = !self.keys_read.is_empty();
+        if !self.pacer.frame_due(started, self.dirty, keyed) {
+            return Ok(());
+        }
+        self.pacer.frame_started(started);
+        let mut workers_rows = None;
+        screen.draw(|frame| workers_rows = crate::ui::draw(frame, &self.state))?;
+        let drawn = Instant::now();
+        self.dirty = false;
+        self.meter.frame.push(drawn - started);
+        for read in self.keys_read.drain(..) {
+            self.meter.key_to_screen.push(drawn - read);
+        }
+        if let Some(rows) = workers_rows.filter(|rows| *rows != self.state.workers_table.page) {
+            let _ = update(&mut self.state, Event::WorkersRows(rows));
+        }
+        // Shown from the next frame on.
+        if self.pacer.figures_due(Instant::now(), keyed, self.run.is_some()) {
+            let _ = update(&mut self.state, Event::Responsiveness(self.meter.figures()));
+            self.pacer.figures_shown(drawn);
+            self.dirty = true;
+        }
+        Ok(())
+    }
+
+    /// Waits up to `wait` for a key, a signal or a core sample, and queues what came.
+    fn gather(&mut self, sources: &Sources, wait: Duration) {
         select! {
-            recv(keys) -> key => match key {
+            recv(sources.keys) -> key => match key {
                 Ok(first) => {
                     // Keys typed in a burst (a paste, auto-repeat) are all answered by one frame.
-                    for (event, read) in std::iter::once(first).chain(keys.try_iter()) {
+                    for (event, read) in std::iter::once(first).chain(sources.keys.try_iter()) {
                         if matches!(event, Event::Key(_)) {
-                            keys_read.push(read);
+                            self.keys_read.push(read);
                         }
-                        queue.push_back(event);
+                        self.queue.push_back(event);
                     }
                 }
                 // The reader ended: the terminal is gone, as on a hang-up.
-                Err(_) => queue.push_back(Event::Signal(nix::sys::signal::Signal::SIGHUP)),
+                Err(_) => self.queue.push_back(Event::Signal(nix::sys::signal::Signal::SIGHUP)),
             },
-            recv(signals.received) -> signal => {
+            recv(sources.signals.received) -> signal => {
                 if let Ok(signal) = signal {
-                    queue.push_back(Event::Signal(signal));
+                    self.queue.push_back(Event::Signal(signal));
                 }
             }
-            recv(cores.samples) -> sample => {
+            recv(sources.cores.samples) -> sample => {
                 if let Ok(sample) = sample {
-                    queue.push_back(Event::Cores(sample));
+                    self.queue.push_back(Event::Cores(sample));
                 }
             }
             default(wait) => {}
         }
-        // The engine's part of a frame (reaping, draining 1,000 rings, sampling the board)
-        // costs milliseconds at a thousand workers: done once a frame, never for a key, and
-        // put off (up to three frames) while a key waits for its answer. On a machine too busy to
-        // give the loop its time, ticks space out to take at most an eighth of it. While workers
-        // are being started, every pass polls: each poll starts one short slice of them.
-        let since_progress = last_progress.elapsed();
-        let tick = since_progress >= every && (keys_read.is_empty() || since_progress >= 4 * every);
-        if let Some(active) = run.as_mut().filter(|_| tick || launching) {
-            let phase = active.poll();
-            if phase == Phase::Ended {
-                if let Some(mut ended) = run.take() {
-                    let event = if let Some(error) = ended.take_launch_error() {
-                        sweep_before = None;
-                        Event::StartFailed(format!("cannot run: {error}"))
-                    } else {
-                        let report = ended.finish();
-                        match sweep_before.take() {
-                            Some(before) => {
-                                let others = before
-                                    .zip(MachineCpu::now(&allowed))
-                                    .map(|(before, after)| before.others_since(after, report.cpu_seconds));
-                                Event::SweepRunFinished { report, others_cpu_seconds: others }
-                            }
-                            None => Event::Finished(report),
-                        }
-                    };
-                    queue.push_back(event);
-                }
-            } else if tick {
-                queue.push_back(Event::Progress(RunView::sample(active, timeline_window(&state))));
+    }
+
+    /// The engine's part of a frame (reaping, draining 1,000 rings, sampling the board), which
+    /// costs milliseconds at a thousand workers: when the pacer says so, which keeps it off a
+    /// key's way. While workers are being started, every pass polls: each poll starts one
+    /// short slice of them.
+    fn tick(&mut self, activity: Activity) {
+        let decided = Instant::now();
+        let tick = self.pacer.tick_due(decided, !self.keys_read.is_empty());
+        let Some(active) = self.run.as_mut().filter(|_| tick || activity == Activity::Launching) else {
+            return;
+        };
+        if active.poll() == Phase::Ended {
+            if let Some(ended) = self.run.take() {
+                let event = self.ended(ended);
+                self.queue.push_back(event);
             }
-            if tick {
-                let now = Instant::now();
-                tick_cost = (now - last_progress).saturating_sub(since_progress);
-                last_progress = now;
-            }
+        } else if tick {
+            self.queue.push_back(Event::Progress(RunView::sample(active, timeline_window(&self.state))));
         }
-        while let Some(event) = queue.pop_front() {
-            dirty = true;
-            for command in update(&mut state, event) {
-                if matches!(command, Command::StartSweepRun(_)) {
-                    sweep_before = Some(MachineCpu::now(&allowed));
-                }
-                if let Some(news) = execute(command, &engine, &mut run, &state) {
-                    queue.push_back(news);
-                }
-                if run.is_none() {
-                    sweep_before = None;
-                }
-            }
-        }
-        // Cores four times a second while a run lasts; an idle dashboard samples once a second.
-        let wanted = if run.is_some() { Pace::Run } else { Pace::Idle };
-        if wanted != pace {
-            cores.set_pace(wanted);
-            pace = wanted;
+        if tick {
+            self.pacer.ticked(decided, Instant::now());
         }
     }
-    drop(guard);
-    let exit_code = state.exit.unwrap_or(0);
-    let saved = save_results(&state);
-    Ok(Ending { exit_code, summary: summary(&state, &saved, &placed) })
+
+    /// The news of a run whose workers have all ended: it failed to start, or it finished
+    /// (alone, or as a sweep's run with what other programs used meanwhile).
+    fn ended(&mut self, mut ended: Run) -> Event {
+        if let Some(error) = ended.take_launch_error() {
+            self.sweep_run = None;
+            return Event::StartFailed(StartError::Launch(error));
+        }
+        let report = ended.finish();
+        match self.sweep_run.take() {
+            Some(SweepRunStart { busy_before }) => {
+                let others = busy_before
+                    .zip(MachineCpu::now(&self.allowed))
+                    .map(|(before, after)| before.others_since(after, report.cpu_seconds));
+                Event::SweepRunFinished { report, others_cpu_seconds: others }
+            }
+            None => Event::Finished(report),
+        }
+    }
+
+    /// Hands every queued event to `update` and carries out the commands it returns, whose
+    /// news joins the queue.
+    fn apply_events(&mut self) {
+        while let Some(event) = self.queue.pop_front() {
+            self.dirty = true;
+            for command in update(&mut self.state, event) {
+                if matches!(command, Command::StartSweepRun(_)) {
+                    self.sweep_run = Some(SweepRunStart { busy_before: MachineCpu::now(&self.allowed) });
+                }
+                if let Some(news) = execute(command, &self.engine, &mut self.run, &self.state) {
+                    self.queue.push_back(news);
+                }
+                if self.run.is_none() {
+                    self.sweep_run = None;
+                }
+            }
+        }
+    }
+}
+
+/// A sweep's run in hand: other programs' CPU time during it is told from the CPUs' busy time
+/// at its start, when that could be read.
+struct SweepRunStart {
+    busy_before: Option<MachineCpu>,
+}
+
+/// What the loop has in hand, for the pacer.
+fn activity(run: Option<&Run>) -> Activity {
+    match run.map(Run::phase) {
+        None => Activity::Idle,
+        Some(Phase::Launching { .. }) => Activity::Launching,
+        Some(_) => Activity::Running,
+    }
 }
 
 /// How much of the timeline a live view carries: what the timeline shows, when it is open.
@@ -234,7 +294,7 @@ fn execute(command: Command, engine: &Engine, run: &mut Option<Run>, state: &Sta
             }
             let plan = match request.validate() {
                 Ok(plan) => plan,
-                Err(error) => return Some(Event::StartFailed(format!("cannot run: {error}"))),
+                Err(error) => return Some(Event::StartFailed(StartError::Plan(error))),
             };
             match engine.begin(&plan) {
                 Ok(started) => {
@@ -242,7 +302,7 @@ fn execute(command: Command, engine: &Engine, run: &mut Option<Run>, state: &Sta
                     *run = Some(started);
                     Some(Event::Progress(view))
                 }
-                Err(error) => Some(Event::StartFailed(format!("cannot run: {error}"))),
+                Err(error) => Some(Event::StartFailed(StartError::Launch(error))),
             }
         }
         Command::SetPaused(paused) => {
@@ -263,7 +323,7 @@ fn execute(command: Command, engine: &Engine, run: &mut Option<Run>, state: &Sta
         Command::SaveResults => Some(Event::Notice(match save_results(state) {
             Ok(Some((markdown, json))) => format!("results written to {} and {}", markdown.display(), json.display()),
             Ok(None) => "no results to write yet".to_owned(),
-            Err(error) => error,
+            Err(error) => error.to_string(),
         })),
     }
 }
@@ -314,7 +374,7 @@ fn spawn_key_reader() -> std::io::Result<Receiver<(Event, Instant)>> {
 
 /// Writes the results table as `concur-tui-results-PID-N.md` and `.json` in the current
 /// directory, N the number of runs; None when there is no result to write.
-fn save_results(state: &State) -> Result<Option<(PathBuf, PathBuf)>, String> {
+fn save_results(state: &State) -> Result<Saved, SaveError> {
     if state.results.is_empty() {
         return Ok(None);
     }
@@ -322,18 +382,18 @@ fn save_results(state: &State) -> Result<Option<(PathBuf, PathBuf)>, String> {
     let (markdown, json) = (PathBuf::from(format!("{stem}.md")), PathBuf::from(format!("{stem}.json")));
     let sentence = state.results_sentence();
     let text = crate::report::results::to_markdown(&state.results, &state.comparison, sentence.as_deref());
-    std::fs::write(&markdown, text).map_err(|error| format!("cannot write {}: {error}", markdown.display()))?;
+    std::fs::write(&markdown, text).map_err(|source| SaveError { path: markdown.clone(), source })?;
     let value = crate::report::results::to_json(&state.results, &state.comparison, sentence.as_deref());
     let written = serde_json::to_string_pretty(&value)
         .map_err(std::io::Error::other)
         .and_then(|text| std::fs::write(&json, text + "\n"));
-    written.map_err(|error| format!("cannot write {}: {error}", json.display()))?;
+    written.map_err(|source| SaveError { path: json.clone(), source })?;
     Ok(Some((markdown, json)))
 }
 
 /// What the dashboard prints after leaving: how many runs ended which way, where the results
 /// went, and what was running and how each of its workers ended.
-fn summary(state: &State, saved: &Result<Option<(PathBuf, PathBuf)>, String>, pen: &str) -> String {
+fn summary(state: &State, saved: &Result<Saved, SaveError>, pen: &str) -> String {
     let count = |wanted: fn(RunOutcome) -> bool| state.results.iter().filter(|row| wanted(row.report.outcome)).count();
     let (finished, cancelled) =
         (count(|o| o == RunOutcome::Finished), count(|o| matches!(o, RunOutcome::Cancelled(_))));

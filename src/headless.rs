@@ -19,21 +19,38 @@ use crate::workload::CATALOG;
 const TICK: Duration = Duration::from_millis(10);
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
-/// Why `run` could not produce a report.
+/// What `run` and `bench` can both fail at: the plan, the engine, the signals, the report.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum HeadlessError {
     /// Bad usage: exit 2, nothing started.
     #[error(transparent)]
     Plan(#[from] PlanError),
-    /// Bad usage: a size that cannot be read.
-    #[error("--size: {0}")]
-    Size(#[from] crate::units::SizeError),
     #[error(transparent)]
     Launch(#[from] LaunchError),
     #[error("cannot listen for signals: {0}")]
     Signals(std::io::Error),
     #[error("cannot write the report: {0}")]
     Output(std::io::Error),
+}
+
+impl HeadlessError {
+    #[must_use]
+    pub(crate) fn exit_code(&self) -> i32 {
+        match self {
+            Self::Plan(_) => 2,
+            Self::Launch(_) | Self::Signals(_) | Self::Output(_) => 1,
+        }
+    }
+}
+
+/// Why `run` could not produce a report.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RunError {
+    #[error(transparent)]
+    Headless(#[from] HeadlessError),
+    /// Bad usage: a size that cannot be read.
+    #[error("--size: {0}")]
+    Size(#[from] crate::units::SizeError),
     /// Bad usage too: found before anything started.
     #[error("cannot create the trace file {}: {source}", path.display())]
     TraceFile { path: PathBuf, source: std::io::Error },
@@ -41,13 +58,26 @@ pub(crate) enum HeadlessError {
     Trace { path: PathBuf, source: std::io::Error },
 }
 
-impl HeadlessError {
+impl RunError {
     #[must_use]
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
-            Self::Plan(_) | Self::Size(_) | Self::TraceFile { .. } => 2,
-            _ => 1,
+            Self::Headless(error) => error.exit_code(),
+            Self::Size(_) | Self::TraceFile { .. } => 2,
+            Self::Trace { .. } => 1,
         }
+    }
+}
+
+impl From<PlanError> for RunError {
+    fn from(error: PlanError) -> Self {
+        Self::Headless(error.into())
+    }
+}
+
+impl From<LaunchError> for RunError {
+    fn from(error: LaunchError) -> Self {
+        Self::Headless(error.into())
     }
 }
 
@@ -65,7 +95,7 @@ pub(crate) fn list(out: &mut impl Write) -> std::io::Result<()> {
 }
 
 /// `concur-tui run`: returns the exit status.
-pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError> {
+pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, RunError> {
     let plan = args.plan_request(grace)?.validate()?;
     let trace = args.trace.as_deref().map(create_trace).transpose()?;
     let engine = Engine::new()?;
@@ -101,15 +131,15 @@ pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, HeadlessError>
     // The trace is written even when stdout is gone: it is the record of a run that happened.
     if let (Some(file), Some(path)) = (trace, args.trace.as_ref()) {
         write_trace(&report, &mut BufWriter::new(file))
-            .map_err(|source| HeadlessError::Trace { path: path.clone(), source })?;
+            .map_err(|source| RunError::Trace { path: path.clone(), source })?;
     }
     printed?;
     Ok(report.outcome.exit_code())
 }
 
 /// Creates (or empties) the trace file before the run, so that a bad path stops it at once.
-fn create_trace(path: &Path) -> Result<File, HeadlessError> {
-    File::create(path).map_err(|source| HeadlessError::TraceFile { path: path.to_owned(), source })
+fn create_trace(path: &Path) -> Result<File, RunError> {
+    File::create(path).map_err(|source| RunError::TraceFile { path: path.to_owned(), source })
 }
 
 /// The one-line progress display on stderr.

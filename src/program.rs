@@ -1,73 +1,99 @@
 //! What the binary does: install the error and panic hooks, parse the command line, dispatch to
-//! the dashboard, `run`, `bench`, `list` or a spawned worker. `main.rs` only calls [`main`].
+//! the dashboard, `run`, `bench`, `list` or a spawned worker, and print whatever error ends it,
+//! in one place. `main.rs` only calls [`main`].
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::{one_line_error, Cli, Command};
+use crate::dashboard::DashboardError;
+use crate::engine::workers::spawned::SpawnedError;
 use crate::engine::workers::worker::is_worker_thread;
+use crate::headless::bench::BenchError;
+use crate::headless::RunError;
 use crate::{dashboard, headless};
 use clap::Parser;
+
+/// Why the program could not do what it was asked; `main` prints it, once, as `error: …`.
+#[derive(Debug, thiserror::Error)]
+enum ProgramError {
+    #[error("{0}")]
+    Hooks(color_eyre::Report),
+    /// clap's own words, which begin with `error: `, kept on one line.
+    #[error("{}", usage_line(.0))]
+    Usage(clap::Error),
+    #[error("standard output is closed, so the report has nowhere to go: redirect it to a file or /dev/null")]
+    StdoutClosed,
+    #[error("cannot write the list: {0}")]
+    List(std::io::Error),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Bench(#[from] BenchError),
+    #[error(transparent)]
+    Worker(#[from] SpawnedError),
+    #[error("the dashboard needs a terminal; for scripts use `concur-tui run` (see --help)")]
+    NoTerminal,
+    #[error(transparent)]
+    Dashboard(#[from] DashboardError),
+}
+
+impl ProgramError {
+    /// 2 for bad usage, found before anything started; 1 otherwise.
+    fn exit_code(&self) -> i32 {
+        match self {
+            Self::Run(error) => error.exit_code(),
+            Self::Bench(error) => error.exit_code(),
+            Self::Usage(_) | Self::StdoutClosed | Self::Worker(_) | Self::NoTerminal => 2,
+            Self::Hooks(_) | Self::List(_) | Self::Dashboard(_) => 1,
+        }
+    }
+}
+
+/// clap's error on one line, without the `error: ` that `main` puts before every error.
+fn usage_line(error: &clap::Error) -> String {
+    let line = one_line_error(error);
+    match line.strip_prefix("error: ") {
+        Some(rest) => rest.to_owned(),
+        None => line,
+    }
+}
 
 /// The program, start to exit status.
 #[must_use]
 pub fn main() -> ExitCode {
-    if let Err(error) = install_hooks() {
+    let code = run().unwrap_or_else(|error| {
         eprintln!("error: {error}");
-        return ExitCode::from(1);
-    }
+        error.exit_code()
+    });
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// Installs the hooks, reads the command line and does what it asks; returns the exit status
+/// of what ran.
+fn run() -> Result<i32, ProgramError> {
+    install_hooks().map_err(ProgramError::Hooks)?;
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) if !error.use_stderr() => {
             // --help and --version.
             let _ = error.print();
-            return ExitCode::SUCCESS;
+            return Ok(0);
         }
-        Err(error) => {
-            eprintln!("{}", one_line_error(&error));
-            return ExitCode::from(2);
-        }
+        Err(error) => return Err(ProgramError::Usage(error)),
     };
     if matches!(cli.command, Some(Command::List | Command::Run(_))) && stdout_was_closed() {
         // Otherwise the report goes to /dev/null, unseen, with exit status 0.
-        eprintln!(
-            "error: standard output is closed, so the report has nowhere to go: redirect it to a file or /dev/null"
-        );
-        return ExitCode::from(2);
+        return Err(ProgramError::StdoutClosed);
     }
-    let code = match cli.command {
-        Some(Command::List) => match headless::list(&mut std::io::stdout().lock()) {
-            Ok(()) => 0,
-            Err(error) => {
-                eprintln!("error: cannot write the list: {error}");
-                1
-            }
-        },
-        Some(Command::Run(args)) => match headless::run(&args, cli.grace) {
-            Ok(code) => code,
-            Err(error) => {
-                eprintln!("error: {error}");
-                error.exit_code()
-            }
-        },
-        Some(Command::Bench(args)) => match headless::bench::bench(&args, cli.grace) {
-            Ok(code) => code,
-            Err(error) => {
-                eprintln!("error: {error}");
-                error.exit_code()
-            }
-        },
-        Some(Command::Worker { spec }) => match crate::engine::workers::spawned::worker_main(&spec) {
-            Ok(code) => code,
-            Err(error) => {
-                eprintln!("error: {error}");
-                2
-            }
-        },
+    match cli.command {
+        Some(Command::List) => headless::list(&mut std::io::stdout().lock()).map(|()| 0).map_err(ProgramError::List),
+        Some(Command::Run(args)) => Ok(headless::run(&args, cli.grace)?),
+        Some(Command::Bench(args)) => Ok(headless::bench::bench(&args, cli.grace)?),
+        Some(Command::Worker { spec }) => Ok(crate::engine::workers::spawned::worker_main(&spec)?),
         None => run_dashboard(cli.grace),
-    };
-    ExitCode::from(u8::try_from(code).unwrap_or(1))
+    }
 }
 
 /// Whether descriptor 1 was closed when the process started, as seen before Rust's runtime
@@ -92,21 +118,13 @@ fn stdout_was_closed() -> bool {
 }
 
 /// The dashboard, on a terminal only; its summary goes to stdout once the terminal is restored.
-fn run_dashboard(grace: std::time::Duration) -> i32 {
+fn run_dashboard(grace: std::time::Duration) -> Result<i32, ProgramError> {
     if !std::io::stdout().is_terminal() {
-        eprintln!("error: the dashboard needs a terminal; for scripts use `concur-tui run` (see --help)");
-        return 2;
+        return Err(ProgramError::NoTerminal);
     }
-    match dashboard::run(grace) {
-        Ok(ending) => {
-            print!("{}", ending.summary);
-            ending.exit_code
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            1
-        }
-    }
+    let ending = dashboard::run(grace)?;
+    print!("{}", ending.summary);
+    Ok(ending.exit_code)
 }
 
 /// color-eyre for reports; worker threads stay silent, since the engine reports their panics.

@@ -4,12 +4,12 @@ use nix::sys::signal::Signal;
 use ratatui::crossterm::event::KeyEvent;
 
 use crate::engine::RunReport;
-use crate::engine::{PlanRequest, StopReason};
+use crate::engine::{LaunchError, PlanError, PlanRequest, StopReason};
 use crate::telemetry::latency::Responsiveness;
 use crate::telemetry::{CoreSample, RunView};
 
 /// Everything that can change the dashboard's state.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) enum Event {
     Key(KeyEvent),
     /// The terminal changed size: the next frame is drawn to fit.
@@ -26,14 +26,23 @@ pub(crate) enum Event {
         report: RunReport,
         others_cpu_seconds: Option<f64>,
     },
-    /// The run could not start (bad plan, failed fork): the message says why.
-    StartFailed(String),
+    /// The run could not start (bad plan, failed fork).
+    StartFailed(StartError),
     /// Something the loop did that the user should read (where a trace was written).
     Notice(String),
     /// The workers panel had room for this many rows in the frame just drawn.
     WorkersRows(usize),
     /// The dashboard's latest key-to-screen and frame-time figures.
     Responsiveness(Responsiveness),
+}
+
+/// Why a run the dashboard asked for did not start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
 }
 
 /// What the loop must do for `update`: the only way the dashboard reaches the engine.

@@ -11,6 +11,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::sys::signal::Signal;
 
+use super::HeadlessError;
 use crate::bench::{Results, Runs, Stopped, Sweep, SweepSpec, WorkerList};
 use crate::cli::BenchArgs;
 use crate::engine::affinity::{allowed_cpus, AffinityError};
@@ -25,9 +26,9 @@ const TICK: Duration = Duration::from_millis(10);
 /// Why `bench` could not measure or report.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum BenchError {
-    /// Bad usage: exit 2, nothing started.
     #[error(transparent)]
-    Plan(#[from] PlanError),
+    Headless(#[from] HeadlessError),
+    /// Bad usage: exit 2, nothing started.
     #[error(transparent)]
     Size(#[from] crate::units::SizeError),
     #[error("{0}")]
@@ -37,21 +38,28 @@ pub(crate) enum BenchError {
     ExportFile { path: PathBuf, source: std::io::Error },
     #[error("cannot write the export file {}: {source}", path.display())]
     Export { path: PathBuf, source: std::io::Error },
-    #[error(transparent)]
-    Launch(#[from] LaunchError),
-    #[error("cannot listen for signals: {0}")]
-    Signals(std::io::Error),
-    #[error("cannot write the report: {0}")]
-    Output(std::io::Error),
 }
 
 impl BenchError {
     #[must_use]
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
-            Self::Plan(_) | Self::Size(_) | Self::ExportFile { .. } => 2,
-            _ => 1,
+            Self::Headless(error) => error.exit_code(),
+            Self::Size(_) | Self::ExportFile { .. } => 2,
+            Self::Cpus(_) | Self::Export { .. } => 1,
         }
+    }
+}
+
+impl From<PlanError> for BenchError {
+    fn from(error: PlanError) -> Self {
+        Self::Headless(error.into())
+    }
+}
+
+impl From<LaunchError> for BenchError {
+    fn from(error: LaunchError) -> Self {
+        Self::Headless(error.into())
     }
 }
 
@@ -114,7 +122,7 @@ pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError
     spec.validate(&allowed)?;
     let exports = Exports::create(args)?;
     let engine = Engine::new()?;
-    let signals = Listener::start().map_err(BenchError::Signals)?;
+    let signals = Listener::start().map_err(HeadlessError::Signals)?;
     let mut sweep = Sweep::new(spec);
     let bar = progress_bar();
     let mut interrupted: Option<Signal> = None;
@@ -149,7 +157,7 @@ pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError
     let results = sweep.results();
     let mut stdout = std::io::stdout().lock();
     let printed =
-        stdout.write_all(bench_text(&results).as_bytes()).and_then(|()| stdout.flush()).map_err(BenchError::Output);
+        stdout.write_all(bench_text(&results).as_bytes()).and_then(|()| stdout.flush()).map_err(HeadlessError::Output);
     // The exports are written even when stdout is gone: they are the record of runs that happened.
     exports.write(&results)?;
     printed?;

@@ -65,8 +65,8 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
             state.responsiveness = figures;
             Vec::new()
         }
-        Event::StartFailed(message) => {
-            state.message = Some(message);
+        Event::StartFailed(error) => {
+            state.message = Some(format!("cannot run: {error}"));
             sweep::give_up(state);
             state.baseline.end();
             if let Some(shutdown) = state.shutdown {

@@ -410,3 +410,13 @@ fn the_crash_key_hits_the_selected_row_in_the_shown_order() {
     press(&mut state, "j");
     assert_eq!(press(&mut state, "x"), vec![Command::InjectCrash(2)]);
 }
+
+#[test]
+fn a_run_that_cannot_start_says_why_in_the_message_line() {
+    let mut state = new_state();
+    let error = crate::engine::PlanError::NoTasks;
+    let commands = update(&mut state, Event::StartFailed(error.into()));
+    assert!(commands.is_empty());
+    assert_eq!(state.message.as_deref(), Some("cannot run: --tasks must be at least 1"));
+    assert_eq!(state.exit, None, "nobody was leaving");
+}
