@@ -6,10 +6,10 @@ use std::time::Duration;
 use clap::builder::PossibleValuesParser;
 use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::bench::{Models, SpecError, WorkerList};
 use crate::engine::affinity::Affinity;
 use crate::engine::plan::DEFAULT_SWITCH_INTERVAL;
 use crate::engine::{DrainPolicy, Model, PlanRequest, Schedule};
+use crate::sweep::{Models, SpecError, WorkerList};
 use crate::units::{parse_duration, parse_size, SizeError};
 use crate::workload::{all_options, by_name, Values, CATALOG};
 

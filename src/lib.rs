@@ -6,7 +6,7 @@
 //! - [`workload`]: the catalog; each workload is a pure function of a task and progress hooks.
 //! - [`board`]: the shared-memory table that workers write and everybody else reads.
 //! - [`engine`]: plans, launches, signals and reaps workers; the only place that does.
-//! - [`bench`]: repeated interleaved runs of a sweep, their statistics and fits.
+//! - [`sweep`]: repeated interleaved runs of a sweep, their statistics and fits.
 //! - [`report`]: what a finished run means, as a table or JSON; shared by every front end.
 //! - [`app`]: the dashboard's state, events, keys and `update`; pure, no I/O.
 //! - [`ui`]: drawing the dashboard; a pure function of the state.
@@ -21,7 +21,6 @@
 //! it. Workers never talk to a front end and a front end never touches a worker.
 
 pub(crate) mod app;
-pub(crate) mod bench;
 pub mod board;
 pub(crate) mod cli;
 pub mod dashboard;
@@ -30,6 +29,7 @@ pub(crate) mod headless;
 pub mod program;
 pub(crate) mod report;
 pub(crate) mod signals;
+pub(crate) mod sweep;
 pub(crate) mod telemetry;
 pub(crate) mod ui;
 pub(crate) mod units;

@@ -5,7 +5,7 @@ use ratatui::crossterm::event::KeyEvent;
 
 use crate::engine::RunReport;
 use crate::engine::{LaunchError, PlanError, PlanRequest, StopReason};
-use crate::telemetry::latency::Responsiveness;
+use crate::telemetry::responsiveness::Responsiveness;
 use crate::telemetry::{CoreSample, RunView};
 
 /// Everything that can change the dashboard's state.

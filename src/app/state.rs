@@ -13,7 +13,7 @@ use crate::engine::affinity::Affinity;
 use crate::engine::{DrainPolicy, Model, PlanRequest, RunReport};
 use crate::report::compare::{baseline_setup, is_baseline};
 use crate::report::{compare, Comparison};
-use crate::telemetry::latency::Responsiveness;
+use crate::telemetry::responsiveness::Responsiveness;
 use crate::telemetry::RunView;
 use crate::workload::{position, Kind, Variant, CATALOG};
 
@@ -294,7 +294,7 @@ pub(crate) struct State {
     /// The timeline, in place of the middle panels while open.
     pub timeline: Option<TimelineView>,
     /// The sweep started with `p`; its chart replaces the middle panels while it is here.
-    pub sweep: Option<crate::bench::Sweep>,
+    pub sweep: Option<crate::sweep::Sweep>,
     /// A one-line message: what went wrong with the last request, or what happened.
     pub message: Option<String>,
     pub shutdown: Option<Shutdown>,

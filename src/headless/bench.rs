@@ -12,12 +12,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::sys::signal::Signal;
 
 use super::HeadlessError;
-use crate::bench::{Results, Runs, Stopped, Sweep, SweepSpec, WorkerList};
 use crate::cli::BenchArgs;
 use crate::engine::affinity::{allowed_cpus, AffinityError};
 use crate::engine::{Engine, LaunchError, Model, PlanError, StopReason};
 use crate::report::{bench_csv, bench_json, bench_markdown, bench_text};
 use crate::signals::Listener;
+use crate::sweep::{Results, Runs, Stopped, Sweep, SweepSpec, WorkerList};
 use crate::telemetry::machine::MachineCpu;
 
 /// How often a run is polled, its signals read and the bar redrawn.

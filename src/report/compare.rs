@@ -7,8 +7,8 @@
 use std::borrow::Borrow;
 use std::fmt::Write as _;
 
-use crate::bench::stats::Summary;
 use crate::engine::{Model, Plan, RunOutcome, RunReport, Schedule};
+use crate::sweep::stats::Summary;
 use crate::units::format_seconds;
 use crate::workload::{Kind, Setup, Shape, Values};
 

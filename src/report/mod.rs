@@ -2,10 +2,9 @@
 //! comparison (speedup, efficiency, rows of repeats, the winner) and a sweep's tables. Shared by
 //! `run`, `bench` and the dashboard. Each format has one writer (`sheet.rs` aligned text,
 //! `csv.rs`, `markdown.rs`) fed [`sheet::Sheet`]s; `rows.rs` makes a run's per-worker sheet and
-//! `bench.rs` a sweep's. The result types themselves are the engine's
+//! `sweep.rs` a sweep's. The result types themselves are the engine's
 //! ([`crate::engine::RunReport`]); this module only reads them and never starts or stops anything.
 
-mod bench;
 pub(crate) mod compare;
 mod csv;
 mod json;
@@ -13,13 +12,14 @@ mod markdown;
 pub(crate) mod results;
 mod rows;
 mod sheet;
+mod sweep;
 mod table;
 mod trace;
 
-pub(crate) use bench::{bench_csv, bench_json, bench_markdown, bench_text};
 pub(crate) use compare::{compare, Comparison};
 pub(crate) use json::to_json;
 pub(crate) use rows::{run_csv, run_markdown};
+pub(crate) use sweep::{bench_csv, bench_json, bench_markdown, bench_text};
 pub(crate) use table::{to_summary, to_table};
 pub(crate) use trace::write_trace;
 
@@ -43,7 +43,7 @@ pub(crate) fn speedup(baseline_wall: f64, wall: f64) -> Option<f64> {
     (wall > 0.0 && baseline_wall > 0.0).then(|| baseline_wall / wall)
 }
 
-pub(crate) use crate::bench::stats::efficiency;
+pub(crate) use crate::sweep::stats::efficiency;
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! The sweep's chart (`p`), in place of the middle panels and the results: speedup against
 //! workers, one series per model, the ideal line and each model's Amdahl fit, with the table of
 //! speedups beside it, hyperfine's summary and the warnings. It only draws: the sweep and
-//! its statistics come from the state (`bench`).
+//! its statistics come from the state (`sweep`).
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -13,7 +13,7 @@ use ratatui::Frame;
 use super::panel;
 use super::theme::Theme;
 use crate::app::state::State;
-use crate::bench::{BenchModel, Config, Results, Runs};
+use crate::sweep::{BenchModel, Config, Results, Runs};
 
 /// Samples per worker of a drawn Amdahl curve: enough for a smooth line in braille.
 const CURVE_STEPS: usize = 8;
@@ -215,8 +215,8 @@ mod tests {
     use ratatui::Terminal;
 
     use super::*;
-    use crate::bench::{Runs, Sweep, SweepSpec};
     use crate::engine::{Model, PlanRequest, RunReport};
+    use crate::sweep::{Runs, Sweep, SweepSpec};
     use crate::workload::by_name;
 
     /// A finished sweep of cpu on 2 CPUs from fixed times: threads and processes scale to 2

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::theme::Theme;
 use crate::app::keys::BINDINGS;
 use crate::app::state::State;
-use crate::telemetry::latency::{Percentiles, Responsiveness};
+use crate::telemetry::responsiveness::{Percentiles, Responsiveness};
 
 pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let height = (BINDINGS.len() as u16 + 2).min(area.height);

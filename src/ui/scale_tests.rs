@@ -90,7 +90,7 @@ fn the_whole_dashboard_at_1000_workers_on_256_cpus_fits_80_by_24_and_120_by_36()
 
 #[test]
 fn the_help_overlay_shows_key_to_screen_and_frame_times() {
-    use crate::telemetry::latency::Meter;
+    use crate::telemetry::responsiveness::Meter;
     let mut meter = Meter::default();
     for ms in [3, 4, 40] {
         meter.key_to_screen.push(Duration::from_millis(ms));

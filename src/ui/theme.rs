@@ -10,8 +10,8 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::bench::BenchModel;
 use crate::board::Activity;
+use crate::sweep::BenchModel;
 use crate::telemetry::WorkerState;
 
 /// The palette, colour or none.

@@ -1,12 +1,12 @@
 //! The dashboard's sweep (`p`): which sweep the settings make, starting it, feeding it each
 //! finished run and handing out the next, cancelling it and closing its chart. The sweep is
-//! `bench`'s state machine; the loop only carries out the runs it asks for, one at a time, so
+//! `sweep`'s state machine; the loop only carries out the runs it asks for, one at a time, so
 //! the dashboard stays responsive between and during them.
 
 use super::super::event::Command;
 use super::super::state::{Settings, State};
-use crate::bench::{BenchModel, Runs, Sweep, SweepSpec};
 use crate::engine::{RunReport, StopReason};
+use crate::sweep::{BenchModel, Runs, Sweep, SweepSpec};
 use crate::workload::Kind;
 
 /// The sweep's task size is the dashboard's divided by this, so that its 3 runs of some 13

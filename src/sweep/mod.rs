@@ -9,17 +9,17 @@
 //! # Layout
 //!
 //! - `spec.rs`: the models and worker counts as the user names them.
-//! - `sweep.rs`: the state machine and the order of the runs.
-//! - `results.rs`: per-run samples, per-point statistics, fits, comparison and warnings.
+//! - `rounds.rs`: the state machine and the order of the runs, round by round.
+//! - `analysis.rs`: per-run samples, per-point statistics, fits, comparison and warnings.
 //! - `stats.rs`: the statistics, as pure functions of numbers.
 
-mod results;
+mod analysis;
+mod rounds;
 mod spec;
 pub(crate) mod stats;
-mod sweep;
 
 #[cfg(test)]
-pub(crate) use results::Sample;
-pub(crate) use results::{Point, Results};
+pub(crate) use analysis::Sample;
+pub(crate) use analysis::{Point, Results};
+pub(crate) use rounds::{Config, Runs, Stopped, Sweep, SweepSpec};
 pub(crate) use spec::{BenchModel, Models, SpecError, WorkerList};
-pub(crate) use sweep::{Config, Runs, Stopped, Sweep, SweepSpec};

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::results::{Results, Sample};
+use super::analysis::{Results, Sample};
 use super::spec::BenchModel;
 use crate::engine::plan::DEFAULT_SWITCH_INTERVAL;
 use crate::engine::{PlanError, PlanRequest, RunOutcome, RunReport, StartMethod};

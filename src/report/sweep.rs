@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::csv::to_csv;
 use super::markdown::to_markdown;
 use super::sheet::{Align, Sheet, Style};
-use crate::bench::{Point, Results};
+use crate::sweep::{Point, Results};
 
 /// What was swept, in one line: `cpu · 8 task(s) of 20M ints · workers 1,2 · 3 runs per point`.
 #[must_use]
@@ -322,8 +322,8 @@ pub(crate) fn bench_json(results: &Results) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::{BenchModel, Config, Results, Runs, Sample, SweepSpec};
     use crate::engine::{Model, PlanRequest};
+    use crate::sweep::{BenchModel, Config, Results, Runs, Sample, SweepSpec};
     use crate::workload::by_name;
 
     fn sample(round: usize, wall: f64, others: f64) -> Sample {

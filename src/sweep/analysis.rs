@@ -4,9 +4,9 @@
 
 use std::fmt;
 
+use super::rounds::{Config, Stopped, SweepSpec};
 use super::spec::BenchModel;
 use super::stats::{efficiency, fit_amdahl, karp_flatt, outliers, ratio, AmdahlFit, Ratio, Summary};
-use super::sweep::{Config, Stopped, SweepSpec};
 use crate::engine::RunReport;
 use crate::telemetry::machine::BUSY_OTHERS;
 
