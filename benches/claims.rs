@@ -1,5 +1,5 @@
 //! `cargo bench`: the project's speed goals as ratios, measured in one run beside the C floors
-//! of `../shared/reference/floors.c` (compiled here with gcc when both are present). Absolute
+//! of `benches/floors.c` (compiled here with gcc when it is present). Absolute
 //! times drift on shared machines; the ratios are what the README and the notes quote.
 
 use std::collections::HashMap;
@@ -276,7 +276,7 @@ fn compare(label: &str, ours: f64, floor: Option<&f64>) {
 
 /// Compiles floors.c and runs the given groups of it; empty when gcc or the file is missing.
 fn c_floors(groups: &[&str]) -> HashMap<String, f64> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/floors.c");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/floors.c");
     let mut figures = HashMap::new();
     if !source.exists() {
         return figures;
