@@ -19,6 +19,9 @@ const ROUNDS: usize = 5;
 /// Start-up is measured one worker at a time, as floors.c does, so that the figure is the cost
 /// of one start and not the queueing of many on two cores.
 const STARTUP_RUNS: usize = 101;
+/// Fresh processes for the cold start-up, each side: the first worker of a new program pays for
+/// what a program does the first time (the kernel's page tables, the allocator's first arena).
+const COLD_RUNS: usize = 41;
 
 fn main() {
     let floors = c_floors(&["B1", "B2", "B6"]);
@@ -59,6 +62,8 @@ fn main() {
         });
         compare(&format!("{model} start-up, µs"), startup, floors.get(floor));
     }
+
+    cold_startup();
 
     thousand(&engine);
 
@@ -108,6 +113,52 @@ fn main() {
     }
 
     shutdown(&engine);
+}
+
+/// The first worker of a fresh `concur-tui run`, thread and fork, beside cold_start.c's first
+/// `pthread_create` and `fork` of a fresh process; interleaved, median of [`COLD_RUNS`] each.
+fn cold_startup() {
+    println!(
+        "\n## cold start-up: the first worker of a fresh process, median of {COLD_RUNS} processes each, interleaved"
+    );
+    let dir = std::env::temp_dir().join(format!("concur-tui-cold-{}", std::process::id()));
+    let floor = compile_c(&dir, "cold_start.c");
+    for (model, c_mode) in [("threads", "thread"), ("processes", "fork")] {
+        let (mut ours, mut c) = (Vec::new(), Vec::new());
+        for _ in 0..COLD_RUNS {
+            let output = Command::new(env!("CARGO_BIN_EXE_concur-tui"))
+                .args(["run", "--format", "json", "-w", "cpu", "-n", "1", "-t", "1", "-s", "1000", "-m", model])
+                .output();
+            let startup = output.ok().and_then(|output| {
+                let json: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+                json["workers"][0]["startup_seconds"].as_f64()
+            });
+            ours.extend(startup.map(|seconds| seconds * 1e6));
+            if let Some(floor) = &floor {
+                let output = Command::new(floor).arg(c_mode).output();
+                c.extend(
+                    output.ok().and_then(|output| String::from_utf8_lossy(&output.stdout).trim().parse::<f64>().ok()),
+                );
+            }
+        }
+        let c = (!c.is_empty()).then(|| median(&mut c));
+        compare(&format!("{model} cold start-up, µs"), median(&mut ours), c.as_ref());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Compiles `benches/<source>` into `dir`; None when gcc or the file is missing.
+fn compile_c(dir: &Path, source: &str) -> Option<std::path::PathBuf> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches").join(source);
+    std::fs::create_dir_all(dir).ok()?;
+    let binary = dir.join(source.file_stem()?);
+    let built = Command::new("gcc").args(["-O2", "-pthread"]).arg(&source).arg("-o").arg(&binary).status();
+    built.is_ok_and(|status| status.success()).then_some(binary)
 }
 
 /// A thousand workers at once, each with one trivial task: the time until the last one was
@@ -276,18 +327,9 @@ fn compare(label: &str, ours: f64, floor: Option<&f64>) {
 
 /// Compiles floors.c and runs the given groups of it; empty when gcc or the file is missing.
 fn c_floors(groups: &[&str]) -> HashMap<String, f64> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/floors.c");
     let mut figures = HashMap::new();
-    if !source.exists() {
-        return figures;
-    }
     let dir = std::env::temp_dir().join(format!("concur-tui-floors-{}", std::process::id()));
-    if std::fs::create_dir_all(&dir).is_err() {
-        return figures;
-    }
-    let binary = dir.join("floors");
-    let built = Command::new("gcc").args(["-O2", "-pthread"]).arg(&source).arg("-o").arg(&binary).status();
-    if built.is_ok_and(|status| status.success()) {
+    if let Some(binary) = compile_c(&dir, "floors.c") {
         for group in groups {
             if let Ok(output) = Command::new(&binary).arg(group).output() {
                 for line in String::from_utf8_lossy(&output.stdout).lines() {

@@ -15,7 +15,7 @@ use nix::unistd::{fork, getpid, getppid, setpgid, ForkResult, Pid};
 use super::gil::InterpreterLock;
 use super::line::End;
 use super::pen::Pen;
-use super::worker::{note_panicked, run_worker, WorkerSpec};
+use super::worker::{note_panicked, run_worker_since, WorkerSpec};
 use crate::board::{monotonic_ns, SlotState};
 
 /// Exit code of a worker process whose workload panicked.
@@ -47,8 +47,11 @@ pub(crate) fn fork_worker(
     // SAFETY: the child runs only `child_main`, which keeps to the discipline above.
     match unsafe { fork() }? {
         ForkResult::Child => {
+            // The child's first instruction, as C's floor reads it: what follows is the worker
+            // making itself a worker, not the operating system starting it.
+            let started = monotonic_ns();
             super::pen::admit(pen);
-            child_main(spec, parent, group, switch_interval, line)
+            child_main(spec, parent, group, switch_interval, line, started)
         }
         ForkResult::Parent { child } => {
             drop(line);
@@ -66,13 +69,14 @@ fn child_main(
     group: Option<Pid>,
     switch_interval: Option<std::time::Duration>,
     line: Option<End>,
+    started: u64,
 ) -> ! {
     become_worker_process(parent, group);
     // Each process has its own interpreter lock, so processes never wait for one another's.
     let own_lock = switch_interval.map(InterpreterLock::new);
     let child_spec =
         WorkerSpec { gil: own_lock.as_ref(), terminate: Some(&TERMINATE), tasks: spec.tasks.clone(), ..*spec };
-    match std::panic::catch_unwind(AssertUnwindSafe(|| run_worker(&child_spec, line))) {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| run_worker_since(&child_spec, line, started))) {
         Ok(SlotState::Failed) => exit_now(EXIT_TASK_FAILED),
         Ok(_) => exit_now(0),
         Err(_) => {
