@@ -97,3 +97,48 @@ fn a_tree_resolves_folders_by_indentation() {
         .collect();
     assert_eq!(paths, expected);
 }
+
+#[test]
+fn the_engine_is_three_folders_and_its_imports_run_one_way() {
+    let engine = root().join("src/engine");
+    let mut entries: Vec<String> = std::fs::read_dir(&engine)
+        .expect("readable")
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["mod.rs", "plan", "run", "workers"]);
+    // plan/ comes first, then workers/, then run/: none may name a later one. The engine's own
+    // facade (`crate::engine::Engine`, its re-exports) is above all three, so it counts as later.
+    let later_than = |folder: &str| -> Vec<&'static str> {
+        match folder {
+            "plan" => vec![
+                "engine::workers",
+                "engine::run",
+                "super::workers",
+                "super::run",
+                "crate::engine::{",
+                "engine::Engine",
+            ],
+            _ => vec!["engine::run", "super::run", "crate::engine::{", "engine::Engine", "engine::Run"],
+        }
+    };
+    for folder in ["plan", "workers"] {
+        let mut files = BTreeSet::new();
+        source_files(&engine.join(folder), &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(root().join(&file)).expect("readable");
+            for (number, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or_default();
+                for later in later_than(folder) {
+                    assert!(
+                        !code.contains(later),
+                        "{}:{}: {folder}/ imports a later layer: {line}",
+                        file.display(),
+                        number + 1
+                    );
+                }
+            }
+        }
+    }
+}
