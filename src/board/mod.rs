@@ -37,7 +37,7 @@ pub use futex::{futex_wait, futex_wake};
 pub use limits::{Bucket, Limits};
 pub use mailbox::{Lane, Mailbox};
 pub use ring::{Activity, RingRead, StateEvent, StateRing, RING_EVENTS};
-pub use slot::{InjectedCrash, Slot, SlotState};
+pub use slot::{FailureNote, InjectedCrash, Slot, SlotState, FAILURE_NOTE_BYTES};
 
 /// How many workers one run may have: the board's slot count.
 pub const MAX_WORKERS: usize = 1024;

@@ -1,6 +1,6 @@
-//! One worker's row of the board ([`Slot`]), what it is doing ([`SlotState`]), and a crash the
-//! engine may ask of it ([`InjectedCrash`]). Written only by that worker, and by the engine
-//! before the worker starts.
+//! One worker's row of the board ([`Slot`]), what it is doing ([`SlotState`]), why it failed
+//! ([`FailureNote`]), and a crash the engine may ask of it ([`InjectedCrash`]). Written only by
+//! that worker, and by the engine before the worker starts.
 
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
@@ -86,10 +86,70 @@ pub struct Slot {
     /// Bytes this worker sent and received over its line, and the time it spent exchanging.
     pub line_bytes: AtomicU64,
     pub line_ns: AtomicU64,
+    /// Why a task failed, in one line, when the worker ends as [`SlotState::Failed`].
+    pub failure: FailureNote,
     /// The `shm` transport's two lanes between this worker and the coordinator.
     pub mailbox: Mailbox,
     /// Every change of what this worker does, for the timeline and the trace.
     pub ring: StateRing,
+}
+
+/// Bytes of a failure's reason a slot holds; a longer reason is cut, at a character, with `…`.
+pub const FAILURE_NOTE_BYTES: usize = 248;
+
+/// What ends a cut reason.
+const ELLIPSIS: &str = "…";
+
+/// A failed task's reason (the OS error, in one line), written by its worker and read by the
+/// engine once the worker has ended: the only way a reason leaves a worker process, which must
+/// not print. Writing takes no lock and allocates nothing, so a forked child may do it.
+#[repr(C)]
+pub struct FailureNote {
+    /// Bytes of the text, stored last (release) so that a reader never sees half of it.
+    len: AtomicU32,
+    text: [AtomicU64; FAILURE_NOTE_BYTES / 8],
+}
+
+impl FailureNote {
+    /// Stores `reason`, cut to what fits, its line breaks made spaces.
+    pub fn write(&self, reason: &str) {
+        let mut bytes = [0u8; FAILURE_NOTE_BYTES];
+        let mut len = 0;
+        for ch in reason.chars() {
+            let ch = if ch.is_control() { ' ' } else { ch };
+            let mut utf8 = [0u8; 4];
+            let encoded = ch.encode_utf8(&mut utf8).as_bytes();
+            if len + encoded.len() > FAILURE_NOTE_BYTES - ELLIPSIS.len() && reason.len() > FAILURE_NOTE_BYTES {
+                bytes[len..len + ELLIPSIS.len()].copy_from_slice(ELLIPSIS.as_bytes());
+                len += ELLIPSIS.len();
+                break;
+            }
+            bytes[len..len + encoded.len()].copy_from_slice(encoded);
+            len += encoded.len();
+        }
+        for (word, chunk) in self.text.iter().zip(bytes.chunks_exact(8)) {
+            let mut eight = [0u8; 8];
+            eight.copy_from_slice(chunk);
+            word.store(u64::from_le_bytes(eight), Ordering::Relaxed);
+        }
+        self.len.store(u32::try_from(len).unwrap_or(0), Ordering::Release);
+    }
+
+    /// The reason stored, if any.
+    #[must_use]
+    pub fn read(&self) -> Option<String> {
+        let len = (self.len.load(Ordering::Acquire) as usize).min(FAILURE_NOTE_BYTES);
+        if len == 0 {
+            return None;
+        }
+        let bytes: Vec<u8> =
+            self.text.iter().flat_map(|word| word.load(Ordering::Relaxed).to_le_bytes()).take(len).collect();
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn clear(&self) {
+        self.len.store(0, Ordering::Relaxed);
+    }
 }
 
 /// A crash a worker commits on request.
@@ -146,6 +206,7 @@ impl Slot {
         }
         self.inject.store(0, Ordering::Relaxed);
         self.permits_held.store(0, Ordering::Relaxed);
+        self.failure.clear();
         self.ring.reset();
         self.generation.store(generation, Ordering::Release);
     }
@@ -190,5 +251,31 @@ impl Slot {
 
     pub fn add(counter: &AtomicU64, amount: u64) {
         counter.store(counter.load(Ordering::Relaxed).wrapping_add(amount), Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note() -> FailureNote {
+        FailureNote { len: AtomicU32::new(0), text: std::array::from_fn(|_| AtomicU64::new(0)) }
+    }
+
+    #[test]
+    fn a_failure_note_keeps_one_line_and_cuts_a_long_one_at_a_character() {
+        let failure = note();
+        assert_eq!(failure.read(), None);
+        failure.write("disk: cannot make /nonexistent/x: No such file or directory (os error 2)\nmore");
+        assert_eq!(
+            failure.read().as_deref(),
+            Some("disk: cannot make /nonexistent/x: No such file or directory (os error 2) more")
+        );
+        let long = "é".repeat(FAILURE_NOTE_BYTES);
+        failure.write(&long);
+        let kept = failure.read().expect("a note");
+        assert!(kept.len() <= FAILURE_NOTE_BYTES && kept.ends_with('…') && kept.starts_with("éé"), "{kept}");
+        failure.clear();
+        assert_eq!(failure.read(), None);
     }
 }

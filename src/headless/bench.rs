@@ -14,6 +14,7 @@ use nix::sys::signal::Signal;
 use super::HeadlessError;
 use crate::cli::BenchArgs;
 use crate::engine::affinity::{allowed_cpus, AffinityError};
+use crate::engine::plan::Room;
 use crate::engine::{Engine, LaunchError, Model, PlanError, StopReason};
 use crate::report::{bench_csv, bench_json, bench_markdown, bench_text};
 use crate::signals::Listener;
@@ -119,7 +120,7 @@ pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError
         runs: args.runs.map_or(Runs::Auto, Runs::Fixed),
         warmup: args.warmup,
     };
-    spec.validate(&allowed)?;
+    spec.validate_within(&allowed, &Room::current())?;
     let exports = Exports::create(args)?;
     let engine = Engine::new()?;
     let signals = Listener::start().map_err(HeadlessError::Signals)?;
@@ -138,7 +139,8 @@ pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError
         if let Some(config) = sweep.current() {
             bar.set_message(format!("{config}{}", if sweep.warming_up() { " (warm-up)" } else { "" }));
         }
-        let plan = request.validate_with(&allowed)?;
+        // Checked again at each run: what the earlier runs left may have changed the room.
+        let plan = request.validate_within(&allowed, &Room::current())?;
         let before = MachineCpu::now(&allowed);
         let mut run = engine.start(&plan)?;
         run.wait(TICK, |run| {

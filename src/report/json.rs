@@ -87,6 +87,9 @@ fn worker_json(worker: &WorkerReport) -> Value {
         if let Some(message) = worker.outcome.panic_message() {
             object.insert("panic".into(), message.into());
         }
+        if let Some(reason) = worker.outcome.failure_reason() {
+            object.insert("error".into(), reason.into());
+        }
         if let Some(code) = worker.outcome.exit_code() {
             object.insert("exit_code".into(), code.into());
         }

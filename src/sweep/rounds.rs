@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::analysis::{Results, Sample};
 use super::spec::BenchModel;
-use crate::engine::plan::DEFAULT_SWITCH_INTERVAL;
+use crate::engine::plan::{Room, DEFAULT_SWITCH_INTERVAL};
 use crate::engine::{PlanError, PlanRequest, RunOutcome, RunReport, StartMethod};
 
 /// Fewest measured runs per point: below three there is no spread worth the name.
@@ -61,10 +61,18 @@ impl SweepSpec {
         configs
     }
 
-    /// Checks every configuration's plan against the CPUs this process may use, so that a bad
-    /// setting stops the sweep before its first run rather than in the middle.
+    /// Checks every configuration's settings against the CPUs this process may use, without
+    /// the memory check: what the dashboard asks before it offers a model (each run it then
+    /// starts is checked in full, memory included, as `run`'s is).
     pub(crate) fn validate(&self, allowed: &[usize]) -> Result<(), PlanError> {
-        self.configs().into_iter().try_for_each(|config| self.request(config).validate_with(allowed).map(drop))
+        self.validate_within(allowed, &Room::default())
+    }
+
+    /// Checks every configuration's plan against the CPUs this process may use and the memory
+    /// `room` it may take, as `run` does, so that a bad setting or a plan that cannot fit stops
+    /// the sweep before its first run rather than in the middle.
+    pub(crate) fn validate_within(&self, allowed: &[usize], room: &Room) -> Result<(), PlanError> {
+        self.configs().into_iter().try_for_each(|config| self.request(config).validate_within(allowed, room).map(drop))
     }
 
     /// The run request of one configuration.
@@ -238,6 +246,29 @@ mod tests {
             runs,
             warmup,
         }
+    }
+
+    #[test]
+    fn a_sweep_that_cannot_fit_in_memory_is_refused_before_its_first_run() {
+        use crate::engine::plan::Room;
+        // Issue 25's plan: 8 processes of 2 GiB tasks need 34 GiB; say 22 GiB are available.
+        let headroom =
+            crate::engine::plan::Headroom { bytes: 22 << 30, limit: crate::engine::plan::Limit::MemAvailable };
+        let room = Room { machine: Some(headroom), process: None };
+        let spec = SweepSpec {
+            base: PlanRequest {
+                tasks: 8,
+                size: Some(2048),
+                ..PlanRequest::new(by_name("memory").expect("memory"), crate::engine::Model::Threads)
+            },
+            models: vec![BenchModel::Processes],
+            workers: vec![8],
+            runs: Runs::Fixed(1),
+            warmup: 0,
+        };
+        let refused = spec.validate_within(&[0, 1], &room);
+        assert!(matches!(&refused, Err(PlanError::NotEnoughMemory(m)) if m.contains("need 34.00 GiB")), "{refused:?}");
+        assert_eq!(spec.validate_within(&[0, 1], &Room::default()), Ok(()), "unknown room: nothing refused");
     }
 
     /// A finished report of `request` that took `wall` seconds.

@@ -74,7 +74,7 @@ impl WorkerState {
             WorkerOutcome::Cancelled | WorkerOutcome::Unstarted => Self::Cancelled,
             WorkerOutcome::Killed(_) => Self::Killed,
             WorkerOutcome::Crashed(_) => Self::Crashed,
-            WorkerOutcome::Failed(_) => Self::Failed,
+            WorkerOutcome::Failed(_) | WorkerOutcome::TaskFailed(_) => Self::Failed,
             WorkerOutcome::Abandoned => Self::Abandoned,
         }
     }

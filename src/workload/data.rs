@@ -15,7 +15,8 @@ use super::imbalance::SEED;
 use super::choice::choice;
 use super::kind::{Footprint, Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
 use super::task::{
-    fields_of, ExchangeError, Flow, Hooks, Line, Metrics, Preparing, RunCells, TalkingWorkload, TaskEnd, Transport, Workload,
+    fields_of, ExchangeError, Flow, Hooks, Line, Metrics, Preparing, RunCells, TalkingWorkload, TaskEnd, Transport, Unprepared,
+    Workload,
 };
 use super::Choice;
 
@@ -153,7 +154,7 @@ impl Kind for Data {
         let copies = spawned && setup.options.choice::<Transfer>("transfer") == Transfer::Inherit;
         // Beside the dataset, one shared histogram per task.
         let partials = setup.tasks.saturating_mul((BINS * std::mem::size_of::<u64>()) as u64);
-        Footprint { per_worker: if copies { bytes } else { 0 }, once: bytes.saturating_add(partials) }
+        Footprint { per_worker: if copies { bytes } else { 0 }, once: bytes.saturating_add(partials), copied: 0 }
     }
 
     fn build(&self, setup: &Setup) -> Box<dyn Workload> {
@@ -218,14 +219,20 @@ impl Histograms {
         }
     }
 
-    fn dataset(&self) -> &[u8] {
-        self.bytes.get_or_init(|| make_dataset(self.seed, self.len, &|| false).unwrap_or_default())
+    /// The dataset, made on first use where [`Workload::prepare`] did not make it (a spawned
+    /// worker), or why it cannot be.
+    fn dataset(&self) -> Result<&[u8], String> {
+        if let Some(bytes) = self.bytes.get() {
+            return Ok(bytes);
+        }
+        let made = make_dataset(self.seed, self.len, &|| false)?.unwrap_or_default();
+        Ok(self.bytes.get_or_init(|| made))
     }
 
     fn whole_histogram(&self) -> &[u64; BINS] {
         self.whole.get_or_init(|| {
             let mut whole = [0u64; BINS];
-            histogram_of(self.dataset(), &mut whole);
+            histogram_of(self.dataset().unwrap_or_default(), &mut whole);
             whole
         })
     }
@@ -236,8 +243,8 @@ impl Histograms {
         at(task)..at(task + 1)
     }
 
-    fn chunk(&self, task: u64) -> &[u8] {
-        &self.dataset()[self.chunk_bounds(task)]
+    fn chunk(&self, task: u64) -> Result<&[u8], String> {
+        Ok(&self.dataset()?[self.chunk_bounds(task)])
     }
 
     /// Counts `chunk` `passes` times, with a checkpoint after every piece; None when told to stop.
@@ -299,20 +306,24 @@ fn digest(histogram: &[u64]) -> u64 {
 
 /// `len` reproducible bytes from `seed` (xorshift64), made a MiB at a time so that a stop
 /// (`stopped` turning true) ends the making within a MiB; None when it did.
-fn make_dataset(seed: u64, len: usize, stopped: &dyn Fn() -> bool) -> Option<Vec<u8>> {
+fn make_dataset(seed: u64, len: usize, stopped: &dyn Fn() -> bool) -> Result<Option<Vec<u8>>, String> {
     const STEP: usize = 1 << 20;
     let mut state = seed | 1;
-    let mut data = Vec::with_capacity(len);
+    let mut data = Vec::new();
+    // Fallible: under an address-space limit the run is refused, or the task fails, with the
+    // reason instead of an abort.
+    data.try_reserve_exact(len)
+        .map_err(|error| format!("data: cannot allocate the {} MiB dataset: {error}", len >> 20))?;
     while data.len() < len {
         if data.len() % STEP == 0 && stopped() {
-            return None;
+            return Ok(None);
         }
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         data.extend_from_slice(&state.to_le_bytes()[..8.min(len - data.len())]);
     }
-    Some(data)
+    Ok(Some(data))
 }
 
 fn histogram_of(bytes: &[u8], into: &mut [u64; BINS]) {
@@ -328,9 +339,10 @@ impl Workload for Histograms {
 
     fn run_task(&self, task: u64, hooks: &mut dyn Hooks) -> TaskEnd {
         let histogram = match self.transfer {
-            Transfer::Inherit => self.count(self.chunk(task), hooks).inspect(|histogram| {
-                self.store_partial(task, histogram);
-            }),
+            Transfer::Inherit => match self.chunk(task) {
+                Ok(chunk) => self.count(chunk, hooks).inspect(|histogram| self.store_partial(task, histogram)),
+                Err(why) => return TaskEnd::Failed(why),
+            },
             Transfer::Pipe => match self.run_piped(task, hooks) {
                 Ok(histogram) => histogram,
                 // The coordinator is gone or garbled the data: fail rather than report the task.
@@ -347,16 +359,16 @@ impl Workload for Histograms {
         Some(digest(&self.expected_histogram()))
     }
 
-    fn prepare(&self, preparing: &Preparing<'_>) -> Flow {
+    fn prepare(&self, preparing: &Preparing<'_>) -> Result<Flow, Unprepared> {
         if self.bytes.get().is_some() {
-            return Flow::Continue;
+            return Ok(Flow::Continue);
         }
-        match make_dataset(self.seed, self.len, &|| preparing.stopped()) {
+        match make_dataset(self.seed, self.len, &|| preparing.stopped()).map_err(Unprepared)? {
             Some(data) => {
                 let _ = self.bytes.set(data);
-                Flow::Continue
+                Ok(Flow::Continue)
             }
-            None => Flow::Stop,
+            None => Ok(Flow::Stop),
         }
     }
 
@@ -404,7 +416,10 @@ impl TalkingWorkload for Histograms {
                 return;
             }
             let reply: &[u8] = if message.len() == 8 {
-                self.chunk(task)
+                // The coordinator runs after prepare made the dataset; without it, the line
+                // closes and the worker fails its task.
+                let Ok(chunk) = self.chunk(task) else { return };
+                chunk
             } else if message.len() == 8 + BINS * 8 {
                 let mut histogram = [0u64; BINS];
                 for (count, bytes) in histogram.iter_mut().zip(message[8..].chunks_exact(8)) {
@@ -442,13 +457,13 @@ mod tests {
     fn the_coordinator_sends_chunks_and_keeps_the_histograms_it_gets() {
         let data = Histograms::new(1, 3, 4, Transfer::Pipe);
         let mut histogram = [0u64; BINS];
-        histogram_of(data.chunk(2), &mut histogram);
+        histogram_of(data.chunk(2).expect("the dataset"), &mut histogram);
         let mut result = 2u64.to_le_bytes().to_vec();
         result.extend(histogram.iter().flat_map(|count| count.to_le_bytes()));
         // A worker that asks for chunk 2, then brings its histogram.
         let mut line = ScriptedLine { inbox: [2u64.to_le_bytes().to_vec(), result].into(), sent: Vec::new() };
         data.serve(0, &mut line);
-        assert_eq!(line.sent, vec![data.chunk(2).to_vec(), Vec::new()]);
+        assert_eq!(line.sent, vec![data.chunk(2).expect("the dataset").to_vec(), Vec::new()]);
         let partials = data.partials.as_ref().expect("partials");
         let stored: Vec<u64> = partials.bins(2).iter().map(|cell| cell.load(Ordering::Relaxed)).collect();
         assert_eq!(stored, histogram);

@@ -19,7 +19,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::kind::{Kind, Setup, SizeSpec};
-use super::task::{fields_of, AsyncWorkload, Cells, Flow, Hooks, Metrics, Preparing, RunCells, TaskEnd, Workload};
+use super::task::{
+    fields_of, AsyncWorkload, Cells, Flow, Hooks, Metrics, Preparing, RunCells, TaskEnd, Unprepared, Workload,
+};
 use scratch::Scratch;
 
 const MIB: usize = 1 << 20;
@@ -130,7 +132,7 @@ impl Files {
     fn scratch(&self) -> Result<PathBuf, String> {
         match self.scratch.get() {
             Some(made) => made.as_ref().map(|scratch| scratch.path().to_owned()).map_err(Clone::clone),
-            None => Ok(Scratch::path_for(nix::unistd::getppid())),
+            None => Scratch::find_for(nix::unistd::getppid()),
         }
     }
 
@@ -241,10 +243,13 @@ impl Workload for Files {
         Some(self)
     }
 
-    /// Makes the run's directory, in the program, before any worker exists.
-    fn prepare(&self, _preparing: &Preparing<'_>) -> Flow {
-        let _ = self.scratch.get_or_init(|| Scratch::create().map_err(|error| error.to_string()));
-        Flow::Continue
+    /// Makes the run's directory, in the program, before any worker exists; a directory that
+    /// cannot be made refuses the run with the OS's reason.
+    fn prepare(&self, _preparing: &Preparing<'_>) -> Result<Flow, Unprepared> {
+        match self.scratch.get_or_init(|| Scratch::create().map_err(|error| error.to_string())) {
+            Ok(_) => Ok(Flow::Continue),
+            Err(why) => Err(Unprepared(format!("disk: {why}"))),
+        }
     }
 
     fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {

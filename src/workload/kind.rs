@@ -54,6 +54,9 @@ pub struct Footprint {
     pub per_worker: u64,
     /// Held once, by the program (`data`'s dataset, `memory`'s buffer to inherit).
     pub once: u64,
+    /// Of `per_worker`, the bytes a forked worker copies of pages it inherited (copy-on-write):
+    /// memory, but no new address space, so an address-space limit does not count them twice.
+    pub copied: u64,
 }
 
 impl Footprint {

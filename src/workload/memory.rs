@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
 use super::kind::{Footprint, Kind, Setup, Shape, SizeSpec};
-use super::task::{fields_of, Flow, Hooks, Metrics, Preparing, RunCells, TaskEnd, Workload};
+use super::task::{fields_of, Flow, Hooks, Metrics, Preparing, RunCells, TaskEnd, Unprepared, Workload};
 
 const MIB: usize = 1 << 20;
 const PAGE: usize = 4096;
@@ -46,9 +46,9 @@ impl Kind for Memory {
         if shape.processes && !spawned {
             // A forked worker writes every page of the buffer it inherited, so it ends up with
             // a copy of it beside its own.
-            Footprint { per_worker: bytes.saturating_mul(2), once: bytes }
+            Footprint { per_worker: bytes.saturating_mul(2), once: bytes, copied: bytes }
         } else {
-            Footprint { per_worker: bytes, once: 0 }
+            Footprint { per_worker: bytes, once: 0, copied: 0 }
         }
     }
 
@@ -100,7 +100,12 @@ impl Workload for Touching {
 
     fn run_task(&self, task: u64, hooks: &mut dyn Hooks) -> TaskEnd {
         let mib = usize::try_from(self.mib).unwrap_or(0);
-        let mut own = Vec::<u8>::with_capacity(mib * MIB);
+        // Fallible: under an address-space limit (`ulimit -v`) the task fails with the reason
+        // instead of the allocator aborting the program or the worker.
+        let mut own = Vec::<u8>::new();
+        if let Err(error) = own.try_reserve_exact(mib.saturating_mul(MIB)) {
+            return TaskEnd::Failed(format!("memory: cannot allocate the task's {} MiB: {error}", self.mib));
+        }
         let in_process = hooks.cells().in_process;
         for done in 0..mib {
             // Writing the zeros makes every page resident.
@@ -129,21 +134,24 @@ impl Workload for Touching {
         Some(tasks.wrapping_mul(tasks.wrapping_add(1)) / 2)
     }
 
-    fn prepare(&self, preparing: &Preparing<'_>) -> Flow {
+    fn prepare(&self, preparing: &Preparing<'_>) -> Result<Flow, Unprepared> {
         if !preparing.forked || self.inherited.get().is_some() {
-            return Flow::Continue;
+            return Ok(Flow::Continue);
         }
         let mib = usize::try_from(self.mib).unwrap_or(0);
-        let mut inherited = Vec::with_capacity(mib.saturating_mul(MIB));
+        let mut inherited = Vec::new();
+        inherited.try_reserve_exact(mib.saturating_mul(MIB)).map_err(|error| {
+            Unprepared(format!("memory: cannot allocate the {} MiB buffer to inherit: {error}", self.mib))
+        })?;
         for _ in 0..mib {
             if preparing.stopped() {
-                return Flow::Stop;
+                return Ok(Flow::Stop);
             }
             // Non-zero, so every page is written and resident before the fork.
             inherited.extend((0..MIB).map(|_| AtomicU8::new(1)));
         }
         let _ = self.inherited.set(inherited);
-        Flow::Continue
+        Ok(Flow::Continue)
     }
 
     fn metrics(&self, run: &RunCells) -> Box<dyn Metrics> {
@@ -179,14 +187,14 @@ mod tests {
     fn only_forked_workers_get_a_buffer_to_inherit() {
         let stop = std::sync::atomic::AtomicBool::new(false);
         let threads = Touching::new(2);
-        assert_eq!(threads.prepare(&Preparing::new(false, &stop)), Flow::Continue);
+        assert_eq!(threads.prepare(&Preparing::new(false, &stop)), Ok(Flow::Continue));
         assert!(threads.inherited.get().is_none(), "threads inherit nothing: nothing is allocated");
         let forked = Touching::new(2);
-        assert_eq!(forked.prepare(&Preparing::new(true, &stop)), Flow::Continue);
+        assert_eq!(forked.prepare(&Preparing::new(true, &stop)), Ok(Flow::Continue));
         assert_eq!(forked.inherited.get().map(Vec::len), Some(2 * MIB));
         stop.store(true, Ordering::Relaxed);
         let stopped = Touching::new(2);
-        assert_eq!(stopped.prepare(&Preparing::new(true, &stop)), Flow::Stop);
+        assert_eq!(stopped.prepare(&Preparing::new(true, &stop)), Ok(Flow::Stop));
         assert!(stopped.inherited.get().is_none());
     }
 

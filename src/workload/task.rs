@@ -109,6 +109,12 @@ pub struct Cells<'a> {
     pub permits_held: &'a AtomicU32,
 }
 
+/// Why [`Workload::prepare`] could not make what the run needs (the OS error, in one line,
+/// with the workload's name): the run is refused with it and no worker starts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unprepared(pub String);
+
 /// What the engine tells [`Workload::prepare`].
 pub struct Preparing<'a> {
     /// Workers will be forked from this process, so they inherit what is made here. False for
@@ -162,9 +168,10 @@ pub trait Workload: Send + Sync {
     /// Work done once in the program before any worker starts (never in a spawned worker), so
     /// that forked workers inherit it and the coordinator never makes a worker wait for it.
     /// It runs on a thread of its own while the front end stays responsive, and must leave
-    /// soon after [`Preparing::stopped`] turns true, returning [`Flow::Stop`].
-    fn prepare(&self, _preparing: &Preparing<'_>) -> Flow {
-        Flow::Continue
+    /// soon after [`Preparing::stopped`] turns true, returning [`Flow::Stop`]. What it cannot
+    /// make (a directory, memory) is an [`Unprepared`] error, never a panic or an abort.
+    fn prepare(&self, _preparing: &Preparing<'_>) -> Result<Flow, Unprepared> {
+        Ok(Flow::Continue)
     }
     /// The workload as workers that talk to the program over a line; None: they do not.
     fn as_talking(&self) -> Option<&dyn TalkingWorkload> {

@@ -8,6 +8,10 @@ use std::time::Duration;
 pub mod affinity;
 mod headroom;
 
+pub(crate) use headroom::Room;
+#[cfg(test)]
+pub(crate) use headroom::{Headroom, Limit};
+
 use crate::board::MAX_WORKERS;
 use crate::workload::{Kind, OptionError, Setup, Shape};
 use affinity::{allowed_cpus, Affinity, AffinityError};
@@ -222,11 +226,20 @@ pub enum PlanError {
 impl PlanRequest {
     /// Validates against the CPUs this process may use and the memory it may take.
     pub fn validate(&self) -> Result<Plan, PlanError> {
-        let plan = self.validate_with(&allowed_cpus()?)?;
-        plan.check_memory(headroom::current().as_ref())?;
+        self.validate_within(&allowed_cpus()?, &Room::current())
+    }
+
+    /// Validates against `allowed` CPUs and the memory `room`: what every front end that runs
+    /// the plan calls (`run`, each run of `bench` and of the dashboard's sweep), so that no way
+    /// of starting a run skips the memory check.
+    pub(crate) fn validate_within(&self, allowed: &[usize], room: &Room) -> Result<Plan, PlanError> {
+        let plan = self.validate_with(allowed)?;
+        plan.check_memory(room)?;
         Ok(plan)
     }
 
+    /// Validates against `allowed` CPUs alone, without the memory check: for tests and for
+    /// checks of the settings that do not start a run.
     pub fn validate_with(&self, allowed: &[usize]) -> Result<Plan, PlanError> {
         let workers = match (self.model, self.workers) {
             (Model::Sequential, Some(n)) if n > 1 => return Err(PlanError::SequentialWithWorkers),

@@ -357,9 +357,11 @@ impl Run {
         };
         let mut respawn = Vec::new();
         for (index, handle) in self.workers.iter_mut().enumerate() {
-            let Some(ending) = handle.reap(index, &mut reaping) else {
+            let Some(mut ending) = handle.reap(index, &mut reaping) else {
                 continue;
             };
+            // Read now, before a replacement can take the slot.
+            ending.outcome = ending.outcome.with_failure_note(self.board.slot(index).failure.read());
             // Before a stop the engine signals no worker, so one killed then was killed from
             // outside (the OOM killer, kill -9): replaced like a crashed one.
             let lost = ending.outcome.is_failure() || matches!(ending.outcome, WorkerOutcome::Killed(_));

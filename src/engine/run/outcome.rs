@@ -22,7 +22,11 @@ pub enum WorkerOutcome {
     /// Ended by a signal the engine (or someone) sent to stop it.
     Killed(Signal),
     Crashed(CrashReason),
+    /// Exited with this code, for a reason the worker could not say.
     Failed(i32),
+    /// A task could not be done, and this is why (the OS error, in one line), as the worker
+    /// left it in its slot.
+    TaskFailed(String),
     /// A thread that did not stop within the grace period; it cannot be killed.
     Abandoned,
     /// Never started: the run was stopped (or its launch failed) before its turn came.
@@ -38,7 +42,7 @@ impl WorkerOutcome {
             Self::Cancelled => "cancelled",
             Self::Killed(_) => "killed",
             Self::Crashed(_) => "crashed",
-            Self::Failed(_) => "failed",
+            Self::Failed(_) | Self::TaskFailed(_) => "failed",
             Self::Abandoned => "abandoned",
             Self::Unstarted => "unstarted",
         }
@@ -47,7 +51,7 @@ impl WorkerOutcome {
     /// Crashed or failed: what makes the exit status 1.
     #[must_use]
     pub fn is_failure(&self) -> bool {
-        matches!(self, Self::Crashed(_) | Self::Failed(_))
+        matches!(self, Self::Crashed(_) | Self::Failed(_) | Self::TaskFailed(_))
     }
 
     /// From a thread's end: its returned state or its panic message.
@@ -116,12 +120,33 @@ impl WorkerOutcome {
     pub fn exit_code(&self) -> Option<i32> {
         match self {
             Self::Failed(code) => Some(*code),
+            Self::TaskFailed(_) => Some(crate::engine::workers::processes::EXIT_TASK_FAILED),
             _ => None,
         }
     }
 }
 
 impl WorkerOutcome {
+    /// A failed task's outcome with the reason its worker left in its slot, when it left one.
+    #[must_use]
+    pub(crate) fn with_failure_note(self, note: Option<String>) -> Self {
+        match (self, note) {
+            (Self::Failed(crate::engine::workers::processes::EXIT_TASK_FAILED), Some(reason)) => {
+                Self::TaskFailed(reason)
+            }
+            (outcome, _) => outcome,
+        }
+    }
+
+    /// The reason a task failed, when its worker said.
+    #[must_use]
+    pub fn failure_reason(&self) -> Option<&str> {
+        match self {
+            Self::TaskFailed(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
     /// Why it ended so, beyond its name: the signal, the panic message, the exit code.
     #[must_use]
     pub fn detail(&self) -> Option<String> {
@@ -130,6 +155,7 @@ impl WorkerOutcome {
             Self::Crashed(CrashReason::Panic(message)) => Some(format!("panic: {message}")),
             Self::Failed(crate::engine::workers::processes::EXIT_TASK_FAILED) => Some("a task failed".to_owned()),
             Self::Failed(code) => Some(format!("exit {code}")),
+            Self::TaskFailed(reason) => Some(reason.clone()),
             _ => None,
         }
     }

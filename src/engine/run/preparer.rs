@@ -15,7 +15,7 @@ use crate::workload::{Flow, Preparing, Workload};
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// How a preparation ended: its flow, or the message of its panic.
+/// How a preparation ended: its flow, or why it could not be done (its error or its panic).
 pub(in crate::engine) type Prepared = Result<Flow, String>;
 
 /// The preparation thread, alive as long as the engine.
@@ -48,7 +48,8 @@ impl Preparer {
             let flow = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 workload.prepare(&Preparing::new(forked, &stop))
             }))
-            .map_err(|payload| panic_message(payload.as_ref()));
+            .map_err(|payload| panic_message(payload.as_ref()))
+            .and_then(|prepared| prepared.map_err(|unprepared| unprepared.to_string()));
             let _ = done.send(flow);
         });
         let sent = self.jobs.as_ref().map(|jobs| jobs.send(job).is_ok());

@@ -187,9 +187,13 @@ impl<'a> Life<'a> {
                 self.final_state = SlotState::Cancelled;
                 return false;
             }
-            // The reason cannot leave a forked child (it must not print); the state and the
-            // exit status say that a task, not the program, failed.
-            TaskEnd::Failed(_) => {
+            // A forked child must not print: the reason goes to the slot, which the engine
+            // reads once the worker has ended; the state and the exit status say that a task,
+            // not the program, failed.
+            TaskEnd::Failed(reason) => {
+                if self.hooks.is_current() {
+                    slot.failure.write(reason);
+                }
                 self.final_state = SlotState::Failed;
                 return false;
             }
