@@ -306,7 +306,9 @@ fn interrupt_a_run(model: &str, signal: i32) -> (i32, Value, Vec<i32>) {
     let pid = child.id();
     let started = wait_until(Duration::from_secs(20), || match model {
         "processes" => children_of(pid).len() >= 2,
-        _ => std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, Iterator::count) >= 3,
+        // Threads named as workers: a worker names itself once it runs, so both have started
+        // (counting every thread also counted the preparation thread, and signalled too soon).
+        _ => common::worker_threads(pid) >= 2,
     });
     assert!(started, "workers never started");
     let workers_seen = children_of(pid);

@@ -162,6 +162,17 @@ pub(crate) fn alive(pid: i32) -> bool {
     !is_zombie(pid)
 }
 
+/// How many threads of program `pid` are workers that have begun: a worker thread names itself
+/// (`worker-N`) just after its first instruction.
+pub(crate) fn worker_threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |tasks| {
+        tasks
+            .filter_map(Result::ok)
+            .filter(|task| std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.starts_with("worker-")))
+            .count()
+    })
+}
+
 /// How many workers of program `pid` sleep inside an `io` task right now: its threads named
 /// `worker-N`, or its child processes, whose kernel wait channel is a nanosleep. A worker that
 /// has not begun its first task does not sleep, so this tells "started a task" from "exists".
