@@ -145,7 +145,19 @@ fn spawned_and_replaced_processes_each_get_a_whole_track() {
     assert_eq!(tracks.len(), 2);
     assert_whole_lives(&tracks);
     let args = ["-w", "crash", "-m", "processes", "-n", "2", "-t", "8", "-s", "100000", "--crash", "segv"];
-    let (code, tracks) = run_traced(&[&args[..], &["--schedule", "dynamic", "--respawn"]].concat());
+    let args = [&args[..], &["--schedule", "dynamic", "--respawn"]].concat();
+    // Worker 0 crashes at its first task; with tasks handed out dynamically, a worker 0 that a
+    // busy machine starts after the other took every task never crashes (a track that never
+    // ran). That run proves nothing either way, so it is made again, a few times at most.
+    let mut attempts = 0;
+    let (code, tracks) = loop {
+        attempts += 1;
+        let (code, tracks) = run_traced(&args);
+        let idle_throughout = tracks.values().any(|track| track.iter().all(|(name, ..)| name == "idle"));
+        if !(tracks.len() == 2 && idle_throughout) || attempts == 5 {
+            break (code, tracks);
+        }
+    };
     assert_eq!(code, 0, "the replacement finishes the run");
     assert_eq!(tracks.len(), 3, "the crashed worker and its replacement are two lives: {tracks:?}");
     assert_whole_lives(&tracks);
