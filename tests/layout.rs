@@ -74,10 +74,10 @@ fn design_names_every_source_file_and_nothing_else() {
 }
 
 #[test]
-fn the_readme_names_every_top_level_entry_of_src() {
-    let listed = listed_paths(&layout_block("README.md", "## How it works"));
+fn how_it_works_names_every_top_level_entry_of_src() {
+    let listed = listed_paths(&layout_block("docs/how-it-works.md", "# How it works"));
     let missing: Vec<_> = listed.iter().filter(|path| !root().join(path).exists()).collect();
-    assert!(missing.is_empty(), "the README's layout names what is not there: {missing:?}");
+    assert!(missing.is_empty(), "how-it-works.md's layout names what is not there: {missing:?}");
     let named: BTreeSet<_> = listed.into_iter().collect();
     let unnamed: Vec<_> = std::fs::read_dir(root().join("src"))
         .expect("readable")
@@ -85,7 +85,7 @@ fn the_readme_names_every_top_level_entry_of_src() {
         .map(|entry| Path::new("src").join(entry.file_name()))
         .filter(|path| !named.contains(path))
         .collect();
-    assert!(unnamed.is_empty(), "the README's layout leaves out {unnamed:?}");
+    assert!(unnamed.is_empty(), "how-it-works.md's layout leaves out {unnamed:?}");
 }
 
 #[test]
