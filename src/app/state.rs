@@ -310,6 +310,8 @@ pub(crate) struct State {
     pub interrupted: Option<RunReport>,
     /// False when `NO_COLOR` asks for no colours.
     pub color: bool,
+    /// True on a light background (`--theme`, or the terminal's answer): the palette for it.
+    pub light_background: bool,
 }
 
 impl State {
@@ -342,6 +344,7 @@ impl State {
             exit: None,
             interrupted: None,
             color: true,
+            light_background: false,
         }
     }
 

@@ -287,7 +287,7 @@ mod tests {
         sweep.record(&RunReport { wall_seconds: 1.0, tasks_done: plan.tasks, ..RunReport::empty(plan) }, Some(0.0));
         state.sweep = Some(sweep);
         let mut terminal = Terminal::new(TestBackend::new(120, 30)).expect("test backend");
-        terminal.draw(|frame| render(frame, frame.area(), &state, Theme { color: false })).expect("draw");
+        terminal.draw(|frame| render(frame, frame.area(), &state, Theme::PLAIN)).expect("draw");
         insta::assert_snapshot!(terminal.backend().to_string());
     }
 }
