@@ -65,7 +65,7 @@ pub fn main() -> ExitCode {
                 2
             }
         },
-        None => run_dashboard(cli.grace),
+        None => run_dashboard(cli.grace, cli.theme),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
@@ -92,12 +92,12 @@ fn stdout_was_closed() -> bool {
 }
 
 /// The dashboard, on a terminal only; its summary goes to stdout once the terminal is restored.
-fn run_dashboard(grace: std::time::Duration) -> i32 {
+fn run_dashboard(grace: std::time::Duration, theme: crate::cli::ThemeChoice) -> i32 {
     if !std::io::stdout().is_terminal() {
         eprintln!("error: the dashboard needs a terminal; for scripts use `concur-tui run` (see --help)");
         return 2;
     }
-    match dashboard::run(grace) {
+    match dashboard::run(grace, theme) {
         Ok(ending) => {
             print!("{}", ending.summary);
             ending.exit_code

@@ -124,8 +124,11 @@ impl Theme {
     /// background until the terminal says otherwise.
     #[must_use]
     pub(crate) fn from_env() -> Self {
-        let color = std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
-        Self { color, background: Background::Dark }
+        if std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty()) {
+            Self::PLAIN
+        } else {
+            Self { color: true, background: Background::Dark }
+        }
     }
 
     /// The theme the dashboard's state asks for.
