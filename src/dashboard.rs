@@ -68,7 +68,7 @@ pub(crate) fn run(grace: Duration, theme: crate::cli::ThemeChoice) -> Result<End
     state.color = crate::ui::theme::Theme::from_env().color;
     // Only `--theme auto` asks the terminal for its background, and only where colour is on.
     let mut guard = TerminalGuard::enter(theme == crate::cli::ThemeChoice::Auto && state.color)?;
-    state.light_background = theme.background(guard.background) == crate::ui::theme::Background::Light;
+    state.background = theme.background(guard.background);
     // Only now: the reader holds crossterm's event lock while it waits for a key, so no
     // terminal query can run beside it.
     let keys = spawn_key_reader()?;

@@ -310,8 +310,8 @@ pub(crate) struct State {
     pub interrupted: Option<RunReport>,
     /// False when `NO_COLOR` asks for no colours.
     pub color: bool,
-    /// True on a light background (`--theme`, or the terminal's answer): the palette for it.
-    pub light_background: bool,
+    /// The terminal's background (`--theme`, or the terminal's answer): it picks the palette.
+    pub background: crate::ui::theme::Background,
 }
 
 impl State {
@@ -344,7 +344,7 @@ impl State {
             exit: None,
             interrupted: None,
             color: true,
-            light_background: false,
+            background: crate::ui::theme::Background::Dark,
         }
     }
 

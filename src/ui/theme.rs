@@ -131,13 +131,6 @@ impl Theme {
         }
     }
 
-    /// The theme the dashboard's state asks for.
-    #[must_use]
-    pub(crate) fn new(color: bool, light_background: bool) -> Self {
-        let background = if light_background { Background::Light } else { Background::Dark };
-        Self { color, background }
-    }
-
     fn palette(self) -> Palette {
         match self.background {
             Background::Dark => DARK,
