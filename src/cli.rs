@@ -10,6 +10,7 @@ use crate::engine::affinity::Affinity;
 use crate::engine::plan::DEFAULT_SWITCH_INTERVAL;
 use crate::engine::{DrainPolicy, Model, PlanRequest, Schedule};
 use crate::sweep::{Models, SpecError, WorkerList};
+use crate::ui::theme::Background;
 use crate::units::{parse_duration, parse_size, SizeError};
 use crate::workload::{all_options, by_name, Values, CATALOG};
 
@@ -28,6 +29,31 @@ pub(crate) struct Cli {
     /// terminated, such as 3s or 500ms.
     #[arg(long, value_parser = parse_duration, default_value = "3s", global = true)]
     pub grace: Duration,
+    /// The dashboard's colours: for a dark or a light background, or auto to ask the terminal
+    /// (dark when it does not say). NO_COLOR turns colour off whatever this says.
+    #[arg(long, value_enum, default_value_t = ThemeChoice::Auto)]
+    pub theme: ThemeChoice,
+}
+
+/// `--theme`: which palette the dashboard uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub(crate) enum ThemeChoice {
+    #[default]
+    Auto,
+    Dark,
+    Light,
+}
+
+impl ThemeChoice {
+    /// The background to draw for, given the terminal's answer when it was asked.
+    #[must_use]
+    pub(crate) fn background(self, answer: Option<Background>) -> Background {
+        match self {
+            Self::Auto => answer.unwrap_or_default(),
+            Self::Dark => Background::Dark,
+            Self::Light => Background::Light,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -61,7 +61,7 @@ pub(crate) struct Ending {
 }
 
 /// Runs the dashboard until the user quits or a signal ends it.
-pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
+pub(crate) fn run(grace: Duration, theme: crate::cli::ThemeChoice) -> Result<Ending, DashboardError> {
     // The board first, before any other thread exists.
     let mut engine = Engine::new()?;
     // Before any worker: each admits itself to it at its start.
@@ -74,7 +74,9 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let mut state = State::new(cpus, grace);
     state.workers_in_cgroup = in_cgroup;
     state.color = crate::ui::theme::Theme::from_env().color;
-    let mut guard = TerminalGuard::enter()?;
+    // Only `--theme auto` asks the terminal for its background, and only where colour is on.
+    let mut guard = TerminalGuard::enter(theme == crate::cli::ThemeChoice::Auto && state.color)?;
+    state.background = theme.background(guard.background);
     // Only now: the reader holds crossterm's event lock while it waits for a key, so no
     // terminal query can run beside it.
     let keys = spawn_key_reader()?;

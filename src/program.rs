@@ -92,7 +92,7 @@ fn run() -> Result<i32, ProgramError> {
         Some(Command::Run(args)) => Ok(headless::run(&args, cli.grace)?),
         Some(Command::Bench(args)) => Ok(headless::bench::bench(&args, cli.grace)?),
         Some(Command::Worker { spec }) => Ok(crate::engine::workers::spawned::worker_main(&spec)?),
-        None => run_dashboard(cli.grace),
+        None => run_dashboard(cli.grace, cli.theme),
     }
 }
 
@@ -118,11 +118,11 @@ fn stdout_was_closed() -> bool {
 }
 
 /// The dashboard, on a terminal only; its summary goes to stdout once the terminal is restored.
-fn run_dashboard(grace: std::time::Duration) -> Result<i32, ProgramError> {
+fn run_dashboard(grace: std::time::Duration, theme: crate::cli::ThemeChoice) -> Result<i32, ProgramError> {
     if !std::io::stdout().is_terminal() {
         return Err(ProgramError::NoTerminal);
     }
-    let ending = dashboard::run(grace)?;
+    let ending = dashboard::run(grace, theme)?;
     print!("{}", ending.summary);
     Ok(ending.exit_code)
 }

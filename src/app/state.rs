@@ -304,6 +304,8 @@ pub(crate) struct State {
     pub interrupted: Option<RunReport>,
     /// False when `NO_COLOR` asks for no colours.
     pub color: bool,
+    /// The terminal's background (`--theme`, or the terminal's answer): it picks the palette.
+    pub background: crate::ui::theme::Background,
 }
 
 impl State {
@@ -332,6 +334,7 @@ impl State {
             exit: None,
             interrupted: None,
             color: true,
+            background: crate::ui::theme::Background::Dark,
         }
     }
 

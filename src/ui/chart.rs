@@ -1,13 +1,20 @@
 //! The sweep's chart (`p`), in place of the middle panels and the results: speedup against
-//! workers, one series per model, the ideal line and each model's Amdahl fit, with the table of
-//! speedups beside it, hyperfine's summary and the warnings. It only draws: the sweep and
-//! its statistics come from the state (`sweep`).
+//! workers, one series per model (its measured points marked and joined, its Amdahl fit
+//! dashed), the ideal line and the 1× line, with the table of speedups beside it and, below
+//! both across the whole width, hyperfine's summary and the warnings, never cut. It only draws:
+//! the sweep and its statistics come from the state (`sweep`).
+//!
+//! The plot is drawn on a braille canvas whose dot grid this file maps itself, so that the
+//! points' marks, the ticks and the worker counts under them all sit in the columns of their
+//! data.
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Modifier;
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Paragraph, Wrap};
+use ratatui::widgets::canvas::{Canvas, Context, Line as Segment};
+use ratatui::widgets::{Paragraph, Widget};
 use ratatui::Frame;
 
 use super::panel;
@@ -17,8 +24,23 @@ use crate::sweep::{BenchModel, Config, Results, Runs};
 
 /// Samples per worker of a drawn Amdahl curve: enough for a smooth line in braille.
 const CURVE_STEPS: usize = 8;
-/// The table's width beside the chart: the worker count and four model columns.
-const TABLE_WIDTH: u16 = 38;
+/// Braille dots of a fit's dash, and of a dash and its gap.
+const DASH_ON: usize = 4;
+const DASH_PERIOD: usize = 7;
+/// Braille dots per cell, across and down.
+const DOTS_ACROSS: usize = 2;
+const DOTS_DOWN: usize = 4;
+/// The plot is never made narrower than this to keep the table's uncertainties: they go first.
+const MIN_PLOT_WIDTH: u16 = 40;
+/// Rows the plot keeps when the summary and warnings below it take the rest.
+const MIN_PLOT_ROWS: u16 = 6;
+/// The worker counts column of the table, then each model's: a space and `1.93±0.02`, or a
+/// space and `1.93` when narrow.
+const COUNT_WIDTH: u16 = 3;
+const FULL_CELL: u16 = 11;
+const COMPACT_CELL: u16 = 6;
+/// The table's lines under its rows (`seq …`, `s: …`) need this much.
+const TABLE_TEXT_WIDTH: u16 = 27;
 
 pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let Some(sweep) = &state.sweep else { return };
@@ -45,11 +67,26 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
     let block = panel(title, true, theme).title_bottom(Line::styled(note, theme.dim()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let table_width = TABLE_WIDTH.min(inner.width / 2);
+    // The summary and the warnings first: whole lines across the panel, as many rows as they
+    // take once wrapped, so that none is ever cut; the plot and the table get the rest.
+    let summary = summary_lines(&results, usize::from(inner.width), theme);
+    let summary_rows = (summary.len() as u16).min(inner.height.saturating_sub(MIN_PLOT_ROWS));
+    let [top, bottom] = Layout::vertical([Constraint::Min(0), Constraint::Length(summary_rows)]).areas(inner);
+    frame.render_widget(Paragraph::new(summary), bottom);
+    let models = models(&results);
+    let compact = inner.width.saturating_sub(table_width(models.len(), false) + 1) < MIN_PLOT_WIDTH;
     let [chart_area, table_area] =
-        Layout::horizontal([Constraint::Min(20), Constraint::Length(table_width)]).spacing(1).areas(inner);
-    render_chart(frame, chart_area, &results, theme);
-    render_table(frame, table_area, &results, theme);
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(table_width(models.len(), compact))])
+            .spacing(1)
+            .areas(top);
+    render_chart(frame.buffer_mut(), chart_area, &results, theme);
+    render_table(frame, table_area, &results, compact, theme);
+}
+
+/// The table's width for `models` columns, with or without uncertainties.
+fn table_width(models: usize, compact: bool) -> u16 {
+    let cell = if compact { COMPACT_CELL } else { FULL_CELL };
+    (COUNT_WIDTH + cell * models as u16).max(TABLE_TEXT_WIDTH)
 }
 
 /// The models drawn, in the sweep's order: every one but the sequential baseline.
@@ -76,6 +113,62 @@ pub(crate) fn fit_curve(results: &Results, model: BenchModel, most: f64) -> Vec<
     (0..=steps).map(|step| 1.0 + (most - 1.0) * step as f64 / steps as f64).map(|p| (p, fit.speedup(p))).collect()
 }
 
+/// The mark of a model's measured points, so that series read apart without colour too.
+fn mark(model: BenchModel) -> char {
+    match model {
+        BenchModel::Sequential | BenchModel::Threads => '●',
+        BenchModel::ThreadsGil => '■',
+        BenchModel::Processes => '▲',
+        BenchModel::ProcessesGil => '◆',
+        BenchModel::Async => '○',
+    }
+}
+
+/// Where data lands on a braille canvas of `cells`: the same sums as ratatui's canvas, so a
+/// value's cell here is the cell its dot is drawn in.
+#[derive(Debug, Clone, Copy)]
+struct Plot {
+    cells: Rect,
+    x_bounds: [f64; 2],
+    y_bounds: [f64; 2],
+}
+
+impl Plot {
+    /// The column of `x`, absolute in the frame.
+    fn column(&self, x: f64) -> u16 {
+        let dots = usize::from(self.cells.width) * DOTS_ACROSS;
+        self.cells.x + (dot(x, self.x_bounds, dots) / DOTS_ACROSS) as u16
+    }
+
+    /// The row of `y`, absolute in the frame.
+    fn row(&self, y: f64) -> u16 {
+        let dots = usize::from(self.cells.height) * DOTS_DOWN;
+        let [bottom, top] = self.y_bounds;
+        self.cells.y + (dot(top - y + bottom, self.y_bounds, dots) / DOTS_DOWN) as u16
+    }
+
+    /// The data `x` of dot column `column`.
+    fn x_of_dot(&self, column: usize) -> f64 {
+        let dots = (usize::from(self.cells.width) * DOTS_ACROSS).max(2);
+        let [left, right] = self.x_bounds;
+        left + (right - left) * column as f64 / (dots - 1) as f64
+    }
+
+    fn canvas<F: Fn(&mut Context)>(&self, paint: F) -> Canvas<'static, F> {
+        Canvas::default().marker(Marker::Braille).x_bounds(self.x_bounds).y_bounds(self.y_bounds).paint(paint)
+    }
+}
+
+/// The dot, from 0 to `dots - 1`, of `value` within `bounds`, clamped.
+fn dot(value: f64, [low, high]: [f64; 2], dots: usize) -> usize {
+    let span = high - low;
+    if span <= 0.0 || dots == 0 {
+        return 0;
+    }
+    let at = ((value - low).clamp(0.0, span) * (dots - 1) as f64 / span).round();
+    (at as usize).min(dots - 1)
+}
+
 /// One model on the chart: its measured speedups and its fitted Amdahl curve.
 struct Series {
     model: BenchModel,
@@ -83,92 +176,242 @@ struct Series {
     curve: Vec<(f64, f64)>,
 }
 
-fn render_chart(frame: &mut Frame, area: Rect, results: &Results, theme: Theme) {
-    let most = results.spec.workers.iter().copied().max().unwrap_or(1).max(2) as f64;
-    let models = models(results);
-    let series: Vec<Series> = models
-        .iter()
-        .map(|&model| Series { model, points: measured(results, model), curve: fit_curve(results, model, most) })
+/// The plot: a legend line, the y labels and axis, the canvas, the x axis with a tick under
+/// each worker count and the counts under their ticks.
+fn render_chart(buffer: &mut Buffer, area: Rect, results: &Results, theme: Theme) {
+    let counts: Vec<usize> = results.spec.workers.clone();
+    let most = counts.iter().copied().max().unwrap_or(1).max(2) as f64;
+    let series: Vec<Series> = models(results)
+        .into_iter()
+        .map(|model| Series { model, points: measured(results, model), curve: fit_curve(results, model, most) })
         .collect();
-    let ideal = vec![(1.0, 1.0), (most, most)];
     let highest = series.iter().flat_map(|one| one.points.iter().map(|(_, speedup)| *speedup)).fold(most, f64::max);
     // Even, so that the middle label is a whole number too.
     let top = (highest / 2.0).ceil() * 2.0;
-    let mut datasets = vec![Dataset::default()
-        .name("ideal")
-        .marker(Marker::Braille)
-        .graph_type(GraphType::Line)
-        .style(theme.dim())
-        .data(&ideal)];
-    // Measured speedups are solid lines, fits dotted, so the two read apart without colour too.
-    for Series { model, points, curve } in &series {
-        datasets.push(
-            Dataset::default()
-                .marker(Marker::Dot)
-                .graph_type(GraphType::Scatter)
-                .style(theme.model(*model))
-                .data(curve),
-        );
-        datasets.push(
-            Dataset::default()
-                .name(model.name())
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(theme.model(*model).add_modifier(Modifier::BOLD))
-                .data(points),
-        );
+    let y_labels: Vec<(f64, String)> =
+        [top, top / 2.0, 1.0, 0.0].into_iter().map(|value| (value, format!("{value:.0}×"))).collect();
+    let label_width = y_labels.iter().map(|(_, label)| label.chars().count()).max().unwrap_or(2) as u16;
+    // Legend, canvas, axis, counts; a y label column and the axis.
+    if area.height < 5 || area.width < label_width + 6 {
+        return;
     }
-    datasets.push(Dataset::default().name("• Amdahl fit").style(theme.dim()));
-    let label = |value: f64| Span::styled(format!("{value:.0}"), theme.dim());
-    // Labels are spread evenly over the axis: every count while they fit, else both ends.
-    let x_labels: Vec<Span> = if most <= 8.0 {
-        (1..=most as usize).map(|n| label(n as f64)).collect()
-    } else {
-        vec![label(1.0), label(most)]
+    let plot = Plot {
+        cells: Rect {
+            x: area.x + label_width + 1,
+            y: area.y + 1,
+            width: area.width - label_width - 1,
+            height: area.height - 3,
+        },
+        x_bounds: [1.0, most],
+        y_bounds: [0.0, top],
     };
-    let chart = Chart::new(datasets)
-        .x_axis(Axis::default().title(Span::styled("workers", theme.dim())).bounds([1.0, most]).labels(x_labels))
-        .y_axis(Axis::default().title(Span::styled("speedup", theme.dim())).bounds([0.0, top]).labels([
-            label(0.0),
-            label(top / 2.0),
-            label(top),
-        ]))
-        .legend_position(Some(LegendPosition::TopLeft))
-        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)));
-    frame.render_widget(chart, area);
+    render_legend(buffer, Rect { height: 1, ..area }, theme);
+    render_axes(buffer, &plot, label_width, &y_labels, &counts, theme);
+    let guides = plot.canvas(|context| {
+        context.draw(&Segment::new(1.0, 1.0, most, most, Color::Reset));
+        context.draw(&Segment::new(1.0, 1.0, most, 1.0, Color::Reset));
+    });
+    overlay(buffer, guides, plot.cells, theme.dim());
+    let fits = plot.canvas(|context| {
+        for one in &series {
+            draw_dashed(context, &plot, &one.curve, colour(theme, one.model));
+            context.layer();
+        }
+    });
+    overlay(buffer, fits, plot.cells, Style::new());
+    let lines = plot.canvas(|context| {
+        for one in &series {
+            for pair in one.points.windows(2) {
+                let ((x1, y1), (x2, y2)) = (pair[0], pair[1]);
+                context.draw(&Segment::new(x1, y1, x2, y2, colour(theme, one.model)));
+            }
+            context.layer();
+        }
+    });
+    overlay(buffer, lines, plot.cells, Style::new().add_modifier(Modifier::BOLD));
+    for one in &series {
+        let style = theme.model(one.model).add_modifier(Modifier::BOLD);
+        for &(workers, speedup) in &one.points {
+            if let Some(cell) = buffer.cell_mut((plot.column(workers), plot.row(speedup))) {
+                cell.set_char(mark(one.model)).set_style(style);
+            }
+        }
+    }
 }
 
-/// The table beside the chart: speedup ± u per worker count and model, the sequential time,
-/// each model's serial fraction, then the summary and the warnings, as many as fit.
-fn render_table(frame: &mut Frame, area: Rect, results: &Results, theme: Theme) {
+/// The colour a canvas draws a model in: its style's, or the terminal's without colour.
+fn colour(theme: Theme, model: BenchModel) -> Color {
+    theme.model(model).fg.unwrap_or(Color::Reset)
+}
+
+/// A fit as dashes of braille: `DASH_ON` dot columns drawn in every `DASH_PERIOD`, each
+/// joined to the next so that steep parts stay whole.
+fn draw_dashed(context: &mut Context, plot: &Plot, curve: &[(f64, f64)], colour: Color) {
+    let Some((&(first, _), &(last, _))) = curve.first().zip(curve.last()) else { return };
+    let at = |x: f64| {
+        let next = curve.partition_point(|(point, _)| *point < x).clamp(1, curve.len().saturating_sub(1).max(1));
+        let (x0, y0) = curve[next - 1];
+        let (x1, y1) = curve.get(next).copied().unwrap_or((x0, y0));
+        if x1 > x0 {
+            y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+        } else {
+            y0
+        }
+    };
+    let dots = usize::from(plot.cells.width) * DOTS_ACROSS;
+    for column in 0..dots {
+        let (x, next) = (plot.x_of_dot(column), plot.x_of_dot(column + 1));
+        if column % DASH_PERIOD < DASH_ON - 1 && x >= first && next <= last {
+            context.draw(&Segment::new(x, at(x), next, at(next), colour));
+        }
+    }
+}
+
+/// Copies what `canvas` draws in `area` onto `buffer`, in the canvas's colours, with `style`
+/// over them; cells it leaves blank keep what is below.
+fn overlay(buffer: &mut Buffer, canvas: impl Widget, area: Rect, style: Style) {
+    let mut layer = Buffer::empty(area);
+    canvas.render(area, &mut layer);
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let drawn = &layer[(x, y)];
+            if drawn.symbol() == " " {
+                continue;
+            }
+            if let Some(cell) = buffer.cell_mut((x, y)) {
+                let fg = drawn.fg;
+                cell.set_symbol(drawn.symbol()).set_style(Style::reset().fg(fg).patch(style));
+            }
+        }
+    }
+}
+
+/// What the plot's marks mean, as long as it fits the plot's width.
+fn render_legend(buffer: &mut Buffer, area: Rect, theme: Theme) {
+    let entry = |glyphs: &'static str, glyph_style: Style, text: &'static str| {
+        [Span::styled(glyphs, glyph_style), Span::styled(text, theme.dim())]
+    };
+    let long: Vec<Span> = [
+        entry("●─●", theme.value(), " measured  "),
+        entry("╌╌╌", Style::new(), " Amdahl fit  "),
+        entry("╱", theme.dim(), " ideal  "),
+        entry("─", theme.dim(), " 1× (no gain)"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let short: Vec<Span> = [
+        entry("●─", theme.value(), " measured "),
+        entry("╌╌", Style::new(), " fit "),
+        entry("╱", theme.dim(), " ideal "),
+        entry("─", theme.dim(), " 1×"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let line = [Line::from(long), Line::from(short)]
+        .into_iter()
+        .find(|line| line.width() <= usize::from(area.width))
+        .unwrap_or_default();
+    line.render(area, buffer);
+}
+
+/// The y labels beside the axis, the axis lines, a tick under each worker count and the counts
+/// centred under their ticks (those that would touch a neighbour are left out, never the last).
+fn render_axes(
+    buffer: &mut Buffer,
+    plot: &Plot,
+    label_width: u16,
+    y_labels: &[(f64, String)],
+    counts: &[usize],
+    theme: Theme,
+) {
+    let axis_x = plot.cells.x - 1;
+    let axis_y = plot.cells.bottom();
+    for y in plot.cells.top()..axis_y {
+        buffer.set_string(axis_x, y, "│", theme.dim());
+    }
+    let mut labelled_rows = Vec::new();
+    for (value, label) in y_labels {
+        let row = plot.row(*value);
+        if !labelled_rows.contains(&row) {
+            labelled_rows.push(row);
+            buffer.set_string(axis_x - label_width, row, format!("{label:>0$}", usize::from(label_width)), theme.dim());
+        }
+    }
+    buffer.set_string(axis_x, axis_y, "└", theme.dim());
+    buffer.set_string(plot.cells.x, axis_y, "─".repeat(usize::from(plot.cells.width)), theme.dim());
+    let mut placed: Vec<(u16, u16)> = Vec::new();
+    let mut order: Vec<usize> = counts.to_vec();
+    // The last count first, so that it is always shown; then from the left.
+    order.rotate_right(1);
+    for count in order {
+        let column = plot.column(count as f64);
+        buffer.set_string(column, axis_y, "┬", theme.dim());
+        let label = count.to_string();
+        let width = label.len() as u16;
+        let start =
+            column.saturating_sub((width - 1) / 2).max(plot.cells.x).min(plot.cells.right().saturating_sub(width));
+        let end = start + width;
+        if placed.iter().all(|&(left, right)| end < left || start > right) {
+            buffer.set_string(start, axis_y + 1, &label, theme.dim());
+            placed.push((start, end));
+        }
+    }
+    let title = "workers";
+    let title_at = plot.cells.right().saturating_sub(title.len() as u16);
+    if placed.iter().all(|&(_, right)| right + 1 < title_at) {
+        buffer.set_string(title_at, axis_y + 1, title, theme.dim());
+    }
+}
+
+/// The table beside the chart: speedup ± u per worker count and model (the value alone when
+/// `compact`), each model's serial fraction and the sequential time.
+fn render_table(frame: &mut Frame, area: Rect, results: &Results, compact: bool, theme: Theme) {
     let models = models(results);
+    let cell = usize::from(if compact { COMPACT_CELL } else { FULL_CELL }) - 1;
     let mut lines = Vec::new();
     let mut header = vec![Span::styled(format!("{:>3}", "n"), theme.dim())];
-    header.extend(models.iter().map(|model| Span::styled(format!(" {:>10}", short_name(*model)), theme.model(*model))));
+    header.extend(models.iter().map(|&model| {
+        let name = if compact { abbreviation(model) } else { short_name(model) };
+        Span::styled(format!(" {:>cell$}", format!("{}{name}", mark(model))), theme.model(model))
+    }));
     lines.push(Line::from(header));
     for &workers in &results.spec.workers {
         let mut row = vec![Span::styled(format!("{workers:>3}"), theme.dim())];
         for &model in &models {
-            let cell = results
-                .point(Config { model, workers })
-                .and_then(|point| point.speedup)
-                .map_or_else(|| "·".to_owned(), |speedup| format!("{:.2}±{:.2}", speedup.value, speedup.uncertainty));
-            row.push(Span::raw(format!(" {cell:>10}")));
+            let speedup = results.point(Config { model, workers }).and_then(|point| point.speedup);
+            let text = match speedup {
+                None => "·".to_owned(),
+                Some(speedup) if compact => format!("{:.2}", speedup.value),
+                Some(speedup) => format!("{:.2}±{:.2}", speedup.value, speedup.uncertainty),
+            };
+            row.push(Span::raw(format!(" {text:>cell$}")));
         }
         lines.push(Line::from(row));
     }
     let mut fits = vec![Span::styled(format!("{:>3}", "s"), theme.dim())];
     for &model in &models {
         let fit = results.fits.iter().find(|(fitted, _)| *fitted == model);
-        let cell = fit.map_or_else(|| "·".to_owned(), |(_, fit)| format!("{:.3}", fit.serial_fraction));
-        fits.push(Span::raw(format!(" {cell:>10}")));
+        let text = fit.map_or_else(|| "·".to_owned(), |(_, fit)| format!("{:.3}", fit.serial_fraction));
+        fits.push(Span::raw(format!(" {text:>cell$}")));
     }
     lines.push(Line::from(fits));
+    lines.push(Line::styled("s: serial fraction (Amdahl)", theme.dim()));
+    if compact {
+        lines.push(Line::styled("L: with the lock", theme.dim()));
+    }
     if let Some(time) = results.point(Config { model: BenchModel::Sequential, workers: 1 }).and_then(|point| point.time)
     {
-        lines.push(Line::styled(format!("sequential {} ± {}", seconds(time.mean), seconds(time.stddev)), theme.dim()));
+        lines.push(Line::styled(format!("seq {} ± {}", seconds(time.mean), seconds(time.stddev)), theme.dim()));
     }
-    lines.push(Line::styled("s: Amdahl's serial fraction, fitted", theme.dim()));
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// Under the plot and the table: the comparison hyperfine would print, then every warning,
+/// each wrapped at `width` into whole lines.
+fn summary_lines(results: &Results, width: usize, theme: Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
     if let Some(comparison) = results.comparison() {
         // The model that matters most to compare with: another parallel one, else sequential.
         let against = comparison
@@ -177,19 +420,46 @@ fn render_table(frame: &mut Frame, area: Rect, results: &Results, theme: Theme) 
             .find(|(config, _)| config.model != BenchModel::Sequential)
             .or(comparison.against.first());
         if let Some((config, ratio)) = against {
-            lines.push(Line::styled(
-                format!(
-                    "{} ran {:.2} ± {:.2} times faster than {config}",
-                    comparison.fastest, ratio.value, ratio.uncertainty
-                ),
-                theme.value(),
-            ));
+            let text = format!(
+                "{} ran {:.2} ± {:.2} times faster than {config}",
+                comparison.fastest, ratio.value, ratio.uncertainty
+            );
+            lines.extend(wrap_words(&text, width).into_iter().map(|line| Line::styled(line, theme.value())));
         }
     }
     for warning in &results.warnings {
-        lines.push(Line::styled(format!("! {warning}"), theme.warning()));
+        let text = format!("! {warning}");
+        lines.extend(wrap_words(&text, width).into_iter().map(|line| Line::styled(line, theme.warning())));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
+    lines
+}
+
+/// `text` in lines of at most `width` characters, broken between words (a word longer than
+/// the width is broken where it must).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        let used = current.chars().count();
+        if used > 0 && used + 1 + word.len() <= width {
+            current.push(' ');
+            current.extend(&word);
+            continue;
+        }
+        if used > 0 {
+            lines.push(std::mem::take(&mut current));
+        }
+        while word.len() > width {
+            lines.push(word.drain(..width).collect());
+        }
+        current = word.into_iter().collect();
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
 }
 
 fn short_name(model: BenchModel) -> &'static str {
@@ -200,6 +470,18 @@ fn short_name(model: BenchModel) -> &'static str {
         BenchModel::Processes => "processes",
         BenchModel::ProcessesGil => "proc+lock",
         BenchModel::Async => "async",
+    }
+}
+
+/// A model's name in three letters, `L` for the lock, for the narrow table.
+fn abbreviation(model: BenchModel) -> &'static str {
+    match model {
+        BenchModel::Sequential => "seq",
+        BenchModel::Threads => "thr",
+        BenchModel::ThreadsGil => "thrL",
+        BenchModel::Processes => "pro",
+        BenchModel::ProcessesGil => "proL",
+        BenchModel::Async => "asy",
     }
 }
 
@@ -222,6 +504,12 @@ mod tests {
     /// A finished sweep of cpu on 2 CPUs from fixed times: threads and processes scale to 2
     /// workers and stay there, threads with the lock do not scale at all.
     pub(crate) fn swept() -> State {
+        swept_models(vec![BenchModel::Threads, BenchModel::ThreadsGil, BenchModel::Processes], 0.0)
+    }
+
+    /// As [`swept`], of `models`, while other programs used `others` of a CPU; processes with
+    /// the lock scale as processes do, one lock each.
+    fn swept_models(models: Vec<BenchModel>, others: f64) -> State {
         let mut state = State::new(2, Duration::from_secs(3));
         state.color = false;
         let spec = SweepSpec {
@@ -230,7 +518,7 @@ mod tests {
                 size: Some(18_750_000),
                 ..PlanRequest::new(by_name("cpu").expect("cpu"), Model::Threads)
             },
-            models: vec![BenchModel::Threads, BenchModel::ThreadsGil, BenchModel::Processes],
+            models,
             workers: vec![1, 2, 3, 4],
             runs: Runs::Fixed(3),
             warmup: 0,
@@ -239,13 +527,14 @@ mod tests {
         let mut jitter = 0.0;
         while let Some(request) = sweep.next() {
             let workers = request.workers.unwrap_or(1) as f64;
-            let parallel = if request.gil.is_some() { 1.0 } else { workers.min(2.0) };
+            let parallel =
+                if request.gil.is_some() && request.model == Model::Threads { 1.0 } else { workers.min(2.0) };
             let overhead = if request.model == Model::Processes { 0.02 } else { 0.01 };
             jitter = (jitter + 0.007) % 0.02;
             let wall = 1.0 / parallel + overhead * workers + jitter;
             let plan = request.validate_with(&[0, 1]).expect("plan");
-            sweep
-                .record(&RunReport { wall_seconds: wall, tasks_done: plan.tasks, ..RunReport::empty(plan) }, Some(0.0));
+            let report = RunReport { wall_seconds: wall, tasks_done: plan.tasks, ..RunReport::empty(plan) };
+            sweep.record(&report, Some(others * wall));
         }
         state.sweep = Some(sweep);
         state
@@ -287,7 +576,89 @@ mod tests {
         sweep.record(&RunReport { wall_seconds: 1.0, tasks_done: plan.tasks, ..RunReport::empty(plan) }, Some(0.0));
         state.sweep = Some(sweep);
         let mut terminal = Terminal::new(TestBackend::new(120, 30)).expect("test backend");
-        terminal.draw(|frame| render(frame, frame.area(), &state, Theme { color: false })).expect("draw");
+        terminal.draw(|frame| render(frame, frame.area(), &state, Theme::PLAIN)).expect("draw");
         insta::assert_snapshot!(terminal.backend().to_string());
+    }
+
+    fn whole_dashboard(state: &State, width: u16, height: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+        terminal
+            .draw(|frame| {
+                crate::ui::draw(frame, state);
+            })
+            .expect("draw");
+        terminal.backend().to_string()
+    }
+
+    fn four_series(others: f64) -> State {
+        let models = vec![BenchModel::Threads, BenchModel::ThreadsGil, BenchModel::Processes, BenchModel::ProcessesGil];
+        swept_models(models, others)
+    }
+
+    #[test]
+    fn sweep_chart_with_four_series_at_120_by_36() {
+        insta::assert_snapshot!(whole_dashboard(&four_series(0.0), 120, 36));
+    }
+
+    #[test]
+    fn sweep_chart_with_four_series_at_80_by_24() {
+        insta::assert_snapshot!(whole_dashboard(&four_series(0.0), 80, 24));
+    }
+
+    #[test]
+    fn sweep_chart_at_120_by_36() {
+        insta::assert_snapshot!(whole_dashboard(&swept(), 120, 36));
+    }
+
+    #[test]
+    fn worker_counts_sit_under_their_points() {
+        let state = swept();
+        let screen = whole_dashboard(&state, 120, 36);
+        let rows: Vec<Vec<char>> = screen.lines().map(|line| line.trim_matches('"').chars().collect()).collect();
+        let axis = rows.iter().position(|row| row.contains(&'┬')).expect("the x axis");
+        let ticks: Vec<usize> = rows[axis].iter().enumerate().filter(|(_, c)| **c == '┬').map(|(at, _)| at).collect();
+        assert_eq!(ticks.len(), 4, "a tick per worker count");
+        for (count, tick) in (1..=4).zip(&ticks) {
+            assert_eq!(rows[axis + 1][*tick], char::from_digit(count, 10).expect("digit"), "count {count}");
+            // The count's points are marked in the column of its tick.
+            assert!((0..axis).any(|row| "●■▲".contains(rows[row][*tick])), "a mark above {count}");
+        }
+    }
+
+    #[test]
+    fn warnings_are_whole_lines_below_the_chart() {
+        let state = four_series(0.6);
+        let warnings = state.sweep.as_ref().expect("sweep").results().warnings;
+        assert!(!warnings.is_empty(), "a busy machine is warned of");
+        for (width, height) in [(80, 24), (120, 36)] {
+            let screen = whole_dashboard(&state, width, height);
+            let shown: String = screen
+                .lines()
+                .map(|line| line.trim_matches('"').trim_matches('│').trim())
+                .collect::<Vec<_>>()
+                .join(" ");
+            for warning in &warnings {
+                assert!(shown.contains(&format!("! {warning}")), "{warning} in\n{screen}");
+            }
+        }
+        insta::assert_snapshot!(whole_dashboard(&state, 80, 24));
+    }
+
+    #[test]
+    fn words_wrap_into_whole_lines() {
+        assert_eq!(wrap_words("one two three", 7), vec!["one two", "three"]);
+        assert_eq!(wrap_words("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap_words("", 4), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_chart_never_panics_at_any_size() {
+        let state = four_series(0.0);
+        for width in [0, 1, 5, 20, 45, 80, 121] {
+            for height in [0, 1, 3, 8, 24, 40] {
+                let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+                terminal.draw(|frame| render(frame, frame.area(), &state, Theme::PLAIN)).expect("draw");
+            }
+        }
     }
 }

@@ -25,8 +25,10 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         CoreLayout::Columns { .. } | CoreLayout::Strip { .. } => machine_title(state, chosen),
     };
     let mut block = panel(title.clone(), false, theme);
-    let long = legend(theme, " this run ", " other programs ");
-    let short = legend(theme, " run ", " others ");
+    // Only the one-line-a-CPU layout draws each core's history.
+    let history = matches!(chosen, CoreLayout::Lines);
+    let long = legend(theme, [" this run ", " other programs ", " load history "], history);
+    let short = legend(theme, [" run ", " others ", " history "], history);
     let room = inner_width.saturating_sub(title.chars().count() + 1);
     if long.width() <= room {
         block = block.title(long.right_aligned());
@@ -54,14 +56,22 @@ pub(super) fn rows_wanted(state: &State, width: u16, height: u16) -> u16 {
     cores_grid::rows_wanted(state.cores.len(), usize::from(width.saturating_sub(2)), usize::from(height)) as u16
 }
 
-fn legend(theme: Theme, run: &'static str, others: &'static str) -> Line<'static> {
-    Line::from(vec![
+/// What the bars' two parts and, with `history`, the sparkline stand for, in the words given.
+fn legend(theme: Theme, [run, others, past]: [&'static str; 3], history: bool) -> Line<'static> {
+    let mut spans = vec![
         Span::raw(" "),
         Span::styled(RUN_GLYPH.to_string(), theme.run_load()),
         Span::styled(run, theme.dim()),
         Span::styled(OTHERS_GLYPH.to_string(), theme.others_load()),
         Span::styled(others, theme.dim()),
-    ])
+    ];
+    if history {
+        spans.extend([
+            Span::styled(sparkline([15, 50, 100].into_iter()), theme.history()),
+            Span::styled(past, theme.dim()),
+        ]);
+    }
+    Line::from(spans)
 }
 
 /// ` Cores: 256 (4 a glyph) · run 80% · others 7% `: the whole machine at a glance,
@@ -99,7 +109,7 @@ fn core_lines(state: &State, width: usize, theme: Theme) -> Vec<Line<'static>> {
                 Span::styled(free_part, theme.dim()),
                 Span::styled(format!("{:>5.0}%", core.usage), theme.value()),
                 Span::raw(" "),
-                Span::styled(sparkline(recent.iter().copied()), theme.load(core.usage)),
+                Span::styled(sparkline(recent.iter().copied()), theme.history()),
                 Span::raw(" "),
                 Span::styled(truncate(&workers, width.saturating_sub(fixed)), theme.title()),
             ])

@@ -28,7 +28,7 @@ pub(crate) const MIN_HEIGHT: u16 = 24;
 /// Paints the whole dashboard. Returns the worker rows the workers panel had room for, when
 /// it was drawn: the loop hands it to `update` as the size of a page.
 pub(crate) fn draw(frame: &mut Frame, state: &State) -> Option<usize> {
-    let theme = Theme { color: state.color };
+    let theme = Theme { color: state.color, background: state.background };
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         render_too_small(frame, area);
@@ -231,7 +231,7 @@ mod tests {
         render: fn(&mut Frame, Rect, &State, Theme),
         state: &State,
     ) -> String {
-        render_with(width, height, |frame| render(frame, frame.area(), state, Theme { color: false }))
+        render_with(width, height, |frame| render(frame, frame.area(), state, Theme::PLAIN))
     }
 
     pub(super) fn workers_panel(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {

@@ -94,7 +94,7 @@ fn state() -> State {
 
 fn snapshot(width: u16, height: u16, state: &State) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
-    terminal.draw(|frame| render(frame, frame.area(), state, Theme { color: false })).expect("draw");
+    terminal.draw(|frame| render(frame, frame.area(), state, Theme::PLAIN)).expect("draw");
     terminal.backend().to_string()
 }
 
@@ -116,7 +116,7 @@ fn results_wide_enough_for_every_column() {
 #[test]
 fn the_columns_page_explains_every_results_header() {
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test backend");
-    terminal.draw(|frame| render_columns_help(frame, frame.area(), Theme { color: false })).expect("draw");
+    terminal.draw(|frame| render_columns_help(frame, frame.area(), Theme::PLAIN)).expect("draw");
     let page = terminal.backend().to_string();
     let explained: Vec<&str> = COLUMNS.iter().flat_map(|(names, _)| names.split_whitespace()).collect();
     for header in BASE.iter().map(|(name, _)| *name).chain(Extra::ALL.map(Extra::name)) {

@@ -68,7 +68,9 @@ fn state_with(timeline: Timeline, mode: TimelineMode, zoom: usize, color: bool) 
 
 fn draw(state: &State, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
-    terminal.draw(|frame| render(frame, frame.area(), state, Theme { color: state.color })).expect("draw");
+    terminal
+        .draw(|frame| render(frame, frame.area(), state, Theme { color: state.color, background: state.background }))
+        .expect("draw");
     terminal.backend().to_string()
 }
 
