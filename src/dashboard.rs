@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossbeam::channel::{select, unbounded, Receiver};
+use nix::sys::signal::Signal;
 use ratatui::crossterm::event::{self as term_event, Event as TermEvent};
 
 use crate::app::event::StartError;
@@ -81,9 +82,13 @@ pub(crate) fn run(grace: Duration) -> Result<Ending, DashboardError> {
     let sources = Sources { keys, signals, cores };
     let mut dashboard = Loop::new(engine, state, cpus);
     while dashboard.state.exit.is_none() {
-        dashboard.draw_if_due(&mut guard.screen)?;
+        if !dashboard.terminal_gone && dashboard.draw_if_due(guard.screen()).is_err() {
+            // EIO: the terminal hung up. The run drains and the results are saved all the same.
+            dashboard.terminal_lost();
+        }
         let activity = activity(dashboard.run.as_ref());
-        dashboard.gather(&sources, dashboard.pacer.wait(Instant::now(), dashboard.dirty, activity));
+        let dirty = dashboard.dirty && !dashboard.terminal_gone;
+        dashboard.gather(&sources, dashboard.pacer.wait(Instant::now(), dirty, activity));
         dashboard.tick(activity);
         dashboard.apply_events();
         if let Some(pace) = dashboard.pacer.cores_pace(dashboard.run.is_some()) {
@@ -125,6 +130,10 @@ struct Loop {
     allowed: Vec<usize>,
     /// Some while the run in hand is a sweep's.
     sweep_run: Option<SweepRunStart>,
+    /// A draw failed or the key reader ended: nothing is drawn any more.
+    terminal_gone: bool,
+    /// A SIGHUP, received or inferred from the terminal's end, went to `update`.
+    hangup_queued: bool,
     engine: Engine,
 }
 
@@ -140,8 +149,32 @@ impl Loop {
             keys_read: Vec::new(),
             allowed: crate::engine::affinity::allowed_cpus().unwrap_or_else(|_| (0..cpus).collect()),
             sweep_run: None,
+            terminal_gone: false,
+            hangup_queued: false,
             engine,
         }
+    }
+
+    /// The terminal went away (a draw failed, the key reader ended): a hang-up, told once, so
+    /// that the run drains as on one SIGHUP rather than escalating to a kill.
+    fn terminal_lost(&mut self) {
+        self.terminal_gone = true;
+        if !self.hangup_queued {
+            self.hangup_queued = true;
+            self.queue.push_back(Event::Signal(Signal::SIGHUP));
+        }
+    }
+
+    /// A signal for `update`. The kernel's SIGHUP for a terminal already known gone is the same
+    /// news, not a second request; a second SIGHUP sent on purpose still escalates.
+    fn signalled(&mut self, signal: Signal) {
+        if signal == Signal::SIGHUP {
+            if self.terminal_gone && self.hangup_queued {
+                return;
+            }
+            self.hangup_queued = true;
+        }
+        self.queue.push_back(Event::Signal(signal));
     }
 
     /// Draws the state when the pacer says a frame is due, and times it and the keys it answers.
@@ -174,11 +207,14 @@ impl Loop {
 
     /// Waits up to `wait` for a key, a signal or a core sample, and queues what came.
     fn gather(&mut self, sources: &Sources, wait: Duration) {
+        // An ended reader would make every `select` return at once: a loop that spins.
+        let no_keys = crossbeam::channel::never();
+        let keys = if self.terminal_gone { &no_keys } else { &sources.keys };
         select! {
-            recv(sources.keys) -> key => match key {
+            recv(keys) -> key => match key {
                 Ok(first) => {
                     // Keys typed in a burst (a paste, auto-repeat) are all answered by one frame.
-                    for (event, read) in std::iter::once(first).chain(sources.keys.try_iter()) {
+                    for (event, read) in std::iter::once(first).chain(keys.try_iter()) {
                         if matches!(event, Event::Key(_)) {
                             self.keys_read.push(read);
                         }
@@ -186,11 +222,11 @@ impl Loop {
                     }
                 }
                 // The reader ended: the terminal is gone, as on a hang-up.
-                Err(_) => self.queue.push_back(Event::Signal(nix::sys::signal::Signal::SIGHUP)),
+                Err(_) => self.terminal_lost(),
             },
             recv(sources.signals.received) -> signal => {
                 if let Ok(signal) = signal {
-                    self.queue.push_back(Event::Signal(signal));
+                    self.signalled(signal);
                 }
             }
             recv(sources.cores.samples) -> sample => {

@@ -9,8 +9,10 @@ use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
+
 use crate::cli::{Format, RunArgs};
-use crate::engine::{Engine, LaunchError, Phase, PlanError, StopReason};
+use crate::engine::{Engine, LaunchError, Phase, PlanError, RunOutcome, StopReason};
 use crate::report::{run_csv, run_markdown, to_json, to_table, write_trace};
 use crate::signals::Latest;
 use crate::workload::CATALOG;
@@ -118,7 +120,7 @@ pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, RunError> {
     }
     let report = run.finish();
     for (index, reason) in &report.respawn_failures {
-        eprintln!("warning: worker {index} was lost and could not be replaced: {reason}");
+        crate::console::say(&format!("warning: worker {index} was lost and could not be replaced: {reason}"));
     }
     let text = match args.format {
         Format::Table => to_table(&report),
@@ -126,15 +128,29 @@ pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, RunError> {
         Format::Csv => run_csv(&report),
         Format::Markdown => run_markdown(&report),
     };
-    let mut stdout = std::io::stdout().lock();
-    let printed = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(HeadlessError::Output);
+    let printed = crate::console::print(&text).map_err(HeadlessError::Output);
     // The trace is written even when stdout is gone: it is the record of a run that happened.
     if let (Some(file), Some(path)) = (trace, args.trace.as_ref()) {
         write_trace(&report, &mut BufWriter::new(file))
             .map_err(|source| RunError::Trace { path: path.clone(), source })?;
     }
-    printed?;
+    let interrupted = match report.outcome {
+        RunOutcome::Cancelled(signal) => signal,
+        RunOutcome::Finished | RunOutcome::Failed => None,
+    };
+    printed.or_else(|error| unprinted(error, interrupted))?;
     Ok(report.outcome.exit_code())
+}
+
+/// A report that could not be written after a signal stopped the run: the terminal that hung
+/// up (SIGHUP) took stdout with it. The signal's exit status says what happened, and the error
+/// is said on stderr where it still can be; without a signal the error stands.
+fn unprinted(error: HeadlessError, interrupted: Option<Signal>) -> Result<(), HeadlessError> {
+    if interrupted.is_none() {
+        return Err(error);
+    }
+    crate::console::say(&format!("error: {error}"));
+    Ok(())
 }
 
 /// Creates (or empties) the trace file before the run, so that a bad path stops it at once.

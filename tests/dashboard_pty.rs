@@ -164,6 +164,45 @@ fn sigterm_and_sighup_shut_down_like_ctrl_c() {
     }
 }
 
+/// A closed window, a dropped ssh connection, `tmux kill-server`: the terminal hangs up in the
+/// middle of a run. The run drains, the results are written, the workers' cgroup goes, and the
+/// exit status says SIGHUP: nothing aborts on the writes that fail.
+#[test]
+fn a_terminal_that_hangs_up_during_a_run_is_an_ordinary_sighup_exit() {
+    let mut dashboard = Dashboard::start(&[], 120, 36);
+    long_processes_run(&mut dashboard);
+    let workers = worker_pids(&dashboard);
+    let pen = workers_cgroup(dashboard.pid());
+    dashboard.hang_up();
+    assert_eq!(dashboard.wait_exit(), 129, "SIGHUP's status, not an abort");
+    let files = dashboard.results_files();
+    assert_eq!(files.len(), 2, "the results, written on a hang-up too: {files:?}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[0]).expect("the JSON")).expect("results JSON");
+    let runs = json["results"].as_array().expect("rows").iter().map(|row| row["runs"].as_array().map_or(0, Vec::len));
+    assert_eq!(runs.sum::<usize>(), 2, "the baseline and the run cut short: {json}");
+    assert!(!pen.exists(), "{} outlived the dashboard", pen.display());
+    assert_all_gone(&workers);
+    assert_no_leftovers(&dashboard.tag);
+}
+
+/// `run` and `bench` on a terminal that hangs up: the run in hand is cancelled and the exit
+/// status is SIGHUP's, though the report has nowhere to go.
+#[test]
+fn run_and_bench_on_a_terminal_that_hangs_up_exit_129() {
+    let cases: [(&[&str], &str); 2] = [
+        (&["run", "-w", "io", "-m", "processes", "-n", "2", "-t", "8", "-s", "1s"], "io · processes × 2"),
+        (&["bench", "-w", "io", "-s", "1s", "-t", "4", "--workers", "1,2", "--runs", "1"], "runs"),
+    ];
+    for (args, progress) in cases {
+        let mut program = Dashboard::start(args, 120, 36);
+        program.wait_for(progress);
+        program.hang_up();
+        assert_eq!(program.wait_exit(), 129, "{args:?}");
+        assert_no_leftovers(&program.tag);
+    }
+}
+
 #[test]
 fn kill_9_of_the_dashboard_leaves_no_worker_and_the_next_one_sweeps_its_cgroup() {
     let mut dashboard = Dashboard::start(&[], 100, 30);

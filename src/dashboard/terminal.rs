@@ -1,8 +1,14 @@
 //! The terminal guard: one place enters raw mode and the alternate screen, one idempotent
 //! `restore` leaves them. It runs on every exit path: on drop, and first in the panic hook.
 //! It only switches the terminal's modes: it draws nothing and knows no state.
+//!
+//! A terminal can go away under the program (a closed window, a dropped ssh connection: EIO
+//! on every write). Nothing here may panic then: `restore` drops its errors, and ratatui's
+//! `Terminal`, whose drop `eprintln!`s when it cannot show the cursor (a panic on a dead
+//! terminal, and an abort from the panic hook), is never dropped.
 
 use std::io::{stdout, Stdout, Write};
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ratatui::backend::CrosstermBackend;
@@ -21,7 +27,9 @@ pub(crate) type Screen = Terminal<CrosstermBackend<Stdout>>;
 
 /// Owns the terminal while the dashboard runs.
 pub(crate) struct TerminalGuard {
-    pub screen: Screen,
+    /// Never dropped: `restore` shows the cursor that ratatui's drop would, without its
+    /// `eprintln!`. Its buffers go with the process, which ends soon after.
+    screen: ManuallyDrop<Screen>,
 }
 
 impl TerminalGuard {
@@ -38,13 +46,19 @@ impl TerminalGuard {
         match Terminal::new(CrosstermBackend::new(out)) {
             Ok(mut screen) => {
                 let _ = screen.hide_cursor();
-                Ok(Self { screen })
+                Ok(Self { screen: ManuallyDrop::new(screen) })
             }
             Err(error) => {
                 restore();
                 Err(error)
             }
         }
+    }
+}
+
+impl TerminalGuard {
+    pub(crate) fn screen(&mut self) -> &mut Screen {
+        &mut self.screen
     }
 }
 

@@ -155,12 +155,10 @@ pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError
     }
     bar.finish_and_clear();
     let results = sweep.results();
-    let mut stdout = std::io::stdout().lock();
-    let printed =
-        stdout.write_all(bench_text(&results).as_bytes()).and_then(|()| stdout.flush()).map_err(HeadlessError::Output);
+    let printed = crate::console::print(&bench_text(&results)).map_err(HeadlessError::Output);
     // The exports are written even when stdout is gone: they are the record of runs that happened.
     exports.write(&results)?;
-    printed?;
+    printed.or_else(|error| super::unprinted(error, interrupted))?;
     Ok(match (interrupted, sweep.stopped()) {
         (Some(signal), _) => 128 + signal as i32,
         (None, Some(Stopped::Failed { .. })) => 1,
