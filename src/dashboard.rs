@@ -364,29 +364,30 @@ fn execute(command: Command, engine: &Engine, run: &mut Option<Run>, state: &Sta
     }
 }
 
-/// Writes the last finished run's timeline as a Chrome trace in the current directory; says
-/// where, or why not.
+/// Writes the last finished run's timeline as a Chrome trace in the current directory, under a
+/// name no file has yet; says where, or why not.
 fn export_trace(state: &State) -> String {
     let Some(row) = state.results.last() else {
         return "no finished run to export yet".to_owned();
     };
     let report = &row.report;
-    let path = std::path::PathBuf::from(format!(
-        "concur-tui-trace-{}-{}-{}.json",
-        std::process::id(),
-        state.results.len(),
-        report.plan.workload
-    ));
-    let written = std::fs::File::create(&path).and_then(|file| {
-        let mut out = std::io::BufWriter::new(file);
-        crate::report::write_trace(report, &mut out)?;
-        std::io::Write::flush(&mut out)
+    let stem = format!("concur-tui-trace-{}-{}-{}", std::process::id(), state.results.len(), report.plan.workload);
+    let written = crate::files::write_new(|attempt| numbered(&stem, attempt, "json"), &mut |mut out| {
+        crate::report::write_trace(report, &mut out)
     });
     match written {
-        Ok(()) => {
+        Ok(path) => {
             format!("trace of run {} written to {} (open it in ui.perfetto.dev)", state.results.len(), path.display())
         }
-        Err(error) => format!("cannot write {}: {error}", path.display()),
+        Err(error) => format!("cannot write {}: {error}", numbered(&stem, 0, "json").display()),
+    }
+}
+
+/// `STEM.EXT`, or `STEM.N.EXT` when an earlier attempt found that name taken.
+fn numbered(stem: &str, attempt: usize, extension: &str) -> PathBuf {
+    match attempt {
+        0 => PathBuf::from(format!("{stem}.{extension}")),
+        n => PathBuf::from(format!("{stem}.{n}.{extension}")),
     }
 }
 
@@ -409,21 +410,32 @@ fn spawn_key_reader() -> std::io::Result<Receiver<(Event, Instant)>> {
 }
 
 /// Writes the results table as `concur-tui-results-PID-N.md` and `.json` in the current
-/// directory, N the number of runs; None when there is no result to write.
+/// directory, N the number of runs (`PID-N.K.md` when a file of that name is there already:
+/// nothing that exists is written over); None when there is no result to write.
 fn save_results(state: &State) -> Result<Saved, SaveError> {
     if state.results.is_empty() {
         return Ok(None);
     }
     let stem = format!("concur-tui-results-{}-{}", std::process::id(), state.results.len());
-    let (markdown, json) = (PathBuf::from(format!("{stem}.md")), PathBuf::from(format!("{stem}.json")));
+    let failed = |path: PathBuf| move |source| SaveError { path, source };
+    let created = crate::files::create_first_free(|n| vec![numbered(&stem, n, "md"), numbered(&stem, n, "json")])
+        .map_err(failed(numbered(&stem, 0, "md")))?;
+    let [(markdown, markdown_file), (json, json_file)]: [(PathBuf, std::fs::File); 2] =
+        created.try_into().map_err(|_| failed(numbered(&stem, 0, "md"))(std::io::Error::other("not two files")))?;
     let sentence = state.results_sentence();
     let text = crate::report::results::to_markdown(&state.results, &state.comparison, sentence.as_deref());
-    std::fs::write(&markdown, text).map_err(|source| SaveError { path: markdown.clone(), source })?;
+    if let Err(source) = crate::files::fill(markdown_file, &markdown, &mut |out| out.write_all(text.as_bytes())) {
+        // Its JSON twin is still empty: it goes too.
+        drop(json_file);
+        let _ = std::fs::remove_file(&json);
+        return Err(SaveError { path: markdown, source });
+    }
     let value = crate::report::results::to_json(&state.results, &state.comparison, sentence.as_deref());
-    let written = serde_json::to_string_pretty(&value)
-        .map_err(std::io::Error::other)
-        .and_then(|text| std::fs::write(&json, text + "\n"));
-    written.map_err(|source| SaveError { path: json.clone(), source })?;
+    crate::files::fill(json_file, &json, &mut |out| {
+        serde_json::to_writer_pretty(&mut *out, &value).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")
+    })
+    .map_err(failed(json.clone()))?;
     Ok(Some((markdown, json)))
 }
 

@@ -1,11 +1,11 @@
 //! The engine without a screen: `concur-tui list`, `concur-tui run` and (in `bench.rs`)
 //! `concur-tui bench`. Progress goes to stderr when it is a terminal; the report goes to
-//! stdout, the trace (`--trace`) and exports to their files.
+//! stdout, the trace (`--trace`) and exports to their files (`files.rs`: replaced whole, never
+//! through a link, removed when their write fails).
 
 pub(crate) mod bench;
 
-use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,7 @@ use nix::sys::signal::Signal;
 
 use crate::cli::{Format, RunArgs};
 use crate::engine::{Engine, LaunchError, Phase, PlanError, RunOutcome, StopReason};
+use crate::files::Named;
 use crate::report::{run_csv, run_markdown, to_json, to_table, write_trace};
 use crate::signals::Latest;
 use crate::workload::CATALOG;
@@ -99,7 +100,7 @@ pub(crate) fn list(out: &mut impl Write) -> std::io::Result<()> {
 /// `concur-tui run`: returns the exit status.
 pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, RunError> {
     let plan = args.plan_request(grace)?.validate()?;
-    let trace = args.trace.as_deref().map(create_trace).transpose()?;
+    let trace = args.trace.as_deref().map(prepare_trace).transpose()?;
     let engine = Engine::new()?;
     let signals = Latest::start().map_err(HeadlessError::Signals)?;
     let mut run = engine.begin(&plan)?;
@@ -130,9 +131,11 @@ pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, RunError> {
     };
     let printed = crate::console::print(&text).map_err(HeadlessError::Output);
     // The trace is written even when stdout is gone: it is the record of a run that happened.
-    if let (Some(file), Some(path)) = (trace, args.trace.as_ref()) {
-        write_trace(&report, &mut BufWriter::new(file))
-            .map_err(|source| RunError::Trace { path: path.clone(), source })?;
+    if let Some(trace) = trace {
+        let path = trace.path().to_owned();
+        trace
+            .write(&mut |mut out| write_trace(&report, &mut out))
+            .map_err(|source| RunError::Trace { path, source })?;
     }
     let interrupted = match report.outcome {
         RunOutcome::Cancelled(signal) => signal,
@@ -153,9 +156,10 @@ fn unprinted(error: HeadlessError, interrupted: Option<Signal>) -> Result<(), He
     Ok(())
 }
 
-/// Creates (or empties) the trace file before the run, so that a bad path stops it at once.
-fn create_trace(path: &Path) -> Result<File, RunError> {
-    File::create(path).map_err(|source| RunError::TraceFile { path: path.to_owned(), source })
+/// Makes the trace file ready before the run, so that a bad path stops it at once; a file
+/// there is replaced only once the new trace is complete, a link is refused.
+fn prepare_trace(path: &Path) -> Result<Named, RunError> {
+    Named::prepare(path).map_err(|source| RunError::TraceFile { path: path.to_owned(), source })
 }
 
 /// The one-line progress display on stderr.

@@ -16,6 +16,7 @@
 //! - [`headless`]: `concur-tui run`, `bench` and `list`, the engine without a screen.
 //! - [`signals`]: SIGINT, SIGTERM and SIGHUP turned into messages on a channel.
 //! - [`console`]: stdout and stderr written without a panic when they fail.
+//! - [`files`]: the files the program writes: never through a link, never left half-written.
 //! - [`telemetry`]: per-core load (sysinfo) and the live view of a run (the board), as snapshots.
 //!
 //! Data flows one way: workers store atomics into the board, the engine and the front ends read
@@ -27,6 +28,7 @@ pub(crate) mod cli;
 pub(crate) mod console;
 pub mod dashboard;
 pub mod engine;
+pub(crate) mod files;
 pub(crate) mod headless;
 pub mod program;
 pub(crate) mod report;

@@ -186,6 +186,47 @@ fn a_terminal_that_hangs_up_during_a_run_is_an_ordinary_sighup_exit() {
     assert_no_leftovers(&dashboard.tag);
 }
 
+/// The names of the dashboard's files are predictable from `ps`: in a shared directory someone
+/// plants links under them. The files go to the next free name; what the links point to stays
+/// as it was.
+#[test]
+fn links_planted_under_the_results_and_trace_names_are_never_written_through() {
+    let mut dashboard = Dashboard::start(&[], 120, 36);
+    dashboard.wait_for("Catalog");
+    let (pid, dir) = (dashboard.pid(), dashboard.dir.clone());
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "precious").expect("the victim");
+    for runs in 1..=3 {
+        for name in [
+            format!("results-{pid}-{runs}.md"),
+            format!("results-{pid}-{runs}.json"),
+            format!("trace-{pid}-{runs}-io.json"),
+        ] {
+            std::os::unix::fs::symlink(&victim, dir.join(format!("concur-tui-{name}"))).expect("a planted link");
+        }
+    }
+    dashboard.send("j"); // io: 16 tasks of 100 ms on 2 threads, after its baseline
+    dashboard.send("\t");
+    dashboard.send("jjj"); // "size"
+    dashboard.send("hh");
+    dashboard.wait_for("100 ms");
+    dashboard.send("\r");
+    dashboard.wait_for("io · threads × 2: finished");
+    dashboard.send("e");
+    dashboard.wait_for("trace of run 2 written to");
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    assert_eq!(std::fs::read_to_string(&victim).expect("the victim"), "precious");
+    let summary = dashboard.contents();
+    let (markdown, json) = (format!("concur-tui-results-{pid}-2.1.md"), format!("concur-tui-results-{pid}-2.1.json"));
+    assert!(summary.contains(&markdown) && summary.contains(&json), "{summary}");
+    for name in [markdown, json, format!("concur-tui-trace-{pid}-2-io.1.json")] {
+        let meta = std::fs::symlink_metadata(dir.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(meta.is_file() && meta.len() > 0, "{name}: {meta:?}");
+    }
+    assert_no_leftovers(&dashboard.tag);
+}
+
 /// `run` and `bench` on a terminal that hangs up: the run in hand is cancelled and the exit
 /// status is SIGHUP's, though the report has nowhere to go.
 #[test]

@@ -3,8 +3,7 @@
 //! and during runs; then prints the sweep and writes its exports. Ctrl-C ends the run in hand
 //! as `run` does, and the sweep with it: what was measured is printed and exported, exit 130.
 
-use std::fs::File;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,6 +14,7 @@ use super::HeadlessError;
 use crate::cli::BenchArgs;
 use crate::engine::affinity::{allowed_cpus, AffinityError};
 use crate::engine::{Engine, LaunchError, Model, PlanError, StopReason};
+use crate::files::{same_file, Named};
 use crate::report::{bench_csv, bench_json, bench_markdown, bench_text};
 use crate::signals::Listener;
 use crate::sweep::{Results, Runs, Stopped, Sweep, SweepSpec, WorkerList};
@@ -38,6 +38,9 @@ pub(crate) enum BenchError {
     ExportFile { path: PathBuf, source: std::io::Error },
     #[error("cannot write the export file {}: {source}", path.display())]
     Export { path: PathBuf, source: std::io::Error },
+    /// Bad usage: two exports would overwrite each other.
+    #[error("{} is named by two exports: give each its own file", path.display())]
+    SameExport { path: PathBuf },
 }
 
 impl BenchError {
@@ -45,7 +48,7 @@ impl BenchError {
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Self::Headless(error) => error.exit_code(),
-            Self::Size(_) | Self::ExportFile { .. } => 2,
+            Self::Size(_) | Self::ExportFile { .. } | Self::SameExport { .. } => 2,
             Self::Cpus(_) | Self::Export { .. } => 1,
         }
     }
@@ -66,11 +69,10 @@ impl From<LaunchError> for BenchError {
 /// Writes one export format of a sweep.
 type Writer = fn(&Results) -> String;
 
-/// The export files, created before the first run so that a bad path stops the sweep at once;
-/// dropped unkept (an error before the report), they are removed again.
+/// The export files, made ready before the first run so that a bad path stops the sweep at
+/// once; dropped unwritten (an error before the report), they leave nothing behind.
 struct Exports {
-    files: Vec<(PathBuf, File, Writer)>,
-    kept: bool,
+    files: Vec<(Named, Writer)>,
 }
 
 impl Exports {
@@ -78,34 +80,33 @@ impl Exports {
         let json: Writer = |results| format!("{:#}\n", bench_json(results));
         let wanted: [(&Option<PathBuf>, Writer); 3] =
             [(&args.export_json, json), (&args.export_csv, bench_csv), (&args.export_markdown, bench_markdown)];
-        let mut exports = Self { files: Vec::new(), kept: false };
+        let paths: Vec<&PathBuf> = wanted.iter().filter_map(|(path, _)| path.as_ref()).collect();
+        for (at, path) in paths.iter().enumerate() {
+            if paths[..at].iter().any(|earlier| same_file(earlier, path)) {
+                return Err(BenchError::SameExport { path: (*path).clone() });
+            }
+        }
+        let mut exports = Self { files: Vec::new() };
         for (path, write) in wanted {
             let Some(path) = path else { continue };
-            // Dropping `exports` on this error removes the files made before it.
-            let file = File::create(path).map_err(|source| BenchError::ExportFile { path: path.clone(), source })?;
-            exports.files.push((path.clone(), file, write));
+            // Dropping `exports` on this error removes what was made before it.
+            let file = Named::prepare(path).map_err(|source| BenchError::ExportFile { path: path.clone(), source })?;
+            exports.files.push((file, write));
         }
         Ok(exports)
     }
 
-    fn write(mut self, results: &Results) -> Result<(), BenchError> {
-        self.kept = true;
-        for (path, file, write) in &mut self.files {
-            file.write_all(write(results).as_bytes())
-                .and_then(|()| file.flush())
-                .map_err(|source| BenchError::Export { path: path.clone(), source })?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Exports {
-    fn drop(&mut self) {
-        if !self.kept {
-            for (path, _, _) in &self.files {
-                let _ = std::fs::remove_file(path);
+    /// Writes every export; one that fails leaves nothing, and the others are still written.
+    fn write(self, results: &Results) -> Result<(), BenchError> {
+        let mut first_error = None;
+        for (file, write) in self.files {
+            let path = file.path().to_owned();
+            let text = write(results);
+            if let Err(source) = file.write(&mut |out| out.write_all(text.as_bytes())) {
+                first_error.get_or_insert(BenchError::Export { path, source });
             }
         }
+        first_error.map_or(Ok(()), Err)
     }
 }
 
