@@ -254,8 +254,9 @@ fn kill_9_of_the_dashboard_leaves_no_worker_and_the_next_one_sweeps_its_cgroup()
     dashboard.wait_exit();
     assert_all_gone(&workers);
     assert_no_leftovers(&dashboard.tag);
-    if may_make_cgroups() {
-        assert!(pen.is_dir(), "nothing can remove {} on a SIGKILL", pen.display());
+    // Nothing can remove the pen on a SIGKILL, but a dashboard of another test starting in
+    // parallel may already have swept it, as the next one here would.
+    if may_make_cgroups() && pen.is_dir() {
         let mut next = Dashboard::start(&[], 100, 30);
         next.wait_for("Catalog");
         assert!(wait_until(Duration::from_secs(10), || !pen.exists()), "{} was not swept", pen.display());
