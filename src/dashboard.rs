@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossbeam::channel::{select, unbounded, Receiver};
+use nix::sys::signal::Signal;
 use ratatui::crossterm::event::{self as term_event, Event as TermEvent};
 
 use crate::app::event::StartError;
@@ -83,9 +84,13 @@ pub(crate) fn run(grace: Duration, theme: crate::cli::ThemeChoice) -> Result<End
     let sources = Sources { keys, signals, cores };
     let mut dashboard = Loop::new(engine, state, cpus);
     while dashboard.state.exit.is_none() {
-        dashboard.draw_if_due(&mut guard.screen)?;
+        if !dashboard.terminal_gone && dashboard.draw_if_due(guard.screen()).is_err() {
+            // EIO: the terminal hung up. The run drains and the results are saved all the same.
+            dashboard.terminal_lost();
+        }
         let activity = activity(dashboard.run.as_ref());
-        dashboard.gather(&sources, dashboard.pacer.wait(Instant::now(), dashboard.dirty, activity));
+        let dirty = dashboard.dirty && !dashboard.terminal_gone;
+        dashboard.gather(&sources, dashboard.pacer.wait(Instant::now(), dirty, activity));
         dashboard.tick(activity);
         dashboard.apply_events();
         if let Some(pace) = dashboard.pacer.cores_pace(dashboard.run.is_some()) {
@@ -127,6 +132,10 @@ struct Loop {
     allowed: Vec<usize>,
     /// Some while the run in hand is a sweep's.
     sweep_run: Option<SweepRunStart>,
+    /// A draw failed or the key reader ended: nothing is drawn any more.
+    terminal_gone: bool,
+    /// A SIGHUP, received or inferred from the terminal's end, went to `update`.
+    hangup_queued: bool,
     engine: Engine,
 }
 
@@ -142,8 +151,32 @@ impl Loop {
             keys_read: Vec::new(),
             allowed: crate::engine::affinity::allowed_cpus().unwrap_or_else(|_| (0..cpus).collect()),
             sweep_run: None,
+            terminal_gone: false,
+            hangup_queued: false,
             engine,
         }
+    }
+
+    /// The terminal went away (a draw failed, the key reader ended): a hang-up, told once, so
+    /// that the run drains as on one SIGHUP rather than escalating to a kill.
+    fn terminal_lost(&mut self) {
+        self.terminal_gone = true;
+        if !self.hangup_queued {
+            self.hangup_queued = true;
+            self.queue.push_back(Event::Signal(Signal::SIGHUP));
+        }
+    }
+
+    /// A signal for `update`. The kernel's SIGHUP for a terminal already known gone is the same
+    /// news, not a second request; a second SIGHUP sent on purpose still escalates.
+    fn signalled(&mut self, signal: Signal) {
+        if signal == Signal::SIGHUP {
+            if self.terminal_gone && self.hangup_queued {
+                return;
+            }
+            self.hangup_queued = true;
+        }
+        self.queue.push_back(Event::Signal(signal));
     }
 
     /// Draws the state when the pacer says a frame is due, and times it and the keys it answers.
@@ -176,11 +209,14 @@ impl Loop {
 
     /// Waits up to `wait` for a key, a signal or a core sample, and queues what came.
     fn gather(&mut self, sources: &Sources, wait: Duration) {
+        // An ended reader would make every `select` return at once: a loop that spins.
+        let no_keys = crossbeam::channel::never();
+        let keys = if self.terminal_gone { &no_keys } else { &sources.keys };
         select! {
-            recv(sources.keys) -> key => match key {
+            recv(keys) -> key => match key {
                 Ok(first) => {
                     // Keys typed in a burst (a paste, auto-repeat) are all answered by one frame.
-                    for (event, read) in std::iter::once(first).chain(sources.keys.try_iter()) {
+                    for (event, read) in std::iter::once(first).chain(keys.try_iter()) {
                         if matches!(event, Event::Key(_)) {
                             self.keys_read.push(read);
                         }
@@ -188,11 +224,11 @@ impl Loop {
                     }
                 }
                 // The reader ended: the terminal is gone, as on a hang-up.
-                Err(_) => self.queue.push_back(Event::Signal(nix::sys::signal::Signal::SIGHUP)),
+                Err(_) => self.terminal_lost(),
             },
             recv(sources.signals.received) -> signal => {
                 if let Ok(signal) = signal {
-                    self.queue.push_back(Event::Signal(signal));
+                    self.signalled(signal);
                 }
             }
             recv(sources.cores.samples) -> sample => {
@@ -330,29 +366,30 @@ fn execute(command: Command, engine: &Engine, run: &mut Option<Run>, state: &Sta
     }
 }
 
-/// Writes the last finished run's timeline as a Chrome trace in the current directory; says
-/// where, or why not.
+/// Writes the last finished run's timeline as a Chrome trace in the current directory, under a
+/// name no file has yet; says where, or why not.
 fn export_trace(state: &State) -> String {
     let Some(row) = state.results.last() else {
         return "no finished run to export yet".to_owned();
     };
     let report = &row.report;
-    let path = std::path::PathBuf::from(format!(
-        "concur-tui-trace-{}-{}-{}.json",
-        std::process::id(),
-        state.results.len(),
-        report.plan.workload
-    ));
-    let written = std::fs::File::create(&path).and_then(|file| {
-        let mut out = std::io::BufWriter::new(file);
-        crate::report::write_trace(report, &mut out)?;
-        std::io::Write::flush(&mut out)
+    let stem = format!("concur-tui-trace-{}-{}-{}", std::process::id(), state.results.len(), report.plan.workload);
+    let written = crate::files::write_new(|attempt| numbered(&stem, attempt, "json"), &mut |mut out| {
+        crate::report::write_trace(report, &mut out)
     });
     match written {
-        Ok(()) => {
+        Ok(path) => {
             format!("trace of run {} written to {} (open it in ui.perfetto.dev)", state.results.len(), path.display())
         }
-        Err(error) => format!("cannot write {}: {error}", path.display()),
+        Err(error) => format!("cannot write {}: {error}", numbered(&stem, 0, "json").display()),
+    }
+}
+
+/// `STEM.EXT`, or `STEM.N.EXT` when an earlier attempt found that name taken.
+fn numbered(stem: &str, attempt: usize, extension: &str) -> PathBuf {
+    match attempt {
+        0 => PathBuf::from(format!("{stem}.{extension}")),
+        n => PathBuf::from(format!("{stem}.{n}.{extension}")),
     }
 }
 
@@ -375,21 +412,32 @@ fn spawn_key_reader() -> std::io::Result<Receiver<(Event, Instant)>> {
 }
 
 /// Writes the results table as `concur-tui-results-PID-N.md` and `.json` in the current
-/// directory, N the number of runs; None when there is no result to write.
+/// directory, N the number of runs (`PID-N.K.md` when a file of that name is there already:
+/// nothing that exists is written over); None when there is no result to write.
 fn save_results(state: &State) -> Result<Saved, SaveError> {
     if state.results.is_empty() {
         return Ok(None);
     }
     let stem = format!("concur-tui-results-{}-{}", std::process::id(), state.results.len());
-    let (markdown, json) = (PathBuf::from(format!("{stem}.md")), PathBuf::from(format!("{stem}.json")));
+    let failed = |path: PathBuf| move |source| SaveError { path, source };
+    let created = crate::files::create_first_free(|n| vec![numbered(&stem, n, "md"), numbered(&stem, n, "json")])
+        .map_err(failed(numbered(&stem, 0, "md")))?;
+    let [(markdown, markdown_file), (json, json_file)]: [(PathBuf, std::fs::File); 2] =
+        created.try_into().map_err(|_| failed(numbered(&stem, 0, "md"))(std::io::Error::other("not two files")))?;
     let sentence = state.results_sentence();
     let text = crate::report::results::to_markdown(&state.results, &state.comparison, sentence.as_deref());
-    std::fs::write(&markdown, text).map_err(|source| SaveError { path: markdown.clone(), source })?;
+    if let Err(source) = crate::files::fill(markdown_file, &markdown, &mut |out| out.write_all(text.as_bytes())) {
+        // Its JSON twin is still empty: it goes too.
+        drop(json_file);
+        let _ = std::fs::remove_file(&json);
+        return Err(SaveError { path: markdown, source });
+    }
     let value = crate::report::results::to_json(&state.results, &state.comparison, sentence.as_deref());
-    let written = serde_json::to_string_pretty(&value)
-        .map_err(std::io::Error::other)
-        .and_then(|text| std::fs::write(&json, text + "\n"));
-    written.map_err(|source| SaveError { path: json.clone(), source })?;
+    crate::files::fill(json_file, &json, &mut |out| {
+        serde_json::to_writer_pretty(&mut *out, &value).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")
+    })
+    .map_err(failed(json.clone()))?;
     Ok(Some((markdown, json)))
 }
 

@@ -1,16 +1,19 @@
 //! The engine without a screen: `concur-tui list`, `concur-tui run` and (in `bench.rs`)
 //! `concur-tui bench`. Progress goes to stderr when it is a terminal; the report goes to
-//! stdout, the trace (`--trace`) and exports to their files.
+//! stdout, the trace (`--trace`) and exports to their files (`files.rs`: replaced whole, never
+//! through a link, removed when their write fails).
 
 pub(crate) mod bench;
 
-use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
+
 use crate::cli::{Format, RunArgs};
-use crate::engine::{Engine, LaunchError, Phase, PlanError, StopReason};
+use crate::engine::{Engine, LaunchError, Phase, PlanError, RunOutcome, StopReason};
+use crate::files::Named;
 use crate::report::{run_csv, run_markdown, to_json, to_table, write_trace};
 use crate::signals::Latest;
 use crate::workload::CATALOG;
@@ -97,7 +100,7 @@ pub(crate) fn list(out: &mut impl Write) -> std::io::Result<()> {
 /// `concur-tui run`: returns the exit status.
 pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, RunError> {
     let plan = args.plan_request(grace)?.validate()?;
-    let trace = args.trace.as_deref().map(create_trace).transpose()?;
+    let trace = args.trace.as_deref().map(prepare_trace).transpose()?;
     let engine = Engine::new()?;
     let signals = Latest::start().map_err(HeadlessError::Signals)?;
     let mut run = engine.begin(&plan)?;
@@ -118,7 +121,7 @@ pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, RunError> {
     }
     let report = run.finish();
     for (index, reason) in &report.respawn_failures {
-        eprintln!("warning: worker {index} was lost and could not be replaced: {reason}");
+        crate::console::say(&format!("warning: worker {index} was lost and could not be replaced: {reason}"));
     }
     let text = match args.format {
         Format::Table => to_table(&report),
@@ -126,20 +129,37 @@ pub(crate) fn run(args: &RunArgs, grace: Duration) -> Result<i32, RunError> {
         Format::Csv => run_csv(&report),
         Format::Markdown => run_markdown(&report),
     };
-    let mut stdout = std::io::stdout().lock();
-    let printed = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(HeadlessError::Output);
+    let printed = crate::console::print(&text).map_err(HeadlessError::Output);
     // The trace is written even when stdout is gone: it is the record of a run that happened.
-    if let (Some(file), Some(path)) = (trace, args.trace.as_ref()) {
-        write_trace(&report, &mut BufWriter::new(file))
-            .map_err(|source| RunError::Trace { path: path.clone(), source })?;
+    if let Some(trace) = trace {
+        let path = trace.path().to_owned();
+        trace
+            .write(&mut |mut out| write_trace(&report, &mut out))
+            .map_err(|source| RunError::Trace { path, source })?;
     }
-    printed?;
+    let interrupted = match report.outcome {
+        RunOutcome::Cancelled(signal) => signal,
+        RunOutcome::Finished | RunOutcome::Failed => None,
+    };
+    printed.or_else(|error| unprinted(error, interrupted))?;
     Ok(report.outcome.exit_code())
 }
 
-/// Creates (or empties) the trace file before the run, so that a bad path stops it at once.
-fn create_trace(path: &Path) -> Result<File, RunError> {
-    File::create(path).map_err(|source| RunError::TraceFile { path: path.to_owned(), source })
+/// A report that could not be written after a signal stopped the run: the terminal that hung
+/// up (SIGHUP) took stdout with it. The signal's exit status says what happened, and the error
+/// is said on stderr where it still can be; without a signal the error stands.
+fn unprinted(error: HeadlessError, interrupted: Option<Signal>) -> Result<(), HeadlessError> {
+    if interrupted.is_none() {
+        return Err(error);
+    }
+    crate::console::say(&format!("error: {error}"));
+    Ok(())
+}
+
+/// Makes the trace file ready before the run, so that a bad path stops it at once; a file
+/// there is replaced only once the new trace is complete, a link is refused.
+fn prepare_trace(path: &Path) -> Result<Named, RunError> {
+    Named::prepare(path).map_err(|source| RunError::TraceFile { path: path.to_owned(), source })
 }
 
 /// The one-line progress display on stderr.

@@ -15,6 +15,8 @@
 //! - [`program`]: what the binary does: hooks, the command line, dispatch.
 //! - [`headless`]: `concur-tui run`, `bench` and `list`, the engine without a screen.
 //! - [`signals`]: SIGINT, SIGTERM and SIGHUP turned into messages on a channel.
+//! - [`console`]: stdout and stderr written without a panic when they fail.
+//! - [`files`]: the files the program writes: never through a link, never left half-written.
 //! - [`telemetry`]: per-core load (sysinfo) and the live view of a run (the board), as snapshots.
 //!
 //! Data flows one way: workers store atomics into the board, the engine and the front ends read
@@ -23,8 +25,10 @@
 pub(crate) mod app;
 pub mod board;
 pub(crate) mod cli;
+pub(crate) mod console;
 pub mod dashboard;
 pub mod engine;
+pub(crate) mod files;
 pub(crate) mod headless;
 pub mod program;
 pub(crate) mod report;

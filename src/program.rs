@@ -64,7 +64,9 @@ fn usage_line(error: &clap::Error) -> String {
 #[must_use]
 pub fn main() -> ExitCode {
     let code = run().unwrap_or_else(|error| {
-        eprintln!("error: {error}");
+        // Not `eprintln!`, which panics when stderr is full or its terminal gone: the exit
+        // status still says what happened.
+        crate::console::say(&format!("error: {error}"));
         error.exit_code()
     });
     ExitCode::from(u8::try_from(code).unwrap_or(1))
@@ -83,7 +85,7 @@ fn run() -> Result<i32, ProgramError> {
         }
         Err(error) => return Err(ProgramError::Usage(error)),
     };
-    if matches!(cli.command, Some(Command::List | Command::Run(_))) && stdout_was_closed() {
+    if matches!(cli.command, Some(Command::List | Command::Run(_) | Command::Bench(_))) && stdout_was_closed() {
         // Otherwise the report goes to /dev/null, unseen, with exit status 0.
         return Err(ProgramError::StdoutClosed);
     }
@@ -123,7 +125,9 @@ fn run_dashboard(grace: std::time::Duration, theme: crate::cli::ThemeChoice) -> 
         return Err(ProgramError::NoTerminal);
     }
     let ending = dashboard::run(grace, theme)?;
-    print!("{}", ending.summary);
+    // The terminal may be gone (a hang-up): the summary is then lost, the results file and
+    // the exit status are not.
+    let _ = crate::console::print(&ending.summary);
     Ok(ending.exit_code)
 }
 
@@ -131,14 +135,15 @@ fn run_dashboard(grace: std::time::Duration, theme: crate::cli::ThemeChoice) -> 
 fn install_hooks() -> color_eyre::Result<()> {
     let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default().into_hooks();
     eyre_hook.install()?;
-    let panic_hook = panic_hook.into_panic_hook();
     std::panic::set_hook(Box::new(move |info| {
         if is_worker_thread() {
             return;
         }
         // Leave the alternate screen first, or the report would be drawn into it and lost.
         dashboard::terminal::restore();
-        panic_hook(info);
+        // color-eyre's own hook `eprintln!`s, which panics again on a dead terminal, and a
+        // panic in the hook aborts: the report is written here, its failure dropped.
+        crate::console::say(&panic_hook.panic_report(info).to_string());
     }));
     Ok(())
 }

@@ -142,6 +142,61 @@ fn bad_input_gets_one_line_exit_2_and_leaves_no_file() {
     }
 }
 
+/// A tiny sweep with `extra` arguments.
+fn tiny_bench(extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["bench", "-w", "cpu", "-s", "1000", "-t", "2", "--workers", "1", "--runs", "1"];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn two_exports_to_one_file_are_refused_before_measuring() {
+    let dir = TempDir::new();
+    let path = dir.file("sweep.out");
+    let same = dir.0.join(".").join("sweep.out");
+    let output =
+        tiny_bench(&["--export-json", path.to_str().expect("path"), "--export-csv", same.to_str().expect("path")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("two exports"), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing was measured");
+    assert!(dir.entries().is_empty(), "left {:?}", dir.entries());
+}
+
+#[test]
+fn an_export_path_that_is_a_link_is_refused_and_its_target_kept() {
+    let dir = TempDir::new();
+    let victim = dir.file("victim");
+    std::fs::write(&victim, "precious").expect("the victim");
+    let link = dir.file("sweep.json");
+    std::os::unix::fs::symlink(&victim, &link).expect("a planted link");
+    let output = tiny_bench(&["--export-json", link.to_str().expect("path")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert_eq!(text(&victim), "precious");
+    // An existing regular file named by the user is replaced, as hyperfine does.
+    std::fs::remove_file(&link).expect("remove the link");
+    std::fs::write(&link, "an older sweep").expect("an older export");
+    let output = tiny_bench(&["--export-json", link.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let _: Value = serde_json::from_str(&text(&link)).expect("the new export");
+    assert_eq!(dir.entries().len(), 2, "no temporary file left: {:?}", dir.entries());
+}
+
+#[test]
+fn an_export_to_a_full_disk_leaves_no_empty_file_and_says_so() {
+    let Some(disk) = common::FullDisk::mount() else { return };
+    let json = disk.dir.join("sweep.json");
+    let output = tiny_bench(&["--export-json", json.to_str().expect("path")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("No space left on device") && stderr.contains("removed"), "{stderr}");
+    assert!(disk.entries().is_empty(), "left {:?}", disk.entries());
+}
+
 #[test]
 fn ctrl_c_stops_the_sweep_prints_and_exports_what_was_measured() {
     let dir = TempDir::new();

@@ -164,6 +164,86 @@ fn sigterm_and_sighup_shut_down_like_ctrl_c() {
     }
 }
 
+/// A closed window, a dropped ssh connection, `tmux kill-server`: the terminal hangs up in the
+/// middle of a run. The run drains, the results are written, the workers' cgroup goes, and the
+/// exit status says SIGHUP: nothing aborts on the writes that fail.
+#[test]
+fn a_terminal_that_hangs_up_during_a_run_is_an_ordinary_sighup_exit() {
+    let mut dashboard = Dashboard::start(&[], 120, 36);
+    long_processes_run(&mut dashboard);
+    let workers = worker_pids(&dashboard);
+    let pen = workers_cgroup(dashboard.pid());
+    dashboard.hang_up();
+    assert_eq!(dashboard.wait_exit(), 129, "SIGHUP's status, not an abort");
+    let files = dashboard.results_files();
+    assert_eq!(files.len(), 2, "the results, written on a hang-up too: {files:?}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[0]).expect("the JSON")).expect("results JSON");
+    let runs = json["results"].as_array().expect("rows").iter().map(|row| row["runs"].as_array().map_or(0, Vec::len));
+    assert_eq!(runs.sum::<usize>(), 2, "the baseline and the run cut short: {json}");
+    assert!(!pen.exists(), "{} outlived the dashboard", pen.display());
+    assert_all_gone(&workers);
+    assert_no_leftovers(&dashboard.tag);
+}
+
+/// The names of the dashboard's files are predictable from `ps`: in a shared directory someone
+/// plants links under them. The files go to the next free name; what the links point to stays
+/// as it was.
+#[test]
+fn links_planted_under_the_results_and_trace_names_are_never_written_through() {
+    let mut dashboard = Dashboard::start(&[], 120, 36);
+    dashboard.wait_for("Catalog");
+    let (pid, dir) = (dashboard.pid(), dashboard.dir.clone());
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "precious").expect("the victim");
+    for runs in 1..=3 {
+        for name in [
+            format!("results-{pid}-{runs}.md"),
+            format!("results-{pid}-{runs}.json"),
+            format!("trace-{pid}-{runs}-io.json"),
+        ] {
+            std::os::unix::fs::symlink(&victim, dir.join(format!("concur-tui-{name}"))).expect("a planted link");
+        }
+    }
+    dashboard.send("j"); // io: 16 tasks of 100 ms on 2 threads, after its baseline
+    dashboard.send("\t");
+    dashboard.send("jjj"); // "size"
+    dashboard.send("hh");
+    dashboard.wait_for("100 ms");
+    dashboard.send("\r");
+    dashboard.wait_for("io · threads × 2: finished");
+    dashboard.send("e");
+    dashboard.wait_for("trace of run 2 written to");
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    assert_eq!(std::fs::read_to_string(&victim).expect("the victim"), "precious");
+    let summary = dashboard.contents();
+    let (markdown, json) = (format!("concur-tui-results-{pid}-2.1.md"), format!("concur-tui-results-{pid}-2.1.json"));
+    assert!(summary.contains(&markdown) && summary.contains(&json), "{summary}");
+    for name in [markdown, json, format!("concur-tui-trace-{pid}-2-io.1.json")] {
+        let meta = std::fs::symlink_metadata(dir.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(meta.is_file() && meta.len() > 0, "{name}: {meta:?}");
+    }
+    assert_no_leftovers(&dashboard.tag);
+}
+
+/// `run` and `bench` on a terminal that hangs up: the run in hand is cancelled and the exit
+/// status is SIGHUP's, though the report has nowhere to go.
+#[test]
+fn run_and_bench_on_a_terminal_that_hangs_up_exit_129() {
+    let cases: [(&[&str], &str); 2] = [
+        (&["run", "-w", "io", "-m", "processes", "-n", "2", "-t", "8", "-s", "1s"], "io · processes × 2"),
+        (&["bench", "-w", "io", "-s", "1s", "-t", "4", "--workers", "1,2", "--runs", "1"], "runs"),
+    ];
+    for (args, progress) in cases {
+        let mut program = Dashboard::start(args, 120, 36);
+        program.wait_for(progress);
+        program.hang_up();
+        assert_eq!(program.wait_exit(), 129, "{args:?}");
+        assert_no_leftovers(&program.tag);
+    }
+}
+
 #[test]
 fn kill_9_of_the_dashboard_leaves_no_worker_and_the_next_one_sweeps_its_cgroup() {
     let mut dashboard = Dashboard::start(&[], 100, 30);
@@ -174,8 +254,9 @@ fn kill_9_of_the_dashboard_leaves_no_worker_and_the_next_one_sweeps_its_cgroup()
     dashboard.wait_exit();
     assert_all_gone(&workers);
     assert_no_leftovers(&dashboard.tag);
-    if may_make_cgroups() {
-        assert!(pen.is_dir(), "nothing can remove {} on a SIGKILL", pen.display());
+    // Nothing can remove the pen on a SIGKILL, but a dashboard of another test starting in
+    // parallel may already have swept it, as the next one here would.
+    if may_make_cgroups() && pen.is_dir() {
         let mut next = Dashboard::start(&[], 100, 30);
         next.wait_for("Catalog");
         assert!(wait_until(Duration::from_secs(10), || !pen.exists()), "{} was not swept", pen.display());

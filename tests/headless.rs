@@ -237,19 +237,39 @@ fn sizes_are_read_in_the_units_the_dashboard_shows() {
 #[test]
 fn a_closed_stdout_is_an_error_not_a_silent_success() {
     use std::os::unix::process::CommandExt;
-    let mut command = std::process::Command::new(common::BIN);
-    command.args(["run", "-n", "1", "-t", "1"]).stderr(std::process::Stdio::piped());
-    // SAFETY: close(2) only, between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            libc::close(libc::STDOUT_FILENO);
-            Ok(())
-        });
+    let runs: [&[&str]; 2] =
+        [&["run", "-n", "1", "-t", "1"], &["bench", "-s", "1000", "-t", "2", "--workers", "1", "--runs", "1"]];
+    for args in runs {
+        let mut command = std::process::Command::new(common::BIN);
+        command.args(args).stderr(std::process::Stdio::piped());
+        // SAFETY: close(2) only, between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::close(libc::STDOUT_FILENO);
+                Ok(())
+            });
+        }
+        let output = command.output().expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("standard output is closed") && stderr.trim_end().lines().count() == 1, "{stderr}");
     }
-    let output = command.output().expect("run");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("standard output is closed") && stderr.trim_end().lines().count() == 1, "{stderr}");
+}
+
+/// stderr on a full disk (or a dead terminal): the error cannot be said, and a panic in saying
+/// it was an abort (134); the documented exit status still says what happened.
+#[test]
+fn an_unwritable_stderr_keeps_the_documented_exit_status() {
+    let cases: [(&[&str], i32); 3] = [
+        (&["run", "--workers", "abc"], 2),
+        (&["run", "-n", "1", "-t", "1", "--size", "0"], 2),
+        (&["no-such-command"], 2),
+    ];
+    for (args, code) in cases {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+        let output = common::command(&common::new_tag(), args).stderr(full).output().expect("run");
+        assert_eq!(output.status.code(), Some(code), "{args:?}");
+    }
 }
 
 /// /dev/null opened read-write, as Python's `subprocess.DEVNULL` and systemd open it, is a

@@ -198,6 +198,34 @@ fn a_trace_file_that_cannot_be_created_stops_the_run_before_it_starts() {
     assert!(output.stdout.is_empty(), "a report was printed: nothing should have run");
 }
 
+#[test]
+fn a_trace_path_that_is_a_link_is_refused_and_its_target_kept() {
+    let dir = std::env::temp_dir().join(format!("concur-tui-trace-link-{}", common::new_tag()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "precious").expect("the victim");
+    let link = dir.join("trace.json");
+    std::os::unix::fs::symlink(&victim, &link).expect("a planted link");
+    let output = run(&["run", "-w", "io", "-n", "1", "-t", "1", "-s", "5", "--trace", link.to_str().expect("path")]);
+    let kept = std::fs::read_to_string(&victim);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("symbolic link"));
+    assert_eq!(kept.expect("the victim"), "precious");
+}
+
+#[test]
+fn a_trace_to_a_full_disk_leaves_no_empty_file_and_says_so() {
+    let Some(disk) = common::FullDisk::mount() else { return };
+    let trace = disk.dir.join("trace.json");
+    let output = run(&["run", "-w", "io", "-n", "1", "-t", "1", "-s", "5", "--trace", trace.to_str().expect("path")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("No space left on device") && stderr.contains("removed"), "{stderr}");
+    assert!(disk.entries().is_empty(), "left {:?}", disk.entries());
+}
+
 /// In-process: the engine's timeline covers each worker from its first instruction to its end,
 /// and a running `Run` shows it live.
 #[test]

@@ -10,6 +10,7 @@ use super::baseline::{baseline_request, BaselineStep};
 use super::share::{RunShare, BUSY_OTHERS};
 use super::workers::WorkersTable;
 use crate::engine::affinity::Affinity;
+use crate::engine::timeline::Timeline;
 use crate::engine::{DrainPolicy, Model, PlanRequest, RunReport};
 use crate::report::compare::{baseline_setup, is_baseline};
 use crate::report::{compare, Comparison};
@@ -365,8 +366,13 @@ impl State {
     }
 
     /// Adds an ended run and recomputes the results table; the machine's business is what
-    /// the Cores panel measured over the run's last second.
+    /// the Cores panel measured over the run's last second. Only the last run keeps its
+    /// timeline (the workers panel and the trace export read it): the table and the saved
+    /// files need none, and at a thousand workers each is half a megabyte.
     pub(crate) fn add_result(&mut self, report: RunReport) {
+        if let Some(previous) = self.results.last_mut() {
+            previous.report.timeline = Timeline::default();
+        }
         let busy = self.share.others_recent() > BUSY_OTHERS;
         self.results.push(ResultRow { report, busy });
         self.comparison = compare(&self.results);

@@ -2,8 +2,14 @@
 //! `restore` leaves them. It runs on every exit path: on drop, and first in the panic hook.
 //! It only switches the terminal's modes, and asks the terminal for its background colour
 //! on the way in: it draws nothing and knows no state.
+//!
+//! A terminal can go away under the program (a closed window, a dropped ssh connection: EIO
+//! on every write). Nothing here may panic then: `restore` drops its errors, and ratatui's
+//! `Terminal`, whose drop `eprintln!`s when it cannot show the cursor (a panic on a dead
+//! terminal, and an abort from the panic hook), is never dropped.
 
 use std::io::{stdout, Read, Stdout, Write};
+use std::mem::ManuallyDrop;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -34,7 +40,9 @@ const ANSWER_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Owns the terminal while the dashboard runs.
 pub(crate) struct TerminalGuard {
-    pub screen: Screen,
+    /// Never dropped: `restore` shows the cursor that ratatui's drop would, without its
+    /// `eprintln!`. Its buffers go with the process, which ends soon after.
+    screen: ManuallyDrop<Screen>,
     /// The terminal's background, when it was asked and said.
     pub background: Option<Background>,
 }
@@ -57,13 +65,19 @@ impl TerminalGuard {
         match Terminal::new(CrosstermBackend::new(out)) {
             Ok(mut screen) => {
                 let _ = screen.hide_cursor();
-                Ok(Self { screen, background })
+                Ok(Self { screen: ManuallyDrop::new(screen), background })
             }
             Err(error) => {
                 restore();
                 Err(error)
             }
         }
+    }
+}
+
+impl TerminalGuard {
+    pub(crate) fn screen(&mut self) -> &mut Screen {
+        &mut self.screen
     }
 }
 

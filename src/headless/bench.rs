@@ -3,8 +3,7 @@
 //! and during runs; then prints the sweep and writes its exports. Ctrl-C ends the run in hand
 //! as `run` does, and the sweep with it: what was measured is printed and exported, exit 130.
 
-use std::fs::File;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use crate::cli::BenchArgs;
 use crate::engine::affinity::{allowed_cpus, AffinityError};
 use crate::engine::plan::Room;
 use crate::engine::{Engine, LaunchError, Model, PlanError, StopReason};
+use crate::files::{same_file, Named};
 use crate::report::{bench_csv, bench_json, bench_markdown, bench_text};
 use crate::signals::Listener;
 use crate::sweep::{Results, Runs, Stopped, Sweep, SweepSpec, WorkerList};
@@ -39,6 +39,9 @@ pub(crate) enum BenchError {
     ExportFile { path: PathBuf, source: std::io::Error },
     #[error("cannot write the export file {}: {source}", path.display())]
     Export { path: PathBuf, source: std::io::Error },
+    /// Bad usage: two exports would overwrite each other.
+    #[error("{} is named by two exports: give each its own file", path.display())]
+    SameExport { path: PathBuf },
 }
 
 impl BenchError {
@@ -46,7 +49,7 @@ impl BenchError {
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Self::Headless(error) => error.exit_code(),
-            Self::Size(_) | Self::ExportFile { .. } => 2,
+            Self::Size(_) | Self::ExportFile { .. } | Self::SameExport { .. } => 2,
             Self::Cpus(_) | Self::Export { .. } => 1,
         }
     }
@@ -67,11 +70,10 @@ impl From<LaunchError> for BenchError {
 /// Writes one export format of a sweep.
 type Writer = fn(&Results) -> String;
 
-/// The export files, created before the first run so that a bad path stops the sweep at once;
-/// dropped unkept (an error before the report), they are removed again.
+/// The export files, made ready before the first run so that a bad path stops the sweep at
+/// once; dropped unwritten (an error before the report), they leave nothing behind.
 struct Exports {
-    files: Vec<(PathBuf, File, Writer)>,
-    kept: bool,
+    files: Vec<(Named, Writer)>,
 }
 
 impl Exports {
@@ -79,34 +81,33 @@ impl Exports {
         let json: Writer = |results| format!("{:#}\n", bench_json(results));
         let wanted: [(&Option<PathBuf>, Writer); 3] =
             [(&args.export_json, json), (&args.export_csv, bench_csv), (&args.export_markdown, bench_markdown)];
-        let mut exports = Self { files: Vec::new(), kept: false };
+        let paths: Vec<&PathBuf> = wanted.iter().filter_map(|(path, _)| path.as_ref()).collect();
+        for (at, path) in paths.iter().enumerate() {
+            if paths[..at].iter().any(|earlier| same_file(earlier, path)) {
+                return Err(BenchError::SameExport { path: (*path).clone() });
+            }
+        }
+        let mut exports = Self { files: Vec::new() };
         for (path, write) in wanted {
             let Some(path) = path else { continue };
-            // Dropping `exports` on this error removes the files made before it.
-            let file = File::create(path).map_err(|source| BenchError::ExportFile { path: path.clone(), source })?;
-            exports.files.push((path.clone(), file, write));
+            // Dropping `exports` on this error removes what was made before it.
+            let file = Named::prepare(path).map_err(|source| BenchError::ExportFile { path: path.clone(), source })?;
+            exports.files.push((file, write));
         }
         Ok(exports)
     }
 
-    fn write(mut self, results: &Results) -> Result<(), BenchError> {
-        self.kept = true;
-        for (path, file, write) in &mut self.files {
-            file.write_all(write(results).as_bytes())
-                .and_then(|()| file.flush())
-                .map_err(|source| BenchError::Export { path: path.clone(), source })?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Exports {
-    fn drop(&mut self) {
-        if !self.kept {
-            for (path, _, _) in &self.files {
-                let _ = std::fs::remove_file(path);
+    /// Writes every export; one that fails leaves nothing, and the others are still written.
+    fn write(self, results: &Results) -> Result<(), BenchError> {
+        let mut first_error = None;
+        for (file, write) in self.files {
+            let path = file.path().to_owned();
+            let text = write(results);
+            if let Err(source) = file.write(&mut |out| out.write_all(text.as_bytes())) {
+                first_error.get_or_insert(BenchError::Export { path, source });
             }
         }
+        first_error.map_or(Ok(()), Err)
     }
 }
 
@@ -157,12 +158,10 @@ pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError
     }
     bar.finish_and_clear();
     let results = sweep.results();
-    let mut stdout = std::io::stdout().lock();
-    let printed =
-        stdout.write_all(bench_text(&results).as_bytes()).and_then(|()| stdout.flush()).map_err(HeadlessError::Output);
+    let printed = crate::console::print(&bench_text(&results)).map_err(HeadlessError::Output);
     // The exports are written even when stdout is gone: they are the record of runs that happened.
     exports.write(&results)?;
-    printed?;
+    printed.or_else(|error| super::unprinted(error, interrupted))?;
     Ok(match (interrupted, sweep.stopped()) {
         (Some(signal), _) => 128 + signal as i32,
         (None, Some(Stopped::Failed { .. })) => 1,

@@ -188,3 +188,55 @@ pub(crate) fn workers_in_io_task(pid: u32) -> usize {
     });
     threads + children_of(pid).into_iter().filter(|child| sleeping(format!("/proc/{child}"))).count()
 }
+
+/// A 64 KiB tmpfs mounted on a directory of its own and filled to the last byte: every write
+/// there fails with ENOSPC, as on a full disk. Unmounted and removed when dropped, also when
+/// the test fails. None, with the reason printed, where mounting is refused (not root).
+pub(crate) struct FullDisk {
+    pub dir: std::path::PathBuf,
+}
+
+impl FullDisk {
+    pub(crate) fn mount() -> Option<Self> {
+        let dir = std::env::temp_dir().join(format!("concur-tui-full-{}", new_tag()));
+        std::fs::create_dir_all(&dir).expect("a mount point");
+        let target = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).expect("a path without NUL");
+        // SAFETY: NUL-terminated strings for the source, target, type and options.
+        let mounted = unsafe {
+            libc::mount(c"tmpfs".as_ptr(), target.as_ptr(), c"tmpfs".as_ptr(), 0, c"size=64k".as_ptr().cast())
+        } == 0;
+        if !mounted {
+            let error = std::io::Error::last_os_error();
+            let _ = std::fs::remove_dir(&dir);
+            println!("skipped: cannot mount a small tmpfs to fill ({error}); run as root to test a full disk");
+            return None;
+        }
+        let disk = Self { dir };
+        let filler = vec![0u8; 4096];
+        let mut file = std::fs::File::create(disk.dir.join("filler")).expect("the filler");
+        while std::io::Write::write_all(&mut file, &filler).is_ok() {}
+        Some(disk)
+    }
+
+    /// What is on the disk besides the filler.
+    pub(crate) fn entries(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
+            .expect("the full disk")
+            .filter_map(Result::ok)
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| name != "filler")
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for FullDisk {
+    fn drop(&mut self) {
+        if let Ok(target) = std::ffi::CString::new(self.dir.as_os_str().as_encoded_bytes()) {
+            // SAFETY: a NUL-terminated path; MNT_DETACH even if something still holds a file.
+            unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+        }
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::num::NonZeroU16;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,8 +13,13 @@ use super::{wait_until, BIN, TAG_VAR};
 
 pub(crate) struct Dashboard {
     child: Box<dyn Child + Send + Sync>,
-    master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
+    /// The terminal's side; None once [`Dashboard::hang_up`] closed it.
+    master: Option<Box<dyn MasterPty + Send>>,
+    writer: Option<Box<dyn Write + Send>>,
+    /// Reads the master into the screen until told to stop (its duplicate of the master must
+    /// be closed too for the terminal to hang up).
+    reader: Option<std::thread::JoinHandle<()>>,
+    stop_reading: Arc<AtomicBool>,
     screen: Arc<Mutex<vt100::Parser>>,
     /// Every byte the program wrote, for what the screen does not show (terminal queries).
     written: Arc<Mutex<Vec<u8>>>,
@@ -66,9 +72,20 @@ impl Dashboard {
         let feed = Arc::clone(&screen);
         let written = Arc::new(Mutex::new(Vec::new()));
         let record = Arc::clone(&written);
-        std::thread::spawn(move || {
+        let stop_reading = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&stop_reading);
+        let fd = pair.master.as_raw_fd().expect("the pty's descriptor");
+        let reader = std::thread::spawn(move || {
             let mut buffer = [0u8; 8192];
-            while let Ok(read) = reader.read(&mut buffer) {
+            while !stop.load(Ordering::Relaxed) {
+                // A blocking read could not be told to stop: wait for input 50 ms at a time.
+                // The master lives until this thread is joined, so `fd` stays its descriptor.
+                let mut poll = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+                // SAFETY: one pollfd on the stack, a count of 1.
+                if unsafe { libc::poll(&raw mut poll, 1, 50) } <= 0 {
+                    continue;
+                }
+                let Ok(read) = reader.read(&mut buffer) else { break };
                 if read == 0 {
                     break;
                 }
@@ -80,7 +97,33 @@ impl Dashboard {
                 }
             }
         });
-        Self { child, master: pair.master, writer, screen, written, tag, dir, scratch }
+        Self {
+            child,
+            master: Some(pair.master),
+            writer: Some(writer),
+            reader: Some(reader),
+            stop_reading,
+            screen,
+            written,
+            tag,
+            dir,
+            scratch,
+        }
+    }
+
+    /// Closes the terminal, as a closed window or a dropped ssh connection does: the kernel
+    /// sends the program SIGHUP and its terminal reads and writes fail from then on.
+    pub(crate) fn hang_up(&mut self) {
+        self.stop_reader();
+        self.writer = None;
+        self.master = None;
+    }
+
+    fn stop_reader(&mut self) {
+        self.stop_reading.store(true, Ordering::Relaxed);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
     }
 
     /// True when the program wrote `bytes` at some point.
@@ -103,8 +146,9 @@ impl Dashboard {
     }
 
     pub(crate) fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).expect("type into the pty");
-        self.writer.flush().expect("flush the pty");
+        let writer = self.writer.as_mut().expect("a terminal not hung up");
+        writer.write_all(keys.as_bytes()).expect("type into the pty");
+        writer.flush().expect("flush the pty");
         // One key at a time reaches the program as one key event.
         std::thread::sleep(Duration::from_millis(30));
     }
@@ -133,7 +177,8 @@ impl Dashboard {
             self.screen.lock().map(|p| (p.screen().alternate_screen(), p.screen().hide_cursor())).expect("screen");
         assert!(!alternate, "still on the alternate screen");
         assert!(!hidden, "cursor still hidden");
-        let fd = self.master.as_raw_fd().expect("the pty's descriptor");
+        let master = self.master.as_ref().expect("a terminal not hung up");
+        let fd = master.as_raw_fd().expect("the pty's descriptor");
         // SAFETY: termios is plain old data that tcgetattr fills.
         let mut termios: libc::termios = unsafe { std::mem::zeroed() };
         // SAFETY: a valid descriptor and a pointer to a local.
@@ -147,6 +192,7 @@ impl Drop for Dashboard {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.stop_reader();
         if self.scratch {
             let _ = std::fs::remove_dir_all(&self.dir);
         }

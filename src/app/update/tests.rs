@@ -420,3 +420,54 @@ fn a_run_that_cannot_start_says_why_in_the_message_line() {
     assert_eq!(state.message.as_deref(), Some("cannot run: --tasks must be at least 1"));
     assert_eq!(state.exit, None, "nobody was leaving");
 }
+
+/// A report whose timeline holds a life for each of 1,000 workers, as a big run's does.
+fn with_timeline(request: &crate::engine::PlanRequest) -> RunReport {
+    let mut report = ended(request, RunOutcome::Finished);
+    report.timeline.workers = vec![crate::engine::timeline::WorkerTimeline::default(); 1000];
+    report
+}
+
+#[test]
+fn the_dashboard_keeps_only_the_last_runs_timeline() {
+    let mut state = new_state();
+    let request = asked(&mut state, "\n");
+    for _ in 0..3 {
+        update(&mut state, Event::Finished(with_timeline(&request)));
+    }
+    let lives: Vec<usize> = state.results.iter().map(|row| row.report.timeline.workers.len()).collect();
+    assert_eq!(lives, [0, 0, 1000], "only the last run's timeline is kept");
+    // What the table and the saved files need stays: every run, with its workers' figures.
+    assert_eq!(state.comparison.rows.iter().map(|row| row.runs.len()).sum::<usize>(), 3);
+}
+
+/// The dashboard's memory over many runs of 1,000 workers, as the loop feeds them to `update`:
+/// `cargo test --release --lib rss_after_many_runs -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement: 200 runs of 1,000 workers, printed, not asserted"]
+fn rss_after_many_runs() {
+    let rss_kib = || {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| status.lines().find(|line| line.starts_with("VmRSS:")).map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let engine = crate::engine::Engine::new().expect("the board");
+    let mut state = new_state();
+    let request = crate::engine::PlanRequest {
+        workers: Some(1000),
+        tasks: 1000,
+        size: Some(1),
+        ..crate::engine::PlanRequest::new(crate::workload::by_name("io").expect("io"), Model::Threads)
+    };
+    let plan = request.validate_with(&[0, 1]).expect("plan");
+    println!("before any run: {}", rss_kib());
+    for done in 1..=200 {
+        let mut run = engine.start(&plan).expect("a run");
+        run.wait(Duration::from_millis(10), |_| {});
+        update(&mut state, Event::Finished(run.finish()));
+        if done == 20 || done == 200 {
+            println!("after {done} runs: {}", rss_kib());
+        }
+    }
+}
