@@ -1,6 +1,6 @@
 //! `cargo bench`: the project's speed goals as ratios, measured in one run beside the C floors
 //! of `benches/floors.c` (compiled here with gcc when it is present). Absolute
-//! times drift on shared machines; the ratios are what the README and the notes quote.
+//! times drift on shared machines; the ratios are what docs/figures.md and the notes quote.
 
 use std::collections::HashMap;
 use std::path::Path;

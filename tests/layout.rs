@@ -1,5 +1,5 @@
-//! The layout sections of `DESIGN.md` and the README name what `src/` holds: every path they
-//! list exists, DESIGN.md lists every source file, and the README every top-level entry.
+//! The layout sections of `DESIGN.md` and `docs/how-it-works.md` name what `src/` holds: every
+//! path they list exists, DESIGN.md lists every source file, how-it-works.md every top-level entry.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! The JSON report: one object whose names scripts depend on (README, "JSON contract").
+//! The JSON report: one object whose names scripts depend on (docs/headless.md, "JSON contract").
 
 use serde_json::{json, Value};
 

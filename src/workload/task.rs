@@ -284,7 +284,7 @@ pub trait Metrics: std::fmt::Debug + Send + Sync {
     fn headline(&self) -> Option<String> {
         None
     }
-    /// The figures by their JSON names (README, "JSON contract").
+    /// The figures by their JSON names (docs/headless.md, "JSON contract").
     fn json(&self) -> serde_json::Map<String, serde_json::Value>;
 }
 
