@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values};
 use super::task::{
-    awaiting, fields_of, AsyncHooks, AsyncWorkload, Flow, Hooks, LiveCells, LocalFuture, Metrics, RunCells, TaskEnd,
+    awaiting, fields_of, AsyncHooks, AsyncWorkload, Flow, Hooks, LiveCells, LocalFuture, Measure, Metrics, RunCells, TaskEnd,
     Workload,
 };
 use crate::board::Bucket;
@@ -131,6 +131,18 @@ struct Figures {
 impl Metrics for Figures {
     fn headline(&self) -> Option<String> {
         self.tasks_per_second_after_burst.map(|rate| format!("{rate:.1} tasks/s, limit {}", self.rate_limit))
+    }
+
+    /// The lesson is the limit held, not speed: the run nearest its limit ranks first.
+    fn measure(&self) -> Option<Measure> {
+        let rate = self.tasks_per_second_after_burst?;
+        let limit = self.rate_limit.max(1) as f64;
+        Some(Measure {
+            value: (rate / limit - 1.0).abs(),
+            higher_is_better: false,
+            wins_by: "held its rate nearer the limit",
+            text: format!("{rate:.1} tasks/s (limit {})", self.rate_limit),
+        })
     }
 
     fn json(&self) -> serde_json::Map<String, serde_json::Value> {
