@@ -30,15 +30,15 @@ impl Kind for Throttle {
     }
 
     fn summary(&self) -> &'static str {
-        "rate limiting: one shared token bucket and semaphore hold the run to --rate, whatever the workers"
+        "rate limiting: one shared token bucket and semaphore hold the run to its rate, whatever the workers"
     }
 
     fn explanation(&self) -> &'static str {
-        "Every task takes a token from one token bucket (--rate a second, a small burst) and a \
-         permit of one semaphore (--max-in-flight) before its short wait, as a polite crawler \
+        "Every task takes a token from one token bucket (a few a second, a small burst) and a \
+         permit of one semaphore (a few at once) before its short wait, as a polite crawler \
          does. Both live in shared memory, so threads and processes obey the same limit: more \
          workers only wait longer for their tokens, and the run's rate stays at the limit. \
-         With --model async every wait is an await: one thread holds all the tasks, and the \
+         With the async model every wait is an await: one thread holds all the tasks, and the \
          limit holds the same."
     }
 
