@@ -75,6 +75,9 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
         }
         Event::StartFailed(error) => {
             state.message = Some(format!("cannot run: {error}"));
+            // What the settings check could not know (the memory free now, a failed fork):
+            // the whole reason, wrapped, as Enter's own refusals.
+            state.refusal = Some(format!("The run did not start: {error}."));
             sweep::give_up(state);
             state.baseline.end();
             if let Some(shutdown) = state.shutdown {
@@ -380,7 +383,9 @@ fn change(state: &mut State, setting: Setting, step: isize) {
         Setting::Tasks => settings.tasks = cycle(&TASK_COUNTS, &settings.tasks, step),
         Setting::Size => {
             if let Some(size) = settings.sizes.get_mut(position(workload)) {
-                *size = if step > 0 { size.saturating_mul(2) } else { (*size / 2).max(1) };
+                // Doubling stops at the workload's limit, which a run would refuse.
+                let limit = workload.size().max.unwrap_or(u64::MAX);
+                *size = if step > 0 { size.saturating_mul(2).min(limit) } else { (*size / 2).max(1) };
             }
         }
         Setting::Affinity => settings.affinity = cycle(&AFFINITIES, &settings.affinity, step),

@@ -419,6 +419,7 @@ fn a_run_that_cannot_start_says_why_in_the_message_line() {
     let commands = update(&mut state, Event::StartFailed(error.into()));
     assert!(commands.is_empty());
     assert_eq!(state.message.as_deref(), Some("cannot run: --tasks must be at least 1"));
+    assert_eq!(state.refusal.as_deref(), Some("The run did not start: --tasks must be at least 1."), "whole");
     assert_eq!(state.exit, None, "nobody was leaving");
 }
 
@@ -505,6 +506,18 @@ fn the_lock_does_not_apply_under_async_and_enter_runs_without_it() {
     assert!(state.settings.lock && !state.settings.lock_applies());
     let request = asked(&mut state, "\n");
     assert_eq!((request.model, request.gil), (Model::Async, None));
+    assert_eq!(state.refusal, None);
+}
+
+#[test]
+fn the_size_row_stops_at_the_workloads_limit() {
+    let mut state = new_state();
+    select(&mut state, "io");
+    press(&mut state, "\tjjj");
+    press(&mut state, &">".repeat(64));
+    let limit = state.workload().size().max.expect("a limit");
+    assert_eq!(state.settings.size_of(state.workload()), limit);
+    let _ = asked(&mut state, "\n");
     assert_eq!(state.refusal, None);
 }
 
