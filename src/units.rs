@@ -150,6 +150,31 @@ pub(crate) fn truncate(text: &str, width: usize) -> String {
     }
 }
 
+/// `142M`, `512`, `12k`: a count in at most 4 characters (rounded down), for a table cell.
+#[must_use]
+pub(crate) fn brief_count(count: u64) -> String {
+    match count {
+        0..=999 => count.to_string(),
+        1_000..=999_999 => format!("{}k", count / 1_000),
+        1_000_000..=999_999_999 => format!("{}M", count / 1_000_000),
+        _ => format!("{}G", count / 1_000_000_000),
+    }
+}
+
+/// `142,224,382`: a count with its thousands apart.
+#[must_use]
+pub(crate) fn grouped(count: u64) -> String {
+    let digits = count.to_string();
+    let mut text = String::with_capacity(digits.len() + digits.len() / 3);
+    for (at, digit) in digits.chars().enumerate() {
+        if at > 0 && (digits.len() - at).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -463,3 +463,32 @@ fn sixty_workers_scroll_sort_sum_up_and_the_latency_shows_in_the_help() {
     assert!(dashboard.contents().contains("key-to-screen p50"), "{}", dashboard.contents());
     assert_no_leftovers(&dashboard.tag);
 }
+
+/// io as async with the lock on, reached with → in the catalog: the settings say the lock does
+/// not apply, and Enter runs the baseline then the run, never a refusal; once the run starts,
+/// the border no longer speaks of the baseline's end.
+#[test]
+fn under_async_the_lock_reads_not_applicable_and_enter_runs_without_a_refusal() {
+    let mut dashboard = Dashboard::start(&[], 120, 36);
+    dashboard.wait_for("Press Enter to run cpu");
+    dashboard.send("l"); // → in the catalog: io
+    dashboard.wait_for("Press Enter to run io");
+    dashboard.send("mm"); // threads → processes → async
+    dashboard.wait_for("Press Enter to run io with async");
+    dashboard.send("g");
+    dashboard.wait_for("n/a (async)");
+    dashboard.send("\t");
+    dashboard.send("jjj"); // "size"
+    dashboard.send("hh");
+    dashboard.wait_for("100 ms");
+    dashboard.send("\r");
+    dashboard.wait_for("io · async × 2: finished");
+    let screen = dashboard.contents();
+    assert!(!screen.contains("cannot run"), "{screen}");
+    let row = screen.lines().find(|line| line.contains(" 2   io ")).unwrap_or_default();
+    assert!(row.contains("async"), "{row}\n{screen}");
+    assert!(row.contains("off"), "the run went without the lock: {row}\n{screen}");
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    dashboard.assert_terminal_restored();
+}

@@ -127,11 +127,16 @@ pub(crate) const BINDINGS: &[Binding] = &[
         "a page up / down; Home, End: first, last row (workers, results)",
         true,
     ),
-    bind("s", &[(Action::CycleSort, &[typed('s')])], "sort the workers: by #, state, progress, cpu time", true),
+    bind(
+        "s",
+        &[(Action::CycleSort, &[typed('s')])],
+        "sort the workers, from any panel: #, state, progress, cpu time",
+        true,
+    ),
     bind(
         "←→ hl",
         &[(Action::Left, &[plain(KeyCode::Left), typed('h')]), (Action::Right, &[plain(KeyCode::Right), typed('l')])],
-        "change the selected setting",
+        "change the selected setting; in the catalog, the workload",
         true,
     ),
     bind(
@@ -174,7 +179,7 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(
         "[ ] e",
         &[(Action::ZoomIn, &[typed('[')]), (Action::ZoomOut, &[typed(']')]), (Action::ExportTrace, &[typed('e')])],
-        "timeline: zoom in / out; e: export the last run's Chrome trace",
+        "timeline: zoom in / out; e: export the shown run's Chrome trace",
         false,
     ),
     bind("p", &[(Action::Sweep, &[typed('p')])], "sweep models × workers, chart the speedup (c or Esc cancels)", false),
@@ -225,16 +230,23 @@ pub(crate) fn available(action: Action, state: &State) -> bool {
         | Action::ToggleLock
         | Action::ToggleDrain
         | Action::Sweep => !running,
-        Action::Left | Action::Right => !running && state.focus == Focus::Settings,
+        Action::Left | Action::Right => match state.focus {
+            Focus::Catalog => true,
+            Focus::Settings => !running,
+            Focus::Workers | Focus::Results => false,
+        },
         Action::PauseResume | Action::InjectCrash => running && !draining,
         Action::Cancel => running,
         Action::CloseOverlay => state.overlay.is_some() || state.sweep.is_some(),
         Action::PageUp | Action::PageDown | Action::Home | Action::End => {
             matches!(state.focus, Focus::Workers | Focus::Results)
         }
-        Action::CycleSort => state.focus == Focus::Workers,
+        // The workers' order, whichever panel has focus: the key names what it sorts.
+        Action::CycleSort => state.worker_rows() > 0,
         Action::ZoomIn | Action::ZoomOut => state.timeline.is_some(),
-        Action::ExportTrace | Action::SaveResults => !state.results.is_empty(),
+        // During a run, `e` asks for its trace once it has ended.
+        Action::ExportTrace => running || !state.results.is_empty(),
+        Action::SaveResults => !state.results.is_empty(),
         Action::Up
         | Action::Down
         | Action::FocusNext
@@ -251,9 +263,22 @@ pub(crate) fn available(action: Action, state: &State) -> bool {
 pub(crate) fn footer_hints(state: &State) -> Vec<(&'static str, &'static str)> {
     BINDINGS
         .iter()
-        .filter(|binding| binding.in_footer && available(binding.action(), state))
+        .filter(|binding| {
+            binding.in_footer && available(binding.action(), state) && worth_the_room(binding.action(), state)
+        })
         .map(|binding| (binding.keys, short_help(binding.action(), state)))
         .collect()
+}
+
+/// Whether a key that works is worth a place in the footer, which is short: ←/→ and `s`
+/// work in other panels too (the help says so), but are hinted only where they are the
+/// panel's own, so that pause and baseline keep their place.
+fn worth_the_room(action: Action, state: &State) -> bool {
+    match action {
+        Action::Left | Action::Right => state.focus == Focus::Settings,
+        Action::CycleSort => state.focus == Focus::Workers,
+        _ => true,
+    }
 }
 
 fn short_help(action: Action, state: &State) -> &'static str {

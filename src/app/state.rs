@@ -152,6 +152,13 @@ impl Settings {
         }
     }
 
+    /// True when the lock is on and the model can have it: async's one thread already runs
+    /// one task at a time, so there the lock does not apply (the panel says `n/a`).
+    #[must_use]
+    pub(crate) fn lock_applies(&self) -> bool {
+        self.lock && self.model != Model::Async
+    }
+
     /// The plan request these settings make for `workload`.
     #[must_use]
     pub(crate) fn request(&self, workload: &'static dyn Kind) -> PlanRequest {
@@ -160,7 +167,7 @@ impl Settings {
             tasks: self.tasks,
             size: Some(self.size_of(workload)),
             affinity: self.affinity.clone(),
-            gil: self.lock.then_some(self.switch_interval),
+            gil: self.lock_applies().then_some(self.switch_interval),
             grace: self.grace,
             drain: self.drain,
             ..PlanRequest::new(workload, self.model)
@@ -296,8 +303,14 @@ pub(crate) struct State {
     pub timeline: Option<TimelineView>,
     /// The sweep started with `p`; its chart replaces the middle panels while it is here.
     pub sweep: Option<crate::sweep::Sweep>,
-    /// A one-line message: what went wrong with the last request, or what happened.
+    /// A one-line message: what went wrong with the last request, or what happened. Cleared
+    /// when the next run starts, so that it never speaks of another run than the one on screen.
     pub message: Option<String>,
+    /// Why Enter did not start the run asked for, in whole sentences: the workers panel shows
+    /// it wrapped until the next key.
+    pub refusal: Option<String>,
+    /// `e` was pressed during a run: its trace is written when it ends.
+    pub export_pending: bool,
     pub shutdown: Option<Shutdown>,
     /// Set when the dashboard should leave, with its exit status.
     pub exit: Option<i32>,
@@ -331,6 +344,8 @@ impl State {
             timeline: None,
             sweep: None,
             message: None,
+            refusal: None,
+            export_pending: false,
             shutdown: None,
             exit: None,
             interrupted: None,

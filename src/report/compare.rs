@@ -2,15 +2,16 @@
 //! configurations grouped into one row (mean ± σ of their wall times), each row's speedup over
 //! its sequential baseline, the winner of each comparable set, and one sentence saying what
 //! the comparison shows. Reads reports only; the sentence is built from the rows and the
-//! catalog's own texts, never from a workload's name.
+//! catalog's own texts, never from a workload's name. A wrong result, and the workload's own
+//! measure where wall time is not its lesson, are `verdict.rs`'s.
 
 use std::borrow::Borrow;
-use std::fmt::Write as _;
 
 use crate::engine::{Model, Plan, RunOutcome, RunReport, Schedule};
 use crate::sweep::stats::Summary;
 use crate::units::format_seconds;
-use crate::workload::{Kind, Setup, Shape, Values};
+use crate::workload::{Kind, Setup, Shape, Values, Wrong};
+use verdict::{best_and_worst, sentence_for, wrong_of};
 
 /// One row of the results table: one configuration, run once or more.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,8 +26,12 @@ pub(crate) struct Row {
     /// Over the baseline's mean wall time; None without a finished baseline.
     pub speedup: Option<f64>,
     pub efficiency: Option<f64>,
-    /// The fastest finished row among those of the same workload, size and tasks (two or more).
+    /// The best right row among those of the same workload, size and tasks (two or more), by
+    /// the workload's own measure, else by wall time.
     pub winner: bool,
+    /// Why the row's result is wrong (lost updates, a checksum mismatch, a failed worker): it
+    /// never wins, and the table marks it.
+    pub wrong: Option<Wrong>,
 }
 
 impl Row {
@@ -102,6 +107,7 @@ pub(crate) fn compare<R: Borrow<RunReport>>(reports: &[R]) -> Comparison {
                 speedup: None,
                 efficiency: None,
                 winner: false,
+                wrong: None,
             }),
         }
     }
@@ -110,6 +116,8 @@ pub(crate) fn compare<R: Borrow<RunReport>>(reports: &[R]) -> Comparison {
         let spread = Summary::of(&walls);
         row.wall_mean = spread.map_or(0.0, |summary| summary.mean);
         row.wall_sd = spread.filter(|_| walls.len() > 1).map(|summary| summary.stddev);
+        row.wrong =
+            row.runs.iter().rev().filter_map(|at| reports.get(*at)).find_map(|report| wrong_of(report.borrow()));
     }
     let means: Vec<f64> = rows.iter().map(|row| row.wall_mean).collect();
     for index in 0..rows.len() {
@@ -123,7 +131,7 @@ pub(crate) fn compare<R: Borrow<RunReport>>(reports: &[R]) -> Comparison {
         rows[index].efficiency = speedup.map(|s| super::efficiency(s, report.plan.workers));
     }
     mark_winners(&mut rows, reports);
-    let said = reports.last().map(Borrow::borrow).and_then(|last| sentence_for(&rows, reports, &last.plan));
+    let said = reports.len().checked_sub(1).and_then(|last| sentence_for(&rows, reports, last));
     let compared = said.as_ref().map(|(_, fast, slow)| (*fast, *slow));
     Comparison { rows, sentence: said.map(|(sentence, ..)| sentence), compared }
 }
@@ -222,76 +230,25 @@ fn baseline_row<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) 
 fn mark_winners<R: Borrow<RunReport>>(rows: &mut [Row], reports: &[R]) {
     for index in 0..rows.len() {
         let Some(plan) = rows[index].latest(reports).map(|report| &report.plan) else { continue };
-        let set = finished_set(rows, reports, plan);
-        let fastest = set.iter().copied().min_by(|a, b| rows[*a].wall_mean.total_cmp(&rows[*b].wall_mean));
-        rows[index].winner = set.len() > 1 && fastest == Some(index);
+        let set = right_set(rows, reports, plan);
+        let best = best_and_worst(rows, reports, &set).map(|(best, _)| best);
+        rows[index].winner = set.len() > 1 && best == Some(index);
     }
 }
 
-/// The finished rows comparable with `plan`.
-fn finished_set<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) -> Vec<usize> {
+/// The rows comparable with `plan` whose runs finished with a right result: the only ones
+/// that may win.
+fn right_set<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) -> Vec<usize> {
     rows.iter()
         .enumerate()
         .filter(|(_, row)| {
-            row.latest(reports).is_some_and(|r| r.outcome == RunOutcome::Finished && comparable(&r.plan, plan))
+            row.wrong.is_none()
+                && row.latest(reports).is_some_and(|r| r.outcome == RunOutcome::Finished && comparable(&r.plan, plan))
         })
         .map(|(at, _)| at)
         .collect()
 }
 
-/// `processes × 2`, `threads × 2 with the lock`, `threads × 2 (mutex)`.
-#[must_use]
-pub(crate) fn label(plan: &Plan, variant: &str) -> String {
-    let mut text = format!("{} × {}", plan.model.name(), plan.workers);
-    if plan.gil.is_some() {
-        text.push_str(" with the lock");
-    }
-    if !variant.is_empty() {
-        let _ = write!(text, " ({variant})");
-    }
-    text
-}
-
-/// The winner of the latest run's set against its slowest row (parallel rows among themselves
-/// when there are two), and why, from what differs.
-fn sentence_for<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) -> Option<(String, usize, usize)> {
-    let mut set = finished_set(rows, reports, plan);
-    // Baselines are what speedup already compares with: the sentence compares the parallel
-    // rows among themselves when there are two.
-    let parallel: Vec<usize> =
-        set.iter().copied().filter(|at| rows[*at].latest(reports).is_some_and(|r| r.plan.workers > 1)).collect();
-    if parallel.len() > 1 {
-        set = parallel;
-    }
-    let by_wall = |a: &&usize, b: &&usize| rows[**a].wall_mean.total_cmp(&rows[**b].wall_mean);
-    let (fast, slow) = (set.iter().min_by(by_wall)?, set.iter().max_by(by_wall)?);
-    if fast == slow {
-        return None;
-    }
-    let (fast_at, slow_at) = (*fast, *slow);
-    let (fast, slow) = (&rows[fast_at], &rows[slow_at]);
-    let (w, l) = (fast.latest(reports)?, slow.latest(reports)?);
-    let (w_label, l_label) = (label(&w.plan, &fast.variant), label(&l.plan, &slow.variant));
-    let ratio = slow.wall_mean / fast.wall_mean.max(f64::MIN_POSITIVE);
-    if ratio < 1.05 {
-        return Some((format!("{w_label} and {l_label} took about the same time ({ratio:.2}×)."), fast_at, slow_at));
-    }
-    let shares_a_lock = |p: &Plan| p.gil.is_some() && p.model != Model::Processes && p.workers > 1;
-    let reason = if shares_a_lock(&l.plan) && !shares_a_lock(&w.plan) {
-        "the lock lets one thread of a process compute at a time".to_owned()
-    } else if shares_a_lock(&w.plan) && w.plan.workers > l.plan.workers {
-        // Not "shared the work": under one lock only waits overlap, so a large gain in a
-        // computing workload says the slower run had less of the machine.
-        format!("its {} threads share one lock, so only their waits can overlap", w.plan.workers)
-    } else if w.plan.workers > l.plan.workers {
-        format!("{} workers shared the work", w.plan.workers)
-    } else if w.plan.workers < l.plan.workers {
-        format!("{} workers cost more than they gained", l.plan.workers)
-    } else {
-        w.plan.workload.kind.summary().to_owned()
-    };
-    Some((format!("{w_label} ran {ratio:.2}× faster than {l_label}: {reason}."), fast_at, slow_at))
-}
-
 #[cfg(test)]
 mod tests;
+mod verdict;

@@ -56,7 +56,11 @@ pub(crate) fn to_markdown<R: Borrow<RunReport>>(
     ]);
     for (index, row) in comparison.rows.iter().enumerate() {
         let Some(report) = row.latest(reports) else { continue };
-        let star = if row.winner { " ★" } else { "" };
+        let star = match (&row.wrong, row.winner) {
+            (Some(_), _) => " ✗",
+            (None, true) => " ★",
+            (None, false) => "",
+        };
         sheet.push(vec![
             format!("{}{star}", index + 1),
             report.plan.workload.to_string(),
@@ -78,7 +82,11 @@ pub(crate) fn to_markdown<R: Borrow<RunReport>>(
     }
     let mut out = String::from("# concur-tui results\n\n");
     out.push_str(&super::markdown::to_markdown(&sheet));
-    out.push_str("\n★ the fastest finished row among those of the same workload, size and tasks. ");
+    out.push_str(
+        "\n★ the best right row among those of the same workload, size and tasks: by the workload's own \
+         measure where it has one, else the fastest. ✗ a wrong result (lost updates, a checksum mismatch, a \
+         failed worker): it never wins. ",
+    );
     out.push_str("Speedup: the sequential baseline's mean wall time over the row's; eff: speedup per worker.\n");
     if let Some(sentence) = sentence {
         let _ = write!(out, "\n{sentence}\n");

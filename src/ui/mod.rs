@@ -252,6 +252,25 @@ mod tests {
         insta::assert_snapshot!(panel_snapshot(28, 11, settings::render, &state));
     }
 
+    /// io under async with the lock on: the lock reads n/a; and a refusal of another
+    /// combination, wrapped whole in the workers panel rather than cut on its border.
+    #[test]
+    fn the_lock_reads_na_under_async_and_a_refusal_wraps_whole() {
+        let mut state = fixture();
+        state.run = None;
+        state.selected = crate::workload::CATALOG.iter().position(|kind| kind.name() == "io").expect("io");
+        state.settings.model = Model::Async;
+        state.settings.lock = true;
+        let settings = panel_snapshot(28, 11, settings::render, &state);
+        assert!(settings.contains("lock     n/a (async)"), "{settings}");
+        state.refusal = Some(
+            "contention cannot run as tasks of one event loop (the async model runs cpu, io, net, disk or \
+             throttle). Press m for threads or processes."
+                .to_owned(),
+        );
+        insta::assert_snapshot!(format!("{settings}\n{}", panel_snapshot(48, 7, workers_panel, &state)));
+    }
+
     #[test]
     fn cores_panel() {
         insta::assert_snapshot!(panel_snapshot(52, 4, cores::render, &fixture()));

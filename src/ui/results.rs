@@ -18,6 +18,8 @@ use crate::units::{format_bytes, format_seconds, truncate};
 
 /// What marks the winner, in the first column.
 pub(crate) const WINNER: &str = "★";
+/// What marks a wrong result (lost updates, a checksum mismatch, a failed worker) there.
+pub(crate) const WRONG: &str = "✗";
 
 pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let is_focused = focused(state, Focus::Results);
@@ -85,13 +87,13 @@ fn render_table(frame: &mut Frame, area: Rect, state: &State, is_focused: bool, 
 /// What each column means, for the help's second page: the results table's, then the workers
 /// table's in brief.
 const COLUMNS: &[(&str, &str)] = &[
-    ("★ #", "fastest of its workload, size and tasks; row number"),
+    ("★ ✗ #", "best of its workload, size, tasks; a wrong result; row number"),
     ("workload model", "what ran, and as what: sequential, threads, processes"),
     ("variant", "the options that tell rows apart: mutex, pipe, dynamic"),
     ("n runs", "workers; identical runs folded into the row"),
     ("lock", "the emulated interpreter lock, on or off"),
-    ("wall ± σ", "elapsed time, mean over the runs; standard deviation"),
-    ("speedup", "sequential baseline's mean wall time over the row's"),
+    ("wall ± σ", "elapsed time, mean over the runs; deviation, or what was wrong"),
+    ("speedup", "sequential baseline's mean wall time over the row's; or wrong"),
     ("eff", "speedup per worker: 100% is perfect scaling"),
     ("affinity", "pinning: none, spread, single, a CPU list"),
     ("cpu", "CPU time of all workers, mean over the runs"),
@@ -228,8 +230,22 @@ fn table_row(index: usize, row: &Compared, results: &[ResultRow], extras: &[Extr
     let Some(report) = row.latest(results) else { return Row::new(Vec::<Cell>::new()) };
     let plan = &report.plan;
     let finished = report.outcome == RunOutcome::Finished;
+    let mark = match (&row.wrong, row.winner) {
+        (Some(_), _) => Span::styled(WRONG, theme.warning()),
+        (None, true) => Span::styled(WINNER, theme.good()),
+        (None, false) => Span::raw(""),
+    };
+    // A wrong row says what was wrong where its spread and speedup would be: no speed
+    // makes up for a wrong result.
+    let (spread, speedup) = match &row.wrong {
+        Some(wrong) => (Span::styled(wrong.brief.clone(), theme.warning()), Span::styled("wrong", theme.warning())),
+        None => (
+            Span::raw(row.spread_text()),
+            Span::styled(row.speedup_text(), if finished { theme.value() } else { theme.dim() }),
+        ),
+    };
     let mut cells = vec![
-        Cell::from(Span::styled(if row.winner { WINNER } else { "" }, theme.good())),
+        Cell::from(mark),
         Cell::from((index + 1).to_string()),
         Cell::from(plan.workload.kind.name()),
         Cell::from(row.variant.clone()),
@@ -238,8 +254,8 @@ fn table_row(index: usize, row: &Compared, results: &[ResultRow], extras: &[Extr
         Cell::from(if plan.gil.is_some() { "on" } else { "off" }),
         Cell::from(row.runs.len().to_string()),
         Cell::from(format_seconds(row.wall_mean)),
-        Cell::from(row.spread_text()),
-        Cell::from(Span::styled(row.speedup_text(), if finished { theme.value() } else { theme.dim() })),
+        Cell::from(spread),
+        Cell::from(speedup),
     ];
     for extra in Extra::ALL.into_iter().filter(|extra| extras.contains(extra)) {
         cells.push(match extra {

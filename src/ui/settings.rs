@@ -48,6 +48,8 @@ fn value_of(setting: Setting, settings: &Settings, workload: &dyn Kind) -> Optio
         Setting::Tasks => settings.tasks.to_string(),
         Setting::Size => workload.size().show(settings.size_of(workload)),
         Setting::Affinity => settings.affinity.to_string(),
+        // Async's one thread runs one task at a time: a lock would change nothing.
+        Setting::Lock if settings.model == Model::Async => "n/a (async)".to_owned(),
         Setting::Lock if settings.lock => format!("on, {}", format_duration(settings.switch_interval)),
         Setting::Lock => "off".to_owned(),
         Setting::Variant => settings.variant_of(workload)?.label.to_owned(),

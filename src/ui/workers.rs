@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use self::columns::{ShownColumn, WorkerColumn};
@@ -49,6 +49,11 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
     };
     let block = with_bottom_titles(block, area.width, state.message.as_deref(), window, workers.len(), theme);
     frame.render_widget(block, area);
+    // Why Enter started nothing, whole and wrapped: a border line would cut it.
+    if let Some(refusal) = state.refusal.as_deref().filter(|_| state.run.is_none()) {
+        frame.render_widget(Paragraph::new(Line::styled(refusal, theme.warning())).wrap(Wrap { trim: true }), inner);
+        return visible;
+    }
     if workers.is_empty() {
         let hint = format!(
             "Press Enter to run {} with {} × {}.",

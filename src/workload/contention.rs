@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use super::choice::choice;
 use super::kind::{Kind, OptionSpec, Setup, SizeSpec, Values, Variant};
-use super::task::{fields_of, Flow, Hooks, Metrics, RunCells, TaskEnd, Workload};
+use super::task::{fields_of, Flow, Hooks, Measure, Metrics, RunCells, TaskEnd, Workload, Wrong};
 use super::Choice;
+use crate::units::{brief_count, grouped};
 
 const CHUNK: u64 = 4096;
 
@@ -96,6 +97,23 @@ struct Figures {
 impl Metrics for Figures {
     fn headline(&self) -> Option<String> {
         Some(format!("lost {} of {}", self.lost_updates, self.expected))
+    }
+
+    fn wrong(&self) -> Option<Wrong> {
+        (self.lost_updates > 0).then(|| Wrong {
+            brief: format!("{} lost", brief_count(self.lost_updates)),
+            whole: format!("lost {} of {} updates", grouped(self.lost_updates), grouped(self.expected)),
+        })
+    }
+
+    /// Correctness comes first (a wrong run never ranks), then how fast the count went.
+    fn measure(&self) -> Option<Measure> {
+        self.increments_per_second.map(|rate| Measure {
+            value: rate,
+            higher_is_better: true,
+            wins_by: "counted more increments a second",
+            text: format!("{} increments/s", grouped(rate.round() as u64)),
+        })
     }
 
     fn json(&self) -> serde_json::Map<String, serde_json::Value> {

@@ -19,7 +19,7 @@ impl Kind for Cpu {
         "Each task sums i*i over its own range of integers. Two workers on two cores finish \
          in about half the time, threads or processes alike. With the interpreter lock on, \
          threads take turns and gain nothing, while processes, each with its own lock, \
-         still scale. Pinned to one core, nothing scales. With --model async every task \
+         still scale. Pinned to one core, nothing scales. With the async model every task \
          computes on the event loop's one thread, taking turns: however many tasks it holds, \
          it computes no faster than one worker."
     }

@@ -46,7 +46,7 @@ impl Kind for Crash {
     fn explanation(&self) -> &'static str {
         "One worker crashes on a chosen task. A crashed process dies alone and the others \
          finish; a panicking thread is caught, but an abort or a segfault takes its whole \
-         process down, so thread groups run in a host process here. --respawn replaces it."
+         process down, so thread groups run in a host process here."
     }
 
     fn checksum_checks_result(&self) -> bool {

@@ -45,7 +45,7 @@ impl Kind for Disk {
          it back, so both figures are the disk's, not memory's (on tmpfs they are memory's). \
          The interpreter lock is released while the disk works: threads overlap their waits \
          until the device is busy. The files live in a private directory removed at the end, \
-         Ctrl-C and crashed workers included. With --model async the loop hands each file \
+         Ctrl-C and crashed workers included. With the async model the loop hands each file \
          call to a helper thread (tokio's blocking pool, as asyncio's run_in_executor does) \
          and awaits it: the tasks share one thread, their file calls do not."
     }

@@ -21,8 +21,8 @@ impl Kind for Io {
         "Each task waits without using the CPU, standing in for a network or disk request. \
          Waits overlap: sixteen threads finish sixteen tasks in about the time of one, and \
          the interpreter lock does not matter, since it is released while waiting. \
-         Processes overlap too, but each costs a fork and memory of its own. With --model \
-         async the waits are tokio sleeps: one thread holds every task and overlaps them all."
+         Processes overlap too, but each costs a fork and memory of its own. With the async \
+         model the waits are tokio sleeps: one thread holds every task and overlaps them all."
     }
 
     fn size(&self) -> SizeSpec {

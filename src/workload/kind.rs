@@ -305,6 +305,17 @@ mod tests {
         assert_eq!(millis.show(2_000_000), "2000000 ms");
     }
 
+    /// The dashboard shows these texts, and it sets no flag: a text that names one would
+    /// point at a knob the reader cannot find there.
+    #[test]
+    fn catalog_texts_name_no_command_line_flag() {
+        for kind in super::super::CATALOG {
+            for text in [kind.summary(), kind.explanation()] {
+                assert!(!text.contains("--"), "{}: {text}", kind.name());
+            }
+        }
+    }
+
     #[test]
     fn every_workload_has_a_size_limit() {
         for kind in super::super::CATALOG {

@@ -15,7 +15,7 @@ use super::cpu::sum_of_squares;
 use crate::board::monotonic_ns;
 use super::histogram::Latencies;
 use super::kind::{Kind, Setup, SizeSpec};
-use super::task::{fields_of, Flow, Hooks, Line, LiveCells, Metrics, RunCells, TaskEnd, TalkingWorkload, Transport, Workload};
+use super::task::{fields_of, Flow, Hooks, Line, LiveCells, Measure, Metrics, RunCells, TaskEnd, TalkingWorkload, Transport, Workload};
 
 /// Integers the responder sums for each request: a few microseconds, the "tiny bit of work".
 const WORK_PER_REQUEST: u64 = 10_000;
@@ -83,6 +83,19 @@ struct Figures {
 impl Metrics for Figures {
     fn headline(&self) -> Option<String> {
         self.requests_per_second.map(|rate| format!("{rate:.0} requests/s"))
+    }
+
+    /// Requests a second is the lesson: a starved responder answers few, whatever the wall time.
+    fn measure(&self) -> Option<Measure> {
+        self.requests_per_second.map(|rate| Measure {
+            value: rate,
+            higher_is_better: true,
+            wins_by: "answered more requests a second",
+            text: match self.p99_us {
+                Some(p99) => format!("{rate:.0} requests/s, p99 {}", format_micros(p99)),
+                None => format!("{rate:.0} requests/s"),
+            },
+        })
     }
 
     fn json(&self) -> serde_json::Map<String, serde_json::Value> {

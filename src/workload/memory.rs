@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
 use super::kind::{Footprint, Kind, Setup, Shape, SizeSpec};
-use super::task::{fields_of, Flow, Hooks, Metrics, Preparing, RunCells, TaskEnd, Unprepared, Workload};
+use super::task::{fields_of, Flow, Hooks, Measure, Metrics, Preparing, RunCells, TaskEnd, Unprepared, Workload};
 
 const MIB: usize = 1 << 20;
 const PAGE: usize = 4096;
@@ -81,11 +81,25 @@ struct Figures {
     rss_bytes: u64,
     pss_bytes: u64,
     inherited_bytes: usize,
+    /// How many workers share `pss_bytes`, for the measure a worker; not in the JSON.
+    #[serde(skip)]
+    workers: usize,
 }
 
 impl Metrics for Figures {
     fn headline(&self) -> Option<String> {
         Some(format!("PSS {}", crate::units::format_bytes(self.pss_bytes)))
+    }
+
+    /// Memory a worker is the lesson: processes each pay for their own, threads share one.
+    fn measure(&self) -> Option<Measure> {
+        let per_worker = self.pss_bytes / self.workers.max(1) as u64;
+        (self.pss_bytes > 0).then(|| Measure {
+            value: per_worker as f64,
+            higher_is_better: false,
+            wins_by: "took less memory a worker",
+            text: format!("PSS {} a worker", crate::units::format_bytes(per_worker)),
+        })
     }
 
     fn json(&self) -> serde_json::Map<String, serde_json::Value> {
@@ -163,7 +177,12 @@ impl Workload for Touching {
         } else {
             (run.rss_bytes.iter().copied().max().unwrap_or(0), run.pss_bytes.iter().copied().max().unwrap_or(0))
         };
-        Box::new(Figures { rss_bytes: rss, pss_bytes: pss, inherited_bytes: self.inherited.get().map_or(0, Vec::len) })
+        Box::new(Figures {
+            rss_bytes: rss,
+            pss_bytes: pss,
+            inherited_bytes: self.inherited.get().map_or(0, Vec::len),
+            workers: run.pss_bytes.len(),
+        })
     }
 }
 

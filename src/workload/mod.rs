@@ -17,8 +17,9 @@ pub use cpu::sum_of_squares;
 pub(crate) use crash::segfault;
 pub use kind::{Footprint, Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
 pub use task::{
-    awaiting, AsyncHooks, AsyncWorkload, ExchangeError, Flow, Hooks, Line, LiveCells, LocalFuture, Metrics, MetricsOf,
-    Preparing, RunCells, ServedWorkload, Service, Stopping, TalkingWorkload, TaskEnd, Transport, Unprepared, Workload,
+    awaiting, AsyncHooks, AsyncWorkload, ExchangeError, Flow, Hooks, Line, LiveCells, LocalFuture, Measure, Metrics,
+    MetricsOf, Preparing, RunCells, ServedWorkload, Service, Stopping, TalkingWorkload, TaskEnd, Transport, Unprepared,
+    Workload, Wrong,
 };
 
 /// Declares each workload's module and lists its entry, in the order `list` and the dashboard

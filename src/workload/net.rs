@@ -39,10 +39,10 @@ impl Kind for Net {
 
     fn explanation(&self) -> &'static str {
         "Each task downloads one body from an HTTP server this program runs on loopback, which \
-         answers after --server-delay like a slow site, and checks it. Threads overlap the \
+         answers after a delay like a slow site, and checks it. Threads overlap the \
          waits: eight download in about the time of one, until the server or the link \
-         saturates. Processes overlap too, at a higher start-up and memory price. With --model \
-         async one thread holds every download. The report gives MB/s and the mean request time."
+         saturates. Processes overlap too, at a higher start-up and memory price. With the async \
+         model one thread holds every download. The report gives MB/s and the mean request time."
     }
 
     fn size(&self) -> SizeSpec {

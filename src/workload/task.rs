@@ -286,6 +286,55 @@ pub trait Metrics: std::fmt::Debug + Send + Sync {
     }
     /// The figures by their JSON names (docs/headless.md, "JSON contract").
     fn json(&self) -> serde_json::Map<String, serde_json::Value>;
+    /// Why the result is wrong although every task ended (contention's lost updates), or None.
+    fn wrong(&self) -> Option<Wrong> {
+        None
+    }
+    /// The figure a comparison ranks runs by when wall time is not the workload's lesson
+    /// (requests a second, PSS a worker), or None to rank by wall time.
+    fn measure(&self) -> Option<Measure> {
+        None
+    }
+}
+
+/// What makes a run's result wrong, said briefly for a table cell and whole for a sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wrong {
+    /// At most 9 characters: `142M lost`.
+    pub brief: String,
+    /// `lost 142,224,382 of 288,000,000 updates`.
+    pub whole: String,
+}
+
+/// A workload's own measure of a run, for comparing runs by what the workload is about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measure {
+    /// The figure ranked: larger is better when `higher_is_better`, else smaller.
+    pub value: f64,
+    pub higher_is_better: bool,
+    /// What winning means, as the sentence says it: `answered more requests a second`.
+    pub wins_by: &'static str,
+    /// The figure as a reader reads it: `17510 requests/s, p99 1.20 ms`.
+    pub text: String,
+}
+
+impl Measure {
+    /// True when `self` is the better of the two; ties are not better.
+    #[must_use]
+    pub fn beats(&self, other: &Self) -> bool {
+        if self.higher_is_better {
+            self.value > other.value
+        } else {
+            self.value < other.value
+        }
+    }
+
+    /// True when the two are within 5 % of each other (or 0.02 apart, for figures near 0).
+    #[must_use]
+    pub fn about_the_same(&self, other: &Self) -> bool {
+        let gap = (self.value - other.value).abs();
+        gap <= 0.05 * self.value.abs().max(other.value.abs()) || gap < 0.02
+    }
 }
 
 /// A finished run's [`Metrics`], shareable and comparable (by their JSON).

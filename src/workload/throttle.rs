@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values};
 use super::task::{
-    awaiting, fields_of, AsyncHooks, AsyncWorkload, Flow, Hooks, LiveCells, LocalFuture, Metrics, RunCells, TaskEnd,
+    awaiting, fields_of, AsyncHooks, AsyncWorkload, Flow, Hooks, LiveCells, LocalFuture, Measure, Metrics, RunCells, TaskEnd,
     Workload,
 };
 use crate::board::Bucket;
@@ -30,15 +30,15 @@ impl Kind for Throttle {
     }
 
     fn summary(&self) -> &'static str {
-        "rate limiting: one shared token bucket and semaphore hold the run to --rate, whatever the workers"
+        "rate limiting: one shared token bucket and semaphore hold the run to its rate, whatever the workers"
     }
 
     fn explanation(&self) -> &'static str {
-        "Every task takes a token from one token bucket (--rate a second, a small burst) and a \
-         permit of one semaphore (--max-in-flight) before its short wait, as a polite crawler \
+        "Every task takes a token from one token bucket (a few a second, a small burst) and a \
+         permit of one semaphore (a few at once) before its short wait, as a polite crawler \
          does. Both live in shared memory, so threads and processes obey the same limit: more \
          workers only wait longer for their tokens, and the run's rate stays at the limit. \
-         With --model async every wait is an await: one thread holds all the tasks, and the \
+         With the async model every wait is an await: one thread holds all the tasks, and the \
          limit holds the same."
     }
 
@@ -131,6 +131,18 @@ struct Figures {
 impl Metrics for Figures {
     fn headline(&self) -> Option<String> {
         self.tasks_per_second_after_burst.map(|rate| format!("{rate:.1} tasks/s, limit {}", self.rate_limit))
+    }
+
+    /// The lesson is the limit held, not speed: the run nearest its limit ranks first.
+    fn measure(&self) -> Option<Measure> {
+        let rate = self.tasks_per_second_after_burst?;
+        let limit = self.rate_limit.max(1) as f64;
+        Some(Measure {
+            value: (rate / limit - 1.0).abs(),
+            higher_is_better: false,
+            wins_by: "held its rate nearer the limit",
+            text: format!("{rate:.1} tasks/s (limit {})", self.rate_limit),
+        })
     }
 
     fn json(&self) -> serde_json::Map<String, serde_json::Value> {

@@ -12,7 +12,7 @@ use super::state::{
 };
 use crate::board::MAX_WORKERS;
 use crate::engine::plan::runs_on_event_loop;
-use crate::engine::{DrainPolicy, Model, Phase, RunOutcome, RunReport, StopReason};
+use crate::engine::{DrainPolicy, Model, Phase, PlanError, PlanRequest, RunOutcome, RunReport, StopReason};
 use crate::workload::{position, CATALOG};
 
 /// Folds one event into the state.
@@ -45,8 +45,16 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
         }
         Event::Finished(report) => {
             end_run(state, &report);
-            let next = after_baseline(state, &report);
-            state.add_result(report);
+            // A baseline stopped to skip it measured nothing: it leaves no row, and a trace
+            // asked for during it is the next run's, now on screen.
+            let skipped = matches!(state.baseline, BaselineStep::Skip(_)) && report.outcome != RunOutcome::Finished;
+            let mut next = after_baseline(state, &report);
+            if !skipped {
+                state.add_result(report);
+                if std::mem::take(&mut state.export_pending) {
+                    next.insert(0, Command::ExportTrace);
+                }
+            }
             next
         }
         Event::SweepRunFinished { report, others_cpu_seconds } => {
@@ -67,6 +75,9 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
         }
         Event::StartFailed(error) => {
             state.message = Some(format!("cannot run: {error}"));
+            // What the settings check could not know (the memory free now, a failed fork):
+            // the whole reason, wrapped, as Enter's own refusals.
+            state.refusal = Some(format!("The run did not start: {error}."));
             sweep::give_up(state);
             state.baseline.end();
             if let Some(shutdown) = state.shutdown {
@@ -137,9 +148,15 @@ fn after_baseline(state: &mut State, ended: &RunReport) -> Vec<Command> {
 }
 
 /// Enter: the run asked for, or its sequential baseline first when none has finished, so that
-/// its speedup is known without pressing `b`.
+/// its speedup is known without pressing `b`; refused at once, before any baseline, when the
+/// settings cannot run.
 fn run_with_baseline(state: &mut State) -> Vec<Command> {
     let request = state.settings.request(state.workload());
+    if let Some(refusal) = refusal(state, &request) {
+        state.refusal = Some(refusal);
+        return Vec::new();
+    }
+    state.message = None;
     match state.missing_baseline(&request) {
         Some(baseline) => {
             state.message = Some(format!(
@@ -152,6 +169,24 @@ fn run_with_baseline(state: &mut State) -> Vec<Command> {
         }
         None => vec![Command::Start(request)],
     }
+}
+
+/// Why `request` cannot run, in whole sentences that name the keys that fix it; None when it
+/// can. The check is the plan's own, against this machine's CPUs: the dashboard offers no CPU
+/// list, so which CPUs they are does not matter.
+fn refusal(state: &State, request: &PlanRequest) -> Option<String> {
+    let cpus: Vec<usize> = (0..state.cores.len().max(1)).collect();
+    let error = request.validate_with(&cpus).err()?;
+    Some(match error {
+        PlanError::GilWithAsync => "The interpreter lock does not apply to the async model: its one thread already \
+                                    runs one task at a time. Press g to turn the lock off, or m for another model."
+            .to_owned(),
+        PlanError::NotAsync(workload, runs) => format!(
+            "{workload} cannot run as tasks of one event loop (the async model runs {runs}). Press m for threads \
+             or processes."
+        ),
+        other => format!("{} cannot run with these settings: {other}.", request.workload),
+    })
 }
 
 /// Enter while the baseline that runs first is in hand: it is stopped, and the run asked for
@@ -200,6 +235,8 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
     if !available(action, state) {
         return Vec::new();
     }
+    // A refusal answers the key that caused it; the next one moves on.
+    state.refusal = None;
     // A run of one's own is watched in the panels the chart hides.
     if matches!(action, Action::Run | Action::RunBaseline) {
         sweep::close(state);
@@ -212,6 +249,9 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
         Action::Home => move_selection(state, isize::MIN),
         Action::End => move_selection(state, isize::MAX),
         Action::CycleSort => state.workers_table.cycle_sort(),
+        // The catalog is drawn as a row of names: ←/→ move along it.
+        Action::Left if state.focus == Focus::Catalog => move_selection(state, -1),
+        Action::Right if state.focus == Focus::Catalog => move_selection(state, 1),
         Action::Left => change_setting(state, -1),
         Action::Right => change_setting(state, 1),
         Action::FocusNext => state.focus = state.focus.next(),
@@ -219,10 +259,13 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
         Action::Run if state.running() => return skip_baseline(state),
         Action::Run => return run_with_baseline(state),
         Action::RunBaseline => {
-            return baseline_request(&state.settings.request(state.workload()))
-                .map(Command::Start)
-                .into_iter()
-                .collect();
+            let baseline = baseline_request(&state.settings.request(state.workload()));
+            if let Some(refused) = baseline.as_ref().and_then(|request| refusal(state, request)) {
+                state.refusal = Some(refused);
+                return Vec::new();
+            }
+            state.message = None;
+            return baseline.map(Command::Start).into_iter().collect();
         }
         Action::CycleModel => change(state, Setting::Model, 1),
         Action::MoreWorkers => change(state, Setting::Workers, 1),
@@ -266,6 +309,11 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
                 view.zoom = (view.zoom + 1).min(TIMELINE_WINDOWS_MS.len() - 1);
             }
         }
+        // The run on screen is the one running: its trace is written once it has ended.
+        Action::ExportTrace if state.running() => {
+            state.export_pending = true;
+            state.message = Some("e: this run's trace will be written when it ends".to_owned());
+        }
         Action::ExportTrace => return vec![Command::ExportTrace],
         Action::SaveResults => return vec![Command::SaveResults],
         Action::CloseOverlay => {
@@ -283,7 +331,10 @@ fn is_live(state: crate::telemetry::WorkerState) -> bool {
 /// Moves the focused panel's selection `step` rows, stopping at either end.
 fn move_selection(state: &mut State, step: isize) {
     let (position, len) = match state.focus {
-        Focus::Catalog => (&mut state.selected, CATALOG.len()),
+        Focus::Catalog => {
+            select_workload(state, step);
+            return;
+        }
         Focus::Settings => (&mut state.setting, Setting::ALL.len()),
         Focus::Workers => {
             // The workers table also moves its view to keep the selection on screen.
@@ -294,6 +345,17 @@ fn move_selection(state: &mut State, step: isize) {
         Focus::Results => (&mut state.results_scroll, state.comparison.rows.len()),
     };
     *position = if len == 0 { 0 } else { position.saturating_add_signed(step).min(len - 1) };
+}
+
+/// Moves the catalog's selection, and the model to one the new workload runs: a workload that
+/// cannot run on an event loop leaves async for threads, and says so.
+fn select_workload(state: &mut State, step: isize) {
+    state.selected = state.selected.saturating_add_signed(step).min(CATALOG.len() - 1);
+    let workload = state.workload();
+    if state.settings.model == Model::Async && !runs_on_event_loop(workload) {
+        state.settings.model = Model::Threads;
+        state.message = Some(format!("{workload} does not run on an event loop: the model is now threads"));
+    }
 }
 
 fn change_setting(state: &mut State, step: isize) {
@@ -321,7 +383,9 @@ fn change(state: &mut State, setting: Setting, step: isize) {
         Setting::Tasks => settings.tasks = cycle(&TASK_COUNTS, &settings.tasks, step),
         Setting::Size => {
             if let Some(size) = settings.sizes.get_mut(position(workload)) {
-                *size = if step > 0 { size.saturating_mul(2) } else { (*size / 2).max(1) };
+                // Doubling stops at the workload's limit, which a run would refuse.
+                let limit = workload.size().max.unwrap_or(u64::MAX);
+                *size = if step > 0 { size.saturating_mul(2).min(limit) } else { (*size / 2).max(1) };
             }
         }
         Setting::Affinity => settings.affinity = cycle(&AFFINITIES, &settings.affinity, step),

@@ -304,6 +304,7 @@ fn enter_during_the_baseline_skips_it_and_the_run_follows() {
     assert_eq!(next, vec![Command::Start(wanted)], "the run asked for follows its skipped baseline");
     assert_eq!(state.baseline, BaselineStep::None);
     assert!(state.message.as_deref().is_some_and(|m| m.starts_with("baseline skipped")), "{:?}", state.message);
+    assert!(state.results.is_empty(), "a skipped baseline measured nothing: no row");
     // Without a baseline in hand, Enter during a run does nothing.
     fake_run(&mut state);
     assert!(press(&mut state, "\n").is_empty());
@@ -418,6 +419,7 @@ fn a_run_that_cannot_start_says_why_in_the_message_line() {
     let commands = update(&mut state, Event::StartFailed(error.into()));
     assert!(commands.is_empty());
     assert_eq!(state.message.as_deref(), Some("cannot run: --tasks must be at least 1"));
+    assert_eq!(state.refusal.as_deref(), Some("The run did not start: --tasks must be at least 1."), "whole");
     assert_eq!(state.exit, None, "nobody was leaving");
 }
 
@@ -470,4 +472,116 @@ fn rss_after_many_runs() {
             println!("after {done} runs: {}", rss_kib());
         }
     }
+}
+
+fn select(state: &mut State, workload: &str) {
+    state.selected = CATALOG.iter().position(|kind| kind.name() == workload).expect("in the catalog");
+}
+
+#[test]
+fn enter_refuses_at_once_before_any_baseline_in_whole_sentences() {
+    let mut state = new_state();
+    // As a start from the command line could leave it: contention under async.
+    select(&mut state, "contention");
+    state.settings.model = Model::Async;
+    assert!(press(&mut state, "\n").is_empty(), "no baseline, no run");
+    assert_eq!(state.baseline, BaselineStep::None);
+    let refusal = state.refusal.clone().expect("a refusal");
+    assert!(refusal.starts_with("contention cannot run as tasks of one event loop"), "{refusal}");
+    assert!(refusal.ends_with("Press m for threads or processes."), "{refusal}");
+    assert!(!refusal.contains("--"), "in the dashboard's words, not flags: {refusal}");
+    press(&mut state, "\t");
+    assert_eq!(state.refusal, None, "the next key moves on");
+    let commands = press(&mut state, "b");
+    let [Command::Start(baseline)] = commands.as_slice() else { panic!("{commands:?}") };
+    assert_eq!(baseline.model, Model::Sequential, "b's sequential baseline can run, so it does");
+}
+
+#[test]
+fn the_lock_does_not_apply_under_async_and_enter_runs_without_it() {
+    let mut state = new_state();
+    select(&mut state, "io");
+    state.settings.model = Model::Async;
+    press(&mut state, "g");
+    assert!(state.settings.lock && !state.settings.lock_applies());
+    let request = asked(&mut state, "\n");
+    assert_eq!((request.model, request.gil), (Model::Async, None));
+    assert_eq!(state.refusal, None);
+}
+
+#[test]
+fn the_size_row_stops_at_the_workloads_limit() {
+    let mut state = new_state();
+    select(&mut state, "io");
+    press(&mut state, "\tjjj");
+    press(&mut state, &">".repeat(64));
+    let limit = state.workload().size().max.expect("a limit");
+    assert_eq!(state.settings.size_of(state.workload()), limit);
+    let _ = asked(&mut state, "\n");
+    assert_eq!(state.refusal, None);
+}
+
+#[test]
+fn changing_workload_moves_the_model_to_one_it_runs() {
+    let mut state = new_state();
+    select(&mut state, "io");
+    state.settings.model = Model::Async;
+    press(&mut state, "j");
+    assert!(!crate::engine::plan::runs_on_event_loop(state.workload()), "{}", state.workload().name());
+    assert_eq!(state.settings.model, Model::Threads);
+    assert!(state.message.as_deref().is_some_and(|m| m.ends_with("the model is now threads")), "{:?}", state.message);
+    // A workload that runs on a loop keeps async.
+    select(&mut state, "cpu");
+    state.settings.model = Model::Async;
+    press(&mut state, ">");
+    assert_eq!(state.workload().name(), CATALOG[1].name());
+    assert_eq!(state.settings.model == Model::Async, crate::engine::plan::runs_on_event_loop(CATALOG[1]));
+}
+
+#[test]
+fn left_and_right_move_along_the_catalog_and_s_sorts_from_any_panel() {
+    let mut state = new_state();
+    assert_eq!(state.focus, Focus::Catalog);
+    press(&mut state, ">>");
+    assert_eq!(state.selected, 2);
+    press(&mut state, "<");
+    assert_eq!(state.selected, 1);
+    let sort = state.workers_table.sort;
+    press(&mut state, "s");
+    assert_eq!(state.workers_table.sort, sort, "no rows, nothing to sort");
+    fake_run(&mut state);
+    if let Some(run) = state.run.as_mut() {
+        run.workers = (0..4).map(|i| crate::telemetry::WorkerView::running(i, None, i as f64)).collect();
+    }
+    press(&mut state, "s");
+    assert_ne!(state.workers_table.sort, sort, "the catalog has focus, and s sorts the workers");
+    press(&mut state, ">");
+    assert_eq!(state.selected, 2, "the catalog moves during a run, as ↑/↓ do");
+}
+
+#[test]
+fn a_message_about_the_last_run_clears_when_the_next_starts() {
+    let mut state = new_state();
+    state.settings.model = Model::Sequential;
+    let request = asked(&mut state, "\n");
+    fake_run(&mut state);
+    let _ = update(&mut state, Event::Finished(ended(&request, RunOutcome::Finished)));
+    assert!(state.message.as_deref().is_some_and(|m| m.contains("finished in")), "{:?}", state.message);
+    let _ = asked(&mut state, "\n");
+    assert_eq!(state.message, None, "the border no longer speaks of the last run");
+}
+
+#[test]
+fn e_during_a_run_exports_that_run_once_it_ends() {
+    let mut state = new_state();
+    state.settings.model = Model::Sequential;
+    assert!(press(&mut state, "e").is_empty(), "nothing to export yet");
+    let request = asked(&mut state, "\n");
+    fake_run(&mut state);
+    assert!(press(&mut state, "e").is_empty(), "not the previous run's trace");
+    assert!(state.message.as_deref().is_some_and(|m| m.contains("when it ends")), "{:?}", state.message);
+    let commands = update(&mut state, Event::Finished(ended(&request, RunOutcome::Finished)));
+    assert_eq!(commands, vec![Command::ExportTrace], "written once the run is a result");
+    assert_eq!(state.results.len(), 1);
+    assert_eq!(press(&mut state, "e"), vec![Command::ExportTrace], "after it, at once");
 }

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::engine::PlanRequest;
-use crate::workload::by_name;
+use crate::workload::{by_name, Measure, Metrics, MetricsOf, Wrong};
 
 fn plan(workload: &str, model: Model, workers: usize, lock: bool, options: &[(&str, &str)]) -> Plan {
     let mut request = PlanRequest {
@@ -126,4 +126,139 @@ fn the_sentence_compares_parallel_rows_among_themselves_when_there_are_two() {
     let reports = [run(&racy_base, 4.0), run(&racy, 1.0), run(&mutex_base, 0.5), run(&mutex, 2.0)];
     let sentence = compare(&reports).sentence.expect("a sentence");
     assert!(sentence.starts_with("threads × 2 (racy) ran 2.00× faster than threads × 2 (mutex)"), "{sentence}");
+}
+
+/// A workload's own figures as a test sets them: a wrong result, a measure.
+#[derive(Debug, Default)]
+struct Figures {
+    wrong: Option<Wrong>,
+    measure: Option<Measure>,
+}
+
+impl Metrics for Figures {
+    fn json(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
+    }
+
+    fn wrong(&self) -> Option<Wrong> {
+        self.wrong.clone()
+    }
+
+    fn measure(&self) -> Option<Measure> {
+        self.measure.clone()
+    }
+}
+
+fn with(report: RunReport, figures: Figures) -> RunReport {
+    RunReport { metrics: MetricsOf(std::sync::Arc::new(figures)), ..report }
+}
+
+fn lost(lost: u64, of: u64) -> Figures {
+    Figures {
+        wrong: Some(Wrong {
+            brief: format!("{} lost", crate::units::brief_count(lost)),
+            whole: format!("lost {} of {} updates", crate::units::grouped(lost), crate::units::grouped(of)),
+        }),
+        measure: None,
+    }
+}
+
+fn requests(rate: f64, p99: &str) -> Figures {
+    Figures {
+        wrong: None,
+        measure: Some(Measure {
+            value: rate,
+            higher_is_better: true,
+            wins_by: "answered more requests a second",
+            text: format!("{rate:.0} requests/s, p99 {p99}"),
+        }),
+    }
+}
+
+#[test]
+fn a_racy_run_is_wrong_never_wins_and_the_sentence_says_how_many_updates_it_lost() {
+    let sequential = plan("contention", Model::Sequential, 1, false, &[("strategy", "racy")]);
+    let racy = plan("contention", Model::Threads, 2, false, &[("strategy", "racy")]);
+    let mutex = plan("contention", Model::Threads, 2, false, &[("strategy", "mutex")]);
+    let reports = [
+        run(&sequential, 4.0),
+        with(run(&racy, 1.0), lost(142_224_382, 288_000_000)),
+        run(&mutex, 9.0),
+        with(run(&racy, 1.1), lost(140_000_000, 288_000_000)),
+    ];
+    let comparison = compare(&reports);
+    let racy_row = &comparison.rows[1];
+    assert_eq!(racy_row.runs, vec![1, 3], "repeats of a wrong run still fold");
+    assert_eq!(racy_row.wrong.as_ref().map(|wrong| wrong.brief.as_str()), Some("140M lost"));
+    assert!(!racy_row.winner, "the fastest, but wrong");
+    assert_eq!(comparison.rows.iter().map(|row| row.winner).collect::<Vec<_>>(), vec![true, false, false]);
+    assert_eq!(
+        comparison.sentence.as_deref(),
+        Some("threads × 2 (racy) lost 140,000,000 of 288,000,000 updates, so its result is wrong; threads × 2 (mutex) got it right.")
+    );
+    assert_eq!(comparison.compared, Some((2, 1)));
+}
+
+#[test]
+fn the_latest_right_run_is_set_against_the_wrong_one_when_it_has_no_other_right_run() {
+    let racy = plan("contention", Model::Threads, 2, false, &[("strategy", "racy")]);
+    let mutex = plan("contention", Model::Threads, 2, false, &[("strategy", "mutex")]);
+    let comparison = compare(&[with(run(&racy, 1.0), lost(512, 32_000)), run(&mutex, 2.0)]);
+    assert_eq!(
+        comparison.sentence.as_deref(),
+        Some(
+            "threads × 2 (racy) lost 512 of 32,000 updates, so its result is wrong; threads × 2 (mutex) got it right."
+        )
+    );
+    assert!(comparison.rows.iter().all(|row| !row.winner), "one right row wins nothing");
+}
+
+#[test]
+fn a_checksum_mismatch_and_a_failed_worker_are_wrong_results() {
+    let threads = plan("cpu", Model::Threads, 2, false, &[]);
+    let mismatch = RunReport { checksum: 1, expected_checksum: Some(2), ..run(&threads, 1.0) };
+    assert_eq!(
+        wrong_of(&mismatch).map(|wrong| wrong.whole),
+        Some("ended with a checksum that does not match".to_owned())
+    );
+    let failed = RunReport { outcome: RunOutcome::Failed, ..run(&threads, 1.0) };
+    let comparison = compare(&[failed]);
+    assert_eq!(comparison.rows[0].wrong.as_ref().map(|wrong| wrong.brief.as_str()), Some("1 failed"));
+    assert_eq!(comparison.sentence.as_deref(), Some("threads × 2 had a worker fail, so its result is wrong."));
+    assert_eq!(wrong_of(&run(&threads, 1.0)), None);
+}
+
+#[test]
+fn latency_is_judged_by_requests_a_second_not_wall_time() {
+    let open = plan("latency", Model::Threads, 2, false, &[]);
+    let locked = plan("latency", Model::Threads, 2, true, &[]);
+    let comparison = compare(&[
+        with(run(&locked, 4.0), requests(86.0, "2.3 s")),
+        with(run(&open, 4.01), requests(17_510.0, "1.2 ms")),
+    ]);
+    assert_eq!(comparison.rows.iter().map(|row| row.winner).collect::<Vec<_>>(), vec![false, true]);
+    assert_eq!(
+        comparison.sentence.as_deref(),
+        Some(
+            "threads × 2 answered more requests a second than threads × 2 with the lock: 17510 requests/s, p99 1.2 \
+             ms against 86 requests/s, p99 2.3 s."
+        )
+    );
+}
+
+#[test]
+fn the_sentence_names_every_setting_that_differs_affinity_included() {
+    let unpinned = plan("cpu", Model::Threads, 2, false, &[]);
+    let mut pinned = unpinned.clone();
+    pinned.affinity = crate::engine::affinity::Affinity::Single;
+    let sentence = compare(&[run(&pinned, 4.0), run(&unpinned, 3.0)]).sentence.expect("two rows");
+    assert_eq!(
+        sentence,
+        "threads × 2 unpinned ran 1.33× faster than threads × 2 pinned to one CPU: on one CPU its workers take turns."
+    );
+    let mut slower_switch = plan("cpu", Model::Threads, 2, true, &[]);
+    slower_switch.gil = Some(Duration::from_millis(100));
+    let locked = plan("cpu", Model::Threads, 2, true, &[]);
+    let (a, b) = verdict::labels(&locked, "", &slower_switch, "");
+    assert_eq!((a.as_str(), b.as_str()), ("threads × 2 with the lock (5 ms)", "threads × 2 with the lock (100 ms)"));
 }
