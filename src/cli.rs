@@ -13,10 +13,14 @@ use crate::sweep::{Models, SpecError, WorkerList};
 use crate::units::{parse_duration, parse_size, SizeError};
 use crate::workload::{all_options, by_name, Values, CATALOG};
 
+/// What `--version` prints after the name: the commit too, so that a bug report names the exact
+/// build (build.rs finds it).
+pub(crate) const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("CONCUR_TUI_GIT_COMMIT"), ")");
+
 #[derive(Debug, Parser)]
 #[command(
     name = "concur-tui",
-    version,
+    version = VERSION,
     about = "A concurrency lab in the terminal: threads vs processes, measured on your machine.",
     long_about = "Without a subcommand, opens the dashboard (needs a terminal). \
                   `concur-tui run` runs the same engine headless, for scripts and CI."
