@@ -43,6 +43,17 @@ pub(crate) enum Command {
     /// Measure like hyperfine: repeated, interleaved runs of several models at several worker
     /// counts, with spread, speedup, Amdahl's law fitted, and exports.
     Bench(BenchArgs),
+    /// Print a shell's completion script, such as `concur-tui completions bash`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, in roff (`concur-tui man | man -l -` shows it).
+    Man {
+        /// A subcommand's own page instead, such as `run` for concur-tui-run(1).
+        #[arg(value_parser = crate::man_and_completions::page_subcommand)]
+        subcommand: Option<String>,
+    },
     /// A worker process started with --start spawn (internal).
     #[command(name = "__worker", hide = true)]
     Worker { spec: String },
