@@ -14,10 +14,14 @@ use crate::ui::theme::Background;
 use crate::units::{parse_duration, parse_size, SizeError};
 use crate::workload::{all_options, by_name, Values, CATALOG};
 
+/// What `--version` prints after the name: the commit too, so that a bug report names the exact
+/// build (build.rs finds it).
+pub(crate) const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("CONCUR_TUI_GIT_COMMIT"), ")");
+
 #[derive(Debug, Parser)]
 #[command(
     name = "concur-tui",
-    version,
+    version = VERSION,
     about = "A concurrency lab in the terminal: threads vs processes, measured on your machine.",
     long_about = "Without a subcommand, opens the dashboard (needs a terminal). \
                   `concur-tui run` runs the same engine headless, for scripts and CI."
@@ -65,6 +69,17 @@ pub(crate) enum Command {
     /// Measure like hyperfine: repeated, interleaved runs of several models at several worker
     /// counts, with spread, speedup, Amdahl's law fitted, and exports.
     Bench(BenchArgs),
+    /// Print a shell's completion script, such as `concur-tui completions bash`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, in roff (`concur-tui man | man -l -` shows it).
+    Man {
+        /// A subcommand's own page instead, such as `run` for concur-tui-run(1).
+        #[arg(value_parser = crate::man_and_completions::page_subcommand)]
+        subcommand: Option<String>,
+    },
     /// A worker process started with --start spawn (internal).
     #[command(name = "__worker", hide = true)]
     Worker { spec: String },

@@ -14,6 +14,7 @@
 //!   public only for `dashboard::frame_cost`, which the frame bench drives.
 //! - [`program`]: what the binary does: hooks, the command line, dispatch.
 //! - [`headless`]: `concur-tui run`, `bench` and `list`, the engine without a screen.
+//! - [`man_and_completions`]: `concur-tui completions` and `man`, generated from [`cli`].
 //! - [`signals`]: SIGINT, SIGTERM and SIGHUP turned into messages on a channel.
 //! - [`console`]: stdout and stderr written without a panic when they fail.
 //! - [`files`]: the files the program writes: never through a link, never left half-written.
@@ -30,6 +31,7 @@ pub mod dashboard;
 pub mod engine;
 pub(crate) mod files;
 pub(crate) mod headless;
+pub(crate) mod man_and_completions;
 pub mod program;
 pub(crate) mod report;
 pub(crate) mod signals;

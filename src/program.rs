@@ -1,6 +1,6 @@
 //! What the binary does: install the error and panic hooks, parse the command line, dispatch to
-//! the dashboard, `run`, `bench`, `list` or a spawned worker, and print whatever error ends it,
-//! in one place. `main.rs` only calls [`main`].
+//! the dashboard, `run`, `bench`, `list`, `completions`, `man` or a spawned worker, and print
+//! whatever error ends it, in one place. `main.rs` only calls [`main`].
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -12,6 +12,7 @@ use crate::engine::workers::spawned::SpawnedError;
 use crate::engine::workers::worker::is_worker_thread;
 use crate::headless::bench::BenchError;
 use crate::headless::RunError;
+use crate::man_and_completions::{write_completions, write_man_page};
 use crate::{dashboard, headless};
 use clap::Parser;
 
@@ -27,6 +28,8 @@ enum ProgramError {
     StdoutClosed,
     #[error("cannot write the list: {0}")]
     List(std::io::Error),
+    #[error("cannot write the {0}: {1}")]
+    Print(&'static str, std::io::Error),
     #[error(transparent)]
     Run(#[from] RunError),
     #[error(transparent)]
@@ -46,7 +49,7 @@ impl ProgramError {
             Self::Run(error) => error.exit_code(),
             Self::Bench(error) => error.exit_code(),
             Self::Usage(_) | Self::StdoutClosed | Self::Worker(_) | Self::NoTerminal => 2,
-            Self::Hooks(_) | Self::List(_) | Self::Dashboard(_) => 1,
+            Self::Hooks(_) | Self::List(_) | Self::Print(..) | Self::Dashboard(_) => 1,
         }
     }
 }
@@ -93,6 +96,12 @@ fn run() -> Result<i32, ProgramError> {
         Some(Command::List) => headless::list(&mut std::io::stdout().lock()).map(|()| 0).map_err(ProgramError::List),
         Some(Command::Run(args)) => Ok(headless::run(&args, cli.grace)?),
         Some(Command::Bench(args)) => Ok(headless::bench::bench(&args, cli.grace)?),
+        Some(Command::Completions { shell }) => write_completions(shell, &mut std::io::stdout().lock())
+            .map(|()| 0)
+            .map_err(|error| ProgramError::Print("completion script", error)),
+        Some(Command::Man { subcommand }) => write_man_page(subcommand.as_deref(), &mut std::io::stdout().lock())
+            .map(|()| 0)
+            .map_err(|error| ProgramError::Print("man page", error)),
         Some(Command::Worker { spec }) => Ok(crate::engine::workers::spawned::worker_main(&spec)?),
         None => run_dashboard(cli.grace, cli.theme),
     }
