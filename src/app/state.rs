@@ -190,6 +190,10 @@ pub(crate) struct CoreView {
     pub history: VecDeque<u8>,
 }
 
+/// How many finished runs the results table keeps, so that the dashboard's memory stays bounded
+/// over any number of runs.
+pub(crate) const RESULTS_KEPT: usize = 200;
+
 /// An ended run, as the results keep it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ResultRow {
@@ -383,13 +387,22 @@ impl State {
     /// Adds an ended run and recomputes the results table; the machine's business is what
     /// the Cores panel measured over the run's last second. Only the last run keeps its
     /// timeline (the workers panel and the trace export read it): the table and the saved
-    /// files need none, and at a thousand workers each is half a megabyte.
+    /// files need none, and at a thousand workers each is half a megabyte. Only the last
+    /// [`RESULTS_KEPT`] runs stay: each keeps every worker's figures, which the saved files
+    /// promise (0.2 MB a run of a thousand workers), so the oldest goes, with a message.
     pub(crate) fn add_result(&mut self, report: RunReport) {
         if let Some(previous) = self.results.last_mut() {
             previous.report.timeline = Timeline::default();
         }
         let busy = self.share.others_recent() > BUSY_OTHERS;
         self.results.push(ResultRow { report, busy });
+        if self.results.len() > RESULTS_KEPT {
+            let dropped = self.results.len() - RESULTS_KEPT;
+            self.results.drain(..dropped);
+            self.message = Some(format!(
+                "the results keep the last {RESULTS_KEPT} runs: the oldest was dropped (w saves them first)"
+            ));
+        }
         self.comparison = compare(&self.results);
         self.results_scroll = self.comparison.rows.len().saturating_sub(1);
     }

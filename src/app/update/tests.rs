@@ -585,3 +585,14 @@ fn e_during_a_run_exports_that_run_once_it_ends() {
     assert_eq!(state.results.len(), 1);
     assert_eq!(press(&mut state, "e"), vec![Command::ExportTrace], "after it, at once");
 }
+
+#[test]
+fn the_results_keep_a_bounded_number_of_runs_and_say_so() {
+    let mut state = new_state();
+    let request = asked(&mut state, "\n");
+    for _ in 0..crate::app::state::RESULTS_KEPT + 3 {
+        update(&mut state, Event::Finished(with_timeline(&request)));
+    }
+    assert_eq!(state.results.len(), crate::app::state::RESULTS_KEPT, "the oldest runs go");
+    assert!(state.message.as_deref().is_some_and(|message| message.contains("oldest")), "{:?}", state.message);
+}
