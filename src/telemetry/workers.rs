@@ -17,6 +17,8 @@ pub(crate) enum WorkerState {
     Running,
     /// Waiting for the emulated interpreter lock.
     LockWait,
+    /// Meant to run, but preempted and not yet given a CPU back (the kernel's switches).
+    WaitingForCpu,
     /// In a wait that uses no CPU: a sleep, I/O, an exchange with the coordinator.
     Blocked,
     /// Between tasks.
@@ -32,9 +34,10 @@ pub(crate) enum WorkerState {
 }
 
 impl WorkerState {
-    pub(crate) const ALL: [Self; 13] = [
+    pub(crate) const ALL: [Self; 14] = [
         Self::Pending,
         Self::Running,
+        Self::WaitingForCpu,
         Self::LockWait,
         Self::Blocked,
         Self::Idle,
@@ -54,6 +57,8 @@ impl WorkerState {
             Self::Pending => "pending",
             Self::Running => "running",
             Self::LockWait => "lock wait",
+            // The state column's width; the timeline's legend spells it out.
+            Self::WaitingForCpu => "cpu wait",
             Self::Blocked => "blocked",
             Self::Idle => "idle",
             Self::Paused => "paused",
@@ -136,6 +141,8 @@ pub(crate) struct LockFigures {
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub(crate) struct TimeSplit {
     pub running: f64,
+    /// Meant to run, preempted: on no CPU.
+    pub waiting_for_cpu: f64,
     pub lock_wait: f64,
     pub blocked: f64,
     pub idle: f64,
@@ -150,6 +157,7 @@ impl TimeSplit {
             let share = |activity| life.time_in(activity) as f64 / total as f64;
             Self {
                 running: share(Activity::Running) + share(Activity::Draining),
+                waiting_for_cpu: share(Activity::WaitingForCpu),
                 lock_wait: share(Activity::LockWait),
                 blocked: share(Activity::Blocked),
                 idle: share(Activity::Idle) + share(Activity::Paused),
@@ -197,6 +205,7 @@ impl RunView {
                 let in_task = matches!(
                     state,
                     WorkerState::Running
+                        | WorkerState::WaitingForCpu
                         | WorkerState::LockWait
                         | WorkerState::Blocked
                         | WorkerState::Paused
@@ -322,6 +331,7 @@ impl WorkerState {
         match activity {
             Activity::Running | Activity::End => Self::Running,
             Activity::LockWait => Self::LockWait,
+            Activity::WaitingForCpu => Self::WaitingForCpu,
             Activity::Blocked => Self::Blocked,
             Activity::Idle => Self::Idle,
             Activity::Paused => Self::Paused,
