@@ -99,6 +99,8 @@ pub(crate) struct WorkerView {
     pub core: Option<usize>,
     pub cpu_seconds: f64,
     pub lock_wait_seconds: f64,
+    /// Meant to run but preempted, as the kernel's switches showed (0 without them).
+    pub waiting_for_cpu_seconds: f64,
     pub pid: i32,
     pub tid: i32,
     /// Why it ended, when it ended badly (signal, panic, exit code).
@@ -225,6 +227,8 @@ impl RunView {
                     core: usize::try_from(slot.core.load(Ordering::Relaxed)).ok(),
                     cpu_seconds: ns_to_seconds(slot.cpu_ns.load(Ordering::Relaxed)),
                     lock_wait_seconds: ns_to_seconds(slot.lock_wait_ns.load(Ordering::Relaxed)),
+                    waiting_for_cpu_seconds: lives[index]
+                        .map_or(0.0, |life| ns_to_seconds(life.time_in(Activity::WaitingForCpu))),
                     pid: slot.pid.load(Ordering::Relaxed),
                     tid: slot.tid.load(Ordering::Relaxed),
                     reason: ended
@@ -285,6 +289,7 @@ impl WorkerView {
             core,
             cpu_seconds,
             lock_wait_seconds: 0.0,
+            waiting_for_cpu_seconds: 0.0,
             pid: 1,
             tid: 1,
             reason: None,
@@ -306,6 +311,7 @@ impl WorkerView {
             core: worker.cores.last().copied(),
             cpu_seconds: worker.cpu_seconds,
             lock_wait_seconds: worker.lock_wait_seconds,
+            waiting_for_cpu_seconds: worker.waiting_for_cpu_seconds,
             pid: worker.pid,
             tid: worker.tid,
             reason: worker.outcome.detail().or_else(|| memory_note(worker.pss_bytes)),

@@ -174,6 +174,7 @@ mod tests {
             core: Some(index % 2),
             cpu_seconds: 0.25,
             lock_wait_seconds: 0.125,
+            waiting_for_cpu_seconds: 0.0,
             pid: 5000,
             tid: 5001 + index as i32,
             reason: (state == WorkerState::Crashed).then(|| "crashed (panic: boom)".to_owned()),
