@@ -134,7 +134,7 @@ impl Run {
         slot.current_task.store(0, Ordering::Relaxed);
         slot.set_state(SlotState::Pending);
         self.timeline.reopen(index);
-        self.observer.reopen(index);
+        self.observer.reopen(&self.board, index);
         let spec = WorkerSpec {
             index,
             board: &self.board,

@@ -71,8 +71,11 @@ impl PerfEvents for KernelPerfEvents {
 /// How the observer watches one worker.
 #[derive(Debug)]
 enum Watch {
-    /// Its thread has not said who it is yet.
-    Unseen,
+    /// Its thread has not said who it is yet: the slot holds no tid, or still the tid of the
+    /// life it replaces.
+    Unseen {
+        stale_tid: i32,
+    },
     Perf(SwitchStream),
     /// An event-loop task: the stream of worker `index`, on the same thread, serves it too.
     SharesWith {
@@ -107,7 +110,7 @@ impl Observer {
     pub(crate) fn new(workers: usize, events: Arc<dyn PerfEvents>) -> Self {
         Self {
             events,
-            watches: (0..workers).map(|_| Watch::Unseen).collect(),
+            watches: (0..workers).map(|_| Watch::Unseen { stale_tid: 0 }).collect(),
             tids: vec![0; workers],
             pending: vec![Vec::new(); workers],
             schedstat_waited_ns: vec![0; workers],
@@ -125,8 +128,8 @@ impl Observer {
             self.last_schedstat_ns = now_ns;
         }
         for index in 0..self.watches.len() {
-            if matches!(self.watches[index], Watch::Unseen) {
-                self.attach(board, index);
+            if let Watch::Unseen { stale_tid } = self.watches[index] {
+                self.attach(board, index, stale_tid);
             }
             match &mut self.watches[index] {
                 Watch::Perf(stream) => stream.read_into(&mut self.pending[index]),
@@ -142,10 +145,10 @@ impl Observer {
         }
     }
 
-    fn attach(&mut self, board: &Board, index: usize) {
+    fn attach(&mut self, board: &Board, index: usize, stale_tid: i32) {
         let slot = board.slot(index);
         let tid = slot.tid.load(std::sync::atomic::Ordering::Relaxed);
-        if tid == 0 {
+        if tid == 0 || tid == stale_tid {
             return;
         }
         let pid = slot.pid.load(std::sync::atomic::Ordering::Relaxed);
@@ -190,15 +193,16 @@ impl Observer {
                 file.sample();
                 self.schedstat_waited_ns[index] += file.waited_ns();
             }
-            Watch::Unseen | Watch::SharesWith { .. } | Watch::Unobserved | Watch::Ended => {}
+            Watch::Unseen { .. } | Watch::SharesWith { .. } | Watch::Unobserved | Watch::Ended => {}
         }
     }
 
-    /// Worker `index` is being replaced: its replacement is watched when it begins.
-    pub(crate) fn reopen(&mut self, index: usize) {
+    /// Worker `index` is being replaced: its replacement is watched once it has stored a tid of
+    /// its own (the slot still holds the one it replaces).
+    pub(crate) fn reopen(&mut self, board: &Board, index: usize) {
         self.close(index);
         if let Some(watch) = self.watches.get_mut(index) {
-            *watch = Watch::Unseen;
+            *watch = Watch::Unseen { stale_tid: board.slot(index).tid.load(std::sync::atomic::Ordering::Relaxed) };
             self.tids[index] = 0;
         }
     }
