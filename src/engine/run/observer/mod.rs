@@ -25,9 +25,10 @@ use schedstat::SchedstatFile;
 
 use crate::board::Board;
 
-/// The shortest time between two reads of the schedstat files: each read is a syscall per
-/// worker, and the totals need no frame rate.
-const SCHEDSTAT_EVERY_NS: u64 = 50_000_000;
+/// The shortest time between two reads of the schedstat files, per hundred workers: each read is
+/// a syscall per worker, and a thread's file is gone once it ends, so what it waited since the
+/// last read is lost. 10 ms keeps that loss small; 1,000 workers are read every 100 ms.
+const SCHEDSTAT_EVERY_NS_PER_HUNDRED: u64 = 10_000_000;
 
 /// Where a run's figures of waiting for a CPU came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -123,7 +124,9 @@ impl Observer {
 
     /// Watches every worker that has begun since the last poll and reads every stream.
     pub(crate) fn poll(&mut self, board: &Board, now_ns: u64) {
-        let sample_schedstat = now_ns.saturating_sub(self.last_schedstat_ns) >= SCHEDSTAT_EVERY_NS;
+        let hundreds = u64::try_from(self.watches.len().div_ceil(100)).unwrap_or(u64::MAX).max(1);
+        let every_ns = SCHEDSTAT_EVERY_NS_PER_HUNDRED.saturating_mul(hundreds);
+        let sample_schedstat = now_ns.saturating_sub(self.last_schedstat_ns) >= every_ns;
         if sample_schedstat {
             self.last_schedstat_ns = now_ns;
         }

@@ -11,12 +11,13 @@ use crate::engine::affinity::Affinity;
 use crate::engine::{Engine, Model, PlanRequest, RunReport};
 use crate::workload::by_name;
 
-/// Two cpu threads pinned to one CPU, so that they must take turns on it.
+/// Two cpu threads pinned to one CPU, so that they must take turns on it, for a few tenths of a
+/// second: schedstat is sampled, and a thread's last moments after its last sample are lost.
 fn two_threads_on_one_cpu(engine: &Engine) -> RunReport {
     let plan = PlanRequest {
         workers: Some(2),
         tasks: 4,
-        size: Some(3_000_000),
+        size: Some(20_000_000),
         affinity: Affinity::Single,
         ..PlanRequest::new(by_name("cpu").expect("cpu"), Model::Threads)
     }
