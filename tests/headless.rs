@@ -67,6 +67,18 @@ fn the_json_report_matches_its_snapshot() {
         }),
         ".workers[].cpu_seconds" => insta::dynamic_redaction(measured("seconds")),
         ".workers[].lock_wait_seconds" => insta::dynamic_redaction(measured("seconds")),
+        ".workers[].waiting_for_cpu_seconds" => insta::dynamic_redaction(measured("seconds")),
+        // Null when nothing was observed (workers too brief to be seen, or no source at all).
+        ".waiting_for_cpu_share" => insta::dynamic_redaction(|value, path| {
+            let share = value.as_f64();
+            assert!(value.is_nil() || share.is_some_and(|n| (0.0..=1.0).contains(&n)), "{path}: {value:?}");
+            "[share or null]"
+        }),
+        ".observer" => insta::dynamic_redaction(|value, path| {
+            let name = value.as_str().unwrap_or_default();
+            assert!(["perf", "schedstat", "none"].contains(&name), "{path}: {value:?}");
+            "[perf|schedstat|none]"
+        }),
         ".workers[].startup_seconds" => insta::dynamic_redaction(measured("seconds")),
         ".workers[].metrics.busy_seconds" => insta::dynamic_redaction(measured("seconds")),
         ".workers[].metrics.idle_seconds" => insta::dynamic_redaction(measured("seconds")),

@@ -27,11 +27,23 @@ pub enum Activity {
     Draining = 5,
     /// The worker left its loop; nothing follows.
     End = 6,
+    /// Meant to run, but the kernel had taken its CPU for another thread (a preemption) and
+    /// had not given one back yet. Never written by a worker: the engine's timeline derives it
+    /// from the kernel's context switches.
+    WaitingForCpu = 7,
 }
 
 impl Activity {
-    pub const ALL: [Self; 7] =
-        [Self::Idle, Self::Running, Self::LockWait, Self::Blocked, Self::Paused, Self::Draining, Self::End];
+    pub const ALL: [Self; 8] = [
+        Self::Idle,
+        Self::Running,
+        Self::LockWait,
+        Self::Blocked,
+        Self::Paused,
+        Self::Draining,
+        Self::End,
+        Self::WaitingForCpu,
+    ];
 
     #[must_use]
     pub fn from_raw(raw: u8) -> Option<Self> {
@@ -49,6 +61,7 @@ impl Activity {
             Self::Paused => "paused",
             Self::Draining => "draining",
             Self::End => "end",
+            Self::WaitingForCpu => "waiting for a CPU",
         }
     }
 }

@@ -25,7 +25,7 @@ pub use run::timeline;
 use std::sync::Arc;
 
 pub use plan::{DrainPolicy, Model, Plan, PlanError, PlanRequest, Schedule, StartMethod};
-pub use run::{CrashReason, WorkerOutcome};
+pub use run::{CrashReason, ObserverSource, WorkerOutcome};
 pub use run::{Phase, Run, RunOutcome, RunReport, StopReason, WorkerReport};
 pub(crate) use workers::pen::Pen;
 
@@ -63,6 +63,9 @@ pub struct Engine {
     preparer: run::preparer::Preparer,
     /// Where the workers of every run are kept, if the front end asked.
     pen: Option<Arc<dyn Pen>>,
+    /// How each run opens perf events on its workers' threads: the kernel, or in tests one
+    /// that refuses them.
+    perf_events: Arc<dyn run::observer::PerfEvents>,
 }
 
 impl Engine {
@@ -70,7 +73,7 @@ impl Engine {
     pub fn new() -> Result<Self, LaunchError> {
         let board = Arc::new(Board::create()?);
         let preparer = run::preparer::Preparer::start().map_err(|error| LaunchError::Prepare(error.to_string()))?;
-        Ok(Self { board, preparer, pen: None })
+        Ok(Self { board, preparer, pen: None, perf_events: Arc::new(run::observer::KernelPerfEvents) })
     }
 
     #[must_use]
@@ -81,6 +84,13 @@ impl Engine {
     /// Keeps the workers of every run from now on in `pen`.
     pub(crate) fn pen_workers(&mut self, pen: Arc<dyn Pen>) {
         self.pen = Some(pen);
+    }
+
+    /// Opens the perf events of every run from now on through `events` (tests: a kernel that
+    /// refuses them).
+    #[cfg(test)]
+    pub(crate) fn observe_with(&mut self, events: Arc<dyn run::observer::PerfEvents>) {
+        self.perf_events = events;
     }
 
     /// Launches every worker of `plan` before returning. On a failed launch the workers already

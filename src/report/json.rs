@@ -36,6 +36,8 @@ pub(crate) fn to_json(report: &RunReport) -> Value {
         "cpu_seconds": report.cpu_seconds,
         "peak_rss_bytes": report.peak_rss_bytes,
         "tasks_done": report.tasks_done,
+        "observer": report.observer.name(),
+        "waiting_for_cpu_share": report.waiting_for_cpu_share(),
         "workers": report.workers.iter().map(worker_json).collect::<Vec<_>>(),
         "metrics": metrics,
     })
@@ -70,6 +72,7 @@ fn worker_json(worker: &WorkerReport) -> Value {
         "cpu_seconds": worker.cpu_seconds,
         "cores": worker.cores,
         "lock_wait_seconds": worker.lock_wait_seconds,
+        "waiting_for_cpu_seconds": worker.waiting_for_cpu_seconds,
         "startup_seconds": worker.startup_seconds,
         "metrics": {
             "busy_seconds": worker.busy_seconds,

@@ -104,6 +104,7 @@ mod tests {
             cpu_seconds: 0.25 + index as f64 * 0.01,
             cores: vec![index],
             lock_wait_seconds: 0.0,
+            waiting_for_cpu_seconds: 0.0,
             startup_seconds: 0.000_4,
             busy_seconds: 0.25,
             idle_seconds: 0.0,

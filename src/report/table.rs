@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use crate::engine::affinity::format_cpu_list;
-use crate::engine::RunReport;
+use crate::engine::affinity::{allowed_cpus, format_cpu_list};
+use crate::engine::{Model, RunReport};
 use crate::units::{format_bytes, format_seconds, truncate};
 
 #[must_use]
@@ -62,9 +62,51 @@ pub(crate) fn to_table(report: &RunReport) -> String {
         format_seconds(report.cpu_seconds),
         format_bytes(report.peak_rss_bytes),
     );
+    if let Some(line) = waiting_line(report) {
+        let _ = writeln!(out, "{line}");
+    }
     let figures = workload_figures(report);
     if !figures.is_empty() {
         let _ = writeln!(out, "{}: {figures}", plan.workload);
+    }
+    out
+}
+
+/// How much of the workers' lives went to waiting for a CPU, and where that was seen: "1,000
+/// threads on 2 CPUs: 99.8 % of worker time waiting for a CPU (perf)". None when nothing was
+/// observed.
+#[must_use]
+pub(crate) fn waiting_line(report: &RunReport) -> Option<String> {
+    let share = report.waiting_for_cpu_share()?;
+    let plan = &report.plan;
+    let mut pinned: Vec<usize> = plan.pinning.iter().flatten().copied().collect();
+    pinned.sort_unstable();
+    pinned.dedup();
+    let cpus = if pinned.is_empty() { allowed_cpus().map_or(0, |cpus| cpus.len()) } else { pinned.len() };
+    let workers = match plan.model {
+        Model::Threads => "threads",
+        Model::Processes => "processes",
+        Model::Async => "tasks on one loop",
+        Model::Sequential => "worker",
+    };
+    Some(format!(
+        "{} {workers} on {cpus} CPU{}: {:.1} % of worker time waiting for a CPU ({})",
+        group_thousands(plan.workers),
+        if cpus == 1 { "" } else { "s" },
+        share * 100.0,
+        report.observer.name()
+    ))
+}
+
+/// `1000` as `1,000`.
+fn group_thousands(count: usize) -> String {
+    let digits = count.to_string();
+    let mut out = String::new();
+    for (at, digit) in digits.chars().enumerate() {
+        if at > 0 && (digits.len() - at).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
     }
     out
 }
@@ -126,7 +168,14 @@ pub(crate) fn to_summary(report: &RunReport, cause: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::format_figure;
+    use super::{format_figure, group_thousands};
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(group_thousands(2), "2");
+        assert_eq!(group_thousands(1000), "1,000");
+        assert_eq!(group_thousands(123_456), "123,456");
+    }
 
     #[test]
     fn figures_keep_three_significant_digits() {

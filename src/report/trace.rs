@@ -55,6 +55,7 @@ pub(crate) fn to_trace(report: &RunReport) -> Value {
             "workers": plan.workers,
             "gil": plan.gil.is_some(),
             "outcome": report.outcome.name(),
+            "observer": report.observer.name(),
             "missed_state_changes": timeline.workers.iter().map(|worker| worker.missed).sum::<u64>(),
         },
     })

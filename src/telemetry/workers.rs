@@ -17,6 +17,8 @@ pub(crate) enum WorkerState {
     Running,
     /// Waiting for the emulated interpreter lock.
     LockWait,
+    /// Meant to run, but preempted and not yet given a CPU back (the kernel's switches).
+    WaitingForCpu,
     /// In a wait that uses no CPU: a sleep, I/O, an exchange with the coordinator.
     Blocked,
     /// Between tasks.
@@ -32,9 +34,10 @@ pub(crate) enum WorkerState {
 }
 
 impl WorkerState {
-    pub(crate) const ALL: [Self; 13] = [
+    pub(crate) const ALL: [Self; 14] = [
         Self::Pending,
         Self::Running,
+        Self::WaitingForCpu,
         Self::LockWait,
         Self::Blocked,
         Self::Idle,
@@ -54,6 +57,8 @@ impl WorkerState {
             Self::Pending => "pending",
             Self::Running => "running",
             Self::LockWait => "lock wait",
+            // The state column's width; the timeline's legend spells it out.
+            Self::WaitingForCpu => "cpu wait",
             Self::Blocked => "blocked",
             Self::Idle => "idle",
             Self::Paused => "paused",
@@ -94,6 +99,8 @@ pub(crate) struct WorkerView {
     pub core: Option<usize>,
     pub cpu_seconds: f64,
     pub lock_wait_seconds: f64,
+    /// Meant to run but preempted, as the kernel's switches showed (0 without them).
+    pub waiting_for_cpu_seconds: f64,
     pub pid: i32,
     pub tid: i32,
     /// Why it ended, when it ended badly (signal, panic, exit code).
@@ -136,6 +143,8 @@ pub(crate) struct LockFigures {
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub(crate) struct TimeSplit {
     pub running: f64,
+    /// Meant to run, preempted: on no CPU.
+    pub waiting_for_cpu: f64,
     pub lock_wait: f64,
     pub blocked: f64,
     pub idle: f64,
@@ -150,6 +159,7 @@ impl TimeSplit {
             let share = |activity| life.time_in(activity) as f64 / total as f64;
             Self {
                 running: share(Activity::Running) + share(Activity::Draining),
+                waiting_for_cpu: share(Activity::WaitingForCpu),
                 lock_wait: share(Activity::LockWait),
                 blocked: share(Activity::Blocked),
                 idle: share(Activity::Idle) + share(Activity::Paused),
@@ -197,6 +207,7 @@ impl RunView {
                 let in_task = matches!(
                     state,
                     WorkerState::Running
+                        | WorkerState::WaitingForCpu
                         | WorkerState::LockWait
                         | WorkerState::Blocked
                         | WorkerState::Paused
@@ -216,6 +227,8 @@ impl RunView {
                     core: usize::try_from(slot.core.load(Ordering::Relaxed)).ok(),
                     cpu_seconds: ns_to_seconds(slot.cpu_ns.load(Ordering::Relaxed)),
                     lock_wait_seconds: ns_to_seconds(slot.lock_wait_ns.load(Ordering::Relaxed)),
+                    waiting_for_cpu_seconds: lives[index]
+                        .map_or(0.0, |life| ns_to_seconds(life.time_in(Activity::WaitingForCpu))),
                     pid: slot.pid.load(Ordering::Relaxed),
                     tid: slot.tid.load(Ordering::Relaxed),
                     reason: ended
@@ -276,6 +289,7 @@ impl WorkerView {
             core,
             cpu_seconds,
             lock_wait_seconds: 0.0,
+            waiting_for_cpu_seconds: 0.0,
             pid: 1,
             tid: 1,
             reason: None,
@@ -297,6 +311,7 @@ impl WorkerView {
             core: worker.cores.last().copied(),
             cpu_seconds: worker.cpu_seconds,
             lock_wait_seconds: worker.lock_wait_seconds,
+            waiting_for_cpu_seconds: worker.waiting_for_cpu_seconds,
             pid: worker.pid,
             tid: worker.tid,
             reason: worker.outcome.detail().or_else(|| memory_note(worker.pss_bytes)),
@@ -322,6 +337,7 @@ impl WorkerState {
         match activity {
             Activity::Running | Activity::End => Self::Running,
             Activity::LockWait => Self::LockWait,
+            Activity::WaitingForCpu => Self::WaitingForCpu,
             Activity::Blocked => Self::Blocked,
             Activity::Idle => Self::Idle,
             Activity::Paused => Self::Paused,

@@ -136,6 +136,7 @@ mod tests {
                 cpu_seconds: wall * 0.95,
                 cores: vec![index % 2],
                 lock_wait_seconds: 0.0,
+                waiting_for_cpu_seconds: 0.0,
                 startup_seconds: 0.000_2,
                 busy_seconds: wall * 0.9,
                 idle_seconds: wall * 0.1,
@@ -158,6 +159,7 @@ mod tests {
             replaced: Vec::new(),
             respawn_failures: Vec::new(),
             timeline: crate::engine::timeline::Timeline::default(),
+            observer: crate::engine::ObserverSource::None,
         }
     }
 
@@ -172,10 +174,11 @@ mod tests {
             core: Some(index % 2),
             cpu_seconds: 0.25,
             lock_wait_seconds: 0.125,
+            waiting_for_cpu_seconds: 0.0,
             pid: 5000,
             tid: 5001 + index as i32,
             reason: (state == WorkerState::Crashed).then(|| "crashed (panic: boom)".to_owned()),
-            split: Some(TimeSplit { running: 0.55, lock_wait: 0.3, blocked: 0.05, idle: 0.1 }),
+            split: Some(TimeSplit { running: 0.55, waiting_for_cpu: 0.0, lock_wait: 0.3, blocked: 0.05, idle: 0.1 }),
         }
     }
 

@@ -3,7 +3,7 @@
 //! their names, emphasis by bold and reverse).
 //!
 //! Text is drawn in the terminal's own foreground; emphasis is bold, dim or reverse. Colour marks
-//! meaning only, one meaning per colour: the run's work (running), the lock, waiting on I/O,
+//! meaning only, one meaning per colour: the run's work (running), waiting for a CPU, the lock, waiting on I/O,
 //! other programs, workers held by the user, success, failure, idleness, and keys. Colours are
 //! xterm's 256-colour indices, which every modern terminal draws as the same RGB, so that their
 //! contrast can be computed: each one reaches 4.5:1 (WCAG AA) against black in the dark palette
@@ -62,6 +62,8 @@ pub(crate) fn contrast(first: f64, second: f64) -> f64 {
 struct Palette {
     /// Running workers, the run's share of a core.
     running: u8,
+    /// Waiting for a CPU: meant to run, preempted.
+    waiting: u8,
     /// Waiting for the lock.
     lock: u8,
     /// Blocked on I/O or a sleep.
@@ -82,20 +84,22 @@ struct Palette {
 
 /// For black and dark backgrounds: contrast with black (xterm's default) in the comments.
 const DARK: Palette = Palette {
-    running: 44, // #00d7d7 11.7:1
-    lock: 208,   // #ff8700  8.7:1
-    blocked: 75, // #5fafff  9.1:1
-    others: 207, // #ff5fff  8.3:1
-    held: 141,   // #af87ff  7.7:1
-    good: 77,    // #5fd75f 11.4:1
-    bad: 203,    // #ff5f5f  7.1:1
-    idle: 244,   // #808080  5.3:1
-    key: 221,    // #ffd75f 15.1:1
+    running: 44,  // #00d7d7 11.7:1
+    waiting: 180, // #d7af87 10.2:1
+    lock: 208,    // #ff8700  8.7:1
+    blocked: 75,  // #5fafff  9.1:1
+    others: 207,  // #ff5fff  8.3:1
+    held: 141,    // #af87ff  7.7:1
+    good: 77,     // #5fd75f 11.4:1
+    bad: 203,     // #ff5f5f  7.1:1
+    idle: 244,    // #808080  5.3:1
+    key: 221,     // #ffd75f 15.1:1
 };
 
 /// For white and light backgrounds (`xterm -bg white`): contrast with white in the comments.
 const LIGHT: Palette = Palette {
     running: 23, // #005f5f  7.5:1
+    waiting: 95, // #875f5f  5.5:1
     lock: 130,   // #af5f00  4.7:1
     blocked: 26, // #005fd7  5.8:1
     others: 127, // #af00af  6.1:1
@@ -224,6 +228,7 @@ impl Theme {
             WorkerState::Pending | WorkerState::Idle => self.dim(),
             WorkerState::Running => self.activity(Activity::Running),
             WorkerState::LockWait => self.activity(Activity::LockWait),
+            WorkerState::WaitingForCpu => self.activity(Activity::WaitingForCpu),
             WorkerState::Blocked => self.activity(Activity::Blocked),
             WorkerState::Paused => self.activity(Activity::Paused),
             WorkerState::Draining => self.activity(Activity::Draining).add_modifier(Modifier::BOLD),
@@ -260,6 +265,7 @@ impl Theme {
         match activity {
             Activity::Running => |palette| palette.running,
             Activity::LockWait => |palette| palette.lock,
+            Activity::WaitingForCpu => |palette| palette.waiting,
             Activity::Blocked => |palette| palette.blocked,
             Activity::Idle | Activity::End => |palette| palette.idle,
             Activity::Paused | Activity::Draining => |palette| palette.held,
@@ -374,6 +380,7 @@ pub(crate) fn activity_glyph(activity: Activity) -> char {
     match activity {
         Activity::Running => '█',
         Activity::LockWait => '░',
+        Activity::WaitingForCpu => '▞',
         Activity::Blocked => '▒',
         Activity::Idle => '·',
         Activity::Paused => '‖',
@@ -482,11 +489,11 @@ mod tests {
     #[test]
     fn the_palettes_give_each_meaning_its_own_colour() {
         for palette in [DARK, LIGHT] {
-            let Palette { running, lock, blocked, others, held, good, bad, idle, key } = palette;
-            let mut colours = vec![running, lock, blocked, others, held, good, bad, idle, key];
+            let Palette { running, waiting, lock, blocked, others, held, good, bad, idle, key } = palette;
+            let mut colours = vec![running, waiting, lock, blocked, others, held, good, bad, idle, key];
             colours.sort_unstable();
             colours.dedup();
-            assert_eq!(colours.len(), 9, "{palette:?}");
+            assert_eq!(colours.len(), 10, "{palette:?}");
         }
     }
 

@@ -150,6 +150,7 @@ fn ctrl_c_drains_first_escalates_second_and_leaves_when_the_run_ends() {
         replaced: Vec::new(),
         respawn_failures: Vec::new(),
         timeline: crate::engine::timeline::Timeline::default(),
+        observer: crate::engine::ObserverSource::None,
     };
     update(&mut state, Event::Finished(report));
     assert_eq!(state.exit, Some(130));

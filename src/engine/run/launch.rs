@@ -134,6 +134,7 @@ impl Run {
         slot.current_task.store(0, Ordering::Relaxed);
         slot.set_state(SlotState::Pending);
         self.timeline.reopen(index);
+        self.observer.reopen(&self.board, index);
         let spec = WorkerSpec {
             index,
             board: &self.board,
@@ -153,7 +154,8 @@ impl Run {
                 slot.requested_ns.store(requested_ns, Ordering::Relaxed);
                 slot.current_task.store(current, Ordering::Relaxed);
                 slot.set_state(state);
-                self.timeline.close(&self.board, index, monotonic_ns());
+                self.observer.close(index);
+                self.timeline.close(&self.board, self.observer.pending_mut(), index, monotonic_ns());
                 self.respawn_failures.push((index, failure.reason()));
             }
         }

@@ -13,6 +13,7 @@ use crossbeam::channel::{Receiver, TryRecvError};
 
 use super::coordinator::Coordinators;
 use super::handle::Handle;
+use super::observer::Observer;
 use super::outcome::{Ending, WorkerOutcome};
 use super::preparer::Prepared;
 use super::result::MemoryMark;
@@ -63,6 +64,7 @@ impl Run {
             started_at: Instant::now(),
             started_ns,
             timeline: TimelineReader::new(started_ns, plan.workers),
+            observer: Observer::new(plan.workers, Arc::clone(&engine.perf_events)),
             workers: (0..plan.workers).map(|_| Handle::Pending).collect(),
             stop: None,
             paused: false,

@@ -12,19 +12,22 @@
 //! - `shutdown.rs`: the shutdown deadlines as a pure function of the time.
 //! - `coordinator.rs`: the program's side of each worker's line, for workloads that talk, and
 //!   a workload's service beside the workers (net's HTTP server), stopped after the last one.
-//! - `timeline.rs`: the workers' rings read into segments.
+//! - `observer/`: what the kernel saw of each worker's thread: its context switches.
+//! - `timeline.rs`: the workers' rings and switches read into segments.
 //! - `result.rs`: [`RunReport`] and building it from the board.
 
 mod coordinator;
 mod handle;
 mod launch;
 mod launching;
+pub(crate) mod observer;
 mod outcome;
 pub(super) mod preparer;
 mod result;
 mod shutdown;
 pub mod timeline;
 
+pub use observer::ObserverSource;
 pub use outcome::{CrashReason, WorkerOutcome};
 pub use result::{RunOutcome, RunReport, WorkerReport};
 pub use shutdown::StopReason;
@@ -44,6 +47,7 @@ use crate::workload::{LiveCells, Workload};
 use coordinator::Coordinators;
 use handle::{Handle, Reaping};
 use launching::Launching;
+use observer::Observer;
 use outcome::Ending;
 use result::{build_report, EndedRun, MemoryMark};
 use shutdown::{Due, Stopping};
@@ -78,6 +82,8 @@ pub struct Run {
     started_ns: u64,
     /// What each worker did, drained from the board's rings at every poll.
     timeline: TimelineReader,
+    /// What the kernel saw of each worker's thread, merged into the timeline at every poll.
+    observer: Observer,
     workers: Vec<Handle>,
     stop: Option<Stopping>,
     paused: bool,
@@ -250,7 +256,9 @@ impl Run {
     pub fn poll(&mut self) -> Phase {
         self.advance_launch();
         self.reap(false);
-        self.timeline.drain(&self.board, monotonic_ns());
+        let now_ns = monotonic_ns();
+        self.observer.poll(&self.board, now_ns);
+        self.timeline.drain(&self.board, self.observer.pending_mut(), now_ns);
         if let Some(stop) = self.stop {
             let now_ns = monotonic_ns();
             let due = shutdown::due(&stop, now_ns);
@@ -297,8 +305,12 @@ impl Run {
         // Every worker has ended, so every message it sent was answered: what the coordinators
         // gathered is complete.
         self.coordinators.end_all();
-        let timeline =
-            std::mem::replace(&mut self.timeline, TimelineReader::new(0, 0)).finish(&self.board, monotonic_ns());
+        self.observer.close_all();
+        let timeline = std::mem::replace(&mut self.timeline, TimelineReader::new(0, 0)).finish(
+            &self.board,
+            self.observer.pending_mut(),
+            monotonic_ns(),
+        );
         let mut report = build_report(&EndedRun {
             board: &self.board,
             plan: &self.plan,
@@ -319,6 +331,7 @@ impl Run {
             memory: &self.memory,
         });
         report.timeline = timeline;
+        report.add_waiting_for_cpu(&self.observer);
         report
     }
 
@@ -372,7 +385,8 @@ impl Run {
             // A worker that died holding permits of the board's semaphore gives them back now,
             // or the others would wait for them until the run is stopped.
             self.board.header().limits.give_back_held(&self.board.slot(index).permits_held);
-            self.timeline.close(&self.board, index, monotonic_ns());
+            self.observer.close(index);
+            self.timeline.close(&self.board, self.observer.pending_mut(), index, monotonic_ns());
         }
         for (index, outcome) in respawn {
             self.respawn(index, outcome);

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
+use super::observer::{Observer, ObserverSource};
 use super::outcome::{Ending, WorkerOutcome};
 use super::shutdown::StopReason;
 use super::timeline::Timeline;
-use crate::board::Board;
+use crate::board::{Activity, Board};
 use crate::engine::plan::{Model, Plan, StartMethod};
 use crate::units::ns_to_seconds;
 use crate::workload::{MetricsOf, RunCells, Workload};
@@ -60,6 +61,9 @@ pub struct WorkerReport {
     /// Every CPU the worker was seen running on.
     pub cores: Vec<usize>,
     pub lock_wait_seconds: f64,
+    /// Meant to run but off every CPU after a preemption (perf), or runnable and waiting on a
+    /// run queue (schedstat): what the kernel saw, see [`RunReport::observer`].
+    pub waiting_for_cpu_seconds: f64,
     /// From asking for the worker to its first instruction.
     pub startup_seconds: f64,
     /// Time inside tasks, and the rest of the run's wall time.
@@ -96,6 +100,8 @@ pub struct RunReport {
     pub respawn_failures: Vec<(usize, String)>,
     /// What every worker did, when: its states read from the board's rings.
     pub timeline: Timeline,
+    /// Where the workers' waiting for a CPU was seen.
+    pub observer: ObserverSource,
 }
 
 impl RunReport {
@@ -126,6 +132,34 @@ impl RunReport {
             replaced: Vec::new(),
             respawn_failures: Vec::new(),
             timeline: Timeline::default(),
+            observer: ObserverSource::None,
+        }
+    }
+
+    /// The share of the workers' lives (0 to 1) spent waiting for a CPU; None when nothing
+    /// was observed.
+    #[must_use]
+    pub fn waiting_for_cpu_share(&self) -> Option<f64> {
+        if self.observer == ObserverSource::None {
+            return None;
+        }
+        let lives: u64 = self
+            .timeline
+            .workers
+            .iter()
+            .map(|life| life.end_ns().unwrap_or(0).saturating_sub(life.start_ns().unwrap_or(0)))
+            .sum();
+        let waited: f64 = self.workers.iter().map(|worker| worker.waiting_for_cpu_seconds).sum();
+        (lives > 0).then(|| (waited / ns_to_seconds(lives)).clamp(0.0, 1.0))
+    }
+
+    /// Sets each worker's waiting for a CPU from the finished timeline (perf's switches) and
+    /// what schedstat showed, and the source.
+    pub(crate) fn add_waiting_for_cpu(&mut self, observer: &Observer) {
+        self.observer = observer.source();
+        for worker in &mut self.workers {
+            let seen: u64 = self.timeline.lives(worker.index).map(|life| life.time_in(Activity::WaitingForCpu)).sum();
+            worker.waiting_for_cpu_seconds = ns_to_seconds(seen + observer.schedstat_waited_ns(worker.index));
         }
     }
 
@@ -180,6 +214,7 @@ pub(crate) fn build_report(run: &EndedRun<'_>) -> RunReport {
             cpu_seconds: ns_to_seconds(cpu_ns),
             cores: slot.cores_seen(),
             lock_wait_seconds: ns_to_seconds(slot.lock_wait_ns.load(Ordering::Relaxed)),
+            waiting_for_cpu_seconds: 0.0,
             startup_seconds: if started >= requested && requested > 0 {
                 ns_to_seconds(started - requested)
             } else {
@@ -219,6 +254,7 @@ pub(crate) fn build_report(run: &EndedRun<'_>) -> RunReport {
         respawn_failures: run.respawn_failures.to_vec(),
         // The run handle moves its timeline in: it is the one large part of a report.
         timeline: Timeline::default(),
+        observer: ObserverSource::None,
     }
 }
 

@@ -1,10 +1,17 @@
-//! The run's history of what each worker did, read from the board's state rings: segments of one
-//! activity on one CPU, contiguous from a worker's first instruction to its end.
+//! The run's history of what each worker did, read from the board's state rings and merged with
+//! the kernel's context switches: segments of one activity on one CPU, contiguous from a
+//! worker's first instruction to its end.
+//!
+//! The ring says what the worker meant to do; the switches say whether it was on a CPU. A worker
+//! that meant to run (running or draining) and was preempted is `waiting for a CPU` from the
+//! switch out until its next switch in. A voluntary switch changes nothing: the worker's own
+//! record already says why it waits.
 //!
 //! The engine drains every ring into a [`Timeline`] at each `Run::poll` (one load per worker when
 //! nothing changed) and closes a worker's life when it reaps it; the finished report carries the
 //! result. This module only reads the board: it never writes a ring, starts or signals a worker.
 
+use super::observer::{Switch, SwitchKind};
 use crate::board::{Activity, Board, StateEvent};
 
 /// One stretch of a single activity on a single CPU.
@@ -191,6 +198,22 @@ enum Life {
 struct Cursor {
     next: u64,
     life: Life,
+    /// What the worker's ring last said it meant to do.
+    intent: Option<Activity>,
+    /// Off its CPU since a preemption, per the kernel.
+    preempted: bool,
+}
+
+impl Cursor {
+    const START: Self = Self { next: 0, life: Life::Awaiting, intent: None, preempted: false };
+
+    /// What the timeline shows: the intent, unless the worker meant to run and had no CPU.
+    fn shown(&self, intent: Activity) -> Activity {
+        match intent {
+            Activity::Running | Activity::Draining if self.preempted => Activity::WaitingForCpu,
+            _ => intent,
+        }
+    }
 }
 
 /// Drains the board's rings into a [`Timeline`]: the engine's side of the rings.
@@ -208,7 +231,7 @@ impl TimelineReader {
     pub fn new(started_ns: u64, workers: usize) -> Self {
         Self {
             timeline: Timeline { started_ns, workers: Vec::new() },
-            cursors: vec![Cursor { next: 0, life: Life::Awaiting }; workers],
+            cursors: vec![Cursor::START; workers],
             scratch: Vec::new(),
         }
     }
@@ -218,10 +241,11 @@ impl TimelineReader {
         &self.timeline
     }
 
-    /// Reads what every ring gained since the last drain; open lives extend to `now_ns`.
-    pub fn drain(&mut self, board: &Board, now_ns: u64) {
+    /// Reads what every ring gained since the last drain, with the switches the kernel reported
+    /// (`switches[index]`, taken); open lives extend to `now_ns`.
+    pub(crate) fn drain(&mut self, board: &Board, switches: &mut [Vec<Switch>], now_ns: u64) {
         for index in 0..self.cursors.len() {
-            self.drain_one(board, index);
+            self.drain_one(board, index, switches.get_mut(index));
         }
         for cursor in &self.cursors {
             if let Life::Open { at } = cursor.life {
@@ -232,51 +256,93 @@ impl TimelineReader {
         }
     }
 
-    fn drain_one(&mut self, board: &Board, index: usize) {
+    /// Merges worker `index`'s new ring events and switches in time order.
+    fn drain_one(&mut self, board: &Board, index: usize, switches: Option<&mut Vec<Switch>>) {
         let Some(cursor) = self.cursors.get_mut(index) else { return };
         let slot = board.slot(index);
-        if slot.ring.head() <= cursor.next {
-            return;
+        let mut events = std::mem::take(&mut self.scratch);
+        events.clear();
+        let mut missed = 0;
+        if slot.ring.head() > cursor.next {
+            let read = slot.ring.read(cursor.next, &mut events);
+            cursor.next = read.next;
+            missed = read.missed;
         }
-        self.scratch.clear();
-        let read = slot.ring.read(cursor.next, &mut self.scratch);
-        cursor.next = read.next;
-        let mut missed = read.missed;
-        for event in self.scratch.drain(..) {
-            let at = match cursor.life {
-                Life::Closed => continue,
-                Life::Open { at } => at,
-                Life::Awaiting => {
-                    self.timeline.workers.push(WorkerTimeline {
-                        index,
-                        pid: slot.pid.load(std::sync::atomic::Ordering::Relaxed),
-                        tid: slot.tid.load(std::sync::atomic::Ordering::Relaxed),
-                        open: true,
-                        ..WorkerTimeline::default()
-                    });
-                    let at = self.timeline.workers.len() - 1;
-                    cursor.life = Life::Open { at };
-                    at
-                }
+        let mut kernel = switches.map(std::mem::take).unwrap_or_default();
+        let mut ring_events = events.drain(..).peekable();
+        let mut switch_events = kernel.drain(..).peekable();
+        loop {
+            let ring_first = match (ring_events.peek(), switch_events.peek()) {
+                (Some(event), Some(switch)) => event.ns <= switch.ns,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
             };
-            let worker = &mut self.timeline.workers[at];
-            worker.missed += std::mem::take(&mut missed);
-            if event.activity == Activity::End {
-                if worker.segments.is_empty() {
-                    worker.push(StateEvent { activity: Activity::Idle, ..event });
+            if ring_first {
+                if let Some(event) = ring_events.next() {
+                    self.apply_event(board, index, event, &mut missed);
                 }
-                worker.close_at(event.ns);
-                cursor.life = Life::Awaiting;
-            } else {
-                worker.push(event);
+            } else if let Some(switch) = switch_events.next() {
+                self.apply_switch(index, switch);
             }
+        }
+        drop(ring_events);
+        self.scratch = events;
+    }
+
+    /// One of the worker's own state changes.
+    fn apply_event(&mut self, board: &Board, index: usize, event: StateEvent, missed: &mut u64) {
+        let cursor = &mut self.cursors[index];
+        let at = match cursor.life {
+            Life::Closed => return,
+            Life::Open { at } => at,
+            Life::Awaiting => {
+                let slot = board.slot(index);
+                self.timeline.workers.push(WorkerTimeline {
+                    index,
+                    pid: slot.pid.load(std::sync::atomic::Ordering::Relaxed),
+                    tid: slot.tid.load(std::sync::atomic::Ordering::Relaxed),
+                    open: true,
+                    ..WorkerTimeline::default()
+                });
+                let at = self.timeline.workers.len() - 1;
+                cursor.life = Life::Open { at };
+                at
+            }
+        };
+        let worker = &mut self.timeline.workers[at];
+        worker.missed += std::mem::take(missed);
+        if event.activity == Activity::End {
+            if worker.segments.is_empty() {
+                worker.push(StateEvent { activity: Activity::Idle, ..event });
+            }
+            worker.close_at(event.ns);
+            cursor.life = Life::Awaiting;
+            cursor.intent = None;
+        } else {
+            cursor.intent = Some(event.activity);
+            worker.push(StateEvent { activity: cursor.shown(event.activity), ..event });
+        }
+    }
+
+    /// One switch of the worker's thread on or off a CPU.
+    fn apply_switch(&mut self, index: usize, switch: Switch) {
+        let cursor = &mut self.cursors[index];
+        cursor.preempted = switch.kind == SwitchKind::OutPreempted;
+        let (Life::Open { at }, Some(intent)) = (cursor.life, cursor.intent) else { return };
+        let worker = &mut self.timeline.workers[at];
+        let Some(last) = worker.segments.last() else { return };
+        let activity = cursor.shown(intent);
+        let cpu = if switch.kind == SwitchKind::In { Some(switch.cpu) } else { last.cpu };
+        if activity != last.activity || cpu != last.cpu {
+            worker.push(StateEvent { ns: switch.ns, activity, cpu });
         }
     }
 
     /// Worker `index` has ended (reaped, joined, or given up on): reads the rest of its ring and
     /// ends its life at `now_ns` unless it recorded its own end.
-    pub fn close(&mut self, board: &Board, index: usize, now_ns: u64) {
-        self.drain_one(board, index);
+    pub(crate) fn close(&mut self, board: &Board, switches: &mut [Vec<Switch>], index: usize, now_ns: u64) {
+        self.drain_one(board, index, switches.get_mut(index));
         let Some(cursor) = self.cursors.get_mut(index) else { return };
         if let Life::Open { at } = cursor.life {
             self.timeline.workers[at].close_at(now_ns);
@@ -287,15 +353,15 @@ impl TimelineReader {
     /// Worker `index` is being replaced: the replacement's events begin a new life.
     pub fn reopen(&mut self, index: usize) {
         if let Some(cursor) = self.cursors.get_mut(index) {
-            cursor.life = Life::Awaiting;
+            *cursor = Cursor { next: cursor.next, ..Cursor::START };
         }
     }
 
     /// The finished timeline: every ring read to its end, every life still open ended at `now_ns`.
     #[must_use]
-    pub fn finish(mut self, board: &Board, now_ns: u64) -> Timeline {
+    pub(crate) fn finish(mut self, board: &Board, switches: &mut [Vec<Switch>], now_ns: u64) -> Timeline {
         for index in 0..self.cursors.len() {
-            self.close(board, index, now_ns);
+            self.close(board, switches, index, now_ns);
         }
         self.timeline
     }
@@ -324,7 +390,7 @@ mod tests {
         ring.record(110, Activity::Running, Some(0));
         ring.record(150, Activity::Running, Some(1));
         let mut reader = TimelineReader::new(90, 1);
-        reader.drain(&board, 200);
+        reader.drain(&board, &mut [], 200);
         let worker = &reader.timeline().workers[0];
         assert!(worker.open);
         assert_eq!(
@@ -337,7 +403,7 @@ mod tests {
         );
         ring.record(260, Activity::LockWait, Some(1));
         ring.record(300, Activity::End, Some(1));
-        reader.drain(&board, 400);
+        reader.drain(&board, &mut [], 400);
         let worker = &reader.timeline().workers[0];
         assert!(!worker.open);
         assert_eq!(worker.segments[2].end_ns, 260);
@@ -355,21 +421,75 @@ mod tests {
         ring.record(100, Activity::Idle, None);
         ring.record(120, Activity::Running, None);
         let mut reader = TimelineReader::new(0, 1);
-        reader.drain(&board, 130);
-        reader.close(&board, 0, 180);
+        reader.drain(&board, &mut [], 130);
+        reader.close(&board, &mut [], 0, 180);
         board.slot(0).pid.store(42, std::sync::atomic::Ordering::Relaxed);
         ring.record(190, Activity::Running, None);
-        reader.drain(&board, 200);
+        reader.drain(&board, &mut [], 200);
         assert_eq!(reader.timeline().workers.len(), 1, "events after a close belong to no life");
         reader.reopen(0);
         ring.record(210, Activity::Idle, None);
         ring.record(230, Activity::End, None);
-        let timeline = reader.finish(&board, 500);
+        let timeline = reader.finish(&board, &mut [], 500);
         let lives: Vec<_> = timeline.lives(0).collect();
         assert_eq!(lives.len(), 2);
         assert_eq!((lives[0].pid, lives[0].end_ns()), (41, Some(180)));
         assert_eq!(kinds(lives[1]), vec![(210, 230, Activity::Idle, None)]);
         assert_eq!(lives[1].pid, 42);
+    }
+
+    #[test]
+    fn a_preemption_while_running_is_waiting_for_a_cpu_until_the_switch_back_in() {
+        let board = board(1);
+        let ring = &board.slot(0).ring;
+        ring.record(100, Activity::Idle, Some(0));
+        ring.record(110, Activity::Running, Some(0));
+        ring.record(190, Activity::Blocked, Some(1));
+        ring.record(220, Activity::Running, Some(1));
+        let switch = |ns, kind, cpu| Switch { ns, kind, cpu };
+        let mut switches = vec![vec![
+            switch(150, SwitchKind::OutPreempted, 0),
+            switch(170, SwitchKind::In, 1),
+            switch(195, SwitchKind::OutVoluntary, 1),
+            switch(215, SwitchKind::In, 1),
+        ]];
+        let mut reader = TimelineReader::new(90, 1);
+        reader.drain(&board, &mut switches, 230);
+        assert!(switches[0].is_empty(), "the timeline takes the switches");
+        let worker = &reader.timeline().workers[0];
+        assert_eq!(
+            kinds(worker),
+            vec![
+                (100, 110, Activity::Idle, Some(0)),
+                (110, 150, Activity::Running, Some(0)),
+                (150, 170, Activity::WaitingForCpu, Some(0)),
+                (170, 190, Activity::Running, Some(1)),
+                (190, 220, Activity::Blocked, Some(1)),
+                (220, 230, Activity::Running, Some(1)),
+            ],
+            "a voluntary switch leaves the worker's own state"
+        );
+        assert_eq!(worker.time_in(Activity::WaitingForCpu), 20);
+    }
+
+    #[test]
+    fn a_worker_preempted_while_waiting_for_the_lock_still_waits_for_the_lock() {
+        let board = board(1);
+        let ring = &board.slot(0).ring;
+        ring.record(100, Activity::LockWait, Some(0));
+        let mut switches = vec![vec![Switch { ns: 120, kind: SwitchKind::OutPreempted, cpu: 0 }]];
+        let mut reader = TimelineReader::new(90, 1);
+        reader.drain(&board, &mut switches, 130);
+        ring.record(140, Activity::Running, Some(0));
+        reader.drain(&board, &mut [vec![Switch { ns: 150, kind: SwitchKind::In, cpu: 0 }]], 160);
+        assert_eq!(
+            kinds(&reader.timeline().workers[0]),
+            vec![
+                (100, 140, Activity::LockWait, Some(0)),
+                (140, 150, Activity::WaitingForCpu, Some(0)),
+                (150, 160, Activity::Running, Some(0)),
+            ]
+        );
     }
 
     #[test]
@@ -381,7 +501,7 @@ mod tests {
             ring.record(step * 10, activities[(step % 2) as usize], Some(0));
         }
         let mut reader = TimelineReader::new(0, 1);
-        reader.drain(&board, 10_000);
+        reader.drain(&board, &mut [], 10_000);
         let worker = &reader.timeline().workers[0];
         assert!(worker.missed > 0);
         assert_eq!(worker.missed + worker.segments.len() as u64, 1000);

@@ -131,12 +131,17 @@ fn glyph(mark: Mark) -> char {
     }
 }
 
-/// The legend: each activity (or each worker on a CPU lane) with its colour.
+/// The legend: each activity (or each worker on a CPU lane) with its colour. Waiting for a CPU
+/// is named only when the lanes show it: it needs the kernel's switches, and room.
 fn legend(mode: TimelineMode, lanes: &[Lane], label: usize, theme: Theme) -> Line<'static> {
     let mut spans = vec![Span::raw(" ".repeat(label))];
+    let waiting = Some(Mark::Activity(Activity::WaitingForCpu));
+    let shows_waiting =
+        lanes.iter().any(|lane| lane.cells.iter().any(|cell| cell.first == waiting || cell.rest == waiting));
     let marks: Vec<Mark> = match mode {
         TimelineMode::Workers => [
             Activity::Running,
+            Activity::WaitingForCpu,
             Activity::LockWait,
             Activity::Blocked,
             Activity::Idle,
@@ -144,6 +149,7 @@ fn legend(mode: TimelineMode, lanes: &[Lane], label: usize, theme: Theme) -> Lin
             Activity::Draining,
         ]
         .into_iter()
+        .filter(|activity| *activity != Activity::WaitingForCpu || shows_waiting)
         .map(Mark::Activity)
         .collect(),
         TimelineMode::Cpus => {

@@ -85,6 +85,44 @@ fn lock_turns_in_eighths_of_a_cell() {
     insta::assert_snapshot!(draw(&state_with(lock_turns(), TimelineMode::Workers, 2, true), 80, 6));
 }
 
+/// Two threads pinned to cpu0 without the lock: the kernel preempts each in turn, so each waits
+/// for the CPU while the other runs, and the CPU lane shows both.
+fn turns_on_one_cpu() -> Timeline {
+    let turn = |first: Activity, second: Activity| {
+        let mut pieces = vec![(Activity::Idle, 0, 1)];
+        for _ in 0..6 {
+            pieces.push((first, 0, 5));
+            pieces.push((second, 0, 5));
+        }
+        pieces
+    };
+    Timeline {
+        started_ns: START,
+        workers: vec![
+            life(0, 0, &turn(Activity::Running, Activity::WaitingForCpu)),
+            life(1, 1, &turn(Activity::WaitingForCpu, Activity::Running)),
+        ],
+    }
+}
+
+#[test]
+fn two_threads_on_one_cpu_wait_for_it_in_turn() {
+    insta::assert_snapshot!(draw(&state_with(turns_on_one_cpu(), TimelineMode::Workers, 2, false), 100, 6));
+}
+
+#[test]
+fn waiting_for_a_cpu_has_its_own_colour() {
+    let state = state_with(turns_on_one_cpu(), TimelineMode::Workers, 2, true);
+    let mut terminal = Terminal::new(TestBackend::new(100, 6)).expect("test backend");
+    let theme = Theme { color: true, background: state.background };
+    terminal.draw(|frame| render(frame, frame.area(), &state, theme)).expect("draw");
+    let waiting = theme.activity(Activity::WaitingForCpu).fg.expect("a colour");
+    let running = theme.activity(Activity::Running).fg.expect("a colour");
+    assert_ne!(waiting, running);
+    let cells = terminal.backend().buffer().content();
+    assert!(cells.iter().any(|cell| cell.fg == waiting), "no cell in the waiting colour");
+}
+
 #[test]
 fn one_lane_per_cpu_shows_who_ran_there() {
     insta::assert_snapshot!(draw(&state_with(lock_turns(), TimelineMode::Cpus, 2, false), 80, 6));

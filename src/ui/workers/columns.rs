@@ -20,9 +20,11 @@ pub(crate) enum WorkerColumn {
     Core,
     /// CPU time.
     Cpu,
-    /// Its time split into running, lock wait, blocked and idle.
+    /// Its time split into running, waiting for a CPU, lock wait, blocked and idle.
     Split,
     LockWait,
+    /// Time waiting for a CPU after a preemption.
+    CpuWait,
     /// pid/tid.
     Pid,
     /// Why it ended badly.
@@ -83,8 +85,8 @@ const SPLIT_MIN_WIDTH: u16 = 5;
 
 /// The columns in priority order, most wanted first: the base ones, then the time split's
 /// full width and the task rate (the split matters more: it is drawn narrower before the rate
-/// goes), then the lock wait (only when the run has a lock), pid/tid, and the reason a worker
-/// ended badly.
+/// goes), then the lock wait (only when the run has a lock), pid/tid, the reason a worker
+/// ended badly, and the time waiting for a CPU.
 fn claims(width: u16, workers: usize, lock: bool) -> Vec<Claim> {
     // Four digits from worker 1000 on.
     let index_width = if workers > 1000 { 4 } else { 3 };
@@ -102,7 +104,11 @@ fn claims(width: u16, workers: usize, lock: bool) -> Vec<Claim> {
     if lock {
         claims.push(Claim::optional(WorkerColumn::LockWait, 9));
     }
-    claims.extend([Claim::optional(WorkerColumn::Pid, 15), Claim::optional(WorkerColumn::Reason, 7)]);
+    claims.extend([
+        Claim::optional(WorkerColumn::Pid, 15),
+        Claim::optional(WorkerColumn::Reason, 7),
+        Claim::optional(WorkerColumn::CpuWait, 9),
+    ]);
     claims
 }
 
@@ -138,7 +144,7 @@ pub(crate) fn fit(width: u16, workers: usize, lock: bool) -> Vec<ShownColumn> {
 
 #[cfg(test)]
 mod tests {
-    use super::WorkerColumn::{Core, Cpu, Index, LockWait, Pid, Rate, Reason, Split, State, Task, Tasks};
+    use super::WorkerColumn::{Core, Cpu, CpuWait, Index, LockWait, Pid, Rate, Reason, Split, State, Task, Tasks};
     use super::*;
 
     fn names(shown: &[ShownColumn]) -> Vec<WorkerColumn> {
@@ -176,7 +182,8 @@ mod tests {
     #[test]
     fn at_120_every_column_shows_with_the_wide_gauge() {
         let shown = fit(120, 8, true);
-        assert_eq!(names(&shown), vec![Index, State, Task, Tasks, Rate, Core, Cpu, Split, LockWait, Pid, Reason]);
+        let every = vec![Index, State, Task, Tasks, Rate, Core, Cpu, Split, LockWait, CpuWait, Pid, Reason];
+        assert_eq!(names(&shown), every);
         assert_eq!(width_of(&shown, Task), Some(16));
         assert_eq!(shown.last().map(|shown| shown.constraint()), Some(Constraint::Min(7)), "the reason fills the rest");
         assert_eq!(width_of(&fit(95, 8, true), Task), Some(8), "the gauge doubles from 96 cells on");

@@ -1,0 +1,62 @@
+//! The observer inside a real run: perf's switches on the timeline where the kernel allows them,
+//! and schedstat's totals under a stand-in kernel that refuses perf events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::testing::RefusingPerfEvents;
+use super::ObserverSource;
+use crate::board::Activity;
+use crate::engine::affinity::Affinity;
+use crate::engine::{Engine, Model, PlanRequest, RunReport};
+use crate::workload::by_name;
+
+/// Two cpu threads pinned to one CPU, so that they must take turns on it, for a few tenths of a
+/// second: schedstat is sampled, and a thread's last moments after its last sample are lost.
+fn two_threads_on_one_cpu(engine: &Engine) -> RunReport {
+    let plan = PlanRequest {
+        workers: Some(2),
+        tasks: 4,
+        size: Some(20_000_000),
+        affinity: Affinity::Single,
+        ..PlanRequest::new(by_name("cpu").expect("cpu"), Model::Threads)
+    }
+    .validate()
+    .expect("plan");
+    let mut run = engine.start(&plan).expect("start");
+    run.wait(Duration::from_millis(10), |_| {});
+    run.finish()
+}
+
+#[test]
+fn refused_perf_events_fall_back_to_schedstat_totals_and_leave_the_timeline_as_recorded() {
+    let mut engine = Engine::new().expect("board");
+    engine.observe_with(Arc::new(RefusingPerfEvents));
+    let report = two_threads_on_one_cpu(&engine);
+    assert_eq!(report.observer, ObserverSource::Schedstat);
+    for worker in &report.workers {
+        assert!(worker.waiting_for_cpu_seconds > 0.0, "worker {}: {report:?}", worker.index);
+    }
+    let derived = report.timeline.workers.iter().map(|life| life.time_in(Activity::WaitingForCpu)).sum::<u64>();
+    assert_eq!(derived, 0, "schedstat gives totals, never moments");
+    assert!(report.waiting_for_cpu_share().is_some_and(|share| share > 0.0));
+}
+
+#[test]
+fn two_threads_on_one_cpu_each_wait_for_it_between_their_turns() {
+    let engine = Engine::new().expect("board");
+    let report = two_threads_on_one_cpu(&engine);
+    if report.observer != ObserverSource::Perf {
+        eprintln!("perf events are refused here ({:?}): the fallback test covers this kernel", report.observer);
+        return;
+    }
+    for life in &report.timeline.workers {
+        assert!(life.time_in(Activity::WaitingForCpu) > 0, "worker {}: {:?}", life.index, life.segments);
+        assert!(life.segments.windows(2).all(|pair| pair[0].end_ns == pair[1].start_ns), "a gap or an overlap");
+        let total: u64 = Activity::ALL.iter().map(|activity| life.time_in(*activity)).sum();
+        assert_eq!(total, life.end_ns().unwrap_or(0) - life.start_ns().unwrap_or(0), "the states tile the life");
+    }
+    for worker in &report.workers {
+        assert!(worker.waiting_for_cpu_seconds > 0.0, "worker {}", worker.index);
+    }
+}
