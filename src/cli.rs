@@ -23,8 +23,10 @@ pub(crate) const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ",
     name = "concur-tui",
     version = VERSION,
     about = "A concurrency lab in the terminal: threads vs processes, measured on your machine.",
-    long_about = "Without a subcommand, opens the dashboard (needs a terminal). \
-                  `concur-tui run` runs the same engine headless, for scripts and CI."
+    long_about = "Without a subcommand, opens the dashboard (needs a terminal), on the settings \
+                  flags of `run` given (the defaults shown are `run`'s; a flag not given keeps \
+                  the dashboard's own). `concur-tui run` runs the same engine headless, for \
+                  scripts and CI."
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -37,6 +39,9 @@ pub(crate) struct Cli {
     /// (dark when it does not say). NO_COLOR turns colour off whatever this says.
     #[arg(long, value_enum, default_value_t = ThemeChoice::Auto)]
     pub theme: ThemeChoice,
+    /// The dashboard's starting settings, in `run`'s flags.
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
 }
 
 /// `--theme`: which palette the dashboard uses.
@@ -101,6 +106,25 @@ pub(crate) struct RunArgs {
     /// The workload and how its tasks are laid out, shared with `bench`.
     #[command(flatten)]
     pub setup: SetupArgs,
+    /// The model, its workers, lock and drain, shared with the dashboard.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Replace a crashed worker process and redo its task (processes, dynamic schedule).
+    #[arg(long)]
+    pub respawn: bool,
+    /// table for people, json for scripts.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Also write every worker's states over time to FILE, in Chrome's trace format (open it in
+    /// Perfetto or chrome://tracing). The file is created before the run starts.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
+}
+
+/// What `run` and the dashboard both take besides the setup: the model, its workers, the lock
+/// and the drain.
+#[derive(Debug, Args)]
+pub(crate) struct ModelArgs {
     /// sequential: one worker; threads: N OS threads; processes: N forked processes; async: N tasks
     /// of one thread's event loop.
     #[arg(long, short = 'm', value_enum, default_value_t = Model::Threads)]
@@ -117,16 +141,16 @@ pub(crate) struct RunArgs {
     /// After a stop request, stop at the next chunk or after the task in hand.
     #[arg(long, value_enum, default_value_t = DrainPolicy::Chunk)]
     pub drain: DrainPolicy,
-    /// Replace a crashed worker process and redo its task (processes, dynamic schedule).
-    #[arg(long)]
-    pub respawn: bool,
-    /// table for people, json for scripts.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Also write every worker's states over time to FILE, in Chrome's trace format (open it in
-    /// Perfetto or chrome://tracing). The file is created before the run starts.
-    #[arg(long, value_name = "FILE")]
-    pub trace: Option<std::path::PathBuf>,
+}
+
+/// The dashboard's starting settings: `run`'s own flags, so that a `run` line opens the
+/// dashboard on the same settings. The flags not given keep the dashboard's own defaults.
+#[derive(Debug, Args)]
+pub(crate) struct DashboardArgs {
+    #[command(flatten)]
+    pub setup: SetupArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 /// What `run` and `bench` both take: the workload, its tasks, size and options, and how they
@@ -280,16 +304,29 @@ fn parse_affinity(text: &str) -> Result<Affinity, String> {
     text.parse().map_err(|error: crate::engine::affinity::AffinityError| error.to_string())
 }
 
-impl RunArgs {
-    /// The request these arguments make; a size is read in the workload's unit.
-    pub(crate) fn plan_request(&self, grace: Duration) -> Result<PlanRequest, SizeError> {
+impl ModelArgs {
+    /// The request `setup` and these arguments make; a size is read in the workload's unit.
+    pub(crate) fn plan_request(&self, setup: &SetupArgs, grace: Duration) -> Result<PlanRequest, SizeError> {
         Ok(PlanRequest {
             workers: self.workers,
             gil: self.gil.then(|| self.switch_interval.unwrap_or(DEFAULT_SWITCH_INTERVAL)),
             drain: self.drain,
-            respawn: self.respawn,
-            ..self.setup.request(self.model, grace)?
+            ..setup.request(self.model, grace)?
         })
+    }
+}
+
+impl RunArgs {
+    /// The request these arguments make; a size is read in the workload's unit.
+    pub(crate) fn plan_request(&self, grace: Duration) -> Result<PlanRequest, SizeError> {
+        Ok(PlanRequest { respawn: self.respawn, ..self.model.plan_request(&self.setup, grace)? })
+    }
+}
+
+impl DashboardArgs {
+    /// The request these arguments make, as `run` would make it.
+    pub(crate) fn plan_request(&self, grace: Duration) -> Result<PlanRequest, SizeError> {
+        self.model.plan_request(&self.setup, grace)
     }
 }
 

@@ -61,8 +61,15 @@ pub(crate) struct Ending {
     pub summary: String,
 }
 
+/// What the dashboard opens on: the selected workload, by catalog position, and the settings.
+#[derive(Debug)]
+pub(crate) struct Opening {
+    pub workload: usize,
+    pub settings: crate::app::state::Settings,
+}
+
 /// Runs the dashboard until the user quits or a signal ends it.
-pub(crate) fn run(grace: Duration, theme: crate::cli::ThemeChoice) -> Result<Ending, DashboardError> {
+pub(crate) fn run(grace: Duration, theme: crate::cli::ThemeChoice, opening: Opening) -> Result<Ending, DashboardError> {
     // The board first, before any other thread exists.
     let mut engine = Engine::new()?;
     // Before any worker: each admits itself to it at its start.
@@ -73,6 +80,8 @@ pub(crate) fn run(grace: Duration, theme: crate::cli::ThemeChoice) -> Result<End
     let cores = CoreSampler::start()?;
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let mut state = State::new(cpus, grace);
+    state.selected = opening.workload;
+    state.settings = opening.settings;
     state.workers_in_cgroup = in_cgroup;
     state.color = crate::ui::theme::Theme::from_env().color;
     // Only `--theme auto` asks the terminal for its background, and only where colour is on.

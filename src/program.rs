@@ -6,15 +6,21 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::app::state::Settings;
+use crate::cli::DashboardArgs;
 use crate::cli::{one_line_error, Cli, Command};
 use crate::dashboard::DashboardError;
+use crate::dashboard::Opening;
 use crate::engine::workers::spawned::SpawnedError;
 use crate::engine::workers::worker::is_worker_thread;
 use crate::headless::bench::BenchError;
 use crate::headless::RunError;
 use crate::man_and_completions::{write_completions, write_man_page};
+use crate::workload::position;
 use crate::{dashboard, headless};
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use std::time::Duration;
 
 /// Why the program could not do what it was asked; `main` prints it, once, as `error: …`.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +46,9 @@ enum ProgramError {
     NoTerminal,
     #[error(transparent)]
     Dashboard(#[from] DashboardError),
+    /// A flag of `run` that the dashboard has no setting for.
+    #[error("{0}")]
+    DashboardFlag(String),
 }
 
 impl ProgramError {
@@ -48,7 +57,7 @@ impl ProgramError {
         match self {
             Self::Run(error) => error.exit_code(),
             Self::Bench(error) => error.exit_code(),
-            Self::Usage(_) | Self::StdoutClosed | Self::Worker(_) | Self::NoTerminal => 2,
+            Self::Usage(_) | Self::StdoutClosed | Self::Worker(_) | Self::NoTerminal | Self::DashboardFlag(_) => 2,
             Self::Hooks(_) | Self::List(_) | Self::Print(..) | Self::Dashboard(_) => 1,
         }
     }
@@ -79,8 +88,9 @@ pub fn main() -> ExitCode {
 /// of what ran.
 fn run() -> Result<i32, ProgramError> {
     install_hooks().map_err(ProgramError::Hooks)?;
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command().try_get_matches().and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(error) if !error.use_stderr() => {
             // --help and --version.
             let _ = error.print();
@@ -103,7 +113,12 @@ fn run() -> Result<i32, ProgramError> {
             .map(|()| 0)
             .map_err(|error| ProgramError::Print("man page", error)),
         Some(Command::Worker { spec }) => Ok(crate::engine::workers::spawned::worker_main(&spec)?),
-        None => run_dashboard(cli.grace, cli.theme),
+        None => {
+            // Before the terminal check: a combination that cannot run is bad usage wherever
+            // the dashboard would have opened.
+            let opening = opening_settings(&cli.dashboard, &matches, cli.grace)?;
+            run_dashboard(cli.grace, cli.theme, opening)
+        }
     }
 }
 
@@ -128,12 +143,26 @@ fn stdout_was_closed() -> bool {
     STDOUT_CLOSED_AT_START.load(Ordering::Relaxed) || unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFL) } < 0
 }
 
+/// The dashboard's settings at its start: its defaults, with the `run` flags given on the command
+/// line. Refused as `run` refuses them: the request is checked as `run` makes it, then as the
+/// dashboard makes it from its settings, which is what its first Enter runs.
+fn opening_settings(args: &DashboardArgs, matches: &ArgMatches, grace: Duration) -> Result<Opening, ProgramError> {
+    let request = args.plan_request(grace).map_err(RunError::from)?;
+    request.validate().map_err(RunError::from)?;
+    let given = |id: &str| matches!(matches.value_source(id), Some(ValueSource::CommandLine));
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut settings = Settings::new(cpus, grace);
+    settings.adopt(&request, &given).map_err(ProgramError::DashboardFlag)?;
+    settings.request(request.workload).validate().map_err(RunError::from)?;
+    Ok(Opening { workload: position(request.workload), settings })
+}
+
 /// The dashboard, on a terminal only; its summary goes to stdout once the terminal is restored.
-fn run_dashboard(grace: std::time::Duration, theme: crate::cli::ThemeChoice) -> Result<i32, ProgramError> {
+fn run_dashboard(grace: Duration, theme: crate::cli::ThemeChoice, opening: Opening) -> Result<i32, ProgramError> {
     if !std::io::stdout().is_terminal() {
         return Err(ProgramError::NoTerminal);
     }
-    let ending = dashboard::run(grace, theme)?;
+    let ending = dashboard::run(grace, theme, opening)?;
     // The terminal may be gone (a hang-up): the summary is then lost, the results file and
     // the exit status are not.
     let _ = crate::console::print(&ending.summary);

@@ -492,3 +492,12 @@ fn under_async_the_lock_reads_not_applicable_and_enter_runs_without_a_refusal() 
     assert_eq!(dashboard.wait_exit(), 0);
     dashboard.assert_terminal_restored();
 }
+
+#[test]
+fn opens_on_the_run_flags_given_on_the_command_line() {
+    let mut dashboard = Dashboard::start(&["--workload", "io", "--workers", "4"], 120, 36);
+    dashboard.wait_for("Press Enter to run io");
+    dashboard.wait_for("workers  4");
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+}

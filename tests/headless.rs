@@ -417,3 +417,31 @@ fn kill_9_of_the_program_takes_its_worker_processes_with_it() {
     assert!(wait_until(Duration::from_secs(10), || workers.iter().all(|w| !alive(*w))), "{workers:?} outlived");
     common::assert_no_leftovers(&tag);
 }
+
+/// The dashboard takes `run`'s flags, and refuses what `run` refuses in the same one line, with
+/// exit status 2, before it looks for a terminal (here there is none).
+#[test]
+fn the_dashboard_refuses_what_run_refuses_before_it_needs_a_terminal() {
+    let cases: [&[&str]; 4] = [
+        &["--workload", "contention", "--model", "async"],
+        &["--workload", "io", "--model", "async", "--gil"],
+        &["--model", "sequential", "--workers", "3"],
+        &["--chunk", "4"],
+    ];
+    for args in cases {
+        let dashboard = run(args);
+        let with_run: Vec<&str> = std::iter::once("run").chain(args.iter().copied()).collect();
+        let headless = run(&with_run);
+        let stderr = String::from_utf8_lossy(&dashboard.stderr);
+        assert_eq!(dashboard.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?} not one line: {stderr}");
+        assert!(!stderr.contains("needs a terminal"), "{args:?}: the terminal was checked first");
+        assert_eq!(stderr, String::from_utf8_lossy(&headless.stderr), "{args:?}");
+    }
+    let output = run(&["--model", "processes", "--start", "spawn"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the dashboard cannot set --start"), "{stderr}");
+    let output = run(&["--workload", "io", "--workers", "4"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("needs a terminal"));
+}

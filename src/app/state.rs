@@ -159,6 +159,64 @@ impl Settings {
         self.lock && self.model != Model::Async
     }
 
+    /// Takes the settings that `given` names from `request`, `run`'s request from the command
+    /// line, so that the dashboard opens on them; the rest keep the dashboard's defaults.
+    /// `given(id)` says whether the flag with clap id `id` was on the command line. Err names
+    /// a flag the dashboard has no row for.
+    pub(crate) fn adopt(&mut self, request: &PlanRequest, given: &dyn Fn(&str) -> bool) -> Result<(), String> {
+        if let Some(flag) = ["chunk", "start"].into_iter().find(|id| given(id)) {
+            return Err(format!("the dashboard cannot set --{flag}; `concur-tui run` can"));
+        }
+        if given("model") {
+            self.model = request.model;
+        }
+        if let Some(workers) = request.workers {
+            self.workers = workers;
+        }
+        if given("tasks") {
+            self.tasks = request.tasks;
+        }
+        if let (Some(size), Some(slot)) = (request.size, self.sizes.get_mut(position(request.workload))) {
+            *slot = size;
+        }
+        if given("affinity") {
+            self.affinity = request.affinity.clone();
+        }
+        if let Some(switch_interval) = request.gil {
+            self.lock = true;
+            self.switch_interval = switch_interval;
+        }
+        if given("drain") {
+            self.drain = request.drain;
+        }
+        self.adopt_variant(request, given("schedule"))
+    }
+
+    /// Selects the variant of the request's workload that sets every workload option given
+    /// (and the schedule, when given); Err when no variant does.
+    fn adopt_variant(&mut self, request: &PlanRequest, schedule_given: bool) -> Result<(), String> {
+        let mut wanted: Vec<(String, String)> = request.options.clone();
+        if schedule_given {
+            let schedule = format!("{:?}", request.schedule).to_lowercase();
+            wanted.push(("schedule".to_owned(), schedule));
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let variants = request.workload.variants(self.model == Model::Processes);
+        let sets_all = |variant: &Variant| {
+            wanted.iter().all(|(flag, value)| variant.sets.iter().any(|(f, v)| f == flag && v == value))
+        };
+        if let (Some(index), Some(chosen)) =
+            (variants.iter().position(sets_all), self.variants.get_mut(position(request.workload)))
+        {
+            *chosen = index;
+            return Ok(());
+        }
+        let flags: Vec<String> = wanted.iter().map(|(flag, value)| format!("--{flag} {value}")).collect();
+        Err(format!("the dashboard's variant row has no variant with {}; `concur-tui run` takes it", flags.join(" ")))
+    }
+
     /// The plan request these settings make for `workload`.
     #[must_use]
     pub(crate) fn request(&self, workload: &'static dyn Kind) -> PlanRequest {
@@ -441,5 +499,37 @@ impl State {
         let base = baseline_request(request)?;
         let target = baseline_setup(base.workload, base.size?, base.tasks, &base.options)?;
         (!self.results.iter().any(|row| is_baseline(&row.report, &target))).then_some(base)
+    }
+}
+
+#[cfg(test)]
+mod adopt_tests {
+    use super::*;
+    use crate::workload::by_name;
+
+    fn contention() -> &'static dyn Kind {
+        by_name("contention").expect("in the catalog")
+    }
+
+    #[test]
+    fn takes_only_the_flags_given_and_picks_the_variant_that_sets_the_options() {
+        let mut settings = Settings::new(2, Duration::from_secs(3));
+        let mut request =
+            PlanRequest { workers: Some(4), tasks: 8, ..PlanRequest::new(contention(), Model::Processes) };
+        request.set("strategy", "atomic");
+        settings.adopt(&request, &|id| id == "model").expect("contention has an atomic variant");
+        assert_eq!(settings.model, Model::Processes);
+        assert_eq!(settings.workers, 4);
+        // `--tasks` was not given: the dashboard's own default stays.
+        assert_eq!(settings.tasks, 16);
+        assert_eq!(settings.variant_of(contention()).map(|variant| variant.label), Some("atomic"));
+    }
+
+    #[test]
+    fn refuses_a_flag_the_dashboard_has_no_row_for() {
+        let mut settings = Settings::new(2, Duration::from_secs(3));
+        let request = PlanRequest::new(contention(), Model::Threads);
+        let refusal = settings.adopt(&request, &|id| id == "chunk").expect_err("no chunk row");
+        assert!(refusal.contains("--chunk"), "{refusal}");
     }
 }
