@@ -189,19 +189,15 @@ fn the_table_report_reads_like_a_table() {
     let text = String::from_utf8(output.stdout).expect("utf-8");
     assert!(text.contains("worker") && text.contains("outcome") && text.contains("start-up"), "{text}");
     // io's digests prove only that each task ran once, so the report claims no more.
-    assert!(
-        text.lines().last().is_some_and(|l| l.starts_with("finished") && l.contains("every task ran once")),
-        "{text}"
-    );
+    // The run's line; the observer's share of waiting for a CPU may follow it, when the kernel's
+    // switches were seen before a run this short ended.
+    let ended = |text: &str| text.lines().find(|l| l.starts_with("finished")).map(str::to_owned);
+    assert!(ended(&text).is_some_and(|l| l.contains("every task ran once")), "{text}");
     assert!(!text.contains("checksum ok"), "{text}");
     assert!(output.stderr.is_empty(), "progress must stay off a piped stderr");
     let output = run(&["run", "-w", "cpu", "-m", "threads", "-n", "2", "-t", "2", "-s", "1000"]);
     let text = String::from_utf8(output.stdout).expect("utf-8");
-    assert!(
-        text.lines().last().is_some_and(|l| l.contains("checksum ok")),
-        "a computed sum is checked:
-{text}"
-    );
+    assert!(ended(&text).is_some_and(|l| l.contains("checksum ok")), "a computed sum is checked:\n{text}");
 }
 
 #[test]
