@@ -314,8 +314,7 @@ fn run(engine: &Engine, request: &PlanRequest) -> RunReport {
 
 fn median_of(repeats: usize, mut measure: impl FnMut() -> f64) -> f64 {
     let mut values: Vec<f64> = (0..repeats).map(|_| measure()).collect();
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    median(&mut values)
 }
 
 fn compare(label: &str, ours: f64, floor: Option<&f64>) {

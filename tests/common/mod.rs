@@ -162,15 +162,24 @@ pub(crate) fn alive(pid: i32) -> bool {
     !is_zombie(pid)
 }
 
-/// How many threads of program `pid` are workers that have begun: a worker thread names itself
+/// The `/proc` directories of program `pid`'s worker threads: a worker thread names itself
 /// (`worker-N`) just after its first instruction.
+fn worker_thread_dirs(pid: u32) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map_or_else(
+        |_| Vec::new(),
+        |tasks| {
+            tasks
+                .filter_map(Result::ok)
+                .map(|task| task.path())
+                .filter(|dir| std::fs::read_to_string(dir.join("comm")).is_ok_and(|c| c.starts_with("worker-")))
+                .collect()
+        },
+    )
+}
+
+/// How many threads of program `pid` are workers that have begun.
 pub(crate) fn worker_threads(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |tasks| {
-        tasks
-            .filter_map(Result::ok)
-            .filter(|task| std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.starts_with("worker-")))
-            .count()
-    })
+    worker_thread_dirs(pid).len()
 }
 
 /// How many workers of program `pid` sleep inside an `io` task right now: its threads named
@@ -178,14 +187,7 @@ pub(crate) fn worker_threads(pid: u32) -> usize {
 /// has not begun its first task does not sleep, so this tells "started a task" from "exists".
 pub(crate) fn workers_in_io_task(pid: u32) -> usize {
     let sleeping = |dir: String| std::fs::read_to_string(format!("{dir}/wchan")).is_ok_and(|w| w.contains("nanosleep"));
-    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |tasks| {
-        tasks
-            .filter_map(Result::ok)
-            .map(|task| task.path().display().to_string())
-            .filter(|dir| std::fs::read_to_string(format!("{dir}/comm")).is_ok_and(|c| c.starts_with("worker-")))
-            .filter(|dir| sleeping(dir.clone()))
-            .count()
-    });
+    let threads = worker_thread_dirs(pid).into_iter().filter(|dir| sleeping(dir.display().to_string())).count();
     threads + children_of(pid).into_iter().filter(|child| sleeping(format!("/proc/{child}"))).count()
 }
 

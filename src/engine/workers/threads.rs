@@ -82,22 +82,10 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// Names the calling thread `worker-N`, as `ps`, `top` and the trace show it, without
 /// allocating (the name is made on the stack; the kernel keeps at most 15 bytes).
 fn name_this_thread(index: usize) {
-    let mut name = *b"worker-\0\0\0\0\0\0\0\0\0";
-    let mut digits = [0u8; 20];
-    let mut rest = index;
-    let mut count = 0;
-    loop {
-        digits[count] = b'0' + (rest % 10) as u8;
-        count += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let room = name.len() - 1 - 7;
-    for (at, digit) in digits[..count.min(room)].iter().rev().enumerate() {
-        name[7 + at] = *digit;
-    }
+    // Formatting into a slice allocates nothing; what does not fit is cut, and the last byte
+    // stays NUL.
+    let mut name = [0u8; 16];
+    let _ = std::io::Write::write_fmt(&mut &mut name[..15], format_args!("worker-{index}"));
     // SAFETY: a NUL-terminated name of at most 16 bytes, for the calling thread.
     unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0, 0, 0) };
 }
