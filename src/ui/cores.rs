@@ -10,8 +10,9 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::cores_grid::{self, label_width, layout, CoreLayout, BLOCK, COLUMN_GAP};
+use super::glyphs::{sparkline, split_bar, OTHERS_GLYPH, RUN_GLYPH};
 use super::panel;
-use super::theme::{sparkline, split_bar, Theme, OTHERS_GLYPH, RUN_GLYPH};
+use super::theme::Theme;
 use crate::app::state::{CoreView, State};
 use crate::telemetry::WorkerState;
 use crate::units::truncate;

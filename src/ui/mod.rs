@@ -6,6 +6,7 @@ mod chart;
 mod cores;
 mod cores_grid;
 mod footer;
+mod glyphs;
 mod help;
 mod results;
 mod settings;

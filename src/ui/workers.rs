@@ -10,7 +10,8 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use self::columns::{ShownColumn, WorkerColumn};
-use super::theme::{activity_glyph, bar, stacked_cells, Theme};
+use super::glyphs::{activity_glyph, bar, stacked_cells};
+use super::theme::Theme;
 use super::{focused, panel};
 use crate::app::state::{Focus, State};
 use crate::app::workers::{order, progress_spread, ProgressSpread, WorkerSort};

@@ -14,8 +14,9 @@ mod lanes;
 
 use lanes::{cpu_lanes, window_for, worker_lanes, Lane, Mark, Paint, Window, EIGHTHS};
 
+use super::glyphs::activity_glyph;
 use super::panel;
-use super::theme::{activity_glyph, Theme};
+use super::theme::Theme;
 use crate::app::state::{State, TimelineMode};
 use crate::board::Activity;
 use crate::engine::timeline::Timeline;
