@@ -7,6 +7,7 @@ use clap::builder::PossibleValuesParser;
 use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::engine::affinity::Affinity;
+use crate::engine::plan::runtime::{Interpreter, PythonError, Runtime};
 use crate::engine::plan::DEFAULT_SWITCH_INTERVAL;
 use crate::engine::{DrainPolicy, Model, PlanRequest, Schedule};
 use crate::sweep::{Models, SpecError, WorkerList};
@@ -181,19 +182,59 @@ pub(crate) struct SetupArgs {
     /// The options of each workload, from the catalog.
     #[command(flatten)]
     pub workload_options: WorkloadOptions,
-    /// How worker processes start: fork, or spawn (re-execute this binary, as Python's spawn).
+    /// How worker processes start: fork, or spawn (re-execute this binary, as Python's spawn);
+    /// under --runtime python, multiprocessing's fork, spawn or forkserver.
     #[arg(long, value_enum, default_value_t = crate::engine::StartMethod::Fork)]
     pub start: crate::engine::StartMethod,
+    /// native: this program's own workers; python: CPython's threads, multiprocessing,
+    /// concurrent.futures pools and asyncio, with the interpreter's real GIL.
+    #[arg(long, value_enum, default_value_t = RuntimeChoice::Native)]
+    pub runtime: RuntimeChoice,
+    /// The Python interpreter for --runtime python (implies it) [default: python3 on PATH]: a
+    /// venv's python, python3.13t…
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<std::path::PathBuf>,
+}
+
+/// `--runtime`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum RuntimeChoice {
+    Native,
+    Python,
+}
+
+/// A request the command line cannot make: a size it cannot read, an interpreter it cannot use.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RequestError {
+    #[error("--size: {0}")]
+    Size(#[from] SizeError),
+    #[error("{0}")]
+    Python(#[from] PythonError),
 }
 
 impl SetupArgs {
+    /// The runtime asked for, its interpreter asked what it is.
+    pub(crate) fn runtime(&self) -> Result<Runtime, PythonError> {
+        match (self.runtime, &self.python) {
+            (RuntimeChoice::Native, None) => Ok(Runtime::Native),
+            (_, Some(path)) => Ok(Runtime::Python(Interpreter::probe(path)?)),
+            (RuntimeChoice::Python, None) => Ok(Runtime::Python(Interpreter::default_python()?)),
+        }
+    }
+
     /// A request for `model` with these settings, its size read in the workload's unit; the caller
     /// sets workers, lock and the rest.
-    pub(crate) fn request(&self, model: Model, grace: Duration) -> Result<PlanRequest, SizeError> {
+    pub(crate) fn request(&self, model: Model, grace: Duration) -> Result<PlanRequest, RequestError> {
         // The value parser admits catalog names only.
         let workload = by_name(&self.workload).unwrap_or(CATALOG[0]);
-        let size = self.size.as_deref().map(|text| parse_size(text, workload.size().short_unit)).transpose()?;
+        let runtime = self.runtime()?;
+        let unit = match (&runtime, workload.python()) {
+            (Runtime::Python(_), Some(twin)) => twin.size.short_unit,
+            _ => workload.size().short_unit,
+        };
+        let size = self.size.as_deref().map(|text| parse_size(text, unit)).transpose()?;
         Ok(PlanRequest {
+            runtime,
             tasks: self.tasks,
             size,
             affinity: self.affinity.clone(),
@@ -306,7 +347,7 @@ fn parse_affinity(text: &str) -> Result<Affinity, String> {
 
 impl ModelArgs {
     /// The request `setup` and these arguments make; a size is read in the workload's unit.
-    pub(crate) fn plan_request(&self, setup: &SetupArgs, grace: Duration) -> Result<PlanRequest, SizeError> {
+    pub(crate) fn plan_request(&self, setup: &SetupArgs, grace: Duration) -> Result<PlanRequest, RequestError> {
         Ok(PlanRequest {
             workers: self.workers,
             gil: self.gil.then(|| self.switch_interval.unwrap_or(DEFAULT_SWITCH_INTERVAL)),
@@ -318,14 +359,14 @@ impl ModelArgs {
 
 impl RunArgs {
     /// The request these arguments make; a size is read in the workload's unit.
-    pub(crate) fn plan_request(&self, grace: Duration) -> Result<PlanRequest, SizeError> {
+    pub(crate) fn plan_request(&self, grace: Duration) -> Result<PlanRequest, RequestError> {
         Ok(PlanRequest { respawn: self.respawn, ..self.model.plan_request(&self.setup, grace)? })
     }
 }
 
 impl DashboardArgs {
     /// The request these arguments make, as `run` would make it.
-    pub(crate) fn plan_request(&self, grace: Duration) -> Result<PlanRequest, SizeError> {
+    pub(crate) fn plan_request(&self, grace: Duration) -> Result<PlanRequest, RequestError> {
         self.model.plan_request(&self.setup, grace)
     }
 }

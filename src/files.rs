@@ -11,6 +11,10 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
+mod private_dir;
+
+pub(crate) use private_dir::PrivateDir;
+
 /// How many names are tried before giving up: past a few, someone is planting them.
 const NAMES_TRIED: usize = 100;
 

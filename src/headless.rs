@@ -51,9 +51,9 @@ impl HeadlessError {
 pub(crate) enum RunError {
     #[error(transparent)]
     Headless(#[from] HeadlessError),
-    /// Bad usage: a size that cannot be read.
-    #[error("--size: {0}")]
-    Size(#[from] crate::units::SizeError),
+    /// Bad usage: a size that cannot be read, an interpreter that cannot be used.
+    #[error(transparent)]
+    Request(#[from] crate::cli::RequestError),
     /// Bad usage too: found before anything started.
     #[error("cannot create the trace file {}: {source}", path.display())]
     TraceFile { path: PathBuf, source: std::io::Error },
@@ -66,7 +66,7 @@ impl RunError {
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Self::Headless(error) => error.exit_code(),
-            Self::Size(_) | Self::TraceFile { .. } => 2,
+            Self::Request(_) | Self::TraceFile { .. } => 2,
             Self::Trace { .. } => 1,
         }
     }

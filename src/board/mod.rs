@@ -27,6 +27,7 @@ use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
 
 mod clock;
 mod futex;
+pub mod layout;
 mod limits;
 mod mailbox;
 mod ring;

@@ -6,6 +6,15 @@
 
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 
+/// The packed word's fields: CPU + 1 in bits 8 to 39, the sequence tag in 40 to 63.
+const CPU_FIELD: u64 = (1 << 32) - 1;
+const TAG_SHIFT: u32 = 40;
+
+/// Entry `seq`'s tag, in place in the packed word.
+fn tag(seq: u64) -> u64 {
+    (seq & ((1 << (64 - TAG_SHIFT)) - 1)) << TAG_SHIFT
+}
+
 /// Events one worker's ring holds: 256 × 16 bytes, 4 KiB per worker, 4 MiB for the whole board
 /// (pages are only backed once a worker writes them).
 pub const RING_EVENTS: usize = 256;
@@ -74,9 +83,12 @@ pub struct StateEvent {
     pub cpu: Option<usize>,
 }
 
-/// One slot of a ring: the instant and the packed activity and CPU (`activity | (cpu + 1) << 8`,
-/// CPU 0 meaning unknown).
+/// One slot of a ring: the instant and the packed activity, CPU and sequence tag
+/// (`activity | (cpu + 1) << 8 | (seq mod 2^24) << 40`, CPU 0 meaning unknown). The tag lets a
+/// reader tell an entry already written from the one it replaces, whatever order the writer's
+/// stores reach it in: a Python worker stores with plain writes, which aarch64 may reorder.
 #[derive(Default)]
+#[repr(C)]
 struct RingEntry {
     ns: AtomicU64,
     what: AtomicU64,
@@ -104,18 +116,43 @@ pub struct RingRead {
     pub missed: u64,
 }
 
+/// Offsets of an entry's two words, for the board's layout.
+pub(super) struct RingEntryLayout {
+    pub ns: usize,
+    pub what: usize,
+}
+
+impl RingEntryLayout {
+    pub(super) fn offsets() -> Self {
+        Self { ns: std::mem::offset_of!(RingEntry, ns), what: std::mem::offset_of!(RingEntry, what) }
+    }
+}
+
 impl StateRing {
+    /// Offsets of the head and the entries in the ring, and an entry's size.
+    pub(super) fn layout() -> (usize, usize, usize) {
+        (
+            std::mem::offset_of!(StateRing, head),
+            std::mem::offset_of!(StateRing, entries),
+            std::mem::size_of::<RingEntry>(),
+        )
+    }
+
     /// Appends one event. Only the ring's own worker may call this: there is one writer.
     #[inline]
     pub fn record(&self, ns: u64, activity: Activity, cpu: Option<usize>) {
         let seq = self.head.load(Ordering::Relaxed);
         let entry = &self.entries[(seq % RING_EVENTS as u64) as usize];
-        let cpu = cpu.and_then(|cpu| u32::try_from(cpu).ok()).and_then(|cpu| cpu.checked_add(1)).unwrap_or(0);
+        let cpu = cpu
+            .and_then(|cpu| u32::try_from(cpu).ok())
+            .and_then(|cpu| cpu.checked_add(1))
+            .filter(|cpu| u64::from(*cpu) <= CPU_FIELD)
+            .unwrap_or(0);
         // Orders the previous `head` store before this entry's stores: a reader that sees any
         // of them also sees a head that tells it the entry is being replaced.
         fence(Ordering::Release);
         entry.ns.store(ns, Ordering::Relaxed);
-        entry.what.store(u64::from(activity as u8) | (u64::from(cpu) << 8), Ordering::Relaxed);
+        entry.what.store(u64::from(activity as u8) | (u64::from(cpu) << 8) | tag(seq), Ordering::Relaxed);
         self.head.store(seq + 1, Ordering::Release);
     }
 
@@ -135,11 +172,21 @@ impl StateRing {
         }
         let first = from.max(head.saturating_sub(RING_EVENTS as u64));
         let before = out.len();
+        let mut head = head;
+        let mut last_ns = 0;
         for seq in first..head {
             let entry = &self.entries[(seq % RING_EVENTS as u64) as usize];
-            let ns = entry.ns.load(Ordering::Relaxed);
             let what = entry.what.load(Ordering::Relaxed);
-            let cpu = ((what >> 8) as u32).checked_sub(1).map(|cpu| cpu as usize);
+            let ns = entry.ns.load(Ordering::Relaxed);
+            // A writer whose stores arrive out of order (plain stores on aarch64) may have
+            // published the head before this entry: its tag or its time is then the one of the
+            // event it replaces. It is read at the next call, once it has arrived.
+            if what & !((1 << TAG_SHIFT) - 1) != tag(seq) || ns < last_ns {
+                head = seq;
+                break;
+            }
+            last_ns = ns;
+            let cpu = (((what >> 8) & CPU_FIELD) as u32).checked_sub(1).map(|cpu| cpu as usize);
             // An unknown activity can only come from a torn entry, which the check below drops.
             let activity = Activity::from_raw((what & 0xff) as u8).unwrap_or(Activity::Idle);
             out.push(StateEvent { ns, activity, cpu });

@@ -86,6 +86,11 @@ pub struct Slot {
     /// Bytes this worker sent and received over its line, and the time it spent exchanging.
     pub line_bytes: AtomicU64,
     pub line_ns: AtomicU64,
+    /// The wait status of this worker's process as another process saw it: set by a Python
+    /// host for each worker process it reaped (`exit_known` 1), since only the host can wait
+    /// for them.
+    pub exit_status: AtomicI32,
+    pub exit_known: AtomicU32,
     /// Why a task failed, in one line, when the worker ends as [`SlotState::Failed`].
     pub failure: FailureNote,
     /// The `shm` transport's two lanes between this worker and the coordinator.
@@ -111,6 +116,9 @@ pub struct FailureNote {
 }
 
 impl FailureNote {
+    pub(super) const LEN_OFFSET: usize = std::mem::offset_of!(FailureNote, len);
+    pub(super) const TEXT_OFFSET: usize = std::mem::offset_of!(FailureNote, text);
+
     /// Stores `reason`, cut to what fits, its line breaks made spaces.
     pub fn write(&self, reason: &str) {
         let mut bytes = [0u8; FAILURE_NOTE_BYTES];
@@ -206,9 +214,17 @@ impl Slot {
         }
         self.inject.store(0, Ordering::Relaxed);
         self.permits_held.store(0, Ordering::Relaxed);
+        self.exit_status.store(0, Ordering::Relaxed);
+        self.exit_known.store(0, Ordering::Relaxed);
         self.failure.clear();
         self.ring.reset();
         self.generation.store(generation, Ordering::Release);
+    }
+
+    /// The wait status another process reported for this worker's process, if any.
+    #[must_use]
+    pub fn reported_exit(&self) -> Option<i32> {
+        (self.exit_known.load(Ordering::Acquire) != 0).then(|| self.exit_status.load(Ordering::Relaxed))
     }
 
     #[must_use]

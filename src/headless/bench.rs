@@ -31,7 +31,7 @@ pub(crate) enum BenchError {
     Headless(#[from] HeadlessError),
     /// Bad usage: exit 2, nothing started.
     #[error(transparent)]
-    Size(#[from] crate::units::SizeError),
+    Request(#[from] crate::cli::RequestError),
     #[error("{0}")]
     Cpus(#[from] AffinityError),
     /// Bad usage too: found before anything started, and nothing left behind.
@@ -49,7 +49,7 @@ impl BenchError {
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Self::Headless(error) => error.exit_code(),
-            Self::Size(_) | Self::ExportFile { .. } | Self::SameExport { .. } => 2,
+            Self::Request(_) | Self::ExportFile { .. } | Self::SameExport { .. } => 2,
             Self::Cpus(_) | Self::Export { .. } => 1,
         }
     }

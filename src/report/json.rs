@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use crate::engine::plan::runtime::Runtime;
 use crate::engine::Plan;
 use crate::engine::{RunReport, WorkerReport};
 
@@ -59,7 +60,24 @@ fn plan_json(plan: &Plan) -> Value {
         "grace_seconds": plan.grace.as_secs_f64(),
         "start": plan.start,
         "respawn": plan.respawn,
+        "runtime": runtime_json(&plan.runtime),
     })
+}
+
+/// `{"kind": "native"}`, or the interpreter: its version, build and GIL.
+fn runtime_json(runtime: &Runtime) -> Value {
+    match runtime.interpreter() {
+        None => json!({ "kind": runtime.kind() }),
+        Some(python) => json!({
+            "kind": runtime.kind(),
+            "interpreter": python.label(),
+            "implementation": python.implementation,
+            "version": format!("{}.{}.{}", python.version.0, python.version.1, python.version.2),
+            "free_threaded": python.free_threaded,
+            "gil": python.gil,
+            "path": python.path,
+        }),
+    }
 }
 
 fn worker_json(worker: &WorkerReport) -> Value {
@@ -95,6 +113,9 @@ fn worker_json(worker: &WorkerReport) -> Value {
         }
         if let Some(code) = worker.outcome.exit_code() {
             object.insert("exit_code".into(), code.into());
+        }
+        if let Some(traceback) = &worker.traceback {
+            object.insert("traceback".into(), traceback.as_str().into());
         }
     }
     value

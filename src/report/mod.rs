@@ -37,6 +37,17 @@ pub(crate) fn result_check(report: &RunReport) -> Option<bool> {
     }
 }
 
+/// What ran the workers and their lock, for a report's first line: `lock on (5 ms)` or
+/// `lock off` for native workers, `CPython 3.11.7 · GIL on` for Python's.
+#[must_use]
+pub(crate) fn runtime_and_lock(plan: &crate::engine::Plan) -> String {
+    match (plan.runtime.interpreter(), plan.gil) {
+        (Some(python), _) => format!("{} · GIL {}", python.label(), if python.gil { "on" } else { "off" }),
+        (None, Some(interval)) => format!("lock on ({})", crate::units::format_duration(interval)),
+        (None, None) => "lock off".to_owned(),
+    }
+}
+
 /// `baseline / this`: how many times faster than the baseline.
 #[must_use]
 pub(crate) fn speedup(baseline_wall: f64, wall: f64) -> Option<f64> {

@@ -57,7 +57,7 @@ pub(crate) fn run_csv(report: &RunReport) -> String {
 #[must_use]
 pub(crate) fn run_markdown(report: &RunReport) -> String {
     let plan = &report.plan;
-    let lock = if plan.gil.is_some() { "lock on" } else { "lock off" };
+    let lock = super::runtime_and_lock(plan);
     let checksum = match report.checksum_ok() {
         Some(true) if !plan.workload.kind.checksum_checks_result() => " · every task ran once",
         Some(true) => " · checksum ok",
@@ -110,6 +110,7 @@ mod tests {
             idle_seconds: 0.0,
             rss_bytes: 0,
             pss_bytes: 0,
+            traceback: None,
         };
         RunReport {
             wall_seconds: 0.26,

@@ -9,10 +9,7 @@ use crate::units::{format_bytes, format_seconds, truncate};
 #[must_use]
 pub(crate) fn to_table(report: &RunReport) -> String {
     let plan = &report.plan;
-    let lock = match plan.gil {
-        Some(interval) => format!("lock on ({})", crate::units::format_duration(interval)),
-        None => "lock off".to_owned(),
-    };
+    let lock = super::runtime_and_lock(plan);
     let mut out = String::new();
     let _ = writeln!(
         out,

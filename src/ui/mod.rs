@@ -143,6 +143,7 @@ mod tests {
                 idle_seconds: wall * 0.1,
                 rss_bytes: 0,
                 pss_bytes: 0,
+                traceback: None,
             })
             .collect();
         RunReport {

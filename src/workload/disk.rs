@@ -8,7 +8,6 @@
 //! (`disk/on_loop.rs`).
 
 mod on_loop;
-mod scratch;
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -22,7 +21,10 @@ use super::kind::{Kind, Setup, SizeSpec};
 use super::task::{
     fields_of, AsyncWorkload, Cells, Flow, Hooks, Metrics, Preparing, RunCells, TaskEnd, Unprepared, Workload,
 };
-use scratch::Scratch;
+use crate::files::PrivateDir as Scratch;
+
+/// The purpose in the name of disk's private directory.
+const SCRATCH_PURPOSE: &str = "disk";
 
 const MIB: usize = 1 << 20;
 /// Bytes in a megabyte, as disk speeds are quoted.
@@ -132,7 +134,7 @@ impl Files {
     fn scratch(&self) -> Result<PathBuf, String> {
         match self.scratch.get() {
             Some(made) => made.as_ref().map(|scratch| scratch.path().to_owned()).map_err(Clone::clone),
-            None => Scratch::find_for(nix::unistd::getppid()),
+            None => Scratch::find_for(SCRATCH_PURPOSE, nix::unistd::getppid()),
         }
     }
 
@@ -246,7 +248,7 @@ impl Workload for Files {
     /// Makes the run's directory, in the program, before any worker exists; a directory that
     /// cannot be made refuses the run with the OS's reason.
     fn prepare(&self, _preparing: &Preparing<'_>) -> Result<Flow, Unprepared> {
-        match self.scratch.get_or_init(|| Scratch::create().map_err(|error| error.to_string())) {
+        match self.scratch.get_or_init(|| Scratch::create(SCRATCH_PURPOSE).map_err(|error| error.to_string())) {
             Ok(_) => Ok(Flow::Continue),
             Err(why) => Err(Unprepared(format!("disk: {why}"))),
         }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::kind::{Kind, Setup, SizeSpec};
+use super::kind::{Kind, PythonTwin, Setup, SizeSpec};
 use super::task::{awaiting, AsyncHooks, AsyncWorkload, Flow, Hooks, LocalFuture, TaskEnd, Workload};
 
 /// The catalog entry.
@@ -40,7 +40,45 @@ impl Kind for Io {
     fn build(&self, setup: &Setup) -> Box<dyn Workload> {
         Box::new(Wait { millis: setup.size })
     }
+
+    fn python(&self) -> Option<PythonTwin> {
+        Some(PythonTwin { source: PYTHON_TWIN, size: self.size(), on_event_loop: true })
+    }
 }
+
+/// `time.sleep` (and `asyncio.sleep`) in the same slices as the native waits, with the same
+/// digest, the task's index + 1.
+const PYTHON_TWIN: &str = r"
+import time
+
+SLICE_MS = 10
+
+
+def task(index, size, options, h):
+    done = 0
+    while done < size:
+        step = min(SLICE_MS, size - done)
+        with h.blocked():
+            time.sleep(step / 1000)
+        done += step
+        if not h.checkpoint(done):
+            return None
+    return index + 1
+
+
+async def task_async(index, size, options, h):
+    import asyncio
+
+    done = 0
+    while done < size:
+        step = min(SLICE_MS, size - done)
+        with h.blocked():
+            await asyncio.sleep(step / 1000)
+        done += step
+        if not h.checkpoint(done):
+            return None
+    return index + 1
+";
 
 /// Longest single sleep, so a stop request is seen within this time.
 const SLICE_MILLIS: u64 = 10;

@@ -195,6 +195,27 @@ pub trait Kind: Sync {
     }
     /// The workload, ready to run.
     fn build(&self, setup: &Setup) -> Box<dyn Workload>;
+    /// Its Python twin, where the workload's lesson applies to Python; None refuses it under
+    /// `--runtime python`.
+    fn python(&self) -> Option<PythonTwin> {
+        None
+    }
+}
+
+/// A workload's twin for the Python runtime: the same tasks written in Python, with the same
+/// digests, so the native workload's checksum and metrics read its runs unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PythonTwin {
+    /// A Python module defining `task(index, size, options, h)`, which returns the task's digest
+    /// (an int) or None when `h.checkpoint(units_done)` said stop, and may define
+    /// `async def task_async(index, size, options, h)` for `--model async`. `h` is the runner's
+    /// worker: `h.checkpoint(units_done)`, `with h.blocked():` around a wait that uses no CPU,
+    /// and `await h.turn()` where an async task hands the loop to the others.
+    pub source: &'static str,
+    /// `--size` in the twin's own units: Python is slower than native code.
+    pub size: SizeSpec,
+    /// True when `source` defines `task_async`: the twin runs as tasks of one asyncio loop.
+    pub on_event_loop: bool,
 }
 
 impl fmt::Debug for dyn Kind {

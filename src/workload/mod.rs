@@ -15,7 +15,9 @@ pub(crate) mod testing;
 pub use choice::Choice;
 pub use cpu::sum_of_squares;
 pub(crate) use crash::segfault;
-pub use kind::{Footprint, Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
+pub use kind::{
+    Footprint, Kind, OptionError, OptionSpec, Options, PythonTwin, Setup, Shape, SizeSpec, Values, Variant,
+};
 pub use task::{
     awaiting, AsyncHooks, AsyncWorkload, ExchangeError, Flow, Hooks, Line, LiveCells, LocalFuture, Measure, Metrics,
     MetricsOf, Preparing, RunCells, ServedWorkload, Service, Stopping, TalkingWorkload, TaskEnd, Transport, Unprepared,

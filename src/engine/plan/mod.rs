@@ -7,6 +7,7 @@ use std::time::Duration;
 
 pub mod affinity;
 mod headroom;
+pub mod runtime;
 
 pub(crate) use headroom::Room;
 #[cfg(test)]
@@ -15,6 +16,7 @@ pub(crate) use headroom::{Headroom, Limit};
 use crate::board::MAX_WORKERS;
 use crate::workload::{Kind, OptionError, Setup, Shape};
 use affinity::{allowed_cpus, Affinity, AffinityError};
+use runtime::Runtime;
 
 /// How work is executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
@@ -68,8 +70,22 @@ pub enum StartMethod {
     /// `fork`: a copy of this process, memory and all (copy-on-write).
     #[default]
     Fork,
-    /// Re-execute this program with a hidden worker subcommand, as Python's "spawn".
+    /// Re-execute this program with a hidden worker subcommand, as Python's "spawn"; under
+    /// `--runtime python`, multiprocessing's own "spawn".
     Spawn,
+    /// multiprocessing's "forkserver": a server process forks each worker (Python only).
+    Forkserver,
+}
+
+impl StartMethod {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fork => "fork",
+            Self::Spawn => "spawn",
+            Self::Forkserver => "forkserver",
+        }
+    }
 }
 
 /// Where a stop request lets workers stop.
@@ -113,6 +129,8 @@ pub struct PlanRequest {
     /// Replace a crashed worker process and redo its task.
     pub respawn: bool,
     pub start: StartMethod,
+    /// What runs the workers: native code, or a Python interpreter.
+    pub runtime: Runtime,
 }
 
 impl PlanRequest {
@@ -133,6 +151,7 @@ impl PlanRequest {
             options: Vec::new(),
             respawn: false,
             start: StartMethod::Fork,
+            runtime: Runtime::Native,
         }
     }
 
@@ -177,6 +196,7 @@ pub struct Plan {
     pub start: StartMethod,
     /// The thread group runs in a host process of its own, since the workload may kill it.
     pub hosted: bool,
+    pub runtime: Runtime,
 }
 
 /// A plan that cannot run; the message names the option and how to fix it.
@@ -221,6 +241,18 @@ pub enum PlanError {
     /// The run would not fit in the memory the process may take: what it needs, in words.
     #[error("{0}")]
     NotEnoughMemory(String),
+    #[error("--workload {0} has no Python twin yet: use --runtime native, or one of {1}")]
+    NoPythonTwin(&'static str, String),
+    #[error(
+        "--gil emulates CPython's lock in native workers; --runtime python runs the interpreter's own GIL: drop --gil"
+    )]
+    GilWithPython,
+    #[error("--start forkserver is multiprocessing's: use it with --runtime python")]
+    ForkserverNeedsPython,
+    #[error("--respawn replaces native worker processes; Python's pools do not redo a lost task: drop --respawn")]
+    RespawnWithPython,
+    #[error("--workload {0}'s Python twin has no asyncio version: use --model threads or processes")]
+    NotAsyncInPython(&'static str),
 }
 
 impl PlanRequest {
@@ -256,7 +288,15 @@ impl PlanRequest {
         if self.tasks == 0 {
             return Err(PlanError::NoTasks);
         }
-        let spec = self.workload.size();
+        let twin = match &self.runtime {
+            Runtime::Native => None,
+            Runtime::Python(_) => Some(
+                self.workload
+                    .python()
+                    .ok_or_else(|| PlanError::NoPythonTwin(self.workload.name(), python_workloads()))?,
+            ),
+        };
+        let spec = twin.map_or_else(|| self.workload.size(), |twin| twin.size);
         let size = self.size.unwrap_or(spec.default);
         if size == 0 {
             return Err(PlanError::NoSize);
@@ -278,10 +318,15 @@ impl PlanRequest {
         if self.respawn && (self.model != Model::Processes || self.schedule != Schedule::Dynamic) {
             return Err(PlanError::RespawnNeedsDynamicProcesses);
         }
-        if self.start == StartMethod::Spawn && self.model != Model::Processes {
+        if let Some(twin) = twin {
+            self.check_python(twin)?;
+        } else if self.start == StartMethod::Forkserver {
+            return Err(PlanError::ForkserverNeedsPython);
+        }
+        if self.start != StartMethod::Fork && self.model != Model::Processes {
             return Err(PlanError::SpawnNeedsProcesses);
         }
-        if self.model == Model::Async {
+        if self.model == Model::Async && twin.is_none() {
             if self.gil.is_some() {
                 return Err(PlanError::GilWithAsync);
             }
@@ -289,10 +334,11 @@ impl PlanRequest {
                 return Err(PlanError::NotAsync(self.workload.name(), async_workloads()));
             }
         }
-        if self.start == StartMethod::Spawn && workload.build().as_served().is_some() {
+        if self.start == StartMethod::Spawn && twin.is_none() && workload.build().as_served().is_some() {
             return Err(PlanError::SpawnWithService(self.workload.name()));
         }
-        let hosted = self.model != Model::Processes && self.workload.may_kill_its_process(&workload.options);
+        let hosted =
+            twin.is_none() && self.model != Model::Processes && self.workload.may_kill_its_process(&workload.options);
         Ok(Plan {
             workload,
             model: self.model,
@@ -308,7 +354,38 @@ impl PlanRequest {
             respawn: self.respawn,
             start: self.start,
             hosted,
+            runtime: self.runtime.clone(),
         })
+    }
+
+    /// The rules of the Python runtime: its own GIL, no respawn, asyncio only where the twin
+    /// has it.
+    fn check_python(&self, twin: crate::workload::PythonTwin) -> Result<(), PlanError> {
+        if self.gil.is_some() {
+            return Err(PlanError::GilWithPython);
+        }
+        if self.respawn {
+            return Err(PlanError::RespawnWithPython);
+        }
+        if self.model == Model::Async && !twin.on_event_loop {
+            return Err(PlanError::NotAsyncInPython(self.workload.name()));
+        }
+        Ok(())
+    }
+}
+
+/// The workloads with a Python twin, as `cpu, io or net`.
+fn python_workloads() -> String {
+    let names: Vec<&str> =
+        crate::workload::CATALOG.iter().filter(|kind| kind.python().is_some()).map(|kind| kind.name()).collect();
+    or_list(&names)
+}
+
+fn or_list(names: &[&str]) -> String {
+    match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => "none".to_owned(),
     }
 }
 
@@ -322,11 +399,7 @@ pub(crate) fn runs_on_event_loop(kind: &'static dyn Kind) -> bool {
 fn async_workloads() -> String {
     let names: Vec<&str> =
         crate::workload::CATALOG.iter().filter(|kind| runs_on_event_loop(**kind)).map(|kind| kind.name()).collect();
-    match names.split_last() {
-        Some((last, [])) => (*last).to_owned(),
-        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-        None => "none".to_owned(),
-    }
+    or_list(&names)
 }
 
 impl Plan {

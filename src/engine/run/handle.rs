@@ -83,7 +83,12 @@ impl Handle {
                     };
                 }
                 let status = reaping.host_status.unwrap_or(-1);
-                Some(Ending::of(match reaping.board.slot(index).state() {
+                let slot = reaping.board.slot(index);
+                // A Python worker process, which only the host could wait for.
+                if let Some(status) = slot.reported_exit() {
+                    return Some(Ending::of(WorkerOutcome::from_wait_status(status, slot.state())));
+                }
+                Some(Ending::of(match slot.state() {
                     SlotState::Done => WorkerOutcome::Done,
                     SlotState::Cancelled => WorkerOutcome::Cancelled,
                     SlotState::Panicked => WorkerOutcome::Crashed(CrashReason::Panic("panicked in its thread".into())),

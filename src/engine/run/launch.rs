@@ -106,7 +106,8 @@ impl Run {
             StartMethod::Fork => {
                 self.launcher.fork_process(spec, self.group, self.plan.gil, line).map_err(Launch::Fork)
             }
-            StartMethod::Spawn => {
+            // Forkserver is multiprocessing's: a native plan never has it.
+            StartMethod::Spawn | StartMethod::Forkserver => {
                 let work = SpawnedWork { workload: &self.plan.workload, switch_interval: self.plan.gil };
                 self.launcher.spawn_process(spec, self.group, &work, line).map_err(Launch::Spawn)
             }

@@ -25,6 +25,7 @@ use crate::engine::workers::event_loop::{LoopGroup, SharedLoop};
 use crate::engine::workers::gil::InterpreterLock;
 use crate::engine::workers::host::HostedGroup;
 use crate::engine::workers::launcher::Launcher;
+use crate::engine::workers::python::PythonGroup;
 use crate::engine::workers::worker::TaskSource;
 use crate::engine::{Engine, LaunchError};
 use crate::workload::{Flow, Workload};
@@ -76,6 +77,7 @@ impl Run {
             memory,
             launching: Some(Launching::Preparing { prepared, stop, generation }),
             launch_error: None,
+            python: None,
         })
     }
 
@@ -143,6 +145,26 @@ impl Run {
     /// Starts workers from `next` on until the slice is used up; a failed start ends the launch.
     fn start_slice(&mut self, next: usize, generation: u64, gil: Option<Arc<InterpreterLock>>) {
         let plan = &self.plan;
+        if let Some(interpreter) = plan.runtime.interpreter() {
+            let twin = plan.workload.kind.python().map_or("", |twin| twin.source);
+            let group = PythonGroup {
+                board: &self.board,
+                generation,
+                plan,
+                workload: self.workload.as_ref(),
+                interpreter: &interpreter.path,
+                twin,
+            };
+            match self.launcher.start_python(&group) {
+                Ok(host) => {
+                    self.group = Some(host.pid);
+                    self.workers.iter_mut().for_each(|handle| *handle = Handle::Hosted(host.pid));
+                    self.python = Some(host);
+                }
+                Err(source) => self.fail_launch(0, LaunchError::Spawn { index: 0, started: 0, source }),
+            }
+            return;
+        }
         if plan.model == Model::Async {
             let thread = self.launcher.start_loop(LoopGroup {
                 board: Arc::clone(&self.board),

@@ -42,6 +42,7 @@ use nix::unistd::Pid;
 use super::plan::{DrainPolicy, Model, Plan};
 use super::workers::launcher::Launcher;
 use super::workers::processes;
+use super::workers::python::PythonHost;
 use crate::board::{monotonic_ns, Board, InjectedCrash, StopLevel};
 use crate::workload::{LiveCells, Workload};
 use coordinator::Coordinators;
@@ -102,6 +103,8 @@ pub struct Run {
     launching: Option<Launching>,
     /// Why the launch failed, until the front end takes it.
     launch_error: Option<crate::engine::LaunchError>,
+    /// The Python runtime's host process and its directory, under `--runtime python`.
+    python: Option<PythonHost>,
 }
 
 impl Run {
@@ -195,7 +198,11 @@ impl Run {
         }
         self.paused = paused;
         self.board.set_paused(paused);
-        self.signal_live(if paused { Signal::SIGSTOP } else { Signal::SIGCONT });
+        // Python workers pause at their next checkpoint, from the board's flag, and say so in
+        // their rings; a stopped host could not.
+        if self.python.is_none() {
+            self.signal_live(if paused { Signal::SIGSTOP } else { Signal::SIGCONT });
+        }
     }
 
     /// Asks running worker `index` to crash at its next chunk boundary: a panic in a thread
@@ -302,6 +309,9 @@ impl Run {
         if self.phase() != Phase::Ended {
             self.escalate();
         }
+        if self.python.is_some() {
+            self.skip_interpreter_start();
+        }
         // Every worker has ended, so every message it sent was answered: what the coordinators
         // gathered is complete.
         self.coordinators.end_all();
@@ -332,7 +342,28 @@ impl Run {
         });
         report.timeline = timeline;
         report.add_waiting_for_cpu(&self.observer);
+        if let Some(host) = &self.python {
+            for worker in &mut report.workers {
+                worker.traceback = host.traceback(worker.index);
+            }
+        }
         report
+    }
+
+    /// A Python run's clock starts when the runner asks for its first worker, as a native
+    /// run's starts with its first worker: the interpreter's own start-up is not the workers'.
+    fn skip_interpreter_start(&mut self) {
+        let first = (0..self.plan.workers)
+            .map(|index| self.board.slot(index).requested_ns.load(Ordering::Relaxed))
+            .filter(|ns| *ns > self.started_ns)
+            .min();
+        if let Some(first) = first {
+            let lead = Duration::from_nanos(first - self.started_ns);
+            if self.started_at + lead <= self.finished_at.unwrap_or_else(Instant::now) {
+                self.started_at += lead;
+                self.started_ns = first;
+            }
+        }
     }
 
     fn signal_live(&self, signal: Signal) {
@@ -341,8 +372,15 @@ impl Run {
         }
     }
 
-    /// SIGKILL to every live process, and SIGCONT so that a stopped (paused) one dies now.
+    /// SIGKILL to every live process, and SIGCONT so that a stopped (paused) one dies now. A
+    /// Python host takes its whole process group along: its worker processes, a forkserver, a
+    /// resource tracker, which the engine does not reap (they are the host's children).
     fn kill_live(&self) {
+        if let Some(host) = self.python.as_ref().filter(|host| self.live_pids().contains(&host.pid)) {
+            let group = Pid::from_raw(-host.pid.as_raw());
+            processes::signal(group, Signal::SIGKILL);
+            processes::signal(group, Signal::SIGCONT);
+        }
         for pid in self.live_pids() {
             processes::signal(pid, Signal::SIGKILL);
             processes::signal(pid, Signal::SIGCONT);
@@ -373,8 +411,13 @@ impl Run {
             let Some(mut ending) = handle.reap(index, &mut reaping) else {
                 continue;
             };
-            // Read now, before a replacement can take the slot.
-            ending.outcome = ending.outcome.with_failure_note(self.board.slot(index).failure.read());
+            // Read now, before a replacement can take the slot. A Python host that failed before
+            // its workers left its reason on its standard error.
+            let note = self.board.slot(index).failure.read().or_else(|| {
+                let host = self.python.as_ref().filter(|_| ending.outcome.is_failure())?;
+                host.last_words()
+            });
+            ending.outcome = ending.outcome.with_failure_note(note);
             // Before a stop the engine signals no worker, so one killed then was killed from
             // outside (the OOM killer, kill -9): replaced like a crashed one.
             let lost = ending.outcome.is_failure() || matches!(ending.outcome, WorkerOutcome::Killed(_));

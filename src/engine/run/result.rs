@@ -72,6 +72,9 @@ pub struct WorkerReport {
     /// What the worker measured of its own memory (the `memory` workload; 0 otherwise).
     pub rss_bytes: u64,
     pub pss_bytes: u64,
+    /// The Python traceback of the task that failed this worker (`--runtime python`): kept for
+    /// the saved results, never shown over the screen.
+    pub traceback: Option<String>,
 }
 
 /// A finished run.
@@ -224,6 +227,7 @@ pub(crate) fn build_report(run: &EndedRun<'_>) -> RunReport {
             idle_seconds: (wall.as_secs_f64() - ns_to_seconds(slot.busy_ns.load(Ordering::Relaxed))).max(0.0),
             rss_bytes: slot.rss_bytes.load(Ordering::Relaxed),
             pss_bytes: slot.pss_bytes.load(Ordering::Relaxed),
+            traceback: None,
         });
     }
     let tasks_done: u64 = workers.iter().map(|w| w.tasks_done).sum();

@@ -16,6 +16,7 @@ use super::host::{self, HostedGroup};
 use super::line::End;
 use super::pen::Pen;
 use super::processes;
+use super::python::{self, PythonGroup, PythonHost};
 use super::spawned::{self, SpawnedWork};
 use super::threads::{self, ThreadResult, ThreadWorker};
 use super::worker::WorkerSpec;
@@ -48,6 +49,11 @@ pub(crate) trait Launcher: Send + Sync {
 
     /// Starts the async model's event loop thread with every worker as a task of it.
     fn start_loop(&self, group: LoopGroup) -> std::io::Result<JoinHandle<LoopResult>>;
+
+    /// Starts the Python runtime's host process, which starts every worker.
+    fn start_python(&self, group: &PythonGroup<'_>) -> std::io::Result<PythonHost> {
+        python::start_host(group, None)
+    }
 }
 
 /// The real thing; each worker it starts admits itself to the front end's pen, if any.
@@ -87,6 +93,10 @@ impl Launcher for OsLauncher {
 
     fn start_loop(&self, group: LoopGroup) -> std::io::Result<JoinHandle<LoopResult>> {
         event_loop::spawn_loop(group, self.pen.clone())
+    }
+
+    fn start_python(&self, group: &PythonGroup<'_>) -> std::io::Result<PythonHost> {
+        python::start_host(group, self.pen.clone())
     }
 }
 

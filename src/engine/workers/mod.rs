@@ -16,6 +16,8 @@
 //! - `line.rs`: a worker's line to the program, for workloads that talk.
 //! - `pen.rs`: where and how a front end wants its workers to run, behind a trait; each worker
 //!   admits itself at its start.
+//! - `python/`: the Python runtime's host process and the runner it runs, which starts
+//!   CPython's own threads, processes, pools or asyncio tasks as the run's workers.
 
 pub(crate) mod bare_thread;
 pub(crate) mod event_loop;
@@ -26,6 +28,7 @@ pub(crate) mod launcher;
 pub(crate) mod line;
 pub(crate) mod pen;
 pub(crate) mod processes;
+pub(crate) mod python;
 pub(crate) mod spawned;
 pub(crate) mod threads;
 pub(crate) mod worker;

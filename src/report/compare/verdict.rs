@@ -217,6 +217,7 @@ fn label(plan: &Plan, variant: &str, extras: &[Extra]) -> String {
             Extra::Start => words.push(match plan.start {
                 StartMethod::Fork => "forked".to_owned(),
                 StartMethod::Spawn => "spawned".to_owned(),
+                StartMethod::Forkserver => "from a fork server".to_owned(),
             }),
             Extra::Chunk => words.push(format!("chunk {}", plan.chunk)),
             Extra::Respawn if plan.respawn => words.push("respawning".to_owned()),

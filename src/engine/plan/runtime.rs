@@ -1,0 +1,276 @@
+//! What runs the workers' code: this program's own native workers, or a CPython interpreter
+//! ([`Interpreter`]) found on PATH or named by the user, asked once for its version and whether
+//! its GIL is on. Asking runs the interpreter for a moment; nothing here starts a worker.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where a run's workers execute.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Runtime {
+    /// The program's own threads and processes, with the emulated lock on request.
+    #[default]
+    Native,
+    /// CPython's threads, processes, pools and event loop, with its own GIL.
+    Python(Interpreter),
+}
+
+impl Runtime {
+    /// `native`, or the interpreter as a person names it (`CPython 3.11.7`).
+    #[must_use]
+    pub fn label(&self) -> String {
+        match self {
+            Self::Native => "native".to_owned(),
+            Self::Python(interpreter) => interpreter.label(),
+        }
+    }
+
+    /// `native` or `python`, as `--runtime` takes it.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Native => "native",
+            Self::Python(_) => "python",
+        }
+    }
+
+    #[must_use]
+    pub fn interpreter(&self) -> Option<&Interpreter> {
+        match self {
+            Self::Native => None,
+            Self::Python(interpreter) => Some(interpreter),
+        }
+    }
+}
+
+/// One CPython interpreter, as it described itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Interpreter {
+    /// As given or found on PATH (a venv's `python` stays the venv's).
+    pub path: PathBuf,
+    pub implementation: String,
+    /// Major, minor, micro.
+    pub version: (u32, u32, u32),
+    /// Built without the GIL (`Py_GIL_DISABLED`, a `python3.13t`).
+    pub free_threaded: bool,
+    /// The GIL is on in this interpreter as started (`sys._is_gil_enabled()`, true before 3.13).
+    pub gil: bool,
+}
+
+/// Why an interpreter cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PythonError {
+    #[error("no Python interpreter '{0}' on PATH: install python3 or name one with --python PATH")]
+    NotFound(String),
+    #[error("cannot run {path}: {reason}")]
+    Unusable { path: String, reason: String },
+    #[error("{path} is {version}: the Python runtime needs CPython 3.8 or later")]
+    TooOld { path: String, version: String },
+}
+
+/// What the interpreter prints about itself: implementation, version, build and GIL.
+const DESCRIBE: &str = "import sys, sysconfig, platform\n\
+gil = getattr(sys, '_is_gil_enabled', lambda: True)()\n\
+ft = bool(sysconfig.get_config_var('Py_GIL_DISABLED'))\n\
+v = sys.version_info\n\
+print(platform.python_implementation(), v[0], v[1], v[2], int(ft), int(gil))\n";
+
+/// How long an interpreter may take to describe itself.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Interpreter {
+    /// Asks the interpreter at `path` (or the command of that name on PATH) what it is.
+    pub fn probe(path: &Path) -> Result<Self, PythonError> {
+        let resolved = resolve(path)?;
+        let shown = path.display().to_string();
+        let output = run_briefly(Command::new(&resolved).args(["-I", "-c", DESCRIBE]), PROBE_TIMEOUT)
+            .map_err(|reason| PythonError::Unusable { path: shown.clone(), reason })?;
+        let fields: Vec<&str> = output.split_whitespace().collect();
+        let number = |at: usize| fields.get(at).and_then(|field| field.parse::<u32>().ok());
+        let (Some(implementation), Some(major), Some(minor), Some(micro), Some(ft), Some(gil)) =
+            (fields.first(), number(1), number(2), number(3), number(4), number(5))
+        else {
+            return Err(PythonError::Unusable { path: shown, reason: format!("it answered '{}'", output.trim()) });
+        };
+        let interpreter = Self {
+            path: resolved,
+            implementation: (*implementation).to_owned(),
+            version: (major, minor, micro),
+            free_threaded: ft == 1,
+            gil: gil == 1,
+        };
+        if (major, minor) < (3, 8) {
+            return Err(PythonError::TooOld { path: shown, version: interpreter.label() });
+        }
+        Ok(interpreter)
+    }
+
+    /// The default: `python3` on PATH.
+    pub fn default_python() -> Result<Self, PythonError> {
+        Self::probe(Path::new("python3"))
+    }
+
+    /// `CPython 3.11.7`, and `free-threaded, GIL off` where that is so.
+    #[must_use]
+    pub fn label(&self) -> String {
+        let (major, minor, micro) = self.version;
+        let mut label = format!("{} {major}.{minor}.{micro}", self.implementation);
+        match (self.free_threaded, self.gil) {
+            (true, false) => label.push_str(" (free-threaded, GIL off)"),
+            (true, true) => label.push_str(" (free-threaded build, GIL on)"),
+            _ => {}
+        }
+        label
+    }
+
+    /// `3.11`.
+    #[must_use]
+    pub fn short_version(&self) -> String {
+        format!("{}.{}", self.version.0, self.version.1)
+    }
+}
+
+/// `path` itself when it names a file, else the first file of that name on PATH.
+fn resolve(path: &Path) -> Result<PathBuf, PythonError> {
+    if path.components().count() > 1 {
+        return if path.is_file() {
+            Ok(path.to_path_buf())
+        } else {
+            Err(PythonError::Unusable { path: path.display().to_string(), reason: "no such file".to_owned() })
+        };
+    }
+    let paths = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/bin:/bin"));
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(path))
+        .find(|candidate| is_executable(candidate))
+        .ok_or_else(|| PythonError::NotFound(path.display().to_string()))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+/// The interpreters on PATH a person would pick from: `python3`, each `python3.N` and
+/// `python3.Nt`, one per distinct file, `python3` first.
+#[must_use]
+pub fn interpreters_on_path() -> Vec<PathBuf> {
+    let paths = std::env::var_os("PATH").unwrap_or_default();
+    let mut names: Vec<String> = vec!["python3".to_owned()];
+    for dir in std::env::split_paths(&paths) {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if is_versioned_python(&name) && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names[1..].sort_by_key(|name| version_key(name));
+    let mut seen = Vec::new();
+    let mut found = Vec::new();
+    for name in names {
+        let Ok(path) = resolve(Path::new(&name)) else { continue };
+        let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        // pyenv's shims are one script for every version: told apart by name, not by file.
+        let key = if real.parent().is_some_and(|dir| dir.ends_with("shims")) { path.clone() } else { real };
+        if !seen.contains(&key) {
+            seen.push(key);
+            found.push(PathBuf::from(name));
+        }
+    }
+    found
+}
+
+/// `python3.11`, `python3.13t`: a version-named interpreter, not `python3.11-config`.
+fn is_versioned_python(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("python3.") else { return false };
+    let digits = rest.strip_suffix('t').unwrap_or(rest);
+    !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit())
+}
+
+fn version_key(name: &str) -> (u32, bool) {
+    let rest = name.trim_start_matches("python3.");
+    let threaded = rest.ends_with('t');
+    (rest.trim_end_matches('t').parse().unwrap_or(0), threaded)
+}
+
+/// Runs `command` to its end within `timeout` and returns its standard output; its failure,
+/// a timeout (it is killed and reaped) or a non-zero exit, with its last line of stderr.
+pub(crate) fn run_briefly(command: &mut Command, timeout: Duration) -> Result<String, String> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|error| error.to_string())?;
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("it did not answer within {} s", timeout.as_secs()));
+            }
+            Err(error) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(error.to_string());
+            }
+        }
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = out.read_to_string(&mut stdout);
+    }
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut stderr);
+    }
+    if status.success() {
+        Ok(stdout)
+    } else {
+        let last = stderr.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("no message");
+        Err(format!("it exited with {status}: {}", last.trim()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_named_interpreters_are_told_from_their_tools() {
+        for name in ["python3.11", "python3.13t", "python3.9"] {
+            assert!(is_versioned_python(name), "{name}");
+        }
+        for name in ["python3.11-config", "python3", "python3.", "python3.t", "python2.7"] {
+            assert!(!is_versioned_python(name), "{name}");
+        }
+        assert!(version_key("python3.9") < version_key("python3.11"));
+        assert!(version_key("python3.13") < version_key("python3.13t"));
+    }
+
+    #[test]
+    fn a_missing_interpreter_is_named() {
+        let missing = Interpreter::probe(Path::new("python-that-is-not-there"));
+        assert_eq!(missing, Err(PythonError::NotFound("python-that-is-not-there".to_owned())));
+        let not_a_file = Interpreter::probe(Path::new("/nonexistent/python3"));
+        assert!(matches!(not_a_file, Err(PythonError::Unusable { .. })), "{not_a_file:?}");
+        let not_python = Interpreter::probe(Path::new("/bin/false"));
+        assert!(matches!(not_python, Err(PythonError::Unusable { .. })), "{not_python:?}");
+    }
+
+    #[test]
+    fn the_machines_python3_describes_itself() {
+        let python = Interpreter::default_python().expect("python3 on PATH: the Python runtime's tests need it");
+        assert_eq!(python.implementation, "CPython");
+        assert!(python.version >= (3, 8, 0));
+        assert!(python.label().starts_with("CPython 3."), "{}", python.label());
+    }
+}
