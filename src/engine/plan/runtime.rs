@@ -82,11 +82,12 @@ print(platform.python_implementation(), v[0], v[1], v[2], int(ft), int(gil))\n";
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Interpreter {
-    /// Asks the interpreter at `path` (or the command of that name on PATH) what it is.
+    /// Asks the interpreter at `path` (or the command of that name on PATH) what it is, started as
+    /// the host will be (its environment counts: `PYTHON_GIL=1` turns a free-threaded build's GIL on).
     pub fn probe(path: &Path) -> Result<Self, PythonError> {
         let resolved = resolve(path)?;
         let shown = path.display().to_string();
-        let output = run_briefly(Command::new(&resolved).args(["-I", "-c", DESCRIBE]), PROBE_TIMEOUT)
+        let output = run_briefly(Command::new(&resolved).args(["-B", "-c", DESCRIBE]), PROBE_TIMEOUT)
             .map_err(|reason| PythonError::Unusable { path: shown.clone(), reason })?;
         let fields: Vec<&str> = output.split_whitespace().collect();
         let number = |at: usize| fields.get(at).and_then(|field| field.parse::<u32>().ok());
@@ -113,17 +114,13 @@ impl Interpreter {
         Self::probe(Path::new("python3"))
     }
 
-    /// `CPython 3.11.7`, and `free-threaded, GIL off` where that is so.
+    /// `CPython 3.11.7`, or `CPython 3.13.5t` for a free-threaded build (as its command is
+    /// named); whether the GIL is on is [`Interpreter::gil`], said beside it.
     #[must_use]
     pub fn label(&self) -> String {
         let (major, minor, micro) = self.version;
-        let mut label = format!("{} {major}.{minor}.{micro}", self.implementation);
-        match (self.free_threaded, self.gil) {
-            (true, false) => label.push_str(" (free-threaded, GIL off)"),
-            (true, true) => label.push_str(" (free-threaded build, GIL on)"),
-            _ => {}
-        }
-        label
+        let threaded = if self.free_threaded { "t" } else { "" };
+        format!("{} {major}.{minor}.{micro}{threaded}", self.implementation)
     }
 
     /// `3.11`.
