@@ -93,6 +93,14 @@ pub(crate) fn list(out: &mut impl Write) -> std::io::Result<()> {
             Some(max) => writeln!(out, "{:<12} --size: {} (default {}, at most {max})", "", size.unit, size.default)?,
             None => writeln!(out, "{:<12} --size: {} (default {})", "", size.unit, size.default)?,
         }
+        if let Some(twin) = kind.python() {
+            let size = twin.size;
+            writeln!(
+                out,
+                "{:<12} --runtime python: a twin in Python, --size {} (default {})",
+                "", size.unit, size.default
+            )?;
+        }
     }
     Ok(())
 }
