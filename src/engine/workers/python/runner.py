@@ -618,25 +618,51 @@ def watch_parent(spec):
         leave_with_the_group()
 
 
+def kill_the_group_but_the_tracker():
+    """SIGKILL to every other process of the host's group (worker processes, a pool's, the
+    forkserver and its children) but multiprocessing's resource tracker: once the others are gone
+    it unlinks the semaphores they left and leaves by itself, so that nothing stays in /dev/shm."""
+    tracking = sys.modules.get("multiprocessing.resource_tracker")
+    tracker = getattr(getattr(tracking, "_resource_tracker", None), "_pid", None)
+    me, group = os.getpid(), os.getpgid(0)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in (me, tracker):
+            continue
+        try:
+            with open("/proc/{}/stat".format(entry)) as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            pass
+
+
 def leave_with_the_group():
     import shutil
 
-    shutil.rmtree(SPEC["dir"], ignore_errors=True) if SPEC else None
-    os.killpg(0, signal.SIGKILL)
+    if SPEC:
+        shutil.rmtree(SPEC["dir"], ignore_errors=True)
+    kill_the_group_but_the_tracker()
+    os._exit(1)
 
 
 def on_sigterm(*_):
-    """The program's escalation after the grace period, or its death (PR_SET_PDEATHSIG)."""
+    """The program's escalation after the grace period, or its death (PR_SET_PDEATHSIG). Worker
+    processes get SIGTERM too (stop after this chunk); whatever is still running 0.3 s later is
+    killed, before the program's SIGKILL to the whole group, so the resource tracker survives to
+    clean up."""
     terminated.set()
     if SPEC and os.getppid() != SPEC["program_pid"]:
         leave_with_the_group()
-    import multiprocessing
-
-    for child in multiprocessing.active_children():
-        try:
-            os.kill(child.pid, signal.SIGTERM)
-        except OSError:
-            pass
+    if "multiprocessing" in sys.modules:
+        for child in sys.modules["multiprocessing"].active_children():
+            try:
+                os.kill(child.pid, signal.SIGTERM)
+            except OSError:
+                pass
+    timer = threading.Timer(0.3, lambda: (kill_the_group_but_the_tracker(), os._exit(1)))
+    timer.daemon = True
+    timer.start()
 
 
 BOARD = None
