@@ -200,6 +200,11 @@ pub trait Kind: Sync {
     fn python(&self) -> Option<PythonTwin> {
         None
     }
+    /// Why these options have no meaning under `--runtime python` (an atomic add, which Python
+    /// lacks), in one line naming the flag; None when the twin runs them.
+    fn python_refusal(&self, _options: &Options) -> Option<String> {
+        None
+    }
 }
 
 /// A workload's twin for the Python runtime: the same tasks written in Python, with the same
