@@ -143,9 +143,9 @@ impl Kind for Crash {
 
 /// The Python twin: cpu's twin's sum of squares (the same digests), and on the chosen worker's
 /// chosen task the crash in Python's terms: `panic` an exception (its worker ends failed, the
-/// others go on), `abort` `os.abort()`, `segv` a real SIGSEGV with its default action restored,
-/// `exit` `os._exit(3)`. The last three end the whole process: in a thread, the host and every
-/// thread in it; in a worker process, that process alone.
+/// others go on), `abort` `os.abort()`, `segv` a real SIGSEGV to the crashing thread with its
+/// default action restored, `exit` `os._exit(3)`. The last three end the whole process: in a
+/// thread, the host and every thread in it; in a worker process, that process alone.
 const PYTHON_TWIN: &str = r#"
 import faulthandler
 import os
@@ -183,7 +183,8 @@ def crash(kind, worker, task):
         faulthandler.disable()
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGSEGV, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGSEGV)
+        # To this thread, as raise(3) does: delivered before the call returns, as a fault is.
+        signal.pthread_kill(threading.get_ident(), signal.SIGSEGV)
     if kind == "exit":
         os._exit(EXIT_CODE)
     raise RuntimeError("worker {} raised on its task {}, as asked".format(worker, task))
