@@ -122,7 +122,9 @@ copying = threading.Lock()
 
 def shared(spec):
     """The lock, made once in the host before any worker: a threading.Lock for threads,
-    multiprocessing's RLock (the one a Value carries) for processes."""
+    multiprocessing's RLock (the one a Value carries) for processes; none for shards."""
+    if spec["options"].get("strategy") == "sharded":
+        return None
     if spec["model"] != "processes":
         return threading.Lock()
     import multiprocessing
@@ -330,6 +332,16 @@ fn lock(word: &AtomicU32) -> Duration {
 mod tests {
     use super::*;
     use crate::workload::testing::Recorder;
+
+    #[test]
+    fn python_refuses_only_the_atomic_add_it_lacks() {
+        for strategy in Strategy::NAMES {
+            let mut options = Options::default();
+            options.set("strategy", (*strategy).to_owned());
+            let refusal = Contention.python_refusal(&options);
+            assert_eq!(refusal.is_some(), *strategy == "atomic", "{strategy}: {refusal:?}");
+        }
+    }
 
     #[test]
     fn every_strategy_counts_all_increments_when_alone() {
