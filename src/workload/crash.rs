@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::cpu::{expected_sum_of_squares, sum_range};
 use super::choice::choice;
-use super::kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values, Variant};
+use super::kind::{Kind, OptionError, OptionSpec, Options, PythonTwin, Setup, Shape, SizeSpec, Values, Variant};
 use super::task::{Hooks, Metrics, RunCells, TaskEnd, Workload};
 use super::Choice;
 
@@ -123,7 +123,72 @@ impl Kind for Crash {
             at: setup.options.number("crash-at"),
         })
     }
+
+    fn python(&self) -> Option<PythonTwin> {
+        Some(PythonTwin {
+            source: PYTHON_TWIN,
+            // cpu's twin's tasks: about 50 ms a task by default on one core (CPython 3.11).
+            size: SizeSpec {
+                unit: "integers per task",
+                short_unit: "ints",
+                default: 1_000_000,
+                watchable: 6_000_000,
+                max: Some(100_000_000_000),
+                in_millions: true,
+            },
+            on_event_loop: false,
+        })
+    }
 }
+
+/// The Python twin: cpu's twin's sum of squares (the same digests), and on the chosen worker's
+/// chosen task the crash in Python's terms: `panic` an exception (its worker ends failed, the
+/// others go on), `abort` `os.abort()`, `segv` a real SIGSEGV to the crashing thread with its
+/// default action restored, `exit` `os._exit(3)`. The last three end the whole process: in a
+/// thread, the host and every thread in it; in a worker process, that process alone.
+const PYTHON_TWIN: &str = r#"
+import faulthandler
+import os
+import signal
+import threading
+
+MASK = (1 << 64) - 1
+CHUNK = 1 << 16
+EXIT_CODE = 3
+
+
+def task(index, size, options, h):
+    if h.index == int(options["crash-worker"]):
+        tasks_done, marked = h.cell("slot.tasks_done"), h.cell("slot.own_counter")
+        if tasks_done.value + 1 == int(options["crash-at"]) and marked.value == 0:
+            marked.value = 1
+            crash(options["crash"], h.index, tasks_done.value + 1)
+    start, total, done = index * size, 0, 0
+    while done < size:
+        low = start + done
+        step = min(CHUNK, size - done)
+        total = (total + sum(i * i for i in range(low, low + step))) & MASK
+        done += step
+        if not h.checkpoint(done):
+            return None
+    return total
+
+
+def crash(kind, worker, task):
+    if kind == "abort":
+        os.abort()
+    if kind == "segv":
+        # The default action: faulthandler's handler off, if it was on; only the main thread
+        # may call signal.signal, and no other Python code sets a handler for SIGSEGV.
+        faulthandler.disable()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGSEGV, signal.SIG_DFL)
+        # To this thread, as raise(3) does: delivered before the call returns, as a fault is.
+        signal.pthread_kill(threading.get_ident(), signal.SIGSEGV)
+    if kind == "exit":
+        os._exit(EXIT_CODE)
+    raise RuntimeError("worker {} raised on its task {}, as asked".format(worker, task))
+"#;
 
 /// The workload: short CPU tasks, one of which crashes its worker.
 pub(super) struct Crashing {

@@ -200,6 +200,11 @@ pub trait Kind: Sync {
     fn python(&self) -> Option<PythonTwin> {
         None
     }
+    /// Why these options have no meaning under `--runtime python` (an atomic add, which Python
+    /// lacks), in one line naming the flag; None when the twin runs them.
+    fn python_refusal(&self, _options: &Options) -> Option<String> {
+        None
+    }
 }
 
 /// A workload's twin for the Python runtime: the same tasks written in Python, with the same
@@ -210,7 +215,10 @@ pub struct PythonTwin {
     /// (an int) or None when `h.checkpoint(units_done)` said stop, and may define
     /// `async def task_async(index, size, options, h)` for `--model async`. `h` is the runner's
     /// worker: `h.checkpoint(units_done)`, `with h.blocked():` around a wait that uses no CPU,
-    /// and `await h.turn()` where an async task hands the loop to the others.
+    /// and `await h.turn()` where an async task hands the loop to the others; `h.cell(name)` (a
+    /// board cell as a ctypes integer), `h.shared` (what the module's `shared(spec)`, if any,
+    /// made once in the host for every worker) and `h.measure_memory()` (RSS and PSS into the
+    /// worker's slot).
     pub source: &'static str,
     /// `--size` in the twin's own units: Python is slower than native code.
     pub size: SizeSpec,

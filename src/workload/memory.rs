@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
-use super::kind::{Footprint, Kind, Setup, Shape, SizeSpec};
+use super::kind::{Footprint, Kind, PythonTwin, Setup, Shape, SizeSpec};
 use super::task::{fields_of, Flow, Hooks, Measure, Metrics, Preparing, RunCells, TaskEnd, Unprepared, Workload};
 
 const MIB: usize = 1 << 20;
@@ -55,7 +55,31 @@ impl Kind for Memory {
     fn build(&self, setup: &Setup) -> Box<dyn Workload> {
         Box::new(Touching::new(setup.size))
     }
+
+    fn python(&self) -> Option<PythonTwin> {
+        // Touching memory costs CPython what it costs Rust: the native sizes.
+        Some(PythonTwin { source: PYTHON_TWIN, size: self.size(), on_event_loop: false })
+    }
 }
+
+/// The Python twin: each task holds its size in `bytearray`s of 1 MiB (zero-filled, so every
+/// page is written and resident), then the worker reads its process's RSS and PSS from
+/// `/proc/self/smaps_rollup` into its slot. A worker process's figures include its own
+/// interpreter; threads share one. Nothing is inherited: the host makes no buffer before it
+/// forks. The digest is the task's index + 1, as the native one's.
+const PYTHON_TWIN: &str = r"
+MIB = 1 << 20
+
+
+def task(index, size, options, h):
+    held = []
+    for done in range(size):
+        held.append(bytearray(MIB))
+        if not h.checkpoint(done + 1):
+            return None
+    h.measure_memory()
+    return index + 1
+";
 
 /// The workload: every task allocates and touches `mib`, a process also writes what it inherited.
 pub(super) struct Touching {

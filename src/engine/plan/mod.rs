@@ -320,6 +320,9 @@ impl PlanRequest {
         }
         if let Some(twin) = twin {
             self.check_python(twin)?;
+            if let Some(why) = self.workload.python_refusal(&workload.options) {
+                return Err(PlanError::Workload(OptionError::Refused(why)));
+            }
         } else if self.start == StartMethod::Forkserver {
             return Err(PlanError::ForkserverNeedsPython);
         }

@@ -53,7 +53,10 @@ impl Run {
         let workload: Arc<dyn Workload> = Arc::from(plan.workload.build());
         let generation = board.begin_run(plan.workers, plan.tasks);
         let stop = Arc::new(AtomicBool::new(false));
-        let forked = plan.model == Model::Processes && plan.start == StartMethod::Fork;
+        // Python's worker processes are the host's, forked from it: they inherit nothing of this
+        // process, so nothing is made for them to inherit.
+        let forked =
+            plan.model == Model::Processes && plan.start == StartMethod::Fork && plan.runtime.interpreter().is_none();
         let prepared =
             engine.preparer.prepare(Arc::clone(&workload), forked, Arc::clone(&stop)).map_err(LaunchError::Prepare)?;
         let started_ns = monotonic_ns();

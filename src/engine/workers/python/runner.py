@@ -295,6 +295,38 @@ class Life:
             return self.own_cpu
         return time.thread_time_ns() - self.cpu_at_start
 
+    # -- cells, shared objects and memory, for the twins that use them -------------------------
+    def cell(self, name):
+        """A board cell as a ctypes integer over the shared mapping, which is what
+        multiprocessing's RawValue is: `.value` is one plain load or store. `name` is a header
+        cell (`"shared_counter"`) or one of this worker's own (`"slot.own_counter"`)."""
+        import ctypes
+
+        offset = self.slot.at[name[5:]] if name.startswith("slot.") else self.board.layout[name]
+        return ctypes.c_uint64.from_buffer(self.board.mm, offset)
+
+    @property
+    def shared(self):
+        """What the twin's `shared(spec)` made once in the host for every worker (a lock)."""
+        return self.run.shared
+
+    def measure_memory(self):
+        """This process's RSS and PSS in bytes from /proc/self/smaps_rollup, stored in the
+        worker's slot (rss_bytes, pss_bytes) as a native worker stores them; (0, 0) unread."""
+        found = {}
+        try:
+            with open("/proc/self/smaps_rollup") as rollup:
+                for line in rollup:
+                    name, _, rest = line.partition(":")
+                    if name in ("Rss", "Pss"):
+                        found[name] = int(rest.split()[0]) * 1024
+        except (OSError, ValueError, IndexError):
+            return 0, 0
+        rss, pss = found.get("Rss", 0), found.get("Pss", 0)
+        self.slot.set("rss_bytes", rss)
+        self.slot.set("pss_bytes", pss)
+        return rss, pss
+
     # -- tasks -----------------------------------------------------------------------------------
     def begin_task(self, task, units):
         slot = self.slot
@@ -401,6 +433,12 @@ class Run:
         module = load_twin(spec)
         self.task = module.task
         self.task_async = getattr(module, "task_async", None)
+        # What the twin's workers share (contention's lock), made once in the host before any
+        # worker and carried in the spec: fork inherits it, spawn pickles it, as multiprocessing
+        # hands a Lock to a Process.
+        if "shared" not in spec and hasattr(module, "shared"):
+            spec["shared"] = module.shared(spec)
+        self.shared = spec.get("shared")
 
     def block(self, index):
         tasks, workers = self.spec["tasks"], self.spec["workers"]
