@@ -43,7 +43,9 @@ def _sched_getcpu():
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
+        # PyDLL: the call keeps the GIL. A CDLL call releases it, so every checkpoint of a
+        # computing thread would hand the GIL to a waiting one: a switch CPython never makes.
+        libc = ctypes.PyDLL(None)
         getcpu = libc.sched_getcpu
         getcpu.restype = ctypes.c_int
         getcpu.argtypes = []
