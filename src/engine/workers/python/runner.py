@@ -384,6 +384,10 @@ class Life:
     def tasks_done(self):
         return self.slot.get("tasks_done")
 
+    def add_helper_cpu(self, ns):
+        """CPU time a helper thread spent on this task on the loop (a file call run off it)."""
+        self.own_cpu += ns
+
     def add_own(self, value):
         """Adds to this worker's own counter (its slot has one writer: this worker)."""
         if self.is_current():
