@@ -476,28 +476,23 @@ def _send_frame(fd, message, keep_waiting):
     return True
 
 
-def _recv_exactly(fd, count, keep_waiting):
+def _recv_frame(fd, keep_waiting):
+    """One framed message: waits until readable, then reads what is there, as a socket with a
+    timeout does (one message in flight: whatever arrives belongs to it, usually all at once)."""
     import select
 
     got = b""
-    while len(got) < count:
+    while len(got) < 4 or len(got) < 4 + int.from_bytes(got[:4], "little"):
+        if not _ready(fd, select.POLLIN, keep_waiting):
+            return None
         try:
-            chunk = os.read(fd, count - len(got))
+            chunk = os.read(fd, 65536)
         except BlockingIOError:
-            if not _ready(fd, select.POLLIN, keep_waiting):
-                return None
             continue
         if not chunk:
             raise ConnectionError("the line to the program broke: the other end hung up")
         got += chunk
-    return got
-
-
-def _recv_frame(fd, keep_waiting):
-    prefix = _recv_exactly(fd, 4, keep_waiting)
-    if prefix is None:
-        return None
-    return _recv_exactly(fd, int.from_bytes(prefix, "little"), keep_waiting)
+    return got[4 : 4 + int.from_bytes(got[:4], "little")]
 
 
 # F_OFD_SETLKW from asm-generic/fcntl.h, the same on every Linux architecture.
