@@ -411,10 +411,11 @@ impl Workload for Files {
         }
     }
 
+    /// The directory [`Workload::prepare`] made: a Python worker is told it, never looks.
     fn python_context(&self) -> Vec<(&'static str, String)> {
-        match self.scratch() {
-            Ok(dir) => vec![("dir", dir.display().to_string())],
-            Err(_) => Vec::new(),
+        match self.scratch.get() {
+            Some(Ok(scratch)) => vec![("dir", scratch.path().display().to_string())],
+            _ => Vec::new(),
         }
     }
 
