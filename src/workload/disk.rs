@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::kind::{Kind, Setup, SizeSpec};
+use super::kind::{Kind, PythonTwin, Setup, SizeSpec};
 use super::task::{
     fields_of, AsyncWorkload, Cells, Flow, Hooks, Metrics, Preparing, RunCells, TaskEnd, Unprepared, Workload,
 };
@@ -66,7 +66,164 @@ impl Kind for Disk {
     fn build(&self, setup: &Setup) -> Box<dyn Workload> {
         Box::new(Files { mib: setup.size, scratch: OnceLock::new() })
     }
+
+    fn python(&self) -> Option<PythonTwin> {
+        Some(PythonTwin { source: PYTHON_TWIN, size: self.size(), on_event_loop: true })
+    }
 }
+
+/// The same task in Python, in the run's directory (the program's, told in the spec): write
+/// each MiB with `os.write`, `os.fsync`, drop the pages (`os.posix_fadvise`), reopen, read back
+/// and check, remove; each call a blocking wait, timed around the call. On the loop each call
+/// goes to `run_in_executor`'s helper threads, their CPU time counted as the task's. The bytes
+/// are SHAKE-128 of the task and MiB (C speed) instead of the native splitmix64 words, which
+/// pure Python makes at about 13 MiB/s: that would turn a lesson about waits into one about
+/// computing. Digests are the native ones (the task's index + 1); write times go in the
+/// worker's own counter, read times in the shared one, as natively.
+const PYTHON_TWIN: &str = r"
+import hashlib
+import os
+import time
+
+MIB = 1 << 20
+
+
+def content(index, chunk):
+    return hashlib.shake_128('concur-tui disk {} {}'.format(index, chunk).encode()).digest(MIB)
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def read_exactly(reader, buf):
+    view, filled = memoryview(buf), 0
+    while filled < len(buf):
+        got = reader.readinto(view[filled:])
+        if not got:
+            raise EOFError('the file ends {} bytes short'.format(len(buf) - filled))
+        filled += got
+
+
+def timed(h, call, *args):
+    # A file call as a blocking wait: its result and the nanoseconds it took.
+    with h.blocked():
+        started = time.monotonic_ns()
+        value = call(*args)
+        return value, time.monotonic_ns() - started
+
+
+def write_file(index, size, path, h):
+    # Writes and fsyncs the file: the time in writes and the fsync, or None when stopped.
+    spent = 0
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        for chunk in range(size):
+            spent += timed(h, write_all, fd, content(index, chunk))[1]
+            if not h.checkpoint(chunk + 1):
+                return None
+        spent += timed(h, os.fsync, fd)[1]
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    return spent
+
+
+def read_file(index, size, path, h):
+    # Reads the file back and checks every byte: the time in reads, or None when stopped.
+    spent, buf = 0, bytearray(MIB)
+    with open(path, 'rb', buffering=0) as reader:
+        for chunk in range(size):
+            spent += timed(h, read_exactly, reader, buf)[1]
+            if buf != content(index, chunk):
+                raise ValueError('disk: MiB {} of {} reads back wrong'.format(chunk, path))
+            if not h.checkpoint(size + chunk + 1):
+                return None
+    return spent
+
+
+def count(index, writing, reading, h):
+    if reading is None:
+        return None
+    h.add_own(writing)
+    h.add_shared(reading)
+    return index + 1
+
+
+def task(index, size, options, h):
+    path = os.path.join(h.context('dir'), 'task-{}.bin'.format(index))
+    reading = None
+    try:
+        writing = write_file(index, size, path, h)
+        if writing is not None:
+            reading = read_file(index, size, path, h)
+    finally:
+        # One file at a time per worker: the disk holds workers x size, not tasks x size.
+        if os.path.exists(path):
+            os.remove(path)
+    return count(index, writing, reading, h)
+
+
+async def off_loop(h, call, *args):
+    # A file call on a helper thread, awaited as blocked time: its result and the nanoseconds
+    # it took there; the CPU time it took there is the task's.
+    import asyncio
+
+    def measured():
+        cpu, started = time.thread_time_ns(), time.monotonic_ns()
+        value = call(*args)
+        return value, time.monotonic_ns() - started, time.thread_time_ns() - cpu
+
+    with h.blocked():
+        value, took, cpu = await asyncio.get_running_loop().run_in_executor(None, measured)
+    h.add_helper_cpu(cpu)
+    return value, took
+
+
+async def write_file_async(index, size, path, h):
+    spent = 0
+    fd = (await off_loop(h, os.open, path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600))[0]
+    try:
+        for chunk in range(size):
+            spent += (await off_loop(h, write_all, fd, content(index, chunk)))[1]
+            if not h.checkpoint(chunk + 1):
+                return None
+        spent += (await off_loop(h, os.fsync, fd))[1]
+        await off_loop(h, os.posix_fadvise, fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        await off_loop(h, os.close, fd)
+    return spent
+
+
+async def read_file_async(index, size, path, h):
+    spent, buf = 0, bytearray(MIB)
+    reader = (await off_loop(h, open, path, 'rb', 0))[0]
+    try:
+        for chunk in range(size):
+            spent += (await off_loop(h, read_exactly, reader, buf))[1]
+            if buf != content(index, chunk):
+                raise ValueError('disk: MiB {} of {} reads back wrong'.format(chunk, path))
+            if not h.checkpoint(size + chunk + 1):
+                return None
+    finally:
+        await off_loop(h, reader.close)
+    return spent
+
+
+async def task_async(index, size, options, h):
+    path = os.path.join(h.context('dir'), 'task-{}.bin'.format(index))
+    reading = None
+    try:
+        writing = await write_file_async(index, size, path, h)
+        if writing is not None:
+            reading = await read_file_async(index, size, path, h)
+    finally:
+        if os.path.exists(path):
+            await off_loop(h, os.remove, path)
+    return count(index, writing, reading, h)
+";
 
 /// The workload: task `t` writes and reads back `mib` MiB in `task-t.bin`.
 pub(super) struct Files {
@@ -251,6 +408,14 @@ impl Workload for Files {
         match self.scratch.get_or_init(|| Scratch::create(SCRATCH_PURPOSE).map_err(|error| error.to_string())) {
             Ok(_) => Ok(Flow::Continue),
             Err(why) => Err(Unprepared(format!("disk: {why}"))),
+        }
+    }
+
+    /// The directory [`Workload::prepare`] made: a Python worker is told it, never looks.
+    fn python_context(&self) -> Vec<(&'static str, String)> {
+        match self.scratch.get() {
+            Some(Ok(scratch)) => vec![("dir", scratch.path().display().to_string())],
+            _ => Vec::new(),
         }
     }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::cpu::sum_of_squares;
 use crate::board::monotonic_ns;
 use super::histogram::Latencies;
-use super::kind::{Kind, Setup, SizeSpec};
+use super::kind::{Kind, PythonTwin, Setup, SizeSpec};
 use super::task::{fields_of, Flow, Hooks, Line, LiveCells, Measure, Metrics, RunCells, TaskEnd, TalkingWorkload, Transport, Workload};
 
 /// Integers the responder sums for each request: a few microseconds, the "tiny bit of work".
@@ -59,7 +59,71 @@ impl Kind for Latency {
     fn build(&self, setup: &Setup) -> Box<dyn Workload> {
         Box::new(Responder { millis: setup.size, latencies: Latencies::new() })
     }
+
+    /// CPython's convoy for real: worker 0 a thread answering the program's requests over the
+    /// same pipe, the others computing in pure Python, the GIL deciding who runs.
+    fn python(&self) -> Option<PythonTwin> {
+        Some(PythonTwin { source: PYTHON_TWIN, size: self.size(), on_event_loop: false })
+    }
 }
+
+/// The same tasks in Python: worker 0 answers the coordinator's requests over its line (one
+/// blocking exchange each, in the program's framing), the others sum squares; tasks end at the
+/// same shared instants (the epoch in the shared counter, set once under the runner's lock).
+/// The request's bit of work is 200 integers, a few microseconds in Python as the native 10,000
+/// are in Rust. The coordinator in the program times each answer into the same histogram.
+const PYTHON_TWIN: &str = r"
+import time
+
+MASK = (1 << 64) - 1
+WORK_PER_REQUEST = 200
+CHUNK = 1 << 14
+
+
+def deadline(size, h):
+    now = time.monotonic_ns()
+    epoch = h.shared_once(now)
+    return epoch + (h.tasks_done() + 1) * size * 1000000
+
+
+def answer(index, size, h):
+    started = time.monotonic_ns()
+    until = deadline(size, h)
+    reply = b''
+    while True:
+        request = h.exchange(reply)
+        if request is None:
+            return None
+        if len(request) != 8:
+            raise ValueError('latency: a request of {} bytes'.format(len(request)))
+        start = (int.from_bytes(request, 'little') % 1000000) * WORK_PER_REQUEST
+        result = sum(i * i for i in range(start, start + WORK_PER_REQUEST)) & MASK
+        reply = request + result.to_bytes(8, 'little')
+        now = time.monotonic_ns()
+        if not h.checkpoint((now - started) // 1000000):
+            return None
+        if now >= until:
+            return index + 1
+
+
+def compute(index, size, h):
+    started = time.monotonic_ns()
+    until = deadline(size, h)
+    low, total = 0, 0
+    while True:
+        total = (total + sum(i * i for i in range(low, low + CHUNK))) & MASK
+        low += CHUNK
+        h.add_own(CHUNK)
+        now = time.monotonic_ns()
+        if not h.checkpoint((now - started) // 1000000):
+            return None
+        if now >= until:
+            return index + 1
+
+
+def task(index, size, options, h):
+    return answer(index, size, h) if h.index == 0 else compute(index, size, h)
+";
 
 /// The workload: for `millis` a task, worker 0 answers requests and the others compute.
 pub(super) struct Responder {

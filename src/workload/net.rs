@@ -16,7 +16,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
-use super::kind::{Kind, OptionError, OptionSpec, Options, Setup, Shape, SizeSpec, Values};
+use super::kind::{Kind, OptionError, OptionSpec, Options, PythonTwin, Setup, Shape, SizeSpec, Values};
 use super::task::{
     awaiting, fields_of, AsyncHooks, AsyncWorkload, Flow, Hooks, LocalFuture, Metrics, RunCells, ServedWorkload, Service, Stopping,
     TaskEnd, Workload,
@@ -88,7 +88,114 @@ impl Kind for Net {
             server: OnceLock::new(),
         })
     }
+
+    fn python(&self) -> Option<PythonTwin> {
+        Some(PythonTwin { source: PYTHON_TWIN, size: self.size(), on_event_loop: true })
+    }
 }
+
+/// The same downloads from the run's server: `urllib.request.urlopen` (no proxy: the server is
+/// on loopback) in threads and processes, a hand-written HTTP/1.1 GET on asyncio's streams on
+/// the loop. The same checks and digests (xorshift64* bodies, FNV-1a over 8-byte words), and
+/// the same cells: bytes in the shared counter, each request's time in the worker's own.
+const PYTHON_TWIN: &str = r#"
+import struct
+import time
+import urllib.error
+import urllib.request
+
+MASK = (1 << 64) - 1
+FNV_BASIS = 0xCBF29CE484222325
+FNV_PRIME = 0x100000001B3
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def digest_of_body(task, length):
+    """The digest of task `task`'s body, without making the body."""
+    state, hash_ = (task * 0x9E3779B97F4A7C15 & MASK) | 1, FNV_BASIS ^ length
+    words, tail = (length + 7) // 8, length % 8
+    for at in range(words):
+        state ^= state >> 12
+        state ^= (state << 25) & MASK
+        state ^= state >> 27
+        word = (state * 0x2545F4914F6CDD1D) & MASK
+        if tail and at == words - 1:
+            word &= (1 << (8 * tail)) - 1
+        hash_ = ((hash_ ^ word) * FNV_PRIME) & MASK
+    return hash_
+
+
+def digest(body):
+    hash_ = FNV_BASIS ^ len(body)
+    if len(body) % 8:
+        body = body + bytes(8 - len(body) % 8)
+    for (word,) in struct.iter_unpack("<Q", body):
+        hash_ = ((hash_ ^ word) * FNV_PRIME) & MASK
+    return hash_
+
+
+def finish(index, size, got, took, h):
+    """Checks a downloaded body and counts it; its digest is the task's."""
+    length = size * 1024
+    got_digest = digest(got)
+    if len(got) != length or got_digest != digest_of_body(index, length):
+        raise RuntimeError("net: task {} got {} bytes that differ from what was served".format(index, len(got)))
+    if not h.checkpoint(size):
+        return None
+    h.add_shared(length)
+    h.add_own(took)
+    return got_digest
+
+
+def task(index, size, options, h):
+    url = "http://{}/task/{}".format(h.context("server"), index)
+    started = time.monotonic_ns()
+    try:
+        with h.blocked():
+            with OPENER.open(url) as response:
+                got = response.read()
+    except (urllib.error.URLError, OSError) as error:
+        # The server cuts its delay short once the run stops: a stop, not a failure.
+        if not h.checkpoint(0):
+            return None
+        raise RuntimeError("net: task {}: {}".format(index, error)) from error
+    return finish(index, size, got, time.monotonic_ns() - started, h)
+
+
+async def fetch(address, index):
+    """One GET on asyncio's streams: the status line, the headers, then the body."""
+    import asyncio
+
+    host, port = address.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        request = "GET /task/{} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n".format(index, address)
+        writer.write(request.encode("ascii"))
+        await writer.drain()
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = head[0].split(" ")
+        if len(status) < 2 or status[1] != "200":
+            raise ConnectionError("status {}".format(" ".join(status[1:]) or "missing"))
+        fields = dict(line.lower().split(":", 1) for line in head[1:] if ":" in line)
+        length = fields.get("content-length")
+        return await (reader.readexactly(int(length)) if length is not None else reader.read())
+    finally:
+        writer.close()
+
+
+async def task_async(index, size, options, h):
+    import asyncio
+
+    started = time.monotonic_ns()
+    try:
+        with h.blocked():
+            got = await fetch(h.context("server"), index)
+    except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as error:
+        if not h.checkpoint(0):
+            return None
+        raise RuntimeError("net: task {}: {}".format(index, error)) from error
+    return finish(index, size, got, time.monotonic_ns() - started, h)
+"#;
 
 /// The workload: task `t` downloads `/task/t` and checks it is `body(t)`.
 pub(super) struct Download {
@@ -239,6 +346,10 @@ impl Workload for Download {
 
     fn as_served(&self) -> Option<&dyn ServedWorkload> {
         Some(self)
+    }
+
+    fn python_context(&self) -> Vec<(&'static str, String)> {
+        self.server.get().map(|addr| ("server", addr.to_string())).into_iter().collect()
     }
 }
 

@@ -190,6 +190,12 @@ pub trait Workload: Send + Sync {
     fn live(&self, _now: &LiveCells) -> Option<String> {
         None
     }
+    /// What a Python twin's tasks must be told of this run beyond its size and options, as
+    /// name and text (net's server address, disk's directory): what a native worker finds in
+    /// memory it inherits. Read once [`Workload::prepare`] and the service have run.
+    fn python_context(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
 }
 
 /// A workload whose workers talk to the program: each gets a line of [`Self::transport`], and

@@ -25,6 +25,7 @@ use crate::engine::workers::event_loop::{LoopGroup, SharedLoop};
 use crate::engine::workers::gil::InterpreterLock;
 use crate::engine::workers::host::HostedGroup;
 use crate::engine::workers::launcher::Launcher;
+use crate::engine::workers::line::End;
 use crate::engine::workers::python::PythonGroup;
 use crate::engine::workers::worker::TaskSource;
 use crate::engine::{Engine, LaunchError};
@@ -147,27 +148,10 @@ impl Run {
 
     /// Starts workers from `next` on until the slice is used up; a failed start ends the launch.
     fn start_slice(&mut self, next: usize, generation: u64, gil: Option<Arc<InterpreterLock>>) {
-        let plan = &self.plan;
-        if let Some(interpreter) = plan.runtime.interpreter() {
-            let twin = plan.workload.kind.python().map_or("", |twin| twin.source);
-            let group = PythonGroup {
-                board: &self.board,
-                generation,
-                plan,
-                workload: self.workload.as_ref(),
-                interpreter: &interpreter.path,
-                twin,
-            };
-            match self.launcher.start_python(&group) {
-                Ok(host) => {
-                    self.group = Some(host.pid);
-                    self.workers.iter_mut().for_each(|handle| *handle = Handle::Hosted(host.pid));
-                    self.python = Some(host);
-                }
-                Err(source) => self.fail_launch(0, LaunchError::Spawn { index: 0, started: 0, source }),
-            }
-            return;
+        if self.plan.runtime.interpreter().is_some() {
+            return self.start_python(generation);
         }
+        let plan = &self.plan;
         if plan.model == Model::Async {
             let thread = self.launcher.start_loop(LoopGroup {
                 board: Arc::clone(&self.board),
@@ -255,6 +239,48 @@ impl Run {
         self.coordinators
             .start_service(&self.workload, stopping)
             .map_err(|source| LaunchError::Service { workload: self.plan.workload.to_string(), source })
+    }
+
+    /// Starts the Python runtime's host, which starts every worker, with the lines of a
+    /// workload that talks.
+    fn start_python(&mut self, generation: u64) {
+        let lines = match self.open_python_lines() {
+            Ok(lines) => lines,
+            Err(error) => return self.fail_launch(0, error),
+        };
+        let plan = &self.plan;
+        let Some(interpreter) = plan.runtime.interpreter() else { return };
+        let group = PythonGroup {
+            board: &self.board,
+            generation,
+            plan,
+            workload: self.workload.as_ref(),
+            interpreter: &interpreter.path,
+            twin: plan.workload.kind.python().map_or("", |twin| twin.source),
+            lines,
+        };
+        match self.launcher.start_python(&group) {
+            Ok(host) => {
+                self.group = Some(host.pid);
+                self.workers.iter_mut().for_each(|handle| *handle = Handle::Hosted(host.pid));
+                self.python = Some(host);
+            }
+            Err(source) => self.fail_launch(0, LaunchError::Spawn { index: 0, started: 0, source }),
+        }
+    }
+
+    /// For a workload that talks, every worker's line, opened before the Python host starts
+    /// and inherits their worker ends; empty for the others.
+    fn open_python_lines(&mut self) -> Result<Vec<End>, LaunchError> {
+        let mut lines = Vec::new();
+        for index in 0..self.plan.workers {
+            match self.coordinators.open_line(&self.workload, &self.board, index) {
+                Ok(Some(end)) => lines.push(end),
+                Ok(None) => break,
+                Err(source) => return Err(LaunchError::Line { index, started: 0, source }),
+            }
+        }
+        Ok(lines)
     }
 
     /// Workers from `from` on were never started, and never will be.

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use nix::unistd::Pid;
 
+use super::line::{End, WireEnd};
 use super::pen::Pen;
 use crate::board::Board;
 use crate::engine::plan::{Plan, Schedule};
@@ -32,6 +33,9 @@ pub(crate) struct PythonGroup<'a> {
     pub interpreter: &'a Path,
     /// The twin's source.
     pub twin: &'static str,
+    /// Each worker's end of its line to the program's coordinator, for a workload that talks
+    /// (empty otherwise): the host inherits them and the program closes its copies.
+    pub lines: Vec<End>,
 }
 
 /// A started host: its pid (the leader of its process group) and the directory its files are in.
@@ -74,12 +78,18 @@ struct Spec<'a> {
     options: BTreeMap<&'a str, &'a str>,
     dir: PathBuf,
     program_pid: i32,
+    /// What the workload's tasks must know of the run (`Workload::python_context`).
+    context: BTreeMap<&'static str, String>,
+    /// Each worker's line to the coordinator as the host inherits it: read and write
+    /// descriptors, by worker index.
+    lines: Vec<[i32; 2]>,
 }
 
 /// Writes the runner, the twin and the spec into a new private directory and starts the host.
 pub(crate) fn start_host(group: &PythonGroup<'_>, pen: Option<Arc<dyn Pen>>) -> std::io::Result<PythonHost> {
     let dir = PrivateDir::create("python")?;
     let plan = group.plan;
+    let lines = line_descriptors(&group.lines)?;
     let spec = Spec {
         board_fd: group.board.raw_fd(),
         layout: crate::board::layout::cells().into_iter().collect(),
@@ -100,6 +110,8 @@ pub(crate) fn start_host(group: &PythonGroup<'_>, pen: Option<Arc<dyn Pen>>) -> 
         options: plan.workload.options.iter().collect(),
         dir: dir.path().to_path_buf(),
         program_pid: nix::unistd::getpid().as_raw(),
+        context: group.workload.python_context().into_iter().collect(),
+        lines: lines.clone(),
     };
     let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text);
     write("runner.py", RUNNER)?;
@@ -115,6 +127,7 @@ pub(crate) fn start_host(group: &PythonGroup<'_>, pen: Option<Arc<dyn Pen>>) -> 
         .stdout(log.try_clone()?)
         .stderr(log);
     let board_fd = group.board.raw_fd();
+    let inherited: Vec<i32> = std::iter::once(board_fd).chain(lines.into_iter().flatten()).collect();
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         command.pre_exec(move || {
@@ -124,8 +137,10 @@ pub(crate) fn start_host(group: &PythonGroup<'_>, pen: Option<Arc<dyn Pen>>) -> 
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0);
             libc::setpgid(0, 0);
             libc::signal(libc::SIGINT, libc::SIG_IGN);
-            if libc::fcntl(board_fd, libc::F_SETFD, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
+            for &fd in &inherited {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             Ok(())
         });
@@ -135,4 +150,16 @@ pub(crate) fn start_host(group: &PythonGroup<'_>, pen: Option<Arc<dyn Pen>>) -> 
     // The engine reaps it by pid with wait4; the std handle is not needed.
     drop(child);
     Ok(PythonHost { pid, dir })
+}
+
+/// The descriptors of each line's worker end: a pipe each way or a socket. A line in the
+/// board's shared memory (`shm`) has no descriptor a Python worker could use.
+fn line_descriptors(lines: &[End]) -> std::io::Result<Vec<[i32; 2]>> {
+    lines
+        .iter()
+        .map(|end| match end.wire() {
+            Some((WireEnd::Stream { read, write }, _)) => Ok([read, write]),
+            _ => Err(std::io::Error::other("the Python runtime's lines are pipes or sockets")),
+        })
+        .collect()
 }

@@ -43,7 +43,9 @@ def _sched_getcpu():
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
+        # PyDLL: the call keeps the GIL. A CDLL call releases it, so every checkpoint of a
+        # computing thread would hand the GIL to a waiting one: a switch CPython never makes.
+        libc = ctypes.PyDLL(None)
         getcpu = libc.sched_getcpu
         getcpu.restype = ctypes.c_int
         getcpu.argtypes = []
@@ -403,6 +405,163 @@ class Life:
         slot.set_state(self.final)
         return self.final
 
+    # -- the run's cells and line, for twins that count or talk (net, disk, latency) ------------
+    def context(self, name):
+        """What the program told the twin of this run (net's `server`, disk's `dir`)."""
+        value = self.run.spec.get("context", {}).get(name)
+        if value is None:
+            raise RuntimeError("the program did not tell this run its {}".format(name))
+        return value
+
+    def tasks_done(self):
+        return self.slot.get("tasks_done")
+
+    def add_helper_cpu(self, ns):
+        """CPU time a helper thread spent on this task on the loop (a file call run off it)."""
+        self.own_cpu += ns
+
+    def add_own(self, value):
+        """Adds to this worker's own counter (its slot has one writer: this worker)."""
+        if self.is_current():
+            self.slot.add("own_counter", value)
+
+    def add_shared(self, value):
+        """Adds to the run's shared counter, which every worker writes: under a lock."""
+        with _SharedLock(self):
+            if self.is_current():
+                self.board.add64(self.board.header("shared_counter"), value)
+
+    def shared_once(self, value):
+        """Sets the run's shared counter to `value` if it is still 0; returns what it holds."""
+        at = self.board.header("shared_counter")
+        with _SharedLock(self):
+            if self.board.get64(at) == 0 and self.is_current():
+                self.board.set64(at, value)
+            return self.board.get64(at)
+
+    def exchange(self, message):
+        """Sends `message` to the program's coordinator over this worker's line and returns its
+        reply (bytes), the wait recorded as blocked; None when the run stops at the next chunk
+        meanwhile. A line the other end hung up raises ConnectionError."""
+        read_fd, write_fd = self.line()
+        started = time.monotonic_ns()
+
+        def keep_waiting():
+            return self.stop_level() != STOP_AFTER_CHUNK and self.is_current()
+
+        with self.blocked():
+            reply = _recv_frame(read_fd, keep_waiting) if _send_frame(write_fd, message, keep_waiting) else None
+        if self.is_current():
+            self.slot.add("line_ns", time.monotonic_ns() - started)
+            self.slot.add("line_bytes", len(message) + len(reply or b""))
+        return reply
+
+    def line(self):
+        """This worker's line: the descriptors the host inherited, or in a spawned or
+        forkserver process (which multiprocessing passes none) its own opening of the host's."""
+        fds = getattr(self, "line_fds", None)
+        if fds is None:
+            lines = self.run.spec.get("lines", [])
+            if self.index >= len(lines):
+                raise RuntimeError("this workload has no line to the program")
+            fds = tuple(lines[self.index])
+            if BOARD is None:
+                fds = tuple(
+                    os.open(_host_fd(self.run.spec, fd), flags | os.O_NONBLOCK | os.O_CLOEXEC)
+                    for fd, flags in zip(fds, (os.O_RDONLY, os.O_WRONLY))
+                )
+            self.line_fds = fds
+        return fds
+
+
+# The program's lines frame each message with its length (engine/workers/line.rs).
+LINE_SLICE_MS = 20
+
+
+def _host_fd(spec, fd):
+    return "/proc/{}/fd/{}".format(spec["host_pid"], fd)
+
+
+def _ready(fd, events, keep_waiting):
+    """Waits until `fd` is ready, a slice at a time; False when told to stop waiting."""
+    import select
+
+    poller = select.poll()
+    poller.register(fd, events)
+    while not poller.poll(LINE_SLICE_MS):
+        if not keep_waiting():
+            return False
+    return True
+
+
+def _send_frame(fd, message, keep_waiting):
+    import select
+    import struct
+
+    data = struct.pack("<I", len(message)) + bytes(message)
+    while data:
+        try:
+            data = data[os.write(fd, data) :]
+        except BlockingIOError:
+            if not _ready(fd, select.POLLOUT, keep_waiting):
+                return False
+    return True
+
+
+def _recv_frame(fd, keep_waiting):
+    """One framed message: waits until readable, then reads what is there, as a socket with a
+    timeout does (one message in flight: whatever arrives belongs to it, usually all at once)."""
+    import select
+
+    got = b""
+    while len(got) < 4 or len(got) < 4 + int.from_bytes(got[:4], "little"):
+        if not _ready(fd, select.POLLIN, keep_waiting):
+            return None
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            raise ConnectionError("the line to the program broke: the other end hung up")
+        got += chunk
+    return got[4 : 4 + int.from_bytes(got[:4], "little")]
+
+
+# F_OFD_SETLKW from asm-generic/fcntl.h, the same on every Linux architecture.
+F_OFD_SETLKW = 38
+
+
+class _SharedLock:
+    """The lock around the run's shared counter, for every worker of the run, threads and
+    processes alike: an open-file-description lock on the counter's bytes of the board's memfd,
+    each worker holding its own description (Python has no atomic read-modify-write)."""
+
+    def __init__(self, life):
+        self.life = life
+
+    def _lock(self, kind):
+        import fcntl
+        import struct
+
+        life = self.life
+        fd = getattr(life, "lock_fd", None)
+        if fd is None:
+            fd = life.lock_fd = os.open(_host_fd(life.run.spec, life.run.spec["board_fd"]), os.O_RDWR | os.O_CLOEXEC)
+        # struct flock: type, whence, start, length, pid (0 for a description's lock).
+        flock = struct.pack("=hh4xqqi4x", kind, 0, life.board.header("shared_counter"), 8, 0)
+        fcntl.fcntl(fd, F_OFD_SETLKW, flock)
+
+    def __enter__(self):
+        import fcntl
+
+        self._lock(fcntl.F_WRLCK)
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        self._lock(fcntl.F_UNLCK)
+        return False
+
 
 class _Blocked:
     def __init__(self, life):
@@ -717,6 +876,7 @@ def main():
         leave_with_the_group()
     BOARD = Board(spec["board_fd"], spec["layout"])
     spec["board_path"] = "/proc/{}/fd/{}".format(os.getpid(), spec["board_fd"])
+    spec["host_pid"] = os.getpid()
     try:
         run = Run(spec, BOARD)
     except BaseException as error:  # noqa: BLE001 - the twin or the user's module did not load
