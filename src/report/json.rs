@@ -61,6 +61,7 @@ fn plan_json(plan: &Plan) -> Value {
         "start": plan.start,
         "respawn": plan.respawn,
         "runtime": runtime_json(&plan.runtime),
+        "options": plan.workload.options.iter().map(|(flag, value)| (flag.to_owned(), Value::from(value))).collect::<serde_json::Map<String, Value>>(),
     })
 }
 
