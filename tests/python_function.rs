@@ -122,6 +122,24 @@ fn a_function_runs_under_every_python_model_with_one_checksum() {
     assert!(text.contains(&format!("checksum {}, which nothing can check", power_checksum(3))), "{text}");
 }
 
+/// What a task returns adds into the checksum by the documented rules: a float by its IEEE-754
+/// bits, a bool as 0 or 1, None and text as 0; the same under threads and processes.
+#[test]
+fn floats_bools_none_and_text_fold_into_the_checksum_as_documented() {
+    let source = "def half(i):\n    return i / 4\n\ndef odd(i):\n    return i % 2 == 1\n\n\
+                  def nothing(i):\n    return None\n\ndef text(i):\n    return str(i)\n";
+    let scratch = Scratch::new(&[("kinds.py", source)]);
+    let halves = (0..6u32).fold(0u64, |sum, i| sum.wrapping_add((f64::from(i) / 4.0).to_bits()));
+    for (name, expected) in [("half", halves), ("odd", 3), ("nothing", 0), ("text", 0)] {
+        for model in ["threads", "processes"] {
+            let function = scratch.function("kinds.py", name);
+            let (code, json) = run_json(&["--function", &function, "-t", "6", "-n", "2", "-m", model]);
+            assert_eq!(code, 0, "{name} {model}: {json}");
+            assert_eq!(json["metrics"]["checksum"], expected, "{name} {model}");
+        }
+    }
+}
+
 /// `package.module:name`, importable from the current directory, as `python -m` finds it.
 #[test]
 fn a_function_of_a_module_is_found_from_the_current_directory() {
