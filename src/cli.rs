@@ -7,13 +7,13 @@ use clap::builder::PossibleValuesParser;
 use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::engine::affinity::Affinity;
-use crate::engine::plan::runtime::{Interpreter, PythonError, Runtime};
+use crate::engine::plan::runtime::{CodeCheck, Interpreter, PythonError, Runtime};
 use crate::engine::plan::DEFAULT_SWITCH_INTERVAL;
 use crate::engine::{DrainPolicy, Model, PlanRequest, Schedule};
 use crate::sweep::{Models, SpecError, WorkerList};
 use crate::ui::theme::Background;
 use crate::units::{parse_duration, parse_size, SizeError};
-use crate::workload::{all_options, by_name, Values, CATALOG};
+use crate::workload::{all_options, by_name, listed, user_code_in, Kind, Values, CATALOG};
 
 /// What `--version` prints after the name: the commit too, so that a bug report names the exact
 /// build (build.rs finds it).
@@ -159,7 +159,7 @@ pub(crate) struct DashboardArgs {
 #[derive(Debug, Args)]
 pub(crate) struct SetupArgs {
     /// Which workload of `concur-tui list` to run.
-    #[arg(long, short = 'w', default_value = "cpu", value_parser = PossibleValuesParser::new(CATALOG.iter().map(|kind| kind.name())))]
+    #[arg(long, short = 'w', default_value = "cpu", value_parser = PossibleValuesParser::new(listed().map(|kind| kind.name())))]
     pub workload: String,
     /// Number of tasks, split among the workers.
     #[arg(long, short = 't', default_value_t = 8)]
@@ -213,28 +213,52 @@ pub(crate) enum RequestError {
 }
 
 impl SetupArgs {
-    /// The runtime asked for, its interpreter asked what it is.
-    pub(crate) fn runtime(&self) -> Result<Runtime, PythonError> {
-        match (self.runtime, &self.python) {
-            (RuntimeChoice::Native, None) => Ok(Runtime::Native),
-            (_, Some(path)) => Ok(Runtime::Python(Interpreter::probe(path)?)),
-            (RuntimeChoice::Python, None) => Ok(Runtime::Python(Interpreter::default_python()?)),
+    /// The workload asked for: the entry of the user's own code when its option is given
+    /// (`--function`), else `--workload`'s.
+    fn workload(&self) -> &'static dyn Kind {
+        // The value parser admits catalog names only.
+        user_code_in(&self.workload_options.given).unwrap_or_else(|| by_name(&self.workload).unwrap_or(CATALOG[0]))
+    }
+
+    /// The runtime asked for, its interpreter asked what it is; the user's own code implies
+    /// Python, and the same start of the interpreter checks it (`pickled`: whether the run
+    /// sends it to other processes by pickle).
+    pub(crate) fn runtime(&self, pickled: bool) -> Result<Runtime, PythonError> {
+        let workload = self.workload();
+        let python = self.python.as_deref().unwrap_or(std::path::Path::new("python3"));
+        match (workload.user_code_flag(), workload.python()) {
+            (Some(_), Some(twin)) => {
+                let check = CodeCheck { source: twin.source, options: &self.workload_options.given, pickled };
+                Ok(Runtime::Python(Interpreter::probe_checking(python, &check)?))
+            }
+            _ if self.runtime == RuntimeChoice::Python || self.python.is_some() => {
+                Ok(Runtime::Python(Interpreter::probe(python)?))
+            }
+            _ => Ok(Runtime::Native),
         }
     }
 
     /// A request for `model` with these settings, its size read in the workload's unit; the caller
     /// sets workers, lock and the rest.
     pub(crate) fn request(&self, model: Model, grace: Duration) -> Result<PlanRequest, RequestError> {
-        // The value parser admits catalog names only.
-        let workload = by_name(&self.workload).unwrap_or(CATALOG[0]);
-        let runtime = self.runtime()?;
-        let unit = match (&runtime, workload.python()) {
-            (Runtime::Python(_), Some(twin)) => twin.size.short_unit,
-            _ => workload.size().short_unit,
-        };
+        self.request_among(model, &[model], grace)
+    }
+
+    /// [`Self::request`] for a run of `model` among runs of `models` (a sweep's): the user's own
+    /// code is checked for what any of them needs.
+    pub(crate) fn request_among(
+        &self,
+        model: Model,
+        models: &[Model],
+        grace: Duration,
+    ) -> Result<PlanRequest, RequestError> {
+        let workload = self.workload();
+        let twin_unit = workload.python().map(|twin| twin.size.short_unit);
+        let python =
+            workload.user_code_flag().is_some() || self.runtime == RuntimeChoice::Python || self.python.is_some();
+        let unit = twin_unit.filter(|_| python).unwrap_or(workload.size().short_unit);
         let size = self.size.as_deref().map(|text| parse_size(text, unit)).transpose()?;
-        Ok(PlanRequest {
-            runtime,
+        let base = PlanRequest {
             tasks: self.tasks,
             size,
             affinity: self.affinity.clone(),
@@ -244,7 +268,9 @@ impl SetupArgs {
             options: self.workload_options.given.clone(),
             start: self.start,
             ..PlanRequest::new(workload, model)
-        })
+        };
+        let pickled = models.iter().any(|&model| PlanRequest { model, ..base.clone() }.pickles_code());
+        Ok(PlanRequest { runtime: self.runtime(pickled)?, ..base })
     }
 }
 
@@ -306,10 +332,15 @@ pub(crate) struct WorkloadOptions {
 impl Args for WorkloadOptions {
     fn augment_args(mut command: clap::Command) -> clap::Command {
         for (spec, _) in all_options() {
-            let arg = Arg::new(spec.flag).long(spec.flag).help(spec.help);
+            let mut arg = Arg::new(spec.flag).long(spec.flag).help(spec.help);
+            // The option that names the user's own code picks its entry: no --workload beside it.
+            if CATALOG.iter().any(|kind| kind.user_code_flag() == Some(spec.flag)) {
+                arg = arg.conflicts_with("workload");
+            }
             command = command.arg(match spec.values {
                 Values::Choice(names) => arg.value_parser(PossibleValuesParser::new(names)),
                 Values::Number { .. } => arg.value_parser(clap::value_parser!(u64)),
+                Values::Text => arg.value_name("TEXT"),
             });
         }
         command
@@ -330,7 +361,7 @@ impl FromArgMatches for WorkloadOptions {
     fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
         for (spec, _) in all_options() {
             let value = match spec.values {
-                Values::Choice(_) => matches.get_one::<String>(spec.flag).cloned(),
+                Values::Choice(_) | Values::Text => matches.get_one::<String>(spec.flag).cloned(),
                 Values::Number { .. } => matches.get_one::<u64>(spec.flag).map(u64::to_string),
             };
             if let Some(value) = value {

@@ -16,7 +16,7 @@ use crate::engine::{Engine, LaunchError, Phase, PlanError, RunOutcome, StopReaso
 use crate::files::Named;
 use crate::report::{run_csv, run_markdown, to_json, to_table, write_trace};
 use crate::signals::Latest;
-use crate::workload::CATALOG;
+use crate::workload::listed;
 
 /// How often the run loop reaps, reads signals and may redraw progress.
 const TICK: Duration = Duration::from_millis(10);
@@ -86,7 +86,7 @@ impl From<LaunchError> for RunError {
 
 /// `concur-tui list`: one line per workload, and what `--size` means for it.
 pub(crate) fn list(out: &mut impl Write) -> std::io::Result<()> {
-    for kind in CATALOG {
+    for kind in listed() {
         let size = kind.size();
         writeln!(out, "{:<12} {}", kind.name(), kind.summary())?;
         match size.max {

@@ -16,7 +16,6 @@ use crate::engine::workers::worker::is_worker_thread;
 use crate::headless::bench::BenchError;
 use crate::headless::RunError;
 use crate::man_and_completions::{write_completions, write_man_page};
-use crate::workload::position;
 use crate::{dashboard, headless};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
@@ -154,7 +153,8 @@ fn opening_settings(args: &DashboardArgs, matches: &ArgMatches, grace: Duration)
     let mut settings = Settings::new(cpus, grace);
     settings.adopt(&request, &given).map_err(ProgramError::DashboardFlag)?;
     settings.request(request.workload).validate().map_err(RunError::from)?;
-    Ok(Opening { workload: position(request.workload), settings })
+    let workload = settings.catalog().position(|kind| kind == request.workload).unwrap_or(0);
+    Ok(Opening { workload, settings })
 }
 
 /// The dashboard, on a terminal only; its summary goes to stdout once the terminal is restored.

@@ -10,13 +10,14 @@ use super::baseline::{baseline_request, BaselineStep};
 use super::share::{RunShare, BUSY_OTHERS};
 use super::workers::WorkersTable;
 use crate::engine::affinity::Affinity;
+use crate::engine::plan::runtime::Runtime;
 use crate::engine::timeline::Timeline;
 use crate::engine::{DrainPolicy, Model, PlanRequest, RunReport};
 use crate::report::compare::{baseline_setup, is_baseline};
 use crate::report::{compare, Comparison};
 use crate::telemetry::responsiveness::Responsiveness;
 use crate::telemetry::RunView;
-use crate::workload::{position, Kind, Variant, CATALOG};
+use crate::workload::{listed, position, Kind, Variant, CATALOG};
 
 /// Samples of history kept per core for the sparkline.
 pub(crate) const CORE_HISTORY: usize = 48;
@@ -112,6 +113,19 @@ pub(crate) struct Settings {
     pub switch_interval: Duration,
     pub drain: DrainPolicy,
     pub grace: Duration,
+    /// The user's own code (`--function`), when the dashboard was opened with it.
+    pub user_code: Option<UserCode>,
+}
+
+/// The entry of the user's own code, as the command line named it: the first of the dashboard's
+/// catalog, whose every run takes its options and the interpreter that checked it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UserCode {
+    pub kind: &'static dyn Kind,
+    /// Its options as given (`function` → `work.py:crunch`).
+    pub options: Vec<(String, String)>,
+    /// Python, always: the code runs nowhere else.
+    pub runtime: Runtime,
 }
 
 impl Settings {
@@ -128,7 +142,14 @@ impl Settings {
             switch_interval: crate::engine::plan::DEFAULT_SWITCH_INTERVAL,
             drain: DrainPolicy::Chunk,
             grace,
+            user_code: None,
         }
+    }
+
+    /// The dashboard's catalog: the user's own code first, when it was named, then every
+    /// listed entry.
+    pub(crate) fn catalog(&self) -> impl Iterator<Item = &'static dyn Kind> + '_ {
+        self.user_code.as_ref().map(|code| code.kind).into_iter().chain(listed())
     }
 
     #[must_use]
@@ -189,6 +210,15 @@ impl Settings {
         if given("drain") {
             self.drain = request.drain;
         }
+        if request.workload.user_code_flag().is_some() {
+            // Its options name the code, not a variant.
+            self.user_code = Some(UserCode {
+                kind: request.workload,
+                options: request.options.clone(),
+                runtime: request.runtime.clone(),
+            });
+            return self.adopt_variant(&PlanRequest { options: Vec::new(), ..request.clone() }, given("schedule"));
+        }
         self.adopt_variant(request, given("schedule"))
     }
 
@@ -233,6 +263,14 @@ impl Settings {
         let variant = self.variant_of(workload).map_or(&[][..], |variant| variant.sets);
         for (flag, value) in workload.watchable_options().iter().chain(variant) {
             request.set(flag, value);
+        }
+        if let Some(code) = self.user_code.as_ref().filter(|code| code.kind == workload) {
+            // The interpreter's own GIL runs it: the emulated lock does not apply.
+            request.gil = None;
+            request.runtime = code.runtime.clone();
+            for (flag, value) in &code.options {
+                request.set(flag, value);
+            }
         }
         request
     }
@@ -418,7 +456,8 @@ impl State {
 
     #[must_use]
     pub(crate) fn workload(&self) -> &'static dyn Kind {
-        CATALOG[self.selected.min(CATALOG.len() - 1)]
+        let count = self.settings.catalog().count();
+        self.settings.catalog().nth(self.selected.min(count.saturating_sub(1))).unwrap_or(CATALOG[0])
     }
 
     /// True while a run has workers that have not all ended.
@@ -523,6 +562,31 @@ mod adopt_tests {
         // `--tasks` was not given: the dashboard's own default stays.
         assert_eq!(settings.tasks, 16);
         assert_eq!(settings.variant_of(contention()).map(|variant| variant.label), Some("atomic"));
+    }
+
+    #[test]
+    fn the_users_function_comes_first_and_every_run_of_it_is_pythons() {
+        use crate::engine::plan::runtime::Interpreter;
+        let python = Runtime::Python(Interpreter {
+            path: "python3".into(),
+            implementation: "CPython".to_owned(),
+            version: (3, 11, 2),
+            free_threaded: false,
+            gil: true,
+        });
+        let function = crate::workload::user_code_in(&[("function".to_owned(), String::new())]).expect("an entry");
+        let mut settings = Settings::new(2, Duration::from_secs(3));
+        assert!(settings.catalog().all(|kind| kind.user_code_flag().is_none()), "listed only when named");
+        settings.lock = true;
+        let request = PlanRequest { runtime: python.clone(), ..PlanRequest::new(function, Model::Threads) }
+            .with_option("function", "work.py:crunch");
+        settings.adopt(&request, &|id| id == "function").expect("no variant needed");
+        assert_eq!(settings.catalog().next().map(Kind::name), Some(function.name()));
+        let asked = settings.request(function);
+        assert_eq!((asked.runtime, asked.gil), (python, None));
+        assert_eq!(asked.options, vec![("function".to_owned(), "work.py:crunch".to_owned())]);
+        let cpu = by_name("cpu").expect("cpu");
+        assert_eq!(settings.request(cpu).runtime, Runtime::Native, "the other entries keep their runtime");
     }
 
     #[test]

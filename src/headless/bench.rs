@@ -114,8 +114,9 @@ impl Exports {
 /// `concur-tui bench`: returns the exit status.
 pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError> {
     let allowed = allowed_cpus()?;
+    let models: Vec<Model> = args.models.0.iter().map(|model| model.model()).collect();
     let spec = SweepSpec {
-        base: args.setup.request(Model::Threads, grace)?,
+        base: args.setup.request_among(Model::Threads, &models, grace)?,
         models: args.models.0.clone(),
         workers: args.workers.clone().unwrap_or_else(|| WorkerList::default_for(allowed.len())).0,
         runs: args.runs.map_or(Runs::Auto, Runs::Fixed),

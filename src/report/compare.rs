@@ -190,7 +190,9 @@ pub(crate) fn baseline_setup(
         let numbers: Vec<(String, String)> = given
             .iter()
             .filter(|(flag, _)| {
-                kind.options().iter().any(|spec| spec.flag == flag && matches!(spec.values, Values::Number { .. }))
+                kind.options()
+                    .iter()
+                    .any(|spec| spec.flag == flag && matches!(spec.values, Values::Number { .. } | Values::Text))
             })
             .cloned()
             .collect();

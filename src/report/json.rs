@@ -61,11 +61,12 @@ fn plan_json(plan: &Plan) -> Value {
         "start": plan.start,
         "respawn": plan.respawn,
         "runtime": runtime_json(&plan.runtime),
+        "options": plan.workload.options.iter().map(|(flag, value)| (flag.to_owned(), Value::from(value))).collect::<serde_json::Map<String, Value>>(),
     })
 }
 
 /// `{"kind": "native"}`, or the interpreter: its version, build and GIL.
-fn runtime_json(runtime: &Runtime) -> Value {
+pub(crate) fn runtime_json(runtime: &Runtime) -> Value {
     match runtime.interpreter() {
         None => json!({ "kind": runtime.kind() }),
         Some(python) => json!({

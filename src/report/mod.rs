@@ -37,6 +37,13 @@ pub(crate) fn result_check(report: &RunReport) -> Option<bool> {
     }
 }
 
+/// True when every task ran but nothing says in advance what the checksum should be (the
+/// user's own function): the report shows the checksum for comparing runs, and says so.
+#[must_use]
+pub(crate) fn unchecked(report: &RunReport) -> bool {
+    report.expected_checksum.is_none() && report.tasks_done == report.plan.tasks
+}
+
 /// What ran the workers and their lock, for a report's first line: `lock on (5 ms)` or
 /// `lock off` for native workers, `CPython 3.11.7 · GIL on` for Python's.
 #[must_use]

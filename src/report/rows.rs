@@ -62,6 +62,7 @@ pub(crate) fn run_markdown(report: &RunReport) -> String {
         Some(true) if !plan.workload.kind.checksum_checks_result() => " · every task ran once",
         Some(true) => " · checksum ok",
         Some(false) => " · checksum MISMATCH",
+        None if super::unchecked(report) => &format!(" · checksum {}, which nothing can check", report.checksum),
         None => "",
     };
     format!(

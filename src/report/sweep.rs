@@ -27,6 +27,9 @@ pub(crate) fn bench_heading(results: &Results) -> String {
     for (flag, value) in &base.options {
         let _ = write!(line, " · --{flag} {value}");
     }
+    if let Some(python) = base.runtime.interpreter() {
+        let _ = write!(line, " · {} · GIL {}", python.label(), if python.gil { "on" } else { "off" });
+    }
     let counts = results.points.iter().map(|point| point.runs.len());
     let (fewest, most) = (counts.clone().min().unwrap_or(0), counts.max().unwrap_or(0));
     if fewest == most {
@@ -311,6 +314,7 @@ pub(crate) fn bench_json(results: &Results) -> Value {
         "options": base.options.iter().map(|(flag, value)| (flag.clone(), Value::from(value.as_str()))).collect::<serde_json::Map<String, Value>>(),
         "schedule": schedule_name(base.schedule),
         "affinity": base.affinity.to_string(),
+        "runtime": super::json::runtime_json(&base.runtime),
         "warmup": results.spec.warmup,
         "results": points,
         "fits": fits,

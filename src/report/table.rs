@@ -49,6 +49,9 @@ pub(crate) fn to_table(report: &RunReport) -> String {
         Some(true) if !plan.workload.kind.checksum_checks_result() => "every task ran once".to_owned(),
         Some(true) => "checksum ok".to_owned(),
         Some(false) => format!("checksum MISMATCH ({} expected {:?})", report.checksum, report.expected_checksum),
+        None if super::unchecked(report) => {
+            format!("checksum {}, which nothing can check: compare it between runs", report.checksum)
+        }
         None => format!("{}/{} tasks done", report.tasks_done, plan.tasks),
     };
     let _ = writeln!(

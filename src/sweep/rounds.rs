@@ -72,6 +72,12 @@ impl SweepSpec {
     /// `room` it may take, as `run` does, so that a bad setting or a plan that cannot fit stops
     /// the sweep before its first run rather than in the middle.
     pub(crate) fn validate_within(&self, allowed: &[usize], room: &Room) -> Result<(), PlanError> {
+        if self.base.runtime.interpreter().is_some() {
+            if let Some(model) = self.models.iter().find(|model| model.gil()) {
+                let instead = if model.model() == crate::engine::Model::Threads { "threads" } else { "processes" };
+                return Err(PlanError::EmulatedLockWithPython(model.name(), instead));
+            }
+        }
         self.configs().into_iter().try_for_each(|config| self.request(config).validate_within(allowed, room).map(drop))
     }
 
@@ -246,6 +252,23 @@ mod tests {
             runs,
             warmup,
         }
+    }
+
+    #[test]
+    fn the_emulated_lock_is_refused_under_python_by_its_model_name() {
+        use crate::engine::plan::runtime::{Interpreter, Runtime};
+        let python = Interpreter {
+            path: "python3".into(),
+            implementation: "CPython".to_owned(),
+            version: (3, 11, 2),
+            free_threaded: false,
+            gil: true,
+        };
+        let mut spec = spec(Runs::Fixed(1), 0);
+        spec.base.runtime = Runtime::Python(python);
+        assert_eq!(spec.validate(&[0, 1]), Err(PlanError::EmulatedLockWithPython("processes+gil", "processes")));
+        spec.models = vec![BenchModel::Threads, BenchModel::Processes];
+        assert_eq!(spec.validate(&[0, 1]), Ok(()));
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub enum Values {
     Choice(&'static [&'static str]),
     /// A whole number (`from` and up).
     Number { from: u64 },
+    /// Any text that is not empty, kept as given (the user's `--function FILE.py:NAME`).
+    Text,
 }
 
 /// One option a workload takes on the command line (`--strategy racy`).
@@ -205,6 +207,15 @@ pub trait Kind: Sync {
     fn python_refusal(&self, _options: &Options) -> Option<String> {
         None
     }
+    /// Some(flag) for an entry that runs the user's own Python code, named by its option `flag`
+    /// (`function`): giving the option picks the entry, which is listed nowhere else (not in
+    /// `list`, `--workload` or the dashboard's catalog unless given); it runs under
+    /// `--runtime python` only; and its twin defines `check(options, pickled)`, which the
+    /// interpreter runs when it is probed, before anything starts, and which raises with a
+    /// one-line reason when the code cannot run.
+    fn user_code_flag(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// A workload's twin for the Python runtime: the same tasks written in Python, with the same
@@ -294,13 +305,14 @@ impl Setup {
         self.kind.build(self)
     }
 
-    /// The options that tell this run apart from another of the same workload: `racy`, `pipe`.
+    /// The options that tell this run apart from another of the same workload: `racy`, `pipe`,
+    /// `work.py:crunch`.
     #[must_use]
     pub fn variant(&self) -> String {
         self.kind
             .options()
             .iter()
-            .filter(|spec| matches!(spec.values, Values::Choice(_)))
+            .filter(|spec| matches!(spec.values, Values::Choice(_) | Values::Text))
             .map(|spec| self.options.get(spec.flag))
             .collect::<Vec<_>>()
             .join(" ")
@@ -316,6 +328,7 @@ pub(crate) fn check_value(spec: &OptionSpec, value: &str) -> Result<(), OptionEr
         Values::Number { from } if value.parse::<u64>().map_or(true, |n| n < from) => {
             Err(bad(format!("a whole number from {from}")))
         }
+        Values::Text if value.trim().is_empty() => Err(bad("some text".to_owned())),
         _ => Ok(()),
     }
 }

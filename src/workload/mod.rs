@@ -25,7 +25,8 @@ pub use task::{
 };
 
 /// Declares each workload's module and lists its entry, in the order `list` and the dashboard
-/// show them.
+/// show them. An entry of the user's own code ([`Kind::user_code_flag`]) comes last: it is
+/// shown only when its option names the code, and then first.
 macro_rules! catalog {
     ($($module:ident :: $entry:ident,)*) => {
         $(mod $module;)*
@@ -47,12 +48,25 @@ catalog! {
     disk::Disk,
     throttle::Throttle,
     latency::Latency,
+    function::Function,
 }
 
 /// The catalog entry called `name`.
 #[must_use]
 pub fn by_name(name: &str) -> Option<&'static dyn Kind> {
     CATALOG.iter().copied().find(|kind| kind.name() == name)
+}
+
+/// The entries shown in `list`, in `--workload`'s values and in the dashboard's catalog:
+/// every entry but those of the user's own code.
+pub fn listed() -> impl Iterator<Item = &'static dyn Kind> {
+    CATALOG.iter().copied().filter(|kind| kind.user_code_flag().is_none())
+}
+
+/// The entry that runs the user's own code named by one of `given`'s options, if any.
+#[must_use]
+pub fn user_code_in(given: &[(String, String)]) -> Option<&'static dyn Kind> {
+    CATALOG.iter().copied().find(|kind| kind.user_code_flag().is_some_and(|flag| given.iter().any(|(f, _)| f == flag)))
 }
 
 /// The position of `kind` in the catalog.

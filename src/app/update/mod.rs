@@ -13,7 +13,7 @@ use super::state::{
 use crate::board::MAX_WORKERS;
 use crate::engine::plan::runs_on_event_loop;
 use crate::engine::{DrainPolicy, Model, Phase, PlanError, PlanRequest, RunOutcome, RunReport, StopReason};
-use crate::workload::{position, CATALOG};
+use crate::workload::position;
 
 /// Folds one event into the state.
 pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
@@ -350,7 +350,8 @@ fn move_selection(state: &mut State, step: isize) {
 /// Moves the catalog's selection, and the model to one the new workload runs: a workload that
 /// cannot run on an event loop leaves async for threads, and says so.
 fn select_workload(state: &mut State, step: isize) {
-    state.selected = state.selected.saturating_add_signed(step).min(CATALOG.len() - 1);
+    let count = state.settings.catalog().count();
+    state.selected = state.selected.saturating_add_signed(step).min(count.saturating_sub(1));
     let workload = state.workload();
     if state.settings.model == Model::Async && !runs_on_event_loop(workload) {
         state.settings.model = Model::Threads;

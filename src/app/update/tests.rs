@@ -6,6 +6,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::engine::{RunOutcome, RunReport};
+use crate::workload::CATALOG;
 
 fn press(state: &mut State, keys: &str) -> Vec<Command> {
     keys.chars()

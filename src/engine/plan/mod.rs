@@ -162,6 +162,14 @@ impl PlanRequest {
         self
     }
 
+    /// True when multiprocessing would send the workload's code to its processes by pickle, as
+    /// a Python programmer's own code would have it sent: processes started by spawn or
+    /// forkserver, and any process pool (`ProcessPoolExecutor` pickles each call).
+    #[must_use]
+    pub fn pickles_code(&self) -> bool {
+        self.model == Model::Processes && (self.start != StartMethod::Fork || self.schedule == Schedule::Dynamic)
+    }
+
     /// Sets an option by its flag, as a variant of the dashboard names it: `schedule` is the
     /// run's, any other flag the workload's.
     pub fn set(&mut self, flag: &str, value: &str) {
@@ -253,6 +261,12 @@ pub enum PlanError {
     RespawnWithPython,
     #[error("--workload {0}'s Python twin has no asyncio version: use --model threads or processes")]
     NotAsyncInPython(&'static str),
+    #[error("--workload {0} runs your own Python code: it needs --runtime python")]
+    NeedsPython(&'static str),
+    #[error(
+        "--models {0} emulates the interpreter lock in native workers; under --runtime python the interpreter's own GIL runs: use {1}"
+    )]
+    EmulatedLockWithPython(&'static str, &'static str),
 }
 
 impl PlanRequest {
@@ -289,6 +303,9 @@ impl PlanRequest {
             return Err(PlanError::NoTasks);
         }
         let twin = match &self.runtime {
+            Runtime::Native if self.workload.user_code_flag().is_some() => {
+                return Err(PlanError::NeedsPython(self.workload.name()))
+            }
             Runtime::Native => None,
             Runtime::Python(_) => Some(
                 self.workload
@@ -392,8 +409,12 @@ fn or_list(names: &[&str]) -> String {
     }
 }
 
-/// True when `kind` can run as tasks of one event loop (`--model async`).
+/// True when `kind` can run as tasks of one event loop (`--model async`); for the user's own
+/// code, which runs only in Python, when its twin can.
 pub(crate) fn runs_on_event_loop(kind: &'static dyn Kind) -> bool {
+    if kind.user_code_flag().is_some() {
+        return kind.python().is_some_and(|twin| twin.on_event_loop);
+    }
     let shape = Shape { workers: 1, tasks: 1, processes: false };
     Setup::configure(kind, kind.size().default, &[], &shape).is_ok_and(|setup| setup.build().as_async().is_some())
 }

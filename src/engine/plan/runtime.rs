@@ -69,6 +69,22 @@ pub enum PythonError {
     Unusable { path: String, reason: String },
     #[error("{path} is {version}: the Python runtime needs CPython 3.8 or later")]
     TooOld { path: String, version: String },
+    /// The twin's `check` refused the user's code, in its own words (one line).
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Code the interpreter checks when it is probed, in the same start: a twin's source defining
+/// `check(options, pickled)`, which raises with a one-line reason when the run cannot start
+/// (the user's function: a missing file, a syntax error, a missing name, nothing to call, or
+/// no pickle where multiprocessing would need one).
+#[derive(Debug, Clone, Copy)]
+pub struct CodeCheck<'a> {
+    pub source: &'a str,
+    /// The workload's options, flag and value, as the twin's `task` will see them.
+    pub options: &'a [(String, String)],
+    /// True when the run sends the code to other processes by pickle.
+    pub pickled: bool,
 }
 
 /// What the interpreter prints about itself: implementation, version, build and GIL.
@@ -78,17 +94,71 @@ ft = bool(sysconfig.get_config_var('Py_GIL_DISABLED'))\n\
 v = sys.version_info\n\
 print(platform.python_implementation(), v[0], v[1], v[2], int(ft), int(gil))\n";
 
+/// After the description: the twin's source (argv 1) loaded as a module, its `check` called
+/// with the options (argv 2, JSON) and whether they are pickled (argv 3); the verdict is the
+/// last line, after anything the user's code printed, which goes to stderr. `-c` put the
+/// current directory first on `sys.path`, where the runner has its own directory: it goes.
+const CHECK: &str = r"import json, os, types
+if sys.path and sys.path[0] in ('', os.getcwd()):
+    del sys.path[0]
+twin = types.ModuleType('concur_twin')
+sys.modules['concur_twin'] = twin
+shown, sys.stdout = sys.stdout, sys.stderr
+try:
+    exec(compile(sys.argv[1], 'twin.py', 'exec'), twin.__dict__)
+    twin.check(json.loads(sys.argv[2]), sys.argv[3] == '1')
+    verdict = 'ok'
+except BaseException as error:
+    told = str(error) if type(error).__name__ == 'Refusal' else type(error).__name__ + ': ' + str(error)
+    verdict = 'refused ' + ' '.join(told.split())
+sys.stdout = shown
+print('concur-tui-check', verdict)
+";
+
 /// How long an interpreter may take to describe itself.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long it may take to describe itself and check the user's code, which imports modules
+/// of its own.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Interpreter {
     /// Asks the interpreter at `path` (or the command of that name on PATH) what it is, started as
     /// the host will be (its environment counts: `PYTHON_GIL=1` turns a free-threaded build's GIL on).
     pub fn probe(path: &Path) -> Result<Self, PythonError> {
         let resolved = resolve(path)?;
-        let shown = path.display().to_string();
         let output = run_briefly(Command::new(&resolved).args(["-B", "-c", DESCRIBE]), PROBE_TIMEOUT)
-            .map_err(|reason| PythonError::Unusable { path: shown.clone(), reason })?;
+            .map_err(|reason| PythonError::Unusable { path: path.display().to_string(), reason })?;
+        Self::described(path, resolved, &output)
+    }
+
+    /// [`Self::probe`], and `check` run by the same start of the interpreter: one start for
+    /// both. Not isolated (`-I`), since the user's code may need the environment a run has
+    /// (PYTHONPATH, the user's site-packages); `-B`, as a run, writes no `.pyc` beside it.
+    pub fn probe_checking(path: &Path, check: &CodeCheck<'_>) -> Result<Self, PythonError> {
+        let resolved = resolve(path)?;
+        let options: serde_json::Map<String, serde_json::Value> =
+            check.options.iter().map(|(flag, value)| (flag.clone(), value.as_str().into())).collect();
+        let script = format!("{DESCRIBE}{CHECK}");
+        let args = ["-B", "-c", &script, check.source, &serde_json::Value::Object(options).to_string()];
+        let output =
+            run_briefly(Command::new(&resolved).args(args).arg(if check.pickled { "1" } else { "0" }), CHECK_TIMEOUT)
+                .map_err(|reason| PythonError::Unusable { path: path.display().to_string(), reason })?;
+        let interpreter = Self::described(path, resolved, &output)?;
+        let verdict = output.lines().rev().find_map(|line| line.strip_prefix("concur-tui-check "));
+        match verdict.map(|verdict| verdict.split_once(' ').map_or((verdict, ""), |(word, rest)| (word, rest))) {
+            Some(("ok", _)) => Ok(interpreter),
+            Some((_, reason)) => Err(PythonError::Refused(reason.to_owned())),
+            None => Err(PythonError::Unusable {
+                path: path.display().to_string(),
+                reason: "it ended before it had checked the function".to_owned(),
+            }),
+        }
+    }
+
+    /// The interpreter from the first line of its description.
+    fn described(path: &Path, resolved: PathBuf, output: &str) -> Result<Self, PythonError> {
+        let shown = path.display().to_string();
+        let output = output.lines().next().unwrap_or("");
         let fields: Vec<&str> = output.split_whitespace().collect();
         let number = |at: usize| fields.get(at).and_then(|field| field.parse::<u32>().ok());
         let (Some(implementation), Some(major), Some(minor), Some(micro), Some(ft), Some(gil)) =
