@@ -13,7 +13,7 @@
 //! - `coordinator.rs`: the program's side of each worker's line, for workloads that talk, and
 //!   a workload's service beside the workers (net's HTTP server), stopped after the last one.
 //! - `observer/`: what the kernel saw of each worker's thread: its context switches.
-//! - `timeline.rs`: the workers' rings and switches read into segments.
+//! - `timeline/`: the workers' rings and switches read into segments.
 //! - `result.rs`: [`RunReport`] and building it from the board.
 
 mod coordinator;
