@@ -138,6 +138,7 @@ mod tests {
                 cores: vec![index % 2],
                 lock_wait_seconds: 0.0,
                 waiting_for_cpu_seconds: 0.0,
+                off_cpu_seconds: 0.0,
                 startup_seconds: 0.000_2,
                 busy_seconds: wall * 0.9,
                 idle_seconds: wall * 0.1,
@@ -176,10 +177,18 @@ mod tests {
             cpu_seconds: 0.25,
             lock_wait_seconds: 0.125,
             waiting_for_cpu_seconds: 0.0,
+            off_cpu_seconds: 0.0,
             pid: 5000,
             tid: 5001 + index as i32,
             reason: (state == WorkerState::Crashed).then(|| "crashed (panic: boom)".to_owned()),
-            split: Some(TimeSplit { running: 0.55, waiting_for_cpu: 0.0, lock_wait: 0.3, blocked: 0.05, idle: 0.1 }),
+            split: Some(TimeSplit {
+                running: 0.55,
+                waiting_for_cpu: 0.0,
+                off_cpu: 0.0,
+                lock_wait: 0.3,
+                blocked: 0.05,
+                idle: 0.1,
+            }),
         }
     }
 

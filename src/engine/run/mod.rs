@@ -195,7 +195,16 @@ impl Run {
         }
         self.paused = paused;
         self.board.set_paused(paused);
-        self.signal_live(if paused { Signal::SIGSTOP } else { Signal::SIGCONT });
+        self.stop_processes(paused);
+    }
+
+    /// Stops (SIGSTOP) or continues (SIGCONT) every live process, and tells the timeline: a
+    /// process cannot record its own pause.
+    fn stop_processes(&mut self, stopped: bool) {
+        if !self.live_pids().is_empty() {
+            self.timeline.note_stopped(monotonic_ns(), stopped);
+        }
+        self.signal_live(if stopped { Signal::SIGSTOP } else { Signal::SIGCONT });
     }
 
     /// Asks running worker `index` to crash at its next chunk boundary: a panic in a thread
@@ -235,7 +244,7 @@ impl Run {
         if self.paused {
             self.paused = false;
             self.board.set_paused(false);
-            self.signal_live(Signal::SIGCONT);
+            self.stop_processes(false);
         }
     }
 
@@ -256,9 +265,12 @@ impl Run {
     pub fn poll(&mut self) -> Phase {
         self.advance_launch();
         self.reap(false);
+        // The rings before the switches: a state change read late then lands after the
+        // switches, and a worker is never shown running while the kernel had it off its CPU.
+        self.timeline.read_rings(&self.board);
         let now_ns = monotonic_ns();
         self.observer.poll(&self.board, now_ns);
-        self.timeline.drain(&self.board, self.observer.pending_mut(), now_ns);
+        self.timeline.merge(&self.board, self.observer.pending_mut(), now_ns);
         if let Some(stop) = self.stop {
             let now_ns = monotonic_ns();
             let due = shutdown::due(&stop, now_ns);

@@ -1,23 +1,27 @@
 //! The run's history of what each worker did, read from the board's state rings and merged with
 //! the kernel's context switches: segments of one activity on one CPU, contiguous from a
-//! worker's first instruction to its end.
+//! worker's first instruction to its end, and the stretches its thread spent on each CPU.
 //!
 //! The ring says what the worker meant to do; the switches say whether it was on a CPU. A worker
-//! that meant to run (running or draining) and was preempted is `waiting for a CPU` from the
-//! switch out until its next switch in. A voluntary switch changes nothing: the worker's own
-//! record already says why it waits.
+//! that meant to run (running or draining) and was off its CPU is shown by why: preempted, it is
+//! `waiting for a CPU` until its next switch in; gone of its own accord, `off CPU` (or what its
+//! life's [`VoluntarySwitchOut`] says); stopped by the engine, `paused`. A worker that meant to
+//! wait keeps its own word: its record already says why it waits.
 //!
 //! The engine drains every ring into a [`Timeline`] at each `Run::poll` (one load per worker when
 //! nothing changed) and closes a worker's life when it reaps it; the finished report carries the
 //! result. This module only reads the board: it never writes a ring, starts or signals a worker.
-
 //!
 //! - `reader.rs`: the engine's side of the rings: each worker's cursor, its lives, and the merge
 //!   of its own state changes with its thread's switches in time order.
+//! - `merge.rs`: what a switch changes: on a CPU or not, what the worker is shown doing while
+//!   it is not, and its stretches on each CPU.
 //! - `tests.rs`: the merge from fixed rings and switches.
 
+mod merge;
 mod reader;
 
+pub use merge::VoluntarySwitchOut;
 pub use reader::TimelineReader;
 
 use crate::board::{Activity, StateEvent};
@@ -41,6 +45,15 @@ impl Segment {
     }
 }
 
+/// A stretch of time a worker's thread spent on one CPU, from the kernel's switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuSlice {
+    /// CLOCK_MONOTONIC nanoseconds.
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub cpu: usize,
+}
+
 /// One life of worker `index`: from its first instruction to its end. A worker replaced after a
 /// crash (`--respawn`) has a second life, with the replacement's pid.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,6 +74,13 @@ pub struct WorkerTimeline {
     pub closed_ns: [u64; Activity::ALL.len()],
     /// How many times the worker began to wait for the interpreter lock.
     pub lock_waits: u64,
+    /// From when the kernel reported the switches of this life's thread (perf): from then on
+    /// `on_cpu` is exact, and `running` means on a CPU. None when none was seen (the schedstat
+    /// fallback, perf refused): the life's states are then the worker's own word.
+    pub watched_from_ns: Option<u64>,
+    /// The thread's stretches on a CPU from `watched_from_ns` on, in time order, never
+    /// overlapping; the last extends to the latest poll while the thread is on a CPU.
+    pub on_cpu: Vec<CpuSlice>,
 }
 
 impl WorkerTimeline {
@@ -130,6 +150,8 @@ impl WorkerTimeline {
             open: self.open,
             closed_ns: self.closed_ns,
             lock_waits: self.lock_waits,
+            watched_from_ns: self.watched_from_ns,
+            on_cpu: Vec::new(),
         }
     }
 
@@ -178,7 +200,12 @@ impl Timeline {
             .iter()
             .map(|life| {
                 let first = life.segments.partition_point(|segment| segment.end_ns <= from_ns);
-                WorkerTimeline { segments: life.segments[first..].to_vec(), ..life.clone_without_segments() }
+                let first_slice = life.on_cpu.partition_point(|slice| slice.end_ns <= from_ns);
+                WorkerTimeline {
+                    segments: life.segments[first..].to_vec(),
+                    on_cpu: life.on_cpu[first_slice..].to_vec(),
+                    ..life.clone_without_segments()
+                }
             })
             .collect();
         Self { started_ns: self.started_ns, workers }
