@@ -37,9 +37,17 @@ fn refused_perf_events_fall_back_to_schedstat_totals_and_leave_the_timeline_as_r
     for worker in &report.workers {
         assert!(worker.waiting_for_cpu_seconds > 0.0, "worker {}: {report:?}", worker.index);
     }
-    let derived = report.timeline.workers.iter().map(|life| life.time_in(Activity::WaitingForCpu)).sum::<u64>();
-    assert_eq!(derived, 0, "schedstat gives totals, never moments");
+    for kernel_only in [Activity::WaitingForCpu, Activity::OffCpu] {
+        let derived = report.timeline.workers.iter().map(|life| life.time_in(kernel_only)).sum::<u64>();
+        assert_eq!(derived, 0, "schedstat gives totals, never moments: no {}", kernel_only.name());
+    }
     assert!(report.waiting_for_cpu_share().is_some_and(|share| share > 0.0));
+    // No switch seen: no life claims to know when its thread was on a CPU, so the CPU lanes keep
+    // the workers' own samples and say so.
+    for life in &report.timeline.workers {
+        assert_eq!((life.watched_from_ns, life.on_cpu.len()), (None, 0), "worker {}", life.index);
+        assert!(life.time_in(Activity::Running) > 0, "worker {}: its own word stands", life.index);
+    }
 }
 
 #[test]
@@ -52,6 +60,10 @@ fn two_threads_on_one_cpu_each_wait_for_it_between_their_turns() {
     }
     for life in &report.timeline.workers {
         assert!(life.time_in(Activity::WaitingForCpu) > 0, "worker {}: {:?}", life.index, life.segments);
+        let watched = life.watched_from_ns.expect("watched by the kernel");
+        assert!(life.on_cpu.len() > 1, "worker {}: on the CPU in turns, {:?}", life.index, life.on_cpu);
+        assert!(life.on_cpu.iter().all(|slice| slice.start_ns >= watched && slice.end_ns >= slice.start_ns));
+        assert!(life.on_cpu.windows(2).all(|pair| pair[0].end_ns <= pair[1].start_ns), "overlapping stretches");
         assert!(life.segments.windows(2).all(|pair| pair[0].end_ns == pair[1].start_ns), "a gap or an overlap");
         let total: u64 = Activity::ALL.iter().map(|activity| life.time_in(*activity)).sum();
         assert_eq!(total, life.end_ns().unwrap_or(0) - life.start_ns().unwrap_or(0), "the states tile the life");
