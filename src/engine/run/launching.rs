@@ -64,7 +64,7 @@ impl Run {
             started_at: Instant::now(),
             started_ns,
             timeline: TimelineReader::new(started_ns, plan.workers),
-            observer: Observer::new(plan.workers, Arc::clone(&engine.perf_events)),
+            observer: Observer::new(plan.workers, engine.observing, Arc::clone(&engine.perf_events)),
             workers: (0..plan.workers).map(|_| Handle::Pending).collect(),
             stop: None,
             paused: false,

@@ -27,7 +27,7 @@ mod result;
 mod shutdown;
 pub mod timeline;
 
-pub use observer::ObserverSource;
+pub use observer::{ObserverSource, Observing};
 pub use outcome::{CrashReason, WorkerOutcome};
 pub use result::{RunOutcome, RunReport, WorkerReport};
 pub use shutdown::StopReason;

@@ -65,6 +65,17 @@ pub(crate) struct SwitchNews {
     pub(crate) switches: Vec<Switch>,
 }
 
+/// Whether a run watches its workers' threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Observing {
+    /// Each thread's switches from perf events, schedstat where they are refused.
+    #[default]
+    Kernel,
+    /// Nothing: the timeline is the workers' own word, and the run's source is `none`. What
+    /// watching costs is measured against it (`benches/observer.rs`).
+    Off,
+}
+
 /// Opens the switch stream of one thread: the kernel's perf events, or a test double.
 pub(crate) trait PerfEvents: Send + Sync {
     /// Starts recording the switches of thread `tid`.
@@ -102,6 +113,7 @@ enum Watch {
 
 /// The kernel's view of every worker of one run.
 pub(crate) struct Observer {
+    observing: Observing,
     events: Arc<dyn PerfEvents>,
     watches: Vec<Watch>,
     /// Thread of each watched worker, to find the workers of an event loop's one thread.
@@ -120,9 +132,11 @@ pub(crate) struct Observer {
 }
 
 impl Observer {
-    /// An observer of a run of `workers` workers, opening perf events through `events`.
-    pub(crate) fn new(workers: usize, events: Arc<dyn PerfEvents>) -> Self {
+    /// An observer of a run of `workers` workers, opening perf events through `events` unless
+    /// `observing` is off.
+    pub(crate) fn new(workers: usize, observing: Observing, events: Arc<dyn PerfEvents>) -> Self {
         Self {
+            observing,
             events,
             watches: (0..workers).map(|_| Watch::Unseen { stale_tid: 0 }).collect(),
             tids: vec![0; workers],
@@ -177,6 +191,10 @@ impl Observer {
         }
         let pid = slot.pid.load(std::sync::atomic::Ordering::Relaxed);
         self.tids[index] = tid;
+        if self.observing == Observing::Off {
+            self.watches[index] = Watch::Unobserved;
+            return;
+        }
         let sharing = (0..self.watches.len())
             .find(|&other| other != index && self.tids[other] == tid && matches!(self.watches[other], Watch::Perf(_)));
         if let Some(source) = sharing {

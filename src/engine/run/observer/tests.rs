@@ -72,3 +72,13 @@ fn two_threads_on_one_cpu_each_wait_for_it_between_their_turns() {
         assert!(worker.waiting_for_cpu_seconds > 0.0, "worker {}", worker.index);
     }
 }
+
+#[test]
+fn with_observing_off_nothing_is_watched_and_the_run_says_so() {
+    let mut engine = Engine::new().expect("board");
+    engine.set_observing(super::Observing::Off);
+    let report = two_threads_on_one_cpu(&engine);
+    assert_eq!(report.observer, ObserverSource::None);
+    assert!(report.waiting_for_cpu_share().is_none());
+    assert!(report.timeline.workers.iter().all(|life| life.watched_from_ns.is_none() && life.on_cpu.is_empty()));
+}
