@@ -82,3 +82,47 @@ fn with_observing_off_nothing_is_watched_and_the_run_says_so() {
     assert!(report.waiting_for_cpu_share().is_none());
     assert!(report.timeline.workers.iter().all(|life| life.watched_from_ns.is_none() && life.on_cpu.is_empty()));
 }
+
+/// A process cannot record its own pause (SIGSTOP): with the kernel's switches its timeline shows
+/// it paused from when it left its CPU, not off CPU for a cause unknown.
+#[test]
+fn a_process_paused_by_the_engine_is_paused_not_off_cpu() {
+    let engine = Engine::new().expect("board");
+    let plan = PlanRequest {
+        workers: Some(1),
+        tasks: 2,
+        size: Some(40_000_000),
+        ..PlanRequest::new(by_name("cpu").expect("cpu"), Model::Processes)
+    }
+    .validate()
+    .expect("plan");
+    let mut run = engine.start(&plan).expect("start");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while run.timeline().workers.first().is_none_or(|life| life.watched_from_ns.is_none()) {
+        assert!(std::time::Instant::now() < deadline, "never watched");
+        if run.poll() == crate::engine::Phase::Ended {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    run.set_paused(true);
+    for _ in 0..20 {
+        run.poll();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    run.set_paused(false);
+    run.wait(Duration::from_millis(10), |_| {});
+    let report = run.finish();
+    if report.observer != ObserverSource::Perf {
+        eprintln!("perf events are refused here ({:?}): nothing to check", report.observer);
+        return;
+    }
+    let life = &report.timeline.workers[0];
+    assert!(
+        life.time_in(Activity::Paused) >= 50_000_000,
+        "paused {} ns: {:?}",
+        life.time_in(Activity::Paused),
+        life.segments
+    );
+    assert!(life.time_in(Activity::OffCpu) < 10_000_000, "the pause shown as off CPU: {:?}", life.segments);
+}
