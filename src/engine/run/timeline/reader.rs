@@ -240,7 +240,9 @@ impl TimelineReader {
     }
 
     /// Worker `index` has ended (reaped, joined, or given up on): reads the rest of its ring and
-    /// ends its life at `now_ns` unless it recorded its own end.
+    /// ends its life at `now_ns` unless it recorded its own end. Called between polls, never
+    /// between a [`TimelineReader::read_rings`] and its [`TimelineReader::merge`]: its own read
+    /// takes the place of that one's for this worker.
     pub(crate) fn close(&mut self, board: &Board, switches: &mut [SwitchNews], index: usize, now_ns: u64) {
         let start = self.events.len();
         self.read_ring(board, index);
