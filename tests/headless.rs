@@ -68,6 +68,7 @@ fn the_json_report_matches_its_snapshot() {
         ".workers[].cpu_seconds" => insta::dynamic_redaction(measured("seconds")),
         ".workers[].lock_wait_seconds" => insta::dynamic_redaction(measured("seconds")),
         ".workers[].waiting_for_cpu_seconds" => insta::dynamic_redaction(measured("seconds")),
+        ".workers[].off_cpu_seconds" => insta::dynamic_redaction(measured("seconds")),
         // Null when nothing was observed (workers too brief to be seen, or no source at all).
         ".waiting_for_cpu_share" => insta::dynamic_redaction(|value, path| {
             let share = value.as_f64();

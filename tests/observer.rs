@@ -1,6 +1,6 @@
 //! The kernel observer leaves nothing open: after runs that end, a run cut short and a run
-//! dropped midway, this process holds no perf event descriptor. In a test binary of its own, so
-//! that no other test's run is open while it counts.
+//! dropped midway, this process holds no perf event descriptor and no perf ring mapped. In a
+//! test binary of its own, so that no other test's run is open while it counts.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,20 @@ fn perf_descriptors() -> usize {
         .count()
 }
 
+/// This process's mappings of perf rings.
+fn perf_mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .expect("/proc/self/maps")
+        .lines()
+        .filter(|line| line.contains("perf_event"))
+        .count()
+}
+
+/// Neither a descriptor nor a mapping is left.
+fn assert_nothing_open(when: &str) {
+    assert_eq!((perf_descriptors(), perf_mappings()), (0, 0), "descriptors and mappings {when}");
+}
+
 fn plan(model: Model, size: u64) -> concur_tui::engine::Plan {
     PlanRequest {
         workers: Some(2),
@@ -33,13 +47,13 @@ fn plan(model: Model, size: u64) -> concur_tui::engine::Plan {
 #[test]
 fn no_perf_descriptor_outlives_its_run_on_any_exit_path() {
     let engine = Engine::new().expect("board");
-    assert_eq!(perf_descriptors(), 0);
+    assert_nothing_open("before any run");
     for model in [Model::Threads, Model::Processes, Model::Async] {
         let mut run = engine.start(&plan(model, 3_000_000)).expect("start");
         run.wait(Duration::from_millis(10), |_| {});
         let report = run.finish();
         assert!(report.observer != ObserverSource::None || report.workers.is_empty(), "{model}: nothing observed");
-        assert_eq!(perf_descriptors(), 0, "{model}: after a finished run");
+        assert_nothing_open(&format!("{model}: after a finished run"));
     }
     // Stopped midway, and dropped without a report: the descriptors go with the run.
     for finish in [true, false] {
@@ -49,6 +63,8 @@ fn no_perf_descriptor_outlives_its_run_on_any_exit_path() {
             run.poll();
             std::thread::sleep(Duration::from_millis(5));
         }
+        // What the checks look for is there while the run lasts (where perf events are allowed).
+        assert_eq!(perf_mappings(), perf_descriptors(), "one ring mapped per open event");
         run.request_stop(StopReason::User);
         if finish {
             while run.poll() != Phase::Ended {
@@ -58,6 +74,6 @@ fn no_perf_descriptor_outlives_its_run_on_any_exit_path() {
         } else {
             drop(run);
         }
-        assert_eq!(perf_descriptors(), 0, "after a run stopped and {}", if finish { "finished" } else { "dropped" });
+        assert_nothing_open(&format!("after a run stopped and {}", if finish { "finished" } else { "dropped" }));
     }
 }

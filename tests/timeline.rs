@@ -25,18 +25,26 @@ fn trace_path() -> PathBuf {
 
 /// `run ARGS --trace FILE` to its end: the exit code and the worker tracks, by (pid, tid).
 fn run_traced(args: &[&str]) -> (i32, BTreeMap<(i64, i64), Track>) {
+    let (code, trace) = run_trace(args);
+    assert_exact_cpu_tracks(&trace);
+    (code, tracks(&trace))
+}
+
+/// `run ARGS --trace FILE` to its end: the exit code and the trace.
+fn run_trace(args: &[&str]) -> (i32, Value) {
     let path = trace_path();
     let path_text = path.display().to_string();
     let output = run(&[&["run"], args, &["--trace", &path_text]].concat());
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("no trace ({e}): {output:?}"));
     let _ = std::fs::remove_file(&path);
-    (output.status.code().expect("exit code"), tracks(&serde_json::from_str(&text).expect("JSON trace")))
+    (output.status.code().expect("exit code"), serde_json::from_str(&text).expect("JSON trace"))
 }
 
+/// The worker tracks of a trace (not the CPUs').
 fn tracks(trace: &Value) -> BTreeMap<(i64, i64), Track> {
     let mut tracks: BTreeMap<(i64, i64), Track> = BTreeMap::new();
     for event in trace["traceEvents"].as_array().expect("traceEvents") {
-        if event["ph"] == "X" {
+        if event["ph"] == "X" && event["cat"] == "state" {
             let key = (event["pid"].as_i64().expect("pid"), event["tid"].as_i64().expect("tid"));
             let ts = event["ts"].as_f64().expect("ts");
             let dur = event["dur"].as_f64().expect("dur");
@@ -48,9 +56,72 @@ fn tracks(trace: &Value) -> BTreeMap<(i64, i64), Track> {
     tracks
 }
 
+/// A thread's stretch on a CPU, from the CPUs' tracks: (start µs, end µs).
+type Stretch = (f64, f64);
+
+/// The CPUs' tracks of a trace: each CPU's stretches, and each thread's (by pid and tid) per CPU.
+#[allow(clippy::type_complexity)]
+fn cpu_tracks(trace: &Value) -> (BTreeMap<i64, Vec<Stretch>>, BTreeMap<(i64, i64, i64), Vec<Stretch>>) {
+    let (mut cpus, mut threads): (BTreeMap<i64, Vec<Stretch>>, BTreeMap<(i64, i64, i64), Vec<Stretch>>) =
+        (BTreeMap::new(), BTreeMap::new());
+    for event in trace["traceEvents"].as_array().expect("traceEvents") {
+        if event["ph"] == "X" && event["cat"] == "cpu" {
+            let cpu = event["tid"].as_i64().expect("a CPU's track") - 1;
+            let ts = event["ts"].as_f64().expect("ts");
+            let stretch = (ts, ts + event["dur"].as_f64().expect("dur"));
+            cpus.entry(cpu).or_default().push(stretch);
+            let thread =
+                (event["args"]["pid"].as_i64().expect("pid"), event["args"]["tid"].as_i64().expect("tid"), cpu);
+            threads.entry(thread).or_default().push(stretch);
+        }
+    }
+    (cpus, threads)
+}
+
+/// Where the kernel watched every worker, the CPUs' tracks are exact: on each CPU one thread at
+/// a time, and a worker `running` on a CPU (from its first stretch on, since the kernel's
+/// view begins at the engine's first poll after the worker started) is inside one of its own
+/// stretches there. Allowance: the trace's rounding to a hundredth of a microsecond.
+fn assert_exact_cpu_tracks(trace: &Value) {
+    if trace["otherData"]["cpu_tracks"] != "exact" {
+        eprintln!("the kernel's switches were not seen here: {}", trace["otherData"]["observer"]);
+        return;
+    }
+    let (cpus, threads) = cpu_tracks(trace);
+    assert!(!cpus.is_empty(), "exact CPU tracks, and none");
+    for (cpu, stretches) in &cpus {
+        let mut sorted = stretches.clone();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for pair in sorted.windows(2) {
+            assert!(pair[1].0 >= pair[0].1 - 0.01, "cpu{cpu}: two threads on it at once: {pair:?}");
+        }
+    }
+    for event in trace["traceEvents"].as_array().expect("traceEvents") {
+        if !(event["ph"] == "X" && event["cat"] == "state" && event["name"] == "running") {
+            continue;
+        }
+        let (Some(cpu), Some(pid), Some(tid)) =
+            (event["args"]["cpu"].as_i64(), event["pid"].as_i64(), event["tid"].as_i64())
+        else {
+            continue;
+        };
+        let ts = event["ts"].as_f64().expect("ts");
+        let end = ts + event["dur"].as_f64().expect("dur");
+        let first = threads.iter().filter(|((p, t, _), _)| (*p, *t) == (pid, tid)).flat_map(|(_, s)| s).map(|s| s.0);
+        if first.fold(f64::INFINITY, f64::min) > ts || end - ts < 0.01 {
+            continue;
+        }
+        let own = threads.get(&(pid, tid, cpu)).map(Vec::as_slice).unwrap_or_default();
+        assert!(
+            own.iter().any(|(start, stop)| *start <= ts + 0.01 && end <= stop + 0.01),
+            "worker {pid}/{tid} running on cpu{cpu} from {ts} to {end} µs, off it by the kernel's switches"
+        );
+    }
+}
+
 /// Every track is contiguous, begins idle (before the first task) and names only known states.
 fn assert_whole_lives(tracks: &BTreeMap<(i64, i64), Track>) {
-    let names = ["running", "lock wait", "blocked", "idle", "paused", "draining", "waiting for a CPU"];
+    let names = ["running", "lock wait", "blocked", "idle", "paused", "draining", "waiting for a CPU", "off CPU"];
     for (key, track) in tracks {
         assert_eq!(track.first().map(|(name, ..)| name.as_str()), Some("idle"), "{key:?} does not begin idle");
         for pair in track.windows(2) {
@@ -107,6 +178,13 @@ fn two_threads_on_one_cpu_take_turns_waiting_for_it() {
     }
     let tracks = tracks(&trace);
     assert_whole_lives(&tracks);
+    assert_exact_cpu_tracks(&trace);
+    // Both workers ran on cpu0, in turns: the CPU's track shows each of them.
+    let (_, threads) = cpu_tracks(&trace);
+    let on_one: Vec<i64> = threads.keys().map(|(_, _, cpu)| *cpu).collect();
+    assert_eq!(threads.len(), 2, "{threads:?}");
+    assert!(on_one.iter().all(|cpu| *cpu == on_one[0]), "pinned to one CPU, seen on {on_one:?}");
+    assert!(threads.values().all(|stretches| stretches.len() > 1), "they did not take turns: {threads:?}");
     for (key, track) in &tracks {
         assert!(total(track, "waiting for a CPU") > 0.0, "{key:?} never waited for the CPU: {track:?}");
     }

@@ -40,10 +40,15 @@ pub enum Activity {
     /// had not given one back yet. Never written by a worker: the engine's timeline derives it
     /// from the kernel's context switches.
     WaitingForCpu = 7,
+    /// Meant to run, but its thread left the CPU of its own accord (a wait in the kernel) and
+    /// nothing it recorded says why: neither a lock wait, a blocking call nor a pause. Never
+    /// written by a worker: the engine's timeline derives it from the kernel's switches, so that
+    /// such time is named for what is known of it and never shown as running.
+    OffCpu = 8,
 }
 
 impl Activity {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Idle,
         Self::Running,
         Self::LockWait,
@@ -52,6 +57,7 @@ impl Activity {
         Self::Draining,
         Self::End,
         Self::WaitingForCpu,
+        Self::OffCpu,
     ];
 
     #[must_use]
@@ -71,6 +77,7 @@ impl Activity {
             Self::Draining => "draining",
             Self::End => "end",
             Self::WaitingForCpu => "waiting for a CPU",
+            Self::OffCpu => "off CPU",
         }
     }
 }

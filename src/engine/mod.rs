@@ -25,7 +25,7 @@ pub use run::timeline;
 use std::sync::Arc;
 
 pub use plan::{DrainPolicy, Model, Plan, PlanError, PlanRequest, Schedule, StartMethod};
-pub use run::{CrashReason, ObserverSource, WorkerOutcome};
+pub use run::{CrashReason, ObserverSource, Observing, WorkerOutcome};
 pub use run::{Phase, Run, RunOutcome, RunReport, StopReason, WorkerReport};
 pub(crate) use workers::pen::Pen;
 
@@ -66,6 +66,7 @@ pub struct Engine {
     /// How each run opens perf events on its workers' threads: the kernel, or in tests one
     /// that refuses them.
     perf_events: Arc<dyn run::observer::PerfEvents>,
+    observing: Observing,
 }
 
 impl Engine {
@@ -73,7 +74,13 @@ impl Engine {
     pub fn new() -> Result<Self, LaunchError> {
         let board = Arc::new(Board::create()?);
         let preparer = run::preparer::Preparer::start().map_err(|error| LaunchError::Prepare(error.to_string()))?;
-        Ok(Self { board, preparer, pen: None, perf_events: Arc::new(run::observer::KernelPerfEvents) })
+        Ok(Self {
+            board,
+            preparer,
+            pen: None,
+            perf_events: Arc::new(run::observer::KernelPerfEvents),
+            observing: Observing::Kernel,
+        })
     }
 
     #[must_use]
@@ -91,6 +98,12 @@ impl Engine {
     #[cfg(test)]
     pub(crate) fn observe_with(&mut self, events: Arc<dyn run::observer::PerfEvents>) {
         self.perf_events = events;
+    }
+
+    /// Whether the runs from now on watch their workers' threads through the kernel (the
+    /// default) or not at all: `benches/observer.rs` measures what watching costs with it.
+    pub fn set_observing(&mut self, observing: Observing) {
+        self.observing = observing;
     }
 
     /// Launches every worker of `plan` before returning. On a failed launch the workers already

@@ -92,6 +92,7 @@ fn worker_json(worker: &WorkerReport) -> Value {
         "cores": worker.cores,
         "lock_wait_seconds": worker.lock_wait_seconds,
         "waiting_for_cpu_seconds": worker.waiting_for_cpu_seconds,
+        "off_cpu_seconds": worker.off_cpu_seconds,
         "startup_seconds": worker.startup_seconds,
         "metrics": {
             "busy_seconds": worker.busy_seconds,

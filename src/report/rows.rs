@@ -106,6 +106,7 @@ mod tests {
             cores: vec![index],
             lock_wait_seconds: 0.0,
             waiting_for_cpu_seconds: 0.0,
+            off_cpu_seconds: 0.0,
             startup_seconds: 0.000_4,
             busy_seconds: 0.25,
             idle_seconds: 0.0,

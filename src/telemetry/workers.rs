@@ -19,6 +19,9 @@ pub(crate) enum WorkerState {
     LockWait,
     /// Meant to run, but preempted and not yet given a CPU back (the kernel's switches).
     WaitingForCpu,
+    /// Meant to run, but its thread left the CPU of its own accord for a reason nothing it
+    /// recorded explains (the kernel's switches).
+    OffCpu,
     /// In a wait that uses no CPU: a sleep, I/O, an exchange with the coordinator.
     Blocked,
     /// Between tasks.
@@ -34,10 +37,11 @@ pub(crate) enum WorkerState {
 }
 
 impl WorkerState {
-    pub(crate) const ALL: [Self; 14] = [
+    pub(crate) const ALL: [Self; 15] = [
         Self::Pending,
         Self::Running,
         Self::WaitingForCpu,
+        Self::OffCpu,
         Self::LockWait,
         Self::Blocked,
         Self::Idle,
@@ -59,6 +63,7 @@ impl WorkerState {
             Self::LockWait => "lock wait",
             // The state column's width; the timeline's legend spells it out.
             Self::WaitingForCpu => "cpu wait",
+            Self::OffCpu => "off CPU",
             Self::Blocked => "blocked",
             Self::Idle => "idle",
             Self::Paused => "paused",
@@ -101,6 +106,8 @@ pub(crate) struct WorkerView {
     pub lock_wait_seconds: f64,
     /// Meant to run but preempted, as the kernel's switches showed (0 without them).
     pub waiting_for_cpu_seconds: f64,
+    /// Meant to run but off its CPU of its own accord, cause unknown (0 without the switches).
+    pub off_cpu_seconds: f64,
     pub pid: i32,
     pub tid: i32,
     /// Why it ended, when it ended badly (signal, panic, exit code).
@@ -145,6 +152,8 @@ pub(crate) struct TimeSplit {
     pub running: f64,
     /// Meant to run, preempted: on no CPU.
     pub waiting_for_cpu: f64,
+    /// Meant to run, off its CPU for a cause not known.
+    pub off_cpu: f64,
     pub lock_wait: f64,
     pub blocked: f64,
     pub idle: f64,
@@ -160,6 +169,7 @@ impl TimeSplit {
             Self {
                 running: share(Activity::Running) + share(Activity::Draining),
                 waiting_for_cpu: share(Activity::WaitingForCpu),
+                off_cpu: share(Activity::OffCpu),
                 lock_wait: share(Activity::LockWait),
                 blocked: share(Activity::Blocked),
                 idle: share(Activity::Idle) + share(Activity::Paused),
@@ -208,6 +218,7 @@ impl RunView {
                     state,
                     WorkerState::Running
                         | WorkerState::WaitingForCpu
+                        | WorkerState::OffCpu
                         | WorkerState::LockWait
                         | WorkerState::Blocked
                         | WorkerState::Paused
@@ -229,6 +240,7 @@ impl RunView {
                     lock_wait_seconds: ns_to_seconds(slot.lock_wait_ns.load(Ordering::Relaxed)),
                     waiting_for_cpu_seconds: lives[index]
                         .map_or(0.0, |life| ns_to_seconds(life.time_in(Activity::WaitingForCpu))),
+                    off_cpu_seconds: lives[index].map_or(0.0, |life| ns_to_seconds(life.time_in(Activity::OffCpu))),
                     pid: slot.pid.load(Ordering::Relaxed),
                     tid: slot.tid.load(Ordering::Relaxed),
                     reason: ended
@@ -290,6 +302,7 @@ impl WorkerView {
             cpu_seconds,
             lock_wait_seconds: 0.0,
             waiting_for_cpu_seconds: 0.0,
+            off_cpu_seconds: 0.0,
             pid: 1,
             tid: 1,
             reason: None,
@@ -312,6 +325,7 @@ impl WorkerView {
             cpu_seconds: worker.cpu_seconds,
             lock_wait_seconds: worker.lock_wait_seconds,
             waiting_for_cpu_seconds: worker.waiting_for_cpu_seconds,
+            off_cpu_seconds: worker.off_cpu_seconds,
             pid: worker.pid,
             tid: worker.tid,
             reason: worker.outcome.detail().or_else(|| memory_note(worker.pss_bytes)),
@@ -338,6 +352,7 @@ impl WorkerState {
             Activity::Running | Activity::End => Self::Running,
             Activity::LockWait => Self::LockWait,
             Activity::WaitingForCpu => Self::WaitingForCpu,
+            Activity::OffCpu => Self::OffCpu,
             Activity::Blocked => Self::Blocked,
             Activity::Idle => Self::Idle,
             Activity::Paused => Self::Paused,
@@ -347,7 +362,8 @@ impl WorkerState {
 }
 
 /// The lock's figures of a thread run with the lock on: one lock for every worker, so the time
-/// they computed in all is the time it was held.
+/// they meant to compute in all is the time it was held. A holder keeps the lock while the
+/// kernel has it off its CPU (preempted, or in a wait of the kernel's), so that time counts too.
 #[must_use]
 pub(crate) fn lock_figures(plan: &Plan, timeline: &Timeline, elapsed: Duration) -> Option<LockFigures> {
     if plan.gil.is_none() || plan.model == Model::Processes {
@@ -357,8 +373,10 @@ pub(crate) fn lock_figures(plan: &Plan, timeline: &Timeline, elapsed: Duration) 
     let total = |activity| timeline.workers.iter().map(|life| life.time_in(activity)).sum::<u64>();
     let waits: u64 = timeline.workers.iter().map(|life| life.lock_waits).sum();
     let waited = ns_to_seconds(total(Activity::LockWait));
+    let holding = [Activity::Running, Activity::Draining, Activity::WaitingForCpu, Activity::OffCpu];
+    let held = ns_to_seconds(holding.into_iter().map(total).sum());
     Some(LockFigures {
-        held: if elapsed > 0.0 { (ns_to_seconds(total(Activity::Running)) / elapsed).min(1.0) } else { 0.0 },
+        held: if elapsed > 0.0 { (held / elapsed).min(1.0) } else { 0.0 },
         handovers_per_second: if elapsed > 0.0 { waits as f64 / elapsed } else { 0.0 },
         mean_wait_seconds: if waits > 0 { waited / waits as f64 } else { 0.0 },
     })
@@ -367,4 +385,47 @@ pub(crate) fn lock_figures(plan: &Plan, timeline: &Timeline, elapsed: Duration) 
 /// `PSS 64.0 MiB`, for a worker that measured its memory.
 fn memory_note(pss_bytes: u64) -> Option<String> {
     (pss_bytes > 0).then(|| format!("PSS {}", crate::units::format_bytes(pss_bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::timeline::Segment;
+    use crate::engine::PlanRequest;
+    use crate::workload::by_name;
+
+    #[test]
+    fn the_lock_is_held_while_its_holder_is_off_its_cpu() {
+        let plan = PlanRequest {
+            workers: Some(2),
+            gil: Some(Duration::from_millis(5)),
+            ..PlanRequest::new(by_name("cpu").expect("cpu"), Model::Threads)
+        }
+        .validate_with(&[0, 1])
+        .expect("plan");
+        let life = |index, pieces: &[(Activity, u64, u64)]| {
+            let segments = pieces
+                .iter()
+                .map(|&(activity, start_ns, end_ns)| Segment { start_ns, end_ns, activity, cpu: Some(0) })
+                .collect::<Vec<_>>();
+            let mut closed_ns = [0; Activity::ALL.len()];
+            for segment in &segments[..segments.len() - 1] {
+                closed_ns[segment.activity as usize] += segment.duration_ns();
+            }
+            WorkerTimeline { index, segments, closed_ns, lock_waits: 1, ..WorkerTimeline::default() }
+        };
+        let timeline = Timeline {
+            started_ns: 0,
+            workers: vec![
+                life(
+                    0,
+                    &[(Activity::Running, 0, 40), (Activity::WaitingForCpu, 40, 50), (Activity::LockWait, 50, 100)],
+                ),
+                life(1, &[(Activity::LockWait, 0, 50), (Activity::Running, 50, 90), (Activity::OffCpu, 90, 100)]),
+            ],
+        };
+        let figures = lock_figures(&plan, &timeline, Duration::from_nanos(100)).expect("a lock");
+        assert!((figures.held - 1.0).abs() < 1e-9, "held {}", figures.held);
+        assert!((figures.mean_wait_seconds - 50e-9).abs() < 1e-15, "{figures:?}");
+    }
 }

@@ -61,6 +61,8 @@ pub(crate) fn activity_glyph(activity: Activity) -> char {
         Activity::Running => '█',
         Activity::LockWait => '░',
         Activity::WaitingForCpu => '▞',
+        // Low: the thread is down, off its CPU.
+        Activity::OffCpu => '▁',
         Activity::Blocked => '▒',
         Activity::Idle => '·',
         Activity::Paused => '‖',

@@ -138,6 +138,7 @@ mod tests {
                 cores: vec![index % 2],
                 lock_wait_seconds: 0.0,
                 waiting_for_cpu_seconds: 0.0,
+                off_cpu_seconds: 0.0,
                 startup_seconds: 0.000_2,
                 busy_seconds: wall * 0.9,
                 idle_seconds: wall * 0.1,
@@ -177,10 +178,18 @@ mod tests {
             cpu_seconds: 0.25,
             lock_wait_seconds: 0.125,
             waiting_for_cpu_seconds: 0.0,
+            off_cpu_seconds: 0.0,
             pid: 5000,
             tid: 5001 + index as i32,
             reason: (state == WorkerState::Crashed).then(|| "crashed (panic: boom)".to_owned()),
-            split: Some(TimeSplit { running: 0.55, waiting_for_cpu: 0.0, lock_wait: 0.3, blocked: 0.05, idle: 0.1 }),
+            split: Some(TimeSplit {
+                running: 0.55,
+                waiting_for_cpu: 0.0,
+                off_cpu: 0.0,
+                lock_wait: 0.3,
+                blocked: 0.05,
+                idle: 0.1,
+            }),
         }
     }
 
@@ -326,6 +335,45 @@ mod tests {
     #[test]
     fn workers_panel_while_draining() {
         insta::assert_snapshot!(panel_snapshot(100, 8, workers_panel, &fixture()));
+    }
+
+    /// What the kernel saw, on a terminal wide enough for every column: a worker waiting for a
+    /// CPU, one off its CPU, their columns and their parts of the time split.
+    #[test]
+    fn workers_panel_wide_with_the_kernels_states() {
+        let mut state = fixture();
+        if let Some(run) = state.run.as_mut() {
+            run.phase = Phase::Running;
+            for (worker, state) in run.workers.iter_mut().zip([
+                WorkerState::Running,
+                WorkerState::WaitingForCpu,
+                WorkerState::OffCpu,
+                WorkerState::LockWait,
+            ]) {
+                worker.state = state;
+                worker.reason = None;
+                worker.waiting_for_cpu_seconds = 0.25;
+                worker.off_cpu_seconds = 0.0625;
+                worker.split = Some(TimeSplit {
+                    running: 0.4,
+                    waiting_for_cpu: 0.2,
+                    off_cpu: 0.2,
+                    lock_wait: 0.1,
+                    blocked: 0.0,
+                    idle: 0.1,
+                });
+            }
+        }
+        let plain = panel_snapshot(140, 10, workers_panel, &state);
+        assert!(plain.contains("off CPU") && plain.contains("cpu wait"), "{plain}");
+        insta::assert_snapshot!(plain);
+        state.color = true;
+        let theme = Theme { color: true, background: state.background };
+        let mut terminal = Terminal::new(TestBackend::new(140, 10)).expect("test backend");
+        terminal.draw(|frame| workers_panel(frame, frame.area(), &state, theme)).expect("draw");
+        let off = theme.activity(crate::board::Activity::OffCpu).fg.expect("a colour");
+        let cells = terminal.backend().buffer().content();
+        assert!(cells.iter().filter(|cell| cell.fg == off).count() > 7, "the state and the split in its colour");
     }
 
     #[test]

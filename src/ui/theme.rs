@@ -3,7 +3,7 @@
 //! their names, emphasis by bold and reverse).
 //!
 //! Text is drawn in the terminal's own foreground; emphasis is bold, dim or reverse. Colour marks
-//! meaning only, one meaning per colour: the run's work (running), waiting for a CPU, the lock, waiting on I/O,
+//! meaning only, one meaning per colour: the run's work (running), waiting for a CPU, off CPU, the lock, waiting on I/O,
 //! other programs, workers held by the user, success, failure, idleness, and keys. Colours are
 //! xterm's 256-colour indices, which every modern terminal draws as the same RGB, so that their
 //! contrast can be computed: each one reaches 4.5:1 (WCAG AA) against black in the dark palette
@@ -64,6 +64,8 @@ struct Palette {
     running: u8,
     /// Waiting for a CPU: meant to run, preempted.
     waiting: u8,
+    /// Off CPU: meant to run, off its CPU for a cause not known.
+    off_cpu: u8,
     /// Waiting for the lock.
     lock: u8,
     /// Blocked on I/O or a sleep.
@@ -86,6 +88,7 @@ struct Palette {
 const DARK: Palette = Palette {
     running: 44,  // #00d7d7 11.7:1
     waiting: 180, // #d7af87 10.2:1
+    off_cpu: 174, // #d78787  7.7:1
     lock: 208,    // #ff8700  8.7:1
     blocked: 75,  // #5fafff  9.1:1
     others: 207,  // #ff5fff  8.3:1
@@ -98,16 +101,17 @@ const DARK: Palette = Palette {
 
 /// For white and light backgrounds (`xterm -bg white`): contrast with white in the comments.
 const LIGHT: Palette = Palette {
-    running: 23, // #005f5f  7.5:1
-    waiting: 95, // #875f5f  5.5:1
-    lock: 130,   // #af5f00  4.7:1
-    blocked: 26, // #005fd7  5.8:1
-    others: 127, // #af00af  6.1:1
-    held: 92,    // #8700d7  7.0:1
-    good: 28,    // #008700  4.7:1
-    bad: 160,    // #d70000  5.4:1
-    idle: 243,   // #767676  4.5:1
-    key: 58,     // #5f5f00  6.7:1
+    running: 23,  // #005f5f  7.5:1
+    waiting: 95,  // #875f5f  5.5:1
+    off_cpu: 125, // #af005f  7.0:1
+    lock: 130,    // #af5f00  4.7:1
+    blocked: 26,  // #005fd7  5.8:1
+    others: 127,  // #af00af  6.1:1
+    held: 92,     // #8700d7  7.0:1
+    good: 28,     // #008700  4.7:1
+    bad: 160,     // #d70000  5.4:1
+    idle: 243,    // #767676  4.5:1
+    key: 58,      // #5f5f00  6.7:1
 };
 
 /// The palette in use: colour for a background, or none.
@@ -229,6 +233,7 @@ impl Theme {
             WorkerState::Running => self.activity(Activity::Running),
             WorkerState::LockWait => self.activity(Activity::LockWait),
             WorkerState::WaitingForCpu => self.activity(Activity::WaitingForCpu),
+            WorkerState::OffCpu => self.activity(Activity::OffCpu),
             WorkerState::Blocked => self.activity(Activity::Blocked),
             WorkerState::Paused => self.activity(Activity::Paused),
             WorkerState::Draining => self.activity(Activity::Draining).add_modifier(Modifier::BOLD),
@@ -266,6 +271,7 @@ impl Theme {
             Activity::Running => |palette| palette.running,
             Activity::LockWait => |palette| palette.lock,
             Activity::WaitingForCpu => |palette| palette.waiting,
+            Activity::OffCpu => |palette| palette.off_cpu,
             Activity::Blocked => |palette| palette.blocked,
             Activity::Idle | Activity::End => |palette| palette.idle,
             Activity::Paused | Activity::Draining => |palette| palette.held,
@@ -408,11 +414,11 @@ mod tests {
     #[test]
     fn the_palettes_give_each_meaning_its_own_colour() {
         for palette in [DARK, LIGHT] {
-            let Palette { running, waiting, lock, blocked, others, held, good, bad, idle, key } = palette;
-            let mut colours = vec![running, waiting, lock, blocked, others, held, good, bad, idle, key];
+            let Palette { running, waiting, off_cpu, lock, blocked, others, held, good, bad, idle, key } = palette;
+            let mut colours = vec![running, waiting, off_cpu, lock, blocked, others, held, good, bad, idle, key];
             colours.sort_unstable();
             colours.dedup();
-            assert_eq!(colours.len(), 10, "{palette:?}");
+            assert_eq!(colours.len(), 11, "{palette:?}");
         }
     }
 

@@ -212,6 +212,7 @@ fn header(column: WorkerColumn, sort: WorkerSort) -> Cow<'static, str> {
         WorkerColumn::Split => ("split", None, ""),
         WorkerColumn::LockWait => ("lock wait", None, ""),
         WorkerColumn::CpuWait => ("cpu wait", None, ""),
+        WorkerColumn::OffCpu => ("off CPU", None, ""),
         WorkerColumn::Pid => ("pid/tid", None, ""),
         WorkerColumn::Reason => ("why", None, ""),
     };
@@ -240,6 +241,7 @@ fn cell(shown: ShownColumn, worker: &WorkerView, theme: Theme) -> Cell<'static> 
         WorkerColumn::Split => Cell::from(split_bar(worker.split, width, theme)),
         WorkerColumn::LockWait => Cell::from(format_seconds(worker.lock_wait_seconds)),
         WorkerColumn::CpuWait => Cell::from(format_seconds(worker.waiting_for_cpu_seconds)),
+        WorkerColumn::OffCpu => Cell::from(format_seconds(worker.off_cpu_seconds)),
         WorkerColumn::Pid => Cell::from(format!("{}/{}", worker.pid, worker.tid)),
         WorkerColumn::Reason => {
             Cell::from(Span::styled(truncate(worker.reason.as_deref().unwrap_or(""), 60), theme.warning()))
@@ -272,13 +274,14 @@ fn state_counts(phase: Option<Phase>, workers: &[WorkerView], theme: Theme) -> L
     Line::from(spans)
 }
 
-/// A worker's time so far as a bar: running, then waiting for a CPU, lock wait, blocked and idle, each in its
-/// timeline colour (its timeline glyph without colour).
+/// A worker's time so far as a bar: running, then waiting for a CPU, off CPU, lock wait, blocked
+/// and idle, each in its timeline colour (its timeline glyph without colour).
 fn split_bar(split: Option<TimeSplit>, width: usize, theme: Theme) -> Line<'static> {
     let Some(split) = split else { return Line::from("") };
     let parts = [
         (Activity::Running, split.running),
         (Activity::WaitingForCpu, split.waiting_for_cpu),
+        (Activity::OffCpu, split.off_cpu),
         (Activity::LockWait, split.lock_wait),
         (Activity::Blocked, split.blocked),
         (Activity::Idle, split.idle),

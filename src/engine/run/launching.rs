@@ -17,7 +17,7 @@ use super::observer::Observer;
 use super::outcome::{Ending, WorkerOutcome};
 use super::preparer::Prepared;
 use super::result::MemoryMark;
-use super::timeline::TimelineReader;
+use super::timeline::{TimelineReader, VoluntarySwitchOut};
 use super::Run;
 use crate::board::{monotonic_ns, SlotState, StopLevel};
 use crate::engine::plan::{Model, Plan, Schedule, StartMethod};
@@ -68,8 +68,8 @@ impl Run {
             launcher,
             started_at: Instant::now(),
             started_ns,
-            timeline: TimelineReader::new(started_ns, plan.workers),
-            observer: Observer::new(plan.workers, Arc::clone(&engine.perf_events)),
+            timeline: TimelineReader::with_meanings(started_ns, vec![voluntary_switch_out(plan); plan.workers]),
+            observer: Observer::new(plan.workers, engine.observing, Arc::clone(&engine.perf_events)),
             workers: (0..plan.workers).map(|_| Handle::Pending).collect(),
             stop: None,
             paused: false,
@@ -129,7 +129,10 @@ impl Run {
                         // workers', preparation excluded.
                         self.started_at = Instant::now();
                         self.started_ns = monotonic_ns();
-                        self.timeline = TimelineReader::new(self.started_ns, self.plan.workers);
+                        self.timeline = TimelineReader::with_meanings(
+                            self.started_ns,
+                            vec![voluntary_switch_out(&self.plan); self.plan.workers],
+                        );
                         let gil = match self.plan.model {
                             Model::Processes | Model::Async => None,
                             Model::Sequential | Model::Threads => {
@@ -314,6 +317,21 @@ fn task_source(plan: &Plan, index: usize) -> TaskSource {
     match plan.schedule {
         Schedule::Static => TaskSource::Static(plan.static_tasks(index)),
         Schedule::Dynamic => TaskSource::Dynamic { chunk: plan.chunk, first: 0..0 },
+    }
+}
+
+/// What a worker's voluntary switch-out while it computes means in `plan`: CPython threads of a
+/// twin under the GIL report every wait they choose (a sleep, a request), so what is left while
+/// they compute is the GIL's futex; a user's own function may wait without saying so, a
+/// process or a free-threaded build has no GIL to wait for: `off CPU`, not a guess.
+fn voluntary_switch_out(plan: &Plan) -> VoluntarySwitchOut {
+    let gil_threads = plan.runtime.interpreter().is_some_and(|python| python.gil)
+        && plan.model == Model::Threads
+        && plan.workload.kind.user_code_flag().is_none();
+    if gil_threads {
+        VoluntarySwitchOut::LockWait
+    } else {
+        VoluntarySwitchOut::OffCpu
     }
 }
 

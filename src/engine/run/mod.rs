@@ -13,7 +13,7 @@
 //! - `coordinator.rs`: the program's side of each worker's line, for workloads that talk, and
 //!   a workload's service beside the workers (net's HTTP server), stopped after the last one.
 //! - `observer/`: what the kernel saw of each worker's thread: its context switches.
-//! - `timeline.rs`: the workers' rings and switches read into segments.
+//! - `timeline/`: the workers' rings and switches read into segments.
 //! - `result.rs`: [`RunReport`] and building it from the board.
 
 mod coordinator;
@@ -27,7 +27,7 @@ mod result;
 mod shutdown;
 pub mod timeline;
 
-pub use observer::ObserverSource;
+pub use observer::{ObserverSource, Observing};
 pub use outcome::{CrashReason, WorkerOutcome};
 pub use result::{RunOutcome, RunReport, WorkerReport};
 pub use shutdown::StopReason;
@@ -201,8 +201,17 @@ impl Run {
         // Python workers pause at their next checkpoint, from the board's flag, and say so in
         // their rings; a stopped host could not.
         if self.python.is_none() {
-            self.signal_live(if paused { Signal::SIGSTOP } else { Signal::SIGCONT });
+            self.stop_processes(paused);
         }
+    }
+
+    /// Stops (SIGSTOP) or continues (SIGCONT) every live process, and tells the timeline: a
+    /// process cannot record its own pause.
+    fn stop_processes(&mut self, stopped: bool) {
+        if !self.live_pids().is_empty() {
+            self.timeline.note_stopped(monotonic_ns(), stopped);
+        }
+        self.signal_live(if stopped { Signal::SIGSTOP } else { Signal::SIGCONT });
     }
 
     /// Asks running worker `index` to crash at its next chunk boundary: a panic in a thread
@@ -242,7 +251,7 @@ impl Run {
         if self.paused {
             self.paused = false;
             self.board.set_paused(false);
-            self.signal_live(Signal::SIGCONT);
+            self.stop_processes(false);
         }
     }
 
@@ -263,9 +272,12 @@ impl Run {
     pub fn poll(&mut self) -> Phase {
         self.advance_launch();
         self.reap(false);
+        // The rings before the switches: a state change read late then lands after the
+        // switches, and a worker is never shown running while the kernel had it off its CPU.
+        self.timeline.read_rings(&self.board);
         let now_ns = monotonic_ns();
         self.observer.poll(&self.board, now_ns);
-        self.timeline.drain(&self.board, self.observer.pending_mut(), now_ns);
+        self.timeline.merge(&self.board, self.observer.pending_mut(), now_ns);
         if let Some(stop) = self.stop {
             let now_ns = monotonic_ns();
             let due = shutdown::due(&stop, now_ns);

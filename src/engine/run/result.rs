@@ -64,6 +64,9 @@ pub struct WorkerReport {
     /// Meant to run but off every CPU after a preemption (perf), or runnable and waiting on a
     /// run queue (schedstat): what the kernel saw, see [`RunReport::observer`].
     pub waiting_for_cpu_seconds: f64,
+    /// Meant to run but off its CPU of its own accord, for a cause nothing it recorded explains
+    /// (perf only: schedstat cannot tell).
+    pub off_cpu_seconds: f64,
     /// From asking for the worker to its first instruction.
     pub startup_seconds: f64,
     /// Time inside tasks, and the rest of the run's wall time.
@@ -156,13 +159,20 @@ impl RunReport {
         (lives > 0).then(|| (waited / ns_to_seconds(lives)).clamp(0.0, 1.0))
     }
 
-    /// Sets each worker's waiting for a CPU from the finished timeline (perf's switches) and
+    /// Sets each worker's waiting for a CPU and off-CPU time from the finished timeline (perf's switches) and
     /// what schedstat showed, and the source.
     pub(crate) fn add_waiting_for_cpu(&mut self, observer: &Observer) {
         self.observer = observer.source();
         for worker in &mut self.workers {
             let seen: u64 = self.timeline.lives(worker.index).map(|life| life.time_in(Activity::WaitingForCpu)).sum();
             worker.waiting_for_cpu_seconds = ns_to_seconds(seen + observer.schedstat_waited_ns(worker.index));
+            let off: u64 = self.timeline.lives(worker.index).map(|life| life.time_in(Activity::OffCpu)).sum();
+            worker.off_cpu_seconds = ns_to_seconds(off);
+            // A CPython thread cannot count its waits for the GIL: the kernel saw them.
+            if self.plan.runtime.interpreter().is_some() && worker.lock_wait_seconds == 0.0 {
+                let waited: u64 = self.timeline.lives(worker.index).map(|life| life.time_in(Activity::LockWait)).sum();
+                worker.lock_wait_seconds = ns_to_seconds(waited);
+            }
         }
     }
 
@@ -218,6 +228,7 @@ pub(crate) fn build_report(run: &EndedRun<'_>) -> RunReport {
             cores: slot.cores_seen(),
             lock_wait_seconds: ns_to_seconds(slot.lock_wait_ns.load(Ordering::Relaxed)),
             waiting_for_cpu_seconds: 0.0,
+            off_cpu_seconds: 0.0,
             startup_seconds: if started >= requested && requested > 0 {
                 ns_to_seconds(started - requested)
             } else {

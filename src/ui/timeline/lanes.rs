@@ -1,9 +1,10 @@
 //! The timeline's lanes, computed: each worker's record sampled eight times per cell, grouped
-//! when workers outnumber rows, or regrouped per CPU. Pure maths on the run's timeline; the
-//! drawing is the parent module's.
+//! when workers outnumber rows, or regrouped per CPU (each thread's stretches on a CPU where the
+//! kernel watched it, else where the worker said it computed). Pure maths on the run's timeline;
+//! the drawing is the parent module's.
 
 use crate::board::Activity;
-use crate::engine::timeline::Timeline;
+use crate::engine::timeline::{CpuSlice, Segment, Timeline, WorkerTimeline};
 
 pub(crate) const EIGHTHS: usize = 8;
 /// What one lane shows at one instant: an activity of a worker lane, or the worker running on a
@@ -79,10 +80,7 @@ impl Slots {
 }
 
 /// The segments of every life that may touch the window, with their worker's index.
-fn segments_in(
-    timeline: &Timeline,
-    slots: Slots,
-) -> impl Iterator<Item = (usize, &crate::engine::timeline::Segment)> + '_ {
+fn segments_in(timeline: &Timeline, slots: Slots) -> impl Iterator<Item = (usize, &Segment)> + '_ {
     let (start, end) = (slots.start_ns, slots.end_ns());
     timeline.workers.iter().flat_map(move |life| {
         let first = life.segments.partition_point(|segment| segment.end_ns <= start);
@@ -137,27 +135,117 @@ pub(crate) fn worker_lanes(timeline: &Timeline, window: Window, width: usize, ro
         .collect()
 }
 
-/// One lane per CPU: which worker computed there (running or draining), as its rings saw it;
-/// where two did in one slot (the OS shared the CPU), the first found.
+/// Where the CPU lanes' marks come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CpuLaneSource {
+    /// Every life's thread was watched by the kernel: each mark is a stretch on that CPU.
+    Exact,
+    /// Some lives were watched, others only say where they last computed.
+    PartlySampled,
+    /// No switch was seen (the schedstat fallback): where the workers said they computed, as
+    /// they sampled their CPU at state changes and chunk boundaries.
+    Sampled,
+}
+
+impl CpuLaneSource {
+    /// How the lanes of `timeline` are drawn.
+    #[must_use]
+    pub(crate) fn of(timeline: &Timeline) -> Self {
+        let watched = timeline.workers.iter().filter(|life| life.watched_from_ns.is_some()).count();
+        if watched == timeline.workers.len() {
+            Self::Exact
+        } else if watched == 0 {
+            Self::Sampled
+        } else {
+            Self::PartlySampled
+        }
+    }
+
+    /// What the lanes show, for the legend.
+    #[must_use]
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Self::Exact => "exact: the kernel's switches",
+            Self::PartlySampled => "partly sampled: some workers' own CPU samples",
+            Self::Sampled => "sampled: where workers said they ran",
+        }
+    }
+}
+
+/// One lane per CPU: which worker's thread was on it. For a life the kernel watched, from its
+/// stretches on each CPU (exact: two threads never share an instant), preferring where it
+/// computed, so that of the tasks sharing one thread the one computing is shown; for a life it
+/// never watched, where the worker said it computed (running or draining), the first found where
+/// two did in one slot.
 pub(crate) fn cpu_lanes(timeline: &Timeline, window: Window, width: usize, rows: usize, cpus: usize) -> Vec<Lane> {
     let slots = Slots::new(window, width);
-    let seen = segments_in(timeline, slots).filter_map(|(_, segment)| segment.cpu).max().map_or(0, |cpu| cpu + 1);
+    let seen_cpu = segments_in(timeline, slots).filter_map(|(_, segment)| segment.cpu);
+    let seen = seen_cpu.chain(slices_in(timeline, slots).map(|(_, slice)| slice.cpu)).max().map_or(0, |cpu| cpu + 1);
     let lanes = cpus.max(seen).min(rows.max(1));
-    let mut owners: Vec<Vec<Option<Mark>>> = vec![vec![None; slots.count]; lanes];
-    let mut filled = vec![0usize; lanes];
-    for (index, segment) in segments_in(timeline, slots) {
-        let (Some(cpu), Activity::Running | Activity::Draining) = (segment.cpu, segment.activity) else { continue };
-        if cpu >= lanes || filled[cpu] == slots.count {
-            continue;
-        }
-        for owner in &mut owners[cpu][slots.covered(segment.start_ns, segment.end_ns)] {
-            if owner.is_none() {
-                *owner = Some(Mark::Worker(index));
-                filled[cpu] += 1;
+    let mut owners = Owners { marks: vec![vec![None; slots.count]; lanes], filled: vec![0; lanes], slots };
+    let computing = |segment: &&Segment| matches!(segment.activity, Activity::Running | Activity::Draining);
+    for life in timeline.workers.iter().filter(|life| life.watched_from_ns.is_some()) {
+        let from = life.watched_from_ns.unwrap_or(0);
+        for segment in life_segments_in(life, slots).filter(computing) {
+            if let Some(cpu) = segment.cpu {
+                owners.paint(cpu, segment.start_ns.max(from), segment.end_ns, life.index);
             }
         }
     }
-    owners.iter().enumerate().map(|(cpu, marks)| Lane { label: format!("cpu{cpu}"), cells: cells_of(marks) }).collect()
+    for (index, slice) in slices_in(timeline, slots) {
+        owners.paint(slice.cpu, slice.start_ns, slice.end_ns, index);
+    }
+    for life in timeline.workers.iter().filter(|life| life.watched_from_ns.is_none()) {
+        for segment in life_segments_in(life, slots).filter(computing) {
+            if let Some(cpu) = segment.cpu {
+                owners.paint(cpu, segment.start_ns, segment.end_ns, life.index);
+            }
+        }
+    }
+    owners
+        .marks
+        .iter()
+        .enumerate()
+        .map(|(cpu, marks)| Lane { label: format!("cpu{cpu}"), cells: cells_of(marks) })
+        .collect()
+}
+
+/// Who is on each CPU lane in each eighth-slot; the first painted keeps a slot.
+struct Owners {
+    marks: Vec<Vec<Option<Mark>>>,
+    filled: Vec<usize>,
+    slots: Slots,
+}
+
+impl Owners {
+    fn paint(&mut self, cpu: usize, start_ns: u64, end_ns: u64, index: usize) {
+        let (Some(marks), Some(filled)) = (self.marks.get_mut(cpu), self.filled.get_mut(cpu)) else { return };
+        if *filled == self.slots.count || end_ns <= start_ns {
+            return;
+        }
+        for owner in &mut marks[self.slots.covered(start_ns, end_ns)] {
+            if owner.is_none() {
+                *owner = Some(Mark::Worker(index));
+                *filled += 1;
+            }
+        }
+    }
+}
+
+/// The segments of one life that may touch the window.
+fn life_segments_in(life: &WorkerTimeline, slots: Slots) -> impl Iterator<Item = &Segment> + '_ {
+    let (start, end) = (slots.start_ns, slots.end_ns());
+    let first = life.segments.partition_point(|segment| segment.end_ns <= start);
+    life.segments[first..].iter().take_while(move |segment| segment.start_ns < end)
+}
+
+/// The stretches on a CPU of every life that may touch the window, with their worker's index.
+fn slices_in(timeline: &Timeline, slots: Slots) -> impl Iterator<Item = (usize, &CpuSlice)> + '_ {
+    let (start, end) = (slots.start_ns, slots.end_ns());
+    timeline.workers.iter().flat_map(move |life| {
+        let first = life.on_cpu.partition_point(|slice| slice.end_ns <= start);
+        life.on_cpu[first..].iter().take_while(move |slice| slice.start_ns < end).map(move |slice| (life.index, slice))
+    })
 }
 
 /// The most frequent activity by its count; ties go to the first in [`Activity::ALL`].

@@ -12,7 +12,7 @@ use ratatui::Frame;
 
 mod lanes;
 
-use lanes::{cpu_lanes, window_for, worker_lanes, Lane, Mark, Paint, Window, EIGHTHS};
+use lanes::{cpu_lanes, window_for, worker_lanes, CpuLaneSource, Lane, Mark, Paint, Window, EIGHTHS};
 
 use super::glyphs::activity_glyph;
 use super::panel;
@@ -59,7 +59,12 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         TimelineMode::Workers => worker_lanes(timeline, window, width, rows),
         TimelineMode::Cpus => cpu_lanes(timeline, window, width, rows, state.cores.len()),
     };
-    frame.render_widget(legend(view.mode, &lanes, label, theme), legend_area);
+    let mut legend = legend(view.mode, &lanes, label, theme);
+    if view.mode == TimelineMode::Cpus {
+        // Whether the CPU lanes are the kernel's switches or the workers' own samples.
+        legend.push_span(Span::styled(CpuLaneSource::of(timeline).describe(), theme.dim()));
+    }
+    frame.render_widget(legend, legend_area);
     let drawn: Vec<Line> = lanes.iter().map(|lane| draw_lane(lane, label, theme)).collect();
     frame.render_widget(Paragraph::new(drawn), lanes_area);
     frame.render_widget(axis(timeline.started_ns, window, width, label, theme), axis_area);
@@ -133,16 +138,19 @@ fn glyph(mark: Mark) -> char {
 }
 
 /// The legend: each activity (or each worker on a CPU lane) with its colour. Waiting for a CPU
-/// is named only when the lanes show it: it needs the kernel's switches, and room.
+/// and off CPU are named only when the lanes show them: they need the kernel's switches, and
+/// room.
 fn legend(mode: TimelineMode, lanes: &[Lane], label: usize, theme: Theme) -> Line<'static> {
     let mut spans = vec![Span::raw(" ".repeat(label))];
-    let waiting = Some(Mark::Activity(Activity::WaitingForCpu));
-    let shows_waiting =
-        lanes.iter().any(|lane| lane.cells.iter().any(|cell| cell.first == waiting || cell.rest == waiting));
+    let shows = |activity| {
+        let mark = Some(Mark::Activity(activity));
+        lanes.iter().any(|lane| lane.cells.iter().any(|cell| cell.first == mark || cell.rest == mark))
+    };
     let marks: Vec<Mark> = match mode {
         TimelineMode::Workers => [
             Activity::Running,
             Activity::WaitingForCpu,
+            Activity::OffCpu,
             Activity::LockWait,
             Activity::Blocked,
             Activity::Idle,
@@ -150,7 +158,7 @@ fn legend(mode: TimelineMode, lanes: &[Lane], label: usize, theme: Theme) -> Lin
             Activity::Draining,
         ]
         .into_iter()
-        .filter(|activity| *activity != Activity::WaitingForCpu || shows_waiting)
+        .filter(|activity| !matches!(activity, Activity::WaitingForCpu | Activity::OffCpu) || shows(*activity))
         .map(Mark::Activity)
         .collect(),
         TimelineMode::Cpus => {

@@ -5,10 +5,10 @@ use std::time::Duration;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-use super::lanes::{cells_of, window_for, worker_lanes, Mark, Paint, Window};
+use super::lanes::{cells_of, cpu_lanes, window_for, worker_lanes, Mark, Paint, Window};
 use super::*;
 use crate::app::state::TimelineView;
-use crate::engine::timeline::{Segment, Timeline, WorkerTimeline};
+use crate::engine::timeline::{CpuSlice, Segment, Timeline, WorkerTimeline};
 use crate::engine::{Model, PlanRequest};
 use crate::telemetry::RunView;
 use crate::workload::by_name;
@@ -171,4 +171,81 @@ fn a_young_run_fills_the_window_from_the_left() {
     assert_eq!(young, Window { start_ns: START, end_ns: START + 2_000 * MS });
     let old = window_for(&timeline, Some(START + 62 * MS), 20 * MS);
     assert_eq!(old, Window { start_ns: START + 42 * MS, end_ns: START + 62 * MS });
+}
+
+/// `life` as the kernel watched it from its start: on its CPU exactly while it ran.
+fn watched(mut life: WorkerTimeline) -> WorkerTimeline {
+    life.watched_from_ns = life.start_ns();
+    life.on_cpu = life
+        .segments
+        .iter()
+        .filter(|segment| segment.activity == Activity::Running)
+        .map(|segment| CpuSlice { start_ns: segment.start_ns, end_ns: segment.end_ns, cpu: segment.cpu.unwrap_or(0) })
+        .collect();
+    life
+}
+
+/// Two threads pinned to cpu0, as the kernel saw them: each runs 5 ms while the other waits for
+/// the CPU; at the end w1 leaves the CPU of its own accord for a cause it never recorded (off
+/// CPU), and w0 gets it.
+fn pinned_pair_seen_by_the_kernel() -> Timeline {
+    use Activity::{Idle, OffCpu, Running, WaitingForCpu};
+    let mut first = vec![(Idle, 0, 1)];
+    let mut second = vec![(WaitingForCpu, 0, 5)];
+    for _ in 0..5 {
+        first.extend([(Running, 0, 5), (WaitingForCpu, 0, 5)]);
+        second.extend([(Running, 0, 5), (WaitingForCpu, 0, 5)]);
+    }
+    first.extend([(Running, 0, 5), (WaitingForCpu, 0, 3), (Running, 0, 2)]);
+    second.extend([(Running, 0, 3), (OffCpu, 0, 2)]);
+    Timeline { started_ns: START, workers: vec![watched(life(0, 0, &first)), watched(life(1, 1, &second))] }
+}
+
+#[test]
+fn two_pinned_workers_alternate_on_cpu0_in_exact_time_slices() {
+    insta::assert_snapshot!(draw(&state_with(pinned_pair_seen_by_the_kernel(), TimelineMode::Cpus, 2, false), 80, 6));
+}
+
+#[test]
+fn off_cpu_is_named_with_its_own_glyph() {
+    insta::assert_snapshot!(draw(
+        &state_with(pinned_pair_seen_by_the_kernel(), TimelineMode::Workers, 1, false),
+        100,
+        6
+    ));
+}
+
+#[test]
+fn off_cpu_has_its_own_colour() {
+    let state = state_with(pinned_pair_seen_by_the_kernel(), TimelineMode::Workers, 1, true);
+    let mut terminal = Terminal::new(TestBackend::new(100, 6)).expect("test backend");
+    let theme = Theme { color: true, background: state.background };
+    terminal.draw(|frame| render(frame, frame.area(), &state, theme)).expect("draw");
+    let off = theme.activity(Activity::OffCpu).fg.expect("a colour");
+    for other in [Activity::Running, Activity::WaitingForCpu, Activity::LockWait, Activity::Blocked, Activity::Idle] {
+        assert_ne!(theme.activity(other).fg, Some(off), "{other:?}");
+    }
+    let cells = terminal.backend().buffer().content();
+    assert!(cells.iter().any(|cell| cell.fg == off || cell.bg == off), "no cell in the off-CPU colour");
+    assert!(terminal.backend().to_string().contains("off CPU"), "the legend names it");
+}
+
+/// Tasks of the event loop share one thread, so the kernel's stretches are the same for each:
+/// the CPU lane shows the task that computed in them.
+#[test]
+fn of_tasks_sharing_a_thread_the_cpu_lane_shows_the_one_computing() {
+    let task = |index, activity| {
+        let mut life = life(index, 0, &[(activity, 0, 50)]);
+        life.watched_from_ns = life.start_ns();
+        life.on_cpu = vec![CpuSlice { start_ns: START, end_ns: START + 50 * MS, cpu: 0 }];
+        life
+    };
+    let timeline = Timeline {
+        started_ns: START,
+        workers: vec![task(0, Activity::LockWait), task(1, Activity::Running), task(2, Activity::Blocked)],
+    };
+    let window = Window { start_ns: START, end_ns: START + 50 * MS };
+    let lanes = cpu_lanes(&timeline, window, 10, 4, 1);
+    assert_eq!(lanes.len(), 1);
+    assert!(lanes[0].cells.iter().all(|cell| cell.first == Some(Mark::Worker(1)) && cell.split == 8), "{lanes:?}");
 }

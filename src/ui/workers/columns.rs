@@ -20,11 +20,13 @@ pub(crate) enum WorkerColumn {
     Core,
     /// CPU time.
     Cpu,
-    /// Its time split into running, waiting for a CPU, lock wait, blocked and idle.
+    /// Its time split into running, waiting for a CPU, off CPU, lock wait, blocked and idle.
     Split,
     LockWait,
     /// Time waiting for a CPU after a preemption.
     CpuWait,
+    /// Time off its CPU, meant to run, for a cause not known.
+    OffCpu,
     /// pid/tid.
     Pid,
     /// Why it ended badly.
@@ -86,7 +88,7 @@ const SPLIT_MIN_WIDTH: u16 = 5;
 /// The columns in priority order, most wanted first: the base ones, then the time split's
 /// full width and the task rate (the split matters more: it is drawn narrower before the rate
 /// goes), then the lock wait (only when the run has a lock), pid/tid, the reason a worker
-/// ended badly, and the time waiting for a CPU.
+/// ended badly, the time waiting for a CPU, and the time off CPU.
 fn claims(width: u16, workers: usize, lock: bool) -> Vec<Claim> {
     // Four digits from worker 1000 on.
     let index_width = if workers > 1000 { 4 } else { 3 };
@@ -108,6 +110,7 @@ fn claims(width: u16, workers: usize, lock: bool) -> Vec<Claim> {
         Claim::optional(WorkerColumn::Pid, 15),
         Claim::optional(WorkerColumn::Reason, 7),
         Claim::optional(WorkerColumn::CpuWait, 9),
+        Claim::optional(WorkerColumn::OffCpu, 8),
     ]);
     claims
 }

@@ -54,6 +54,28 @@ impl ObserverSource {
     }
 }
 
+/// What the kernel reported of one worker's thread since the timeline last took it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SwitchNews {
+    /// Set once per stream: the instant from which every switch of the thread is in `switches`
+    /// (but records lost to a full ring). The first switch after it tells whether the thread was
+    /// on a CPU then.
+    pub(crate) watched_ns: Option<u64>,
+    /// In time order.
+    pub(crate) switches: Vec<Switch>,
+}
+
+/// Whether a run watches its workers' threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Observing {
+    /// Each thread's switches from perf events, schedstat where they are refused.
+    #[default]
+    Kernel,
+    /// Nothing: the timeline is the workers' own word, and the run's source is `none`. What
+    /// watching costs is measured against it (`benches/observer.rs`).
+    Off,
+}
+
 /// Opens the switch stream of one thread: the kernel's perf events, or a test double.
 pub(crate) trait PerfEvents: Send + Sync {
     /// Starts recording the switches of thread `tid`.
@@ -91,12 +113,15 @@ enum Watch {
 
 /// The kernel's view of every worker of one run.
 pub(crate) struct Observer {
+    observing: Observing,
     events: Arc<dyn PerfEvents>,
     watches: Vec<Watch>,
     /// Thread of each watched worker, to find the workers of an event loop's one thread.
     tids: Vec<i32>,
     /// Switches read but not yet merged into the timeline, per worker, in time order.
-    pending: Vec<Vec<Switch>>,
+    pending: Vec<SwitchNews>,
+    /// Per worker, since when its switches are complete (0: not watched by perf).
+    watched_ns: Vec<u64>,
     /// Per worker, waiting for a CPU that schedstat showed over its ended lives.
     schedstat_waited_ns: Vec<u64>,
     /// Why perf events were refused, once they were: none is asked for again.
@@ -107,13 +132,16 @@ pub(crate) struct Observer {
 }
 
 impl Observer {
-    /// An observer of a run of `workers` workers, opening perf events through `events`.
-    pub(crate) fn new(workers: usize, events: Arc<dyn PerfEvents>) -> Self {
+    /// An observer of a run of `workers` workers, opening perf events through `events` unless
+    /// `observing` is off.
+    pub(crate) fn new(workers: usize, observing: Observing, events: Arc<dyn PerfEvents>) -> Self {
         Self {
+            observing,
             events,
             watches: (0..workers).map(|_| Watch::Unseen { stale_tid: 0 }).collect(),
             tids: vec![0; workers],
-            pending: vec![Vec::new(); workers],
+            pending: vec![SwitchNews::default(); workers],
+            watched_ns: vec![0; workers],
             schedstat_waited_ns: vec![0; workers],
             refused: None,
             used_perf: false,
@@ -132,23 +160,30 @@ impl Observer {
         }
         for index in 0..self.watches.len() {
             if let Watch::Unseen { stale_tid } = self.watches[index] {
-                self.attach(board, index, stale_tid);
+                self.attach(board, index, stale_tid, now_ns);
             }
             match &mut self.watches[index] {
-                Watch::Perf(stream) => stream.read_into(&mut self.pending[index]),
+                Watch::Perf(stream) => stream.read_into(&mut self.pending[index].switches),
                 Watch::Schedstat(file) if sample_schedstat => file.sample(),
                 _ => {}
             }
         }
         for index in 0..self.watches.len() {
             if let Watch::SharesWith { index: source } = self.watches[index] {
-                let copied = self.pending[source].clone();
-                self.pending[index].extend(copied);
+                let from = self.watched_ns[index];
+                let copied: Vec<Switch> =
+                    self.pending[source].switches.iter().filter(|switch| switch.ns >= from).copied().collect();
+                self.pending[index].switches.extend(copied);
             }
         }
     }
 
-    fn attach(&mut self, board: &Board, index: usize, stale_tid: i32) {
+    fn watch_from(&mut self, index: usize, from_ns: u64) {
+        self.watched_ns[index] = from_ns;
+        self.pending[index].watched_ns = Some(from_ns);
+    }
+
+    fn attach(&mut self, board: &Board, index: usize, stale_tid: i32, now_ns: u64) {
         let slot = board.slot(index);
         let tid = slot.tid.load(std::sync::atomic::Ordering::Relaxed);
         if tid == 0 || tid == stale_tid {
@@ -156,10 +191,18 @@ impl Observer {
         }
         let pid = slot.pid.load(std::sync::atomic::Ordering::Relaxed);
         self.tids[index] = tid;
+        if self.observing == Observing::Off {
+            self.watches[index] = Watch::Unobserved;
+            return;
+        }
         let sharing = (0..self.watches.len())
             .find(|&other| other != index && self.tids[other] == tid && matches!(self.watches[other], Watch::Perf(_)));
         if let Some(source) = sharing {
+            // Complete from the later of now and the stream's own start: the switches read at
+            // this poll that came before are not copied.
+            let from = now_ns.max(self.watched_ns[source]);
             self.watches[index] = Watch::SharesWith { index: source };
+            self.watch_from(index, from);
             return;
         }
         if self.refused.is_none() {
@@ -167,6 +210,8 @@ impl Observer {
                 Ok(stream) => {
                     self.used_perf = true;
                     self.watches[index] = Watch::Perf(stream);
+                    // Read once the event is armed: every switch after it is reported.
+                    self.watch_from(index, crate::board::monotonic_ns());
                     return;
                 }
                 Err(PerfError::Refused(errno)) => self.refused = Some(errno),
@@ -183,7 +228,7 @@ impl Observer {
     }
 
     /// The switches of each worker read so far and not yet merged: the timeline takes them.
-    pub(crate) fn pending_mut(&mut self) -> &mut [Vec<Switch>] {
+    pub(crate) fn pending_mut(&mut self) -> &mut [SwitchNews] {
         &mut self.pending
     }
 
@@ -191,7 +236,7 @@ impl Observer {
     pub(crate) fn close(&mut self, index: usize) {
         let Some(watch) = self.watches.get_mut(index) else { return };
         match std::mem::replace(watch, Watch::Ended) {
-            Watch::Perf(mut stream) => stream.read_into(&mut self.pending[index]),
+            Watch::Perf(mut stream) => stream.read_into(&mut self.pending[index].switches),
             Watch::Schedstat(mut file) => {
                 file.sample();
                 self.schedstat_waited_ns[index] += file.waited_ns();
@@ -207,6 +252,7 @@ impl Observer {
         if let Some(watch) = self.watches.get_mut(index) {
             *watch = Watch::Unseen { stale_tid: board.slot(index).tid.load(std::sync::atomic::Ordering::Relaxed) };
             self.tids[index] = 0;
+            self.watched_ns[index] = 0;
         }
     }
 
