@@ -21,8 +21,13 @@ use crate::engine::plan::{Plan, Schedule};
 use crate::files::PrivateDir;
 use crate::workload::Workload;
 
-/// The runner, as the binary carries it.
-const RUNNER: &str = include_str!("runner.py");
+/// The runner's modules, as the binary carries them: the models and the host (`runner.py`, the
+/// script), one worker's life, and the board.
+const RUNNER: [(&str, &str); 3] = [
+    ("runner.py", include_str!("runner.py")),
+    ("concur_worker.py", include_str!("concur_worker.py")),
+    ("concur_board.py", include_str!("concur_board.py")),
+];
 
 /// What the host needs to start a run's workers.
 pub(crate) struct PythonGroup<'a> {
@@ -114,7 +119,9 @@ pub(crate) fn start_host(group: &PythonGroup<'_>, pen: Option<Arc<dyn Pen>>) -> 
         lines: lines.clone(),
     };
     let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text);
-    write("runner.py", RUNNER)?;
+    for (name, source) in RUNNER {
+        write(name, source)?;
+    }
     write("twin.py", group.twin)?;
     write("spec.json", &serde_json::to_string(&spec).map_err(std::io::Error::other)?)?;
     let log = File::create(dir.path().join("host.log"))?;
