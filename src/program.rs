@@ -1,5 +1,5 @@
 //! What the binary does: install the error and panic hooks, parse the command line, dispatch to
-//! the dashboard, `run`, `bench`, `list`, `completions`, `man` or a spawned worker, and print
+//! the dashboard, `run`, `bench`, `experiments`, `list`, `completions`, `man` or a spawned worker, and print
 //! whatever error ends it, in one place. `main.rs` only calls [`main`].
 
 use std::io::IsTerminal;
@@ -98,7 +98,9 @@ fn run() -> Result<i32, ProgramError> {
         }
         Err(error) => return Err(ProgramError::Usage(error)),
     };
-    if matches!(cli.command, Some(Command::List | Command::Run(_) | Command::Bench(_))) && stdout_was_closed() {
+    if matches!(cli.command, Some(Command::List | Command::Run(_) | Command::Bench(_) | Command::Experiments(_)))
+        && stdout_was_closed()
+    {
         // Otherwise the report goes to /dev/null, unseen, with exit status 0.
         return Err(ProgramError::StdoutClosed);
     }
@@ -106,6 +108,7 @@ fn run() -> Result<i32, ProgramError> {
         Some(Command::List) => headless::list(&mut std::io::stdout().lock()).map(|()| 0).map_err(ProgramError::List),
         Some(Command::Run(args)) => Ok(headless::run(&args, cli.grace)?),
         Some(Command::Bench(args)) => Ok(headless::bench::bench(&args, cli.grace)?),
+        Some(Command::Experiments(args)) => Ok(headless::experiments::experiments(&args, cli.grace)?),
         Some(Command::Completions { shell }) => write_completions(shell, &mut std::io::stdout().lock())
             .map(|()| 0)
             .map_err(|error| ProgramError::Print("completion script", error)),
