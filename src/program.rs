@@ -147,7 +147,7 @@ fn stdout_was_closed() -> bool {
 }
 
 /// The dashboard's settings at its start: its defaults, with the `run` flags given on the command
-/// line. Refused as `run` refuses them: the request is checked as `run` makes it, then as the
+/// line (and then the catalog focused). Refused as `run` refuses them: the request is checked as `run` makes it, then as the
 /// dashboard makes it from its settings, which is what its first Enter runs.
 fn opening_settings(args: &DashboardArgs, matches: &ArgMatches, grace: Duration) -> Result<Opening, ProgramError> {
     let request = args.plan_request(grace).map_err(RunError::from)?;
@@ -157,7 +157,9 @@ fn opening_settings(args: &DashboardArgs, matches: &ArgMatches, grace: Duration)
     let mut settings = Settings::new(cpus, grace);
     settings.adopt(&request, &given).map_err(ProgramError::DashboardFlag)?;
     settings.request(request.workload).validate().map_err(RunError::from)?;
-    Ok(Opening { workload: position(request.workload), settings })
+    // A `run` flag names a workload's run: the dashboard opens on the catalog, not the experiments.
+    let on_catalog = matches.ids().any(|id| !matches!(id.as_str(), "grace" | "theme") && given(id.as_str()));
+    Ok(Opening { workload: position(request.workload), settings, on_catalog })
 }
 
 /// The dashboard, on a terminal only; its summary goes to stdout once the terminal is restored.

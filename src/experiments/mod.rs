@@ -21,7 +21,7 @@ use crate::engine::{Model, PlanRequest, Schedule};
 use crate::workload::by_name;
 
 pub(crate) use course::Course;
-pub(crate) use verdict::{judge, Verdict};
+pub(crate) use verdict::{judge, Outcome, Verdict};
 
 /// One claim of the articles and the runs that test it on this machine.
 #[derive(Debug, PartialEq)]
