@@ -6,7 +6,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{new_tag, run};
+use std::time::Duration;
+
+use common::{assert_no_leftovers, command, new_tag, run, tagged_processes, wait_until, Reaped};
 use serde_json::Value;
 
 /// A directory of its own for a test's files, removed with everything in it when dropped.
@@ -101,4 +103,32 @@ fn an_unknown_experiment_is_refused_in_one_line_naming_the_valid_ones() {
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("gil-magic") && stderr.contains("cpu-bound") && stderr.contains("talking"), "{stderr}");
     assert!(output.stdout.is_empty());
+}
+
+/// Ctrl-C ends the run in hand and the experiments with it: the table is printed with what was
+/// judged, the experiment cut short says `stopped`, the export is written, the status is 130.
+#[test]
+fn ctrl_c_stops_the_experiments_and_prints_what_was_judged() {
+    let dir = TempDir::new();
+    let json_path = dir.0.join("partial.json");
+    let tag = new_tag();
+    let child =
+        command(&tag, &["experiments", "crash", "io-bound", "--export-json", json_path.to_str().expect("utf-8")])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the experiments");
+    let child = Reaped::new(child);
+    // A worker process (crash runs processes first) exists only once the signal listener is up.
+    assert!(wait_until(Duration::from_secs(60), || tagged_processes(&tag).len() > 1), "no worker started");
+    child.signal(libc::SIGINT);
+    let output = child.wait_with_output();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(130), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.starts_with("experiment"), "the table: {stdout}");
+    assert!(stdout.lines().any(|line| line.trim_end().ends_with("stopped")), "{stdout}");
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("the export")).expect("the export is JSON");
+    assert!(json["experiments"].as_array().is_some_and(|judged| !judged.is_empty()), "{json:#}");
+    assert_no_leftovers(&tag);
 }
