@@ -543,3 +543,57 @@ fn an_experiment_runs_its_runs_and_states_its_verdict() {
     dashboard.assert_terminal_restored();
     assert_no_leftovers(&dashboard.tag);
 }
+
+/// Every `lost_updates` figure anywhere in `json`.
+fn lost_updates_in(json: &serde_json::Value, into: &mut Vec<u64>) {
+    match json {
+        serde_json::Value::Object(map) => {
+            for (name, value) in map {
+                match value.as_u64() {
+                    Some(count) if name == "lost_updates" => into.push(count),
+                    _ => lost_updates_in(value, into),
+                }
+            }
+        }
+        serde_json::Value::Array(values) => values.iter().for_each(|value| lost_updates_in(value, into)),
+        _ => {}
+    }
+}
+
+/// The lost-updates experiment in the dashboard: the racy row is marked wrong, never starred,
+/// and says it lost updates; the verdict's count is the one the saved results hold.
+#[test]
+fn the_racy_row_of_the_lost_updates_experiment_is_wrong_never_starred_and_its_count_is_true() {
+    let mut dashboard = Dashboard::start(&[], 120, 36);
+    dashboard.wait_for("Experiments");
+    dashboard.send("jjjj"); // lost-updates
+    dashboard.wait_for("Shared counters lose updates without a lock");
+    dashboard.send("\r");
+    let said = ["lost-updates: Holds: ", "lost-updates: Does not hold here: ", "lost-updates: Can't tell: "];
+    let judged = wait_until(Duration::from_secs(90), || {
+        let screen = dashboard.contents();
+        said.iter().any(|start| screen.contains(start))
+    });
+    let screen = dashboard.contents();
+    assert!(judged && screen.contains("(mutex) lost none"), "no verdict:\n{screen}");
+    let racy = screen.lines().find(|line| line.contains("contention") && line.contains("racy")).unwrap_or_default();
+    let count = screen.split("(racy) lost ").nth(1).and_then(|rest| rest.split(" of ").next()).unwrap_or_default();
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    let files = dashboard.results_files();
+    let json_file = files.iter().find(|file| file.extension().is_some_and(|ext| ext == "json")).expect("results");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(json_file).expect("read")).expect("JSON");
+    let mut lost = Vec::new();
+    lost_updates_in(&json, &mut lost);
+    let racy_lost = lost.iter().copied().max().unwrap_or(0);
+    assert!(lost.contains(&0), "the mutex lost none: {lost:?}");
+    assert!(!racy.contains('★'), "a wrong result is never starred: {racy}");
+    if racy_lost > 0 {
+        assert!(racy.contains('✗') && racy.contains("lost"), "{racy}\n{screen}");
+        assert_eq!(count.replace(',', ""), racy_lost.to_string(), "the verdict's count is the run's:\n{screen}");
+    } else {
+        // One CPU, or a machine that never let the two overlap: nothing lost, nothing marked.
+        assert!(screen.contains("(racy) lost none"), "{screen}");
+    }
+    assert_no_leftovers(&dashboard.tag);
+}
