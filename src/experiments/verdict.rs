@@ -121,10 +121,10 @@ pub(crate) fn judge(experiment: &Experiment, finished: &[Finished], cpus: usize)
         Some(format!("the runs could use {cpus} CPU here and the claim needs {}", experiment.min_cpus))
     } else if let Some(missing) = missing {
         Some(missing)
-    } else if spread {
-        Some("the rounds disagreed: judged alone, one of them came out otherwise".to_owned())
     } else if busy && !all_hold {
         Some("other programs were busy during the runs, so the figures may be off".to_owned())
+    } else if spread {
+        Some("the rounds disagreed: judged alone, one of them came out otherwise".to_owned())
     } else if !all_hold && !any_fails {
         Some("the figures fell between what the claim predicts and what would refute it".to_owned())
     } else {
