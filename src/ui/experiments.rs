@@ -3,8 +3,9 @@
 //! plain words, what to watch while it runs, and its runs; the catalog takes that place otherwise.
 
 use ratatui::layout::{Alignment, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::theme::Theme;
@@ -69,17 +70,40 @@ pub(super) fn render_claim(frame: &mut Frame, area: Rect, state: &State, theme: 
     }
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let mut lines = Vec::new();
+    let mut paragraphs = Vec::new();
     if let Some(verdict) = state.verdicts.get(state.experiment).and_then(Option::as_ref) {
         let style = if verdict.outcome == Outcome::Holds { theme.good() } else { theme.warning() };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{} {}", mark(Some(verdict)), verdict.outcome.text()), style),
-            Span::styled(format!(" · {}", verdict.figure), theme.value()),
-        ]));
+        paragraphs.push((format!("{} {} · {}", mark(Some(verdict)), verdict.outcome.text(), verdict.figure), style));
     }
-    lines.push(Line::styled(experiment.claim, theme.value()));
-    lines.push(Line::from(vec![Span::styled("Watch: ", theme.key()), Span::styled(experiment.watch, theme.dim())]));
+    paragraphs.push((experiment.claim.to_owned(), theme.value()));
+    paragraphs.push((format!("Watch: {}", experiment.watch), theme.dim()));
+    paragraphs.push((format!("Runs: {}", experiment.runs_text()), theme.dim()));
+    let lines: Vec<Line> = fitted(&paragraphs, usize::from(inner.width), usize::from(inner.height))
+        .into_iter()
+        .map(|(text, style)| Line::styled(text, style))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `paragraphs` wrapped between words to `width`, cut to `height` lines; a cut is marked with
+/// `…` at the end of the last line shown.
+fn fitted(paragraphs: &[(String, Style)], width: usize, height: usize) -> Vec<(String, Style)> {
+    let mut lines: Vec<(String, Style)> = paragraphs
+        .iter()
+        .flat_map(|(text, style)| super::chart::wrap_words(text, width).into_iter().map(move |line| (line, *style)))
+        .collect();
+    if lines.len() > height {
+        lines.truncate(height);
+        if let Some((last, _)) = lines.last_mut() {
+            // Whole words only: the last ones give way to the mark.
+            while last.chars().count() + 2 > width && !last.is_empty() {
+                match last.rfind(' ') {
+                    Some(at) => last.truncate(at),
+                    None => *last = last.chars().take(width.saturating_sub(2)).collect(),
+                }
+            }
+            last.push_str(" …");
+        }
+    }
     lines
-        .push(Line::from(vec![Span::styled("Runs: ", theme.key()), Span::styled(experiment.runs_text(), theme.dim())]));
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
 }
