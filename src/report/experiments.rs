@@ -67,6 +67,10 @@ pub(crate) fn experiments_text(judged: &[Judged]) -> String {
 #[must_use]
 pub(crate) fn experiments_markdown(judged: &[Judged]) -> String {
     let mut sheet = claims_sheet(judged);
+    // The runs named in full: text, not a count.
+    if let Some(runs) = sheet.columns.get_mut(2) {
+        runs.align = Align::Left;
+    }
     for (row, entry) in sheet.rows.iter_mut().zip(judged) {
         row[2] = entry.course.experiment.runs_text();
     }
