@@ -10,6 +10,7 @@ use crate::engine::affinity::Affinity;
 use crate::engine::plan::runtime::{CodeCheck, Interpreter, PythonError, Runtime};
 use crate::engine::plan::DEFAULT_SWITCH_INTERVAL;
 use crate::engine::{DrainPolicy, Model, PlanRequest, Schedule};
+use crate::experiments::EXPERIMENTS;
 use crate::sweep::{Models, SpecError, WorkerList};
 use crate::ui::theme::Background;
 use crate::units::{parse_duration, parse_size, SizeError};
@@ -75,6 +76,9 @@ pub(crate) enum Command {
     /// Measure like hyperfine: repeated, interleaved runs of several models at several worker
     /// counts, with spread, speedup, Amdahl's law fitted, and exports.
     Bench(BenchArgs),
+    /// Test each claim of the articles on this machine: run its experiment (the runs that test
+    /// it, baseline first) and print the claims table: claim, runs, figure, verdict.
+    Experiments(ExperimentsArgs),
     /// Print a shell's completion script, such as `concur-tui completions bash`.
     Completions {
         /// The shell to complete for.
@@ -301,6 +305,20 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     pub export_csv: Option<std::path::PathBuf>,
     /// Write the table, fits, summary and warnings to FILE as Markdown.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<std::path::PathBuf>,
+}
+
+/// `concur-tui experiments`: which experiments, and where to export them.
+#[derive(Debug, Args)]
+pub(crate) struct ExperimentsArgs {
+    /// The experiments to run, by name [default: every one, in the dashboard's order].
+    #[arg(value_name = "EXPERIMENT", value_parser = PossibleValuesParser::new(EXPERIMENTS.iter().map(|e| e.name)))]
+    pub names: Vec<String>,
+    /// Write every experiment, its verdict and every run's report to FILE as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<std::path::PathBuf>,
+    /// Write the claims table and each verdict to FILE as Markdown.
     #[arg(long, value_name = "FILE")]
     pub export_markdown: Option<std::path::PathBuf>,
 }

@@ -61,11 +61,13 @@ pub(crate) struct Ending {
     pub summary: String,
 }
 
-/// What the dashboard opens on: the selected workload, by catalog position, and the settings.
+/// What the dashboard opens on: the selected workload, by catalog position, and the settings;
+/// the catalog has focus when a `run` flag named them, the experiments list otherwise.
 #[derive(Debug)]
 pub(crate) struct Opening {
     pub workload: usize,
     pub settings: crate::app::state::Settings,
+    pub on_catalog: bool,
 }
 
 /// Runs the dashboard until the user quits or a signal ends it.
@@ -82,6 +84,9 @@ pub(crate) fn run(grace: Duration, theme: crate::cli::ThemeChoice, opening: Open
     let mut state = State::new(cpus, grace);
     state.selected = opening.workload;
     state.settings = opening.settings;
+    if opening.on_catalog {
+        state.focus = crate::app::state::Focus::Catalog;
+    }
     state.workers_in_cgroup = in_cgroup;
     state.color = crate::ui::theme::Theme::from_env().color;
     // Only `--theme auto` asks the terminal for its background, and only where colour is on.

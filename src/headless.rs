@@ -4,6 +4,7 @@
 //! through a link, removed when their write fails).
 
 pub(crate) mod bench;
+pub(crate) mod experiments;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use nix::sys::signal::Signal;
 
 use crate::cli::{Format, RunArgs};
 use crate::engine::{Engine, LaunchError, Phase, PlanError, RunOutcome, StopReason};
-use crate::files::Named;
+use crate::files::{same_file, Named};
 use crate::report::{run_csv, run_markdown, to_json, to_table, write_trace};
 use crate::signals::Latest;
 use crate::workload::listed;
@@ -81,6 +82,73 @@ impl From<PlanError> for RunError {
 impl From<LaunchError> for RunError {
     fn from(error: LaunchError) -> Self {
         Self::Headless(error.into())
+    }
+}
+
+/// Why an export file could not be made or written.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ExportError {
+    /// Bad usage: found before anything started, and nothing left behind.
+    #[error("cannot create the export file {}: {source}", path.display())]
+    ExportFile { path: PathBuf, source: std::io::Error },
+    #[error("cannot write the export file {}: {source}", path.display())]
+    Export { path: PathBuf, source: std::io::Error },
+    /// Bad usage: two exports would overwrite each other.
+    #[error("{} is named by two exports: give each its own file", path.display())]
+    SameExport { path: PathBuf },
+}
+
+impl ExportError {
+    #[must_use]
+    pub(crate) fn exit_code(&self) -> i32 {
+        match self {
+            Self::ExportFile { .. } | Self::SameExport { .. } => 2,
+            Self::Export { .. } => 1,
+        }
+    }
+}
+
+/// Writes one export format of what a command measured.
+pub(crate) type Writer<T> = fn(&T) -> String;
+
+/// The export files of `bench` and `experiments`, made ready before the first run so that a
+/// bad path stops the command at once; dropped unwritten (an error before the report), they
+/// leave nothing behind.
+pub(crate) struct Exports<T> {
+    files: Vec<(Named, Writer<T>)>,
+}
+
+impl<T> Exports<T> {
+    /// The files `wanted` names (a path and its format's writer), each made ready.
+    pub(crate) fn create(wanted: &[(Option<&Path>, Writer<T>)]) -> Result<Self, ExportError> {
+        let paths: Vec<&Path> = wanted.iter().filter_map(|(path, _)| *path).collect();
+        for (at, path) in paths.iter().enumerate() {
+            if paths[..at].iter().any(|earlier| same_file(earlier, path)) {
+                return Err(ExportError::SameExport { path: path.to_path_buf() });
+            }
+        }
+        let mut exports = Self { files: Vec::new() };
+        for (path, write) in wanted {
+            let Some(path) = path else { continue };
+            // Dropping `exports` on this error removes what was made before it.
+            let file =
+                Named::prepare(path).map_err(|source| ExportError::ExportFile { path: path.to_path_buf(), source })?;
+            exports.files.push((file, *write));
+        }
+        Ok(exports)
+    }
+
+    /// Writes every export; one that fails leaves nothing, and the others are still written.
+    pub(crate) fn write(self, measured: &T) -> Result<(), ExportError> {
+        let mut first_error = None;
+        for (file, write) in self.files {
+            let path = file.path().to_owned();
+            let text = write(measured);
+            if let Err(source) = file.write(&mut |out| out.write_all(text.as_bytes())) {
+                first_error.get_or_insert(ExportError::Export { path, source });
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`workload`]: the catalog; each workload is a pure function of a task and progress hooks.
 //! - [`board`]: the shared-memory table that workers write and everybody else reads.
 //! - [`engine`]: plans, launches, signals and reaps workers; the only place that does.
+//! - [`experiments`]: each claim of the articles as data, the runs that test it, its verdict.
 //! - [`sweep`]: repeated interleaved runs of a sweep, their statistics and fits.
 //! - [`report`]: what a finished run means, as a table or JSON; shared by every front end.
 //! - [`app`]: the dashboard's state, events, keys and `update`; pure, no I/O.
@@ -13,7 +14,7 @@
 //! - [`dashboard`]: the dashboard's loop: terminal guard, key/signal/sampler threads, engine calls;
 //!   public only for `dashboard::frame_cost`, which the frame bench drives.
 //! - [`program`]: what the binary does: hooks, the command line, dispatch.
-//! - [`headless`]: `concur-tui run`, `bench` and `list`, the engine without a screen.
+//! - [`headless`]: `concur-tui run`, `bench`, `experiments` and `list`, the engine without a screen.
 //! - [`man_and_completions`]: `concur-tui completions` and `man`, generated from [`cli`].
 //! - [`signals`]: SIGINT, SIGTERM and SIGHUP turned into messages on a channel.
 //! - [`console`]: stdout and stderr written without a panic when they fail.
@@ -29,6 +30,7 @@ pub(crate) mod cli;
 pub(crate) mod console;
 pub mod dashboard;
 pub mod engine;
+pub(crate) mod experiments;
 pub(crate) mod files;
 pub(crate) mod headless;
 pub(crate) mod man_and_completions;

@@ -1,5 +1,5 @@
 //! What the binary does: install the error and panic hooks, parse the command line, dispatch to
-//! the dashboard, `run`, `bench`, `list`, `completions`, `man` or a spawned worker, and print
+//! the dashboard, `run`, `bench`, `experiments`, `list`, `completions`, `man` or a spawned worker, and print
 //! whatever error ends it, in one place. `main.rs` only calls [`main`].
 
 use std::io::IsTerminal;
@@ -97,7 +97,9 @@ fn run() -> Result<i32, ProgramError> {
         }
         Err(error) => return Err(ProgramError::Usage(error)),
     };
-    if matches!(cli.command, Some(Command::List | Command::Run(_) | Command::Bench(_))) && stdout_was_closed() {
+    if matches!(cli.command, Some(Command::List | Command::Run(_) | Command::Bench(_) | Command::Experiments(_)))
+        && stdout_was_closed()
+    {
         // Otherwise the report goes to /dev/null, unseen, with exit status 0.
         return Err(ProgramError::StdoutClosed);
     }
@@ -105,6 +107,7 @@ fn run() -> Result<i32, ProgramError> {
         Some(Command::List) => headless::list(&mut std::io::stdout().lock()).map(|()| 0).map_err(ProgramError::List),
         Some(Command::Run(args)) => Ok(headless::run(&args, cli.grace)?),
         Some(Command::Bench(args)) => Ok(headless::bench::bench(&args, cli.grace)?),
+        Some(Command::Experiments(args)) => Ok(headless::experiments::experiments(&args, cli.grace)?),
         Some(Command::Completions { shell }) => write_completions(shell, &mut std::io::stdout().lock())
             .map(|()| 0)
             .map_err(|error| ProgramError::Print("completion script", error)),
@@ -143,7 +146,7 @@ fn stdout_was_closed() -> bool {
 }
 
 /// The dashboard's settings at its start: its defaults, with the `run` flags given on the command
-/// line. Refused as `run` refuses them: the request is checked as `run` makes it, then as the
+/// line (and then the catalog focused). Refused as `run` refuses them: the request is checked as `run` makes it, then as the
 /// dashboard makes it from its settings, which is what its first Enter runs.
 fn opening_settings(args: &DashboardArgs, matches: &ArgMatches, grace: Duration) -> Result<Opening, ProgramError> {
     let request = args.plan_request(grace).map_err(RunError::from)?;
@@ -154,7 +157,9 @@ fn opening_settings(args: &DashboardArgs, matches: &ArgMatches, grace: Duration)
     settings.adopt(&request, &given).map_err(ProgramError::DashboardFlag)?;
     settings.request(request.workload).validate().map_err(RunError::from)?;
     let workload = settings.catalog().position(|kind| kind == request.workload).unwrap_or(0);
-    Ok(Opening { workload, settings })
+    // A `run` flag names a workload's run: the dashboard opens on the catalog, not the experiments.
+    let on_catalog = matches.ids().any(|id| !matches!(id.as_str(), "grace" | "theme") && given(id.as_str()));
+    Ok(Opening { workload, settings, on_catalog })
 }
 
 /// The dashboard, on a terminal only; its summary goes to stdout once the terminal is restored.

@@ -11,7 +11,7 @@ use std::time::Duration;
 /// of 1.6 s (the dashboard's 400 ms doubled twice), draining at the end of the task in hand.
 /// Its sequential baseline runs first (6.4 s), so that its speedup is known.
 fn long_processes_run(dashboard: &mut Dashboard) {
-    dashboard.wait_for("Catalog");
+    to_the_catalog(dashboard);
     dashboard.send("j"); // io
     dashboard.send("m"); // threads → processes
     dashboard.send("\t"); // focus the settings
@@ -37,6 +37,13 @@ fn long_processes_run(dashboard: &mut Dashboard) {
     assert!(started, "workers never began a task:\n{}", dashboard.contents());
 }
 
+/// From the experiments list the dashboard opens on to the catalog, one Tab away.
+fn to_the_catalog(dashboard: &mut Dashboard) {
+    dashboard.wait_for("Experiments");
+    dashboard.send("\t");
+    dashboard.wait_for("Catalog");
+}
+
 fn worker_pids(dashboard: &Dashboard) -> Vec<i32> {
     let pid = dashboard.pid() as u32;
     assert!(wait_until(Duration::from_secs(20), || children_of(pid).len() >= 2), "no worker processes");
@@ -53,7 +60,7 @@ fn assert_all_gone(pids: &[i32]) {
 #[test]
 fn runs_a_workload_after_its_baseline_shows_its_speedup_and_saves_the_results_on_q() {
     let mut dashboard = Dashboard::start(&[], 120, 36);
-    dashboard.wait_for("Catalog");
+    to_the_catalog(&mut dashboard);
     dashboard.wait_for("Press Enter to run cpu");
     dashboard.send("j"); // io: 16 tasks of 100 ms on 2 threads
     dashboard.send("\t");
@@ -142,7 +149,7 @@ fn a_second_ctrl_c_kills_at_once() {
 fn sigterm_and_sighup_shut_down_like_ctrl_c() {
     for (signal, code, name) in [(libc::SIGTERM, 143, "SIGTERM"), (libc::SIGHUP, 129, "SIGHUP")] {
         let mut dashboard = Dashboard::start(&[], 120, 36);
-        dashboard.wait_for("Catalog");
+        to_the_catalog(&mut dashboard);
         dashboard.send("m"); // processes, cpu
         dashboard.send("\t");
         dashboard.send("jj"); // "tasks"
@@ -192,7 +199,7 @@ fn a_terminal_that_hangs_up_during_a_run_is_an_ordinary_sighup_exit() {
 #[test]
 fn links_planted_under_the_results_and_trace_names_are_never_written_through() {
     let mut dashboard = Dashboard::start(&[], 120, 36);
-    dashboard.wait_for("Catalog");
+    to_the_catalog(&mut dashboard);
     let (pid, dir) = (dashboard.pid(), dashboard.dir.clone());
     let victim = dir.join("victim");
     std::fs::write(&victim, "precious").expect("the victim");
@@ -258,7 +265,7 @@ fn kill_9_of_the_dashboard_leaves_no_worker_and_the_next_one_sweeps_its_cgroup()
     // parallel may already have swept it, as the next one here would.
     if may_make_cgroups() && pen.is_dir() {
         let mut next = Dashboard::start(&[], 100, 30);
-        next.wait_for("Catalog");
+        next.wait_for("Experiments");
         assert!(wait_until(Duration::from_secs(10), || !pen.exists()), "{} was not swept", pen.display());
         next.send("q");
         assert_eq!(next.wait_exit(), 0);
@@ -339,7 +346,7 @@ fn the_timeline_shows_each_worker_then_each_cpu_and_exports_a_trace() {
     let dir = std::env::temp_dir().join(format!("concur-tui-pty-trace-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a scratch directory");
     let mut dashboard = Dashboard::start_in(Some(&dir), &[], 120, 36);
-    dashboard.wait_for("Catalog");
+    to_the_catalog(&mut dashboard);
     dashboard.send("j"); // io: waits that show as blocked
     dashboard.send("g"); // with the lock, each wait ends in a lock wait
     dashboard.send("\r");
@@ -383,7 +390,7 @@ fn the_timeline_shows_each_worker_then_each_cpu_and_exports_a_trace() {
 #[test]
 fn p_sweeps_the_selected_workload_into_a_chart_that_c_cancels_and_esc_closes() {
     let mut dashboard = Dashboard::start(&[], 120, 36);
-    dashboard.wait_for("Catalog");
+    to_the_catalog(&mut dashboard);
     dashboard.send("j"); // io: its waits time the same on a busy machine
     dashboard.send("p");
     dashboard.wait_for("Sweep · io · speedup against workers · run");
@@ -414,7 +421,7 @@ fn hidden_rows(screen: &str) -> Option<(usize, usize)> {
 #[test]
 fn sixty_workers_scroll_sort_sum_up_and_the_latency_shows_in_the_help() {
     let mut dashboard = Dashboard::start(&[], 120, 36);
-    dashboard.wait_for("Catalog");
+    to_the_catalog(&mut dashboard);
     dashboard.send("j"); // io: waits, so sixty workers do not need sixty cores
     dashboard.send("\t"); // settings
                           // 16 tasks of 400 ms: the sequential baseline that runs first takes 6.4 s, the 60 workers
@@ -470,6 +477,7 @@ fn sixty_workers_scroll_sort_sum_up_and_the_latency_shows_in_the_help() {
 #[test]
 fn under_async_the_lock_reads_not_applicable_and_enter_runs_without_a_refusal() {
     let mut dashboard = Dashboard::start(&[], 120, 36);
+    to_the_catalog(&mut dashboard);
     dashboard.wait_for("Press Enter to run cpu");
     dashboard.send("l"); // → in the catalog: io
     dashboard.wait_for("Press Enter to run io");
@@ -498,6 +506,94 @@ fn opens_on_the_run_flags_given_on_the_command_line() {
     let mut dashboard = Dashboard::start(&["--workload", "io", "--workers", "4"], 120, 36);
     dashboard.wait_for("Press Enter to run io");
     dashboard.wait_for("workers  4");
+    // A workload's flags open the catalog; the experiments list stays beside it.
+    let screen = dashboard.contents();
+    assert!(screen.contains("Catalog") && screen.contains("Experiments"), "{screen}");
     dashboard.send("q");
     assert_eq!(dashboard.wait_exit(), 0);
+}
+
+/// The dashboard opens on the experiments; Enter on the convoy runs its four runs (two
+/// configurations, two rounds) into the results table and states its verdict in its own
+/// measure, requests a second, in the results panel, with the verdict's mark in the list.
+#[test]
+fn an_experiment_runs_its_runs_and_states_its_verdict() {
+    let mut dashboard = Dashboard::start(&[], 120, 36);
+    dashboard.wait_for("Experiments");
+    dashboard.wait_for("Press Enter to run the experiment cpu-bound");
+    dashboard.send("jjjjj"); // convoy: latency, fixed-length tasks, seconds in all
+    dashboard.wait_for("Do threads keep a program responsive?");
+    dashboard.wait_for("Watch: On the timeline");
+    dashboard.send("\r");
+    dashboard.wait_for("convoy: run 1 of 4");
+    let said = ["convoy: Holds: ", "convoy: Does not hold here: ", "convoy: Can't tell: "];
+    let judged = wait_until(Duration::from_secs(90), || {
+        let screen = dashboard.contents();
+        said.iter().any(|start| screen.contains(start))
+    });
+    let screen = dashboard.contents();
+    assert!(judged, "no verdict:\n{screen}");
+    assert!(screen.contains("requests a second"), "in the claim's own measure:\n{screen}");
+    let rows = screen.lines().filter(|line| line.contains("   latency   ")).count();
+    assert_eq!(rows, 2, "two configurations side by side, each run twice:\n{screen}");
+    let listed = screen.lines().find(|line| line.contains(" convoy ")).unwrap_or_default();
+    assert!(["✓ convoy", "✗ convoy", "? convoy"].iter().any(|mark| listed.contains(mark)), "{listed}");
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    dashboard.assert_terminal_restored();
+    assert_no_leftovers(&dashboard.tag);
+}
+
+/// Every `lost_updates` figure anywhere in `json`.
+fn lost_updates_in(json: &serde_json::Value, into: &mut Vec<u64>) {
+    match json {
+        serde_json::Value::Object(map) => {
+            for (name, value) in map {
+                match value.as_u64() {
+                    Some(count) if name == "lost_updates" => into.push(count),
+                    _ => lost_updates_in(value, into),
+                }
+            }
+        }
+        serde_json::Value::Array(values) => values.iter().for_each(|value| lost_updates_in(value, into)),
+        _ => {}
+    }
+}
+
+/// The lost-updates experiment in the dashboard: the racy row is marked wrong, never starred,
+/// and says it lost updates; the verdict's count is the one the saved results hold.
+#[test]
+fn the_racy_row_of_the_lost_updates_experiment_is_wrong_never_starred_and_its_count_is_true() {
+    let mut dashboard = Dashboard::start(&[], 120, 36);
+    dashboard.wait_for("Experiments");
+    dashboard.send("jjjj"); // lost-updates
+    dashboard.wait_for("Shared counters lose updates without a lock");
+    dashboard.send("\r");
+    let said = ["lost-updates: Holds: ", "lost-updates: Does not hold here: ", "lost-updates: Can't tell: "];
+    let judged = wait_until(Duration::from_secs(90), || {
+        let screen = dashboard.contents();
+        said.iter().any(|start| screen.contains(start))
+    });
+    let screen = dashboard.contents();
+    assert!(judged && screen.contains("(mutex) lost none"), "no verdict:\n{screen}");
+    let racy = screen.lines().find(|line| line.contains("contention") && line.contains("racy")).unwrap_or_default();
+    let count = screen.split("(racy) lost ").nth(1).and_then(|rest| rest.split(" of ").next()).unwrap_or_default();
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    let files = dashboard.results_files();
+    let json_file = files.iter().find(|file| file.extension().is_some_and(|ext| ext == "json")).expect("results");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(json_file).expect("read")).expect("JSON");
+    let mut lost = Vec::new();
+    lost_updates_in(&json, &mut lost);
+    let racy_lost = lost.iter().copied().max().unwrap_or(0);
+    assert!(lost.contains(&0), "the mutex lost none: {lost:?}");
+    assert!(!racy.contains('★'), "a wrong result is never starred: {racy}");
+    if racy_lost > 0 {
+        assert!(racy.contains('✗') && racy.contains("lost"), "{racy}\n{screen}");
+        assert_eq!(count.replace(',', ""), racy_lost.to_string(), "the verdict's count is the run's:\n{screen}");
+    } else {
+        // One CPU, or a machine that never let the two overlap: nothing lost, nothing marked.
+        assert!(screen.contains("(racy) lost none"), "{screen}");
+    }
+    assert_no_leftovers(&dashboard.tag);
 }

@@ -148,7 +148,7 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(
         "Enter",
         &[(Action::Run, &[plain(KeyCode::Enter)])],
-        "run the workload with these settings (again: skip its baseline)",
+        "run the experiment or the workload (again: skip its baseline)",
         true,
     ),
     bind(
@@ -221,19 +221,19 @@ pub(crate) fn available(action: Action, state: &State) -> bool {
     let draining = state.shutdown.is_some() || state.run.as_ref().is_some_and(|run| run.stop_reason.is_some());
     match action {
         // While the baseline that runs first is in hand, Enter skips it.
-        Action::Run => !running || (state.baseline.skippable() && !draining),
-        Action::RunBaseline
-        | Action::CycleModel
+        // Between an experiment's runs no run is on, yet nothing else may start.
+        Action::Run => (!running && state.course.is_none()) || (running && state.baseline.skippable() && !draining),
+        Action::RunBaseline | Action::Sweep => !running && state.course.is_none(),
+        Action::CycleModel
         | Action::MoreWorkers
         | Action::FewerWorkers
         | Action::CycleAffinity
         | Action::ToggleLock
-        | Action::ToggleDrain
-        | Action::Sweep => !running,
+        | Action::ToggleDrain => !running,
         Action::Left | Action::Right => match state.focus {
             Focus::Catalog => true,
             Focus::Settings => !running,
-            Focus::Workers | Focus::Results => false,
+            Focus::Experiments | Focus::Workers | Focus::Results => false,
         },
         Action::PauseResume | Action::InjectCrash => running && !draining,
         Action::Cancel => running,
@@ -290,6 +290,7 @@ fn short_help(action: Action, state: &State) -> &'static str {
         Action::Left | Action::Right => "change",
         Action::FocusNext | Action::FocusPrevious => "panel",
         Action::Run if state.running() => "skip baseline",
+        Action::Run if state.focus == Focus::Experiments => "run experiment",
         Action::Run => "run",
         Action::RunBaseline => "baseline",
         Action::CycleModel => "model",
@@ -331,6 +332,8 @@ mod tests {
     #[test]
     fn the_footer_changes_with_the_state() {
         let mut state = State::new(2, std::time::Duration::from_secs(3));
+        assert!(footer_hints(&state).contains(&("Enter", "run experiment")), "it opens on the experiments");
+        state.focus = Focus::Catalog;
         let idle: Vec<_> = footer_hints(&state).into_iter().map(|(_, help)| help).collect();
         assert!(idle.contains(&"run") && !idle.contains(&"pause"), "{idle:?}");
         state.focus = Focus::Settings;

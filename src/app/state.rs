@@ -1,5 +1,5 @@
-//! Everything the dashboard knows: settings, selection, the live run, finished runs, core
-//! load, overlays and shutdown. Changed only by [`super::update`]; read by `ui`.
+//! Everything the dashboard knows: settings, selection, the live run, finished runs, the
+//! experiment in hand and each experiment's verdict, core load, overlays and shutdown. Changed only by [`super::update`]; read by `ui`.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -13,6 +13,7 @@ use crate::engine::affinity::Affinity;
 use crate::engine::plan::runtime::Runtime;
 use crate::engine::timeline::Timeline;
 use crate::engine::{DrainPolicy, Model, PlanRequest, RunReport};
+use crate::experiments::{Course, Experiment, Verdict, EXPERIMENTS};
 use crate::report::compare::{baseline_setup, is_baseline};
 use crate::report::{compare, Comparison};
 use crate::telemetry::responsiveness::Responsiveness;
@@ -25,6 +26,8 @@ pub(crate) const CORE_HISTORY: usize = 48;
 /// The panel that arrow keys act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Focus {
+    /// The experiments list, which the dashboard opens on.
+    Experiments,
     Catalog,
     Settings,
     Workers,
@@ -32,7 +35,8 @@ pub(crate) enum Focus {
 }
 
 impl Focus {
-    pub(crate) const ORDER: [Self; 4] = [Self::Catalog, Self::Settings, Self::Workers, Self::Results];
+    pub(crate) const ORDER: [Self; 5] =
+        [Self::Experiments, Self::Catalog, Self::Settings, Self::Workers, Self::Results];
 
     #[must_use]
     pub(crate) fn next(self) -> Self {
@@ -375,6 +379,14 @@ pub(crate) enum Overlay {
 /// The dashboard's whole state.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct State {
+    /// The selected experiment, in [`EXPERIMENTS`].
+    pub experiment: usize,
+    /// The experiment being run: Enter on the list starts it, each run's end starts the next.
+    pub course: Option<Course>,
+    /// Each experiment's latest verdict, in [`EXPERIMENTS`]' order.
+    pub verdicts: Vec<Option<Verdict>>,
+    /// The experiment whose verdict the results panel states, until another run starts.
+    pub verdict_shown: Option<usize>,
     pub selected: usize,
     pub focus: Focus,
     pub setting: usize,
@@ -426,8 +438,12 @@ impl State {
     #[must_use]
     pub(crate) fn new(cpus: usize, grace: Duration) -> Self {
         Self {
+            experiment: 0,
+            course: None,
+            verdicts: vec![None; EXPERIMENTS.len()],
+            verdict_shown: None,
             selected: 0,
-            focus: Focus::Catalog,
+            focus: Focus::Experiments,
             setting: 0,
             settings: Settings::new(cpus, grace),
             run: None,
@@ -504,10 +520,22 @@ impl State {
         self.results_scroll = self.comparison.rows.len().saturating_sub(1);
     }
 
-    /// The results table's sentence, with a warning when other programs were busy during a
-    /// run it compares.
+    /// The selected experiment.
+    #[must_use]
+    pub(crate) fn selected_experiment(&self) -> &'static Experiment {
+        &EXPERIMENTS[self.experiment.min(EXPERIMENTS.len() - 1)]
+    }
+
+    /// The results table's sentence: the verdict of the experiment that just ran, else what
+    /// the comparison shows, with a warning when other programs were busy during a run it
+    /// compares.
     #[must_use]
     pub(crate) fn results_sentence(&self) -> Option<String> {
+        if let Some((experiment, Some(verdict))) =
+            self.verdict_shown.and_then(|at| Some((EXPERIMENTS.get(at)?, self.verdicts.get(at)?.as_ref())))
+        {
+            return Some(format!("{}: {}", experiment.name, verdict.sentence));
+        }
         let sentence = self.comparison.sentence.clone()?;
         let (fast, slow) = self.comparison.compared?;
         let busy = [fast, slow]

@@ -4,18 +4,16 @@
 //! as `run` does, and the sweep with it: what was measured is printed and exported, exit 130.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::sys::signal::Signal;
 
-use super::HeadlessError;
+use super::{ExportError, Exports, HeadlessError, Writer};
 use crate::cli::BenchArgs;
 use crate::engine::affinity::{allowed_cpus, AffinityError};
 use crate::engine::plan::Room;
 use crate::engine::{Engine, LaunchError, Model, PlanError, StopReason};
-use crate::files::{same_file, Named};
 use crate::report::{bench_csv, bench_json, bench_markdown, bench_text};
 use crate::signals::Listener;
 use crate::sweep::{Results, Runs, Stopped, Sweep, SweepSpec, WorkerList};
@@ -34,14 +32,8 @@ pub(crate) enum BenchError {
     Request(#[from] crate::cli::RequestError),
     #[error("{0}")]
     Cpus(#[from] AffinityError),
-    /// Bad usage too: found before anything started, and nothing left behind.
-    #[error("cannot create the export file {}: {source}", path.display())]
-    ExportFile { path: PathBuf, source: std::io::Error },
-    #[error("cannot write the export file {}: {source}", path.display())]
-    Export { path: PathBuf, source: std::io::Error },
-    /// Bad usage: two exports would overwrite each other.
-    #[error("{} is named by two exports: give each its own file", path.display())]
-    SameExport { path: PathBuf },
+    #[error(transparent)]
+    Export(#[from] ExportError),
 }
 
 impl BenchError {
@@ -49,8 +41,9 @@ impl BenchError {
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Self::Headless(error) => error.exit_code(),
-            Self::Request(_) | Self::ExportFile { .. } | Self::SameExport { .. } => 2,
-            Self::Cpus(_) | Self::Export { .. } => 1,
+            Self::Export(error) => error.exit_code(),
+            Self::Request(_) => 2,
+            Self::Cpus(_) => 1,
         }
     }
 }
@@ -67,50 +60,6 @@ impl From<LaunchError> for BenchError {
     }
 }
 
-/// Writes one export format of a sweep.
-type Writer = fn(&Results) -> String;
-
-/// The export files, made ready before the first run so that a bad path stops the sweep at
-/// once; dropped unwritten (an error before the report), they leave nothing behind.
-struct Exports {
-    files: Vec<(Named, Writer)>,
-}
-
-impl Exports {
-    fn create(args: &BenchArgs) -> Result<Self, BenchError> {
-        let json: Writer = |results| format!("{:#}\n", bench_json(results));
-        let wanted: [(&Option<PathBuf>, Writer); 3] =
-            [(&args.export_json, json), (&args.export_csv, bench_csv), (&args.export_markdown, bench_markdown)];
-        let paths: Vec<&PathBuf> = wanted.iter().filter_map(|(path, _)| path.as_ref()).collect();
-        for (at, path) in paths.iter().enumerate() {
-            if paths[..at].iter().any(|earlier| same_file(earlier, path)) {
-                return Err(BenchError::SameExport { path: (*path).clone() });
-            }
-        }
-        let mut exports = Self { files: Vec::new() };
-        for (path, write) in wanted {
-            let Some(path) = path else { continue };
-            // Dropping `exports` on this error removes what was made before it.
-            let file = Named::prepare(path).map_err(|source| BenchError::ExportFile { path: path.clone(), source })?;
-            exports.files.push((file, write));
-        }
-        Ok(exports)
-    }
-
-    /// Writes every export; one that fails leaves nothing, and the others are still written.
-    fn write(self, results: &Results) -> Result<(), BenchError> {
-        let mut first_error = None;
-        for (file, write) in self.files {
-            let path = file.path().to_owned();
-            let text = write(results);
-            if let Err(source) = file.write(&mut |out| out.write_all(text.as_bytes())) {
-                first_error.get_or_insert(BenchError::Export { path, source });
-            }
-        }
-        first_error.map_or(Ok(()), Err)
-    }
-}
-
 /// `concur-tui bench`: returns the exit status.
 pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError> {
     let allowed = allowed_cpus()?;
@@ -123,7 +72,12 @@ pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError
         warmup: args.warmup,
     };
     spec.validate_within(&allowed, &Room::current())?;
-    let exports = Exports::create(args)?;
+    let json: Writer<Results> = |results| format!("{:#}\n", bench_json(results));
+    let exports = Exports::create(&[
+        (args.export_json.as_deref(), json),
+        (args.export_csv.as_deref(), bench_csv),
+        (args.export_markdown.as_deref(), bench_markdown),
+    ])?;
     let engine = Engine::new()?;
     let signals = Listener::start().map_err(HeadlessError::Signals)?;
     let mut sweep = Sweep::new(spec);

@@ -7,6 +7,7 @@
 
 pub(crate) mod compare;
 mod csv;
+mod experiments;
 mod json;
 mod markdown;
 pub(crate) mod results;
@@ -17,6 +18,7 @@ mod table;
 mod trace;
 
 pub(crate) use compare::{compare, Comparison};
+pub(crate) use experiments::{experiments_json, experiments_markdown, experiments_text};
 pub(crate) use json::to_json;
 pub(crate) use rows::{run_csv, run_markdown};
 pub(crate) use sweep::{bench_csv, bench_json, bench_markdown, bench_text};

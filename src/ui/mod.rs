@@ -5,6 +5,7 @@ mod catalog;
 mod chart;
 mod cores;
 mod cores_grid;
+mod experiments;
 mod footer;
 mod glyphs;
 mod help;
@@ -36,11 +37,13 @@ pub(crate) fn draw(frame: &mut Frame, state: &State) -> Option<usize> {
         return None;
     }
     let spare = area.height.saturating_sub(MIN_HEIGHT);
-    // The sentence under the table takes up to two lines.
-    let results_lines = state.comparison.rows.len() + 2 * usize::from(state.comparison.sentence.is_some());
+    // The sentence under the table takes up to two lines, an experiment's verdict three.
+    let sentence_lines =
+        if state.verdict_shown.is_some() { 3 } else { 2 * usize::from(state.comparison.sentence.is_some()) };
+    let results_lines = state.comparison.rows.len() + sentence_lines;
     let results_height = 5 + (spare / 2).min(results_lines.saturating_sub(2) as u16);
     let catalog_height = 7 + (spare / 6).min(2);
-    let [catalog_area, middle, results_area, footer_area] = Layout::vertical([
+    let [top, middle, results_area, footer_area] = Layout::vertical([
         Constraint::Length(catalog_height),
         Constraint::Min(11),
         Constraint::Length(results_height),
@@ -54,7 +57,14 @@ pub(crate) fn draw(frame: &mut Frame, state: &State) -> Option<usize> {
     let [cores_area, workers_area] =
         Layout::vertical([Constraint::Length(core_rows + 2), Constraint::Min(4)]).areas(right);
 
-    catalog::render(frame, catalog_area, state, theme);
+    let list_width = if area.width >= 110 { 24 } else { 20 };
+    let [list_area, beside] = Layout::horizontal([Constraint::Length(list_width), Constraint::Min(0)]).areas(top);
+    experiments::render_list(frame, list_area, state, theme);
+    if state.focus == Focus::Experiments || state.course.is_some() {
+        experiments::render_claim(frame, beside, state, theme);
+    } else {
+        catalog::render(frame, beside, state, theme);
+    }
     let mut workers_rows = None;
     if state.sweep.is_some() {
         // The chart and its table need the room of the results too.
@@ -250,6 +260,27 @@ mod tests {
 
     pub(super) fn workers_panel(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         workers::render(frame, area, state, theme);
+    }
+
+    /// The list the dashboard opens on, with a verdict of each kind and an experiment running,
+    /// and the selected claim beside it.
+    #[test]
+    fn experiments_list_and_the_claim_beside_it() {
+        use crate::experiments::{Course, Outcome, Verdict, EXPERIMENTS};
+        let mut state = fixture();
+        let said = |outcome: Outcome, figure: &str| {
+            Some(Verdict { outcome, figure: figure.to_owned(), sentence: String::new() })
+        };
+        state.verdicts[0] = said(Outcome::Holds, "lock 1.02×, processes 1.96×");
+        state.verdicts[1] = said(Outcome::CantTell, "threads 7.62×, lock 3.10×");
+        state.verdicts[4] = said(Outcome::DoesNotHold, "racy 0 lost, mutex 0 lost");
+        state.experiment = 5;
+        state.course = Some(Course::new(&EXPERIMENTS[5], Duration::from_secs(3)));
+        let list = panel_snapshot(20, 7, experiments::render_list, &state);
+        state.experiment = 0;
+        state.course = None;
+        let claim = panel_snapshot(100, 9, experiments::render_claim, &state);
+        insta::assert_snapshot!(format!("{list}\n{claim}"));
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub(crate) const WRONG: &str = "✗";
 pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let is_focused = focused(state, Focus::Results);
     let mut block = panel(" Results ", is_focused, theme);
-    if state.baseline_missing() && !state.running() {
+    if state.baseline_missing() && !state.running() && state.focus != Focus::Experiments {
         block = block.title(
             Line::styled(format!(" no baseline yet for {}: Enter runs it first ", state.workload()), theme.dim())
                 .alignment(Alignment::Right),
@@ -43,12 +43,12 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         return;
     }
     let sentence = state.results_sentence();
-    let sentence_lines = match &sentence {
-        // Two lines when there is room for a header, a row and the sentence.
-        Some(sentence) if inner.height >= 4 && sentence.chars().count() > usize::from(inner.width) => 2,
-        Some(_) if inner.height >= 3 => 1,
-        _ => 0,
-    };
+    // As many lines as the sentence needs, up to three (an experiment's verdict may take
+    // them), while a header and a row keep theirs.
+    let sentence_lines = sentence.as_ref().map_or(0, |sentence| {
+        let needed = sentence.chars().count().div_ceil(usize::from(inner.width).max(1)).clamp(1, 3) as u16;
+        needed.min(inner.height.saturating_sub(2))
+    });
     let [table_area, sentence_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(sentence_lines)]).areas(inner);
     render_table(frame, table_area, state, is_focused, theme);

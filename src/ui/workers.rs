@@ -56,12 +56,21 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         return visible;
     }
     if workers.is_empty() {
-        let hint = format!(
-            "Press Enter to run {} with {} × {}.",
-            state.workload(),
-            state.settings.model,
-            if state.settings.model == crate::engine::Model::Sequential { 1 } else { state.settings.workers }
-        );
+        let experiment = state.selected_experiment();
+        let hint = if state.focus == crate::app::state::Focus::Experiments {
+            format!(
+                "Press Enter to run the experiment {}: {} runs. Tab moves to the catalog of workloads.",
+                experiment.name,
+                experiment.total_runs()
+            )
+        } else {
+            format!(
+                "Press Enter to run {} with {} × {}.",
+                state.workload(),
+                state.settings.model,
+                if state.settings.model == crate::engine::Model::Sequential { 1 } else { state.settings.workers }
+            )
+        };
         frame.render_widget(Paragraph::new(Line::styled(hint, theme.dim())), inner);
         return visible;
     }

@@ -45,6 +45,9 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
         }
         Event::Finished(report) => {
             end_run(state, &report);
+            if state.course.is_some() {
+                return experiment::run_ended(state, report);
+            }
             // A baseline stopped to skip it measured nothing: it leaves no row, and a trace
             // asked for during it is the next run's, now on screen.
             let skipped = matches!(state.baseline, BaselineStep::Skip(_)) && report.outcome != RunOutcome::Finished;
@@ -79,6 +82,7 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
             // the whole reason, wrapped, as Enter's own refusals.
             state.refusal = Some(format!("The run did not start: {error}."));
             sweep::give_up(state);
+            experiment::give_up(state);
             state.baseline.end();
             if let Some(shutdown) = state.shutdown {
                 state.exit = Some(shutdown.exit_code());
@@ -241,6 +245,10 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
     if matches!(action, Action::Run | Action::RunBaseline) {
         sweep::close(state);
     }
+    // The verdict speaks of the experiment's runs: another run of one's own ends it.
+    if matches!(action, Action::Run | Action::RunBaseline | Action::Sweep) {
+        state.verdict_shown = None;
+    }
     match action {
         Action::Up => move_selection(state, -1),
         Action::Down => move_selection(state, 1),
@@ -257,6 +265,7 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
         Action::FocusNext => state.focus = state.focus.next(),
         Action::FocusPrevious => state.focus = state.focus.previous(),
         Action::Run if state.running() => return skip_baseline(state),
+        Action::Run if state.focus == Focus::Experiments => return experiment::start(state),
         Action::Run => return run_with_baseline(state),
         Action::RunBaseline => {
             let baseline = baseline_request(&state.settings.request(state.workload()));
@@ -290,6 +299,25 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
         Action::Interrupt => return interrupt(state, Shutdown::Signal(Signal::SIGINT)),
         Action::Quit => return interrupt(state, Shutdown::Quit),
         Action::Help => state.overlay = Some(Overlay::Help),
+        Action::Timeline | Action::ZoomIn | Action::ZoomOut => timeline_key(state, action),
+        // The run on screen is the one running: its trace is written once it has ended.
+        Action::ExportTrace if state.running() => {
+            state.export_pending = true;
+            state.message = Some("e: this run's trace will be written when it ends".to_owned());
+        }
+        Action::ExportTrace => return vec![Command::ExportTrace],
+        Action::SaveResults => return vec![Command::SaveResults],
+        Action::CloseOverlay => {
+            state.overlay = None;
+            sweep::close(state);
+        }
+    }
+    Vec::new()
+}
+
+/// `t` opens the timeline on workers, then CPUs, then closes it; `[` and `]` zoom it.
+fn timeline_key(state: &mut State, action: Action) {
+    match action {
         Action::Timeline => {
             state.timeline = match state.timeline {
                 None => Some(TimelineView::new()),
@@ -309,19 +337,8 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
                 view.zoom = (view.zoom + 1).min(TIMELINE_WINDOWS_MS.len() - 1);
             }
         }
-        // The run on screen is the one running: its trace is written once it has ended.
-        Action::ExportTrace if state.running() => {
-            state.export_pending = true;
-            state.message = Some("e: this run's trace will be written when it ends".to_owned());
-        }
-        Action::ExportTrace => return vec![Command::ExportTrace],
-        Action::SaveResults => return vec![Command::SaveResults],
-        Action::CloseOverlay => {
-            state.overlay = None;
-            sweep::close(state);
-        }
+        _ => {}
     }
-    Vec::new()
 }
 
 fn is_live(state: crate::telemetry::WorkerState) -> bool {
@@ -331,6 +348,7 @@ fn is_live(state: crate::telemetry::WorkerState) -> bool {
 /// Moves the focused panel's selection `step` rows, stopping at either end.
 fn move_selection(state: &mut State, step: isize) {
     let (position, len) = match state.focus {
+        Focus::Experiments => (&mut state.experiment, crate::experiments::EXPERIMENTS.len()),
         Focus::Catalog => {
             select_workload(state, step);
             return;
@@ -420,6 +438,7 @@ fn cycle<T: Clone + PartialEq>(choices: &[T], current: &T, step: isize) -> T {
     choices[(at + step).rem_euclid(len) as usize].clone()
 }
 
+mod experiment;
 pub(crate) mod sweep;
 #[cfg(test)]
 mod tests;

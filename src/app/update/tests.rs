@@ -27,8 +27,10 @@ fn ctrl_c(state: &mut State) -> Vec<Command> {
     update(state, Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)))
 }
 
+/// The dashboard with the catalog focused, as the tests of runs by hand want it (it opens on
+/// the experiments list, one Tab before the catalog; `experiments_*` tests start there).
 fn new_state() -> State {
-    State::new(2, Duration::from_secs(3))
+    State { focus: Focus::Catalog, ..State::new(2, Duration::from_secs(3)) }
 }
 
 fn fake_run(state: &mut State) {
@@ -597,4 +599,64 @@ fn the_results_keep_a_bounded_number_of_runs_and_say_so() {
     }
     assert_eq!(state.results.len(), crate::app::state::RESULTS_KEPT, "the oldest runs go");
     assert!(state.message.as_deref().is_some_and(|message| message.contains("oldest")), "{:?}", state.message);
+}
+
+/// The dashboard as it opens, on the experiments list, with `name` selected.
+fn on_experiment(name: &str) -> State {
+    let mut state = State::new(2, Duration::from_secs(3));
+    assert_eq!(state.focus, Focus::Experiments, "it opens on the experiments");
+    let at = crate::experiments::EXPERIMENTS.iter().position(|e| e.name == name).expect("an experiment");
+    for _ in 0..at {
+        press(&mut state, "j");
+    }
+    assert_eq!(state.selected_experiment().name, name);
+    state
+}
+
+#[test]
+fn experiments_enter_runs_each_run_in_order_then_states_the_verdict() {
+    let mut state = on_experiment("lost-updates");
+    let mut started = Vec::new();
+    let mut commands = press(&mut state, "\n");
+    while let [Command::Start(request)] = commands.as_slice() {
+        started.push(request.options.clone());
+        assert!(state.message.as_deref().is_some_and(|m| m.starts_with("lost-updates: run ")), "{:?}", state.message);
+        // Between two runs no run is on, and nothing else may start.
+        assert!(press(&mut state, "\nbp").is_empty());
+        let report = ended(request, RunOutcome::Finished);
+        commands = update(&mut state, Event::Finished(report));
+    }
+    assert_eq!(commands, []);
+    let strategies: Vec<&str> = started
+        .iter()
+        .map(|options| options.iter().find(|(flag, _)| flag == "strategy").map_or("", |(_, value)| value.as_str()))
+        .collect();
+    assert_eq!(strategies, ["racy", "mutex"]);
+    assert_eq!(state.results.len(), 2, "its runs are rows of the results");
+    assert!(state.course.is_none());
+    assert!(state.verdicts[4].is_some(), "judged");
+    let sentence = state.results_sentence().expect("the verdict in the results");
+    assert!(
+        sentence.starts_with("lost-updates: Can't tell: "),
+        "no lost_updates figure in an empty report: {sentence}"
+    );
+    // A run of one's own ends the verdict's turn in the results panel.
+    state.focus = Focus::Catalog;
+    let _ = press(&mut state, "\n");
+    assert!(state.results_sentence().is_none_or(|sentence| !sentence.starts_with("lost-updates")));
+}
+
+#[test]
+fn a_cancelled_experiment_run_stops_it_without_a_verdict() {
+    let mut state = on_experiment("convoy");
+    let commands = press(&mut state, "\n");
+    let [Command::Start(request)] = commands.as_slice() else { panic!("{commands:?}") };
+    fake_run(&mut state);
+    assert_eq!(press(&mut state, "c"), [Command::Stop(StopReason::User)]);
+    let commands = update(&mut state, Event::Finished(ended(request, RunOutcome::Cancelled(None))));
+    assert_eq!(commands, []);
+    assert!(state.course.is_none() && state.verdicts.iter().all(Option::is_none));
+    assert!(state.message.as_deref().is_some_and(|m| m.contains("no verdict")), "{:?}", state.message);
+    // And it can run again.
+    assert!(matches!(press(&mut state, "\n").as_slice(), [Command::Start(_)]));
 }

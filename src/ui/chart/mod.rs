@@ -155,7 +155,7 @@ fn summary_lines(results: &Results, width: usize, theme: Theme) -> Vec<Line<'sta
 
 /// `text` in lines of at most `width` characters, broken between words (a word longer than
 /// the width is broken where it must).
-fn wrap_words(text: &str, width: usize) -> Vec<String> {
+pub(super) fn wrap_words(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let mut lines: Vec<String> = Vec::new();
     let mut current = String::new();
