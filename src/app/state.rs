@@ -7,16 +7,16 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::baseline::{baseline_request, BaselineStep};
+pub(crate) use super::settings::{Setting, Settings, AFFINITIES, GRACES_MS, LOCK_CHOICES_MS, TASK_COUNTS};
 use super::share::{RunShare, BUSY_OTHERS};
 use super::workers::WorkersTable;
-use crate::engine::affinity::Affinity;
 use crate::engine::timeline::Timeline;
-use crate::engine::{DrainPolicy, Model, PlanRequest, RunReport};
+use crate::engine::{Model, PlanRequest, RunReport};
 use crate::report::compare::{baseline_setup, is_baseline};
 use crate::report::{compare, Comparison};
 use crate::telemetry::responsiveness::Responsiveness;
 use crate::telemetry::RunView;
-use crate::workload::{position, Kind, Variant, CATALOG};
+use crate::workload::{Kind, CATALOG};
 
 /// Samples of history kept per core for the sparkline.
 pub(crate) const CORE_HISTORY: usize = 48;
@@ -43,198 +43,6 @@ impl Focus {
     pub(crate) fn previous(self) -> Self {
         let at = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
         Self::ORDER[(at + Self::ORDER.len() - 1) % Self::ORDER.len()]
-    }
-}
-
-/// The rows of the settings panel, in display order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Setting {
-    Model,
-    Workers,
-    Tasks,
-    Size,
-    Affinity,
-    Lock,
-    Variant,
-    Drain,
-    Grace,
-}
-
-impl Setting {
-    pub(crate) const ALL: [Self; 9] = [
-        Self::Model,
-        Self::Workers,
-        Self::Tasks,
-        Self::Size,
-        Self::Affinity,
-        Self::Lock,
-        Self::Variant,
-        Self::Drain,
-        Self::Grace,
-    ];
-
-    #[must_use]
-    pub(crate) fn label(self) -> &'static str {
-        match self {
-            Self::Model => "model",
-            Self::Workers => "workers",
-            Self::Tasks => "tasks",
-            Self::Size => "size",
-            Self::Affinity => "affinity",
-            Self::Lock => "lock",
-            Self::Variant => "variant",
-            Self::Drain => "drain",
-            Self::Grace => "grace",
-        }
-    }
-}
-
-/// Choices offered by ←/→ for the settings that are not free numbers.
-pub(crate) const AFFINITIES: [Affinity; 3] = [Affinity::None, Affinity::Spread, Affinity::Single];
-/// The lock row: off (0), or on with this switch interval in milliseconds.
-pub(crate) const LOCK_CHOICES_MS: [u64; 6] = [0, 1, 2, 5, 20, 100];
-pub(crate) const GRACES_MS: [u64; 6] = [200, 500, 1000, 3000, 5000, 10_000];
-/// Up to 4096, so that a thousand workers can each have tasks.
-pub(crate) const TASK_COUNTS: [u64; 13] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
-
-/// The run settings, one value per row of the panel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Settings {
-    pub model: Model,
-    pub workers: usize,
-    pub tasks: u64,
-    /// Size per workload, in catalog order.
-    pub sizes: Vec<u64>,
-    /// The variant row: the chosen variant of each workload, in catalog order.
-    pub variants: Vec<usize>,
-    pub affinity: Affinity,
-    pub lock: bool,
-    pub switch_interval: Duration,
-    pub drain: DrainPolicy,
-    pub grace: Duration,
-}
-
-impl Settings {
-    #[must_use]
-    pub(crate) fn new(cpus: usize, grace: Duration) -> Self {
-        Self {
-            model: Model::Threads,
-            workers: cpus.max(1),
-            tasks: 16,
-            sizes: CATALOG.iter().map(|kind| kind.size().watchable).collect(),
-            variants: vec![0; CATALOG.len()],
-            affinity: Affinity::None,
-            lock: false,
-            switch_interval: crate::engine::plan::DEFAULT_SWITCH_INTERVAL,
-            drain: DrainPolicy::Chunk,
-            grace,
-        }
-    }
-
-    #[must_use]
-    pub(crate) fn size_of(&self, workload: &dyn Kind) -> u64 {
-        self.sizes.get(position(workload)).copied().unwrap_or_else(|| workload.size().watchable)
-    }
-
-    /// The chosen variant of `workload` under the current model, if it has variants.
-    #[must_use]
-    pub(crate) fn variant_of(&self, workload: &dyn Kind) -> Option<&'static Variant> {
-        let variants = workload.variants(self.model == Model::Processes);
-        let chosen = self.variants.get(position(workload)).copied().unwrap_or(0);
-        variants.get(chosen % variants.len().max(1))
-    }
-
-    /// Moves `workload`'s variant `step` places through those the model offers, wrapping.
-    pub(crate) fn step_variant(&mut self, workload: &dyn Kind, step: isize) {
-        let count = workload.variants(self.model == Model::Processes).len();
-        if let (Some(chosen), true) = (self.variants.get_mut(position(workload)), count > 0) {
-            *chosen = ((*chosen % count) as isize + step).rem_euclid(count as isize) as usize;
-        }
-    }
-
-    /// True when the lock is on and the model can have it: async's one thread already runs
-    /// one task at a time, so there the lock does not apply (the panel says `n/a`).
-    #[must_use]
-    pub(crate) fn lock_applies(&self) -> bool {
-        self.lock && self.model != Model::Async
-    }
-
-    /// Takes the settings that `given` names from `request`, `run`'s request from the command
-    /// line, so that the dashboard opens on them; the rest keep the dashboard's defaults.
-    /// `given(id)` says whether the flag with clap id `id` was on the command line. Err names
-    /// a flag the dashboard has no row for.
-    pub(crate) fn adopt(&mut self, request: &PlanRequest, given: &dyn Fn(&str) -> bool) -> Result<(), String> {
-        if let Some(flag) = ["chunk", "start"].into_iter().find(|id| given(id)) {
-            return Err(format!("the dashboard cannot set --{flag}; `concur-tui run` can"));
-        }
-        if given("model") {
-            self.model = request.model;
-        }
-        if let Some(workers) = request.workers {
-            self.workers = workers;
-        }
-        if given("tasks") {
-            self.tasks = request.tasks;
-        }
-        if let (Some(size), Some(slot)) = (request.size, self.sizes.get_mut(position(request.workload))) {
-            *slot = size;
-        }
-        if given("affinity") {
-            self.affinity = request.affinity.clone();
-        }
-        if let Some(switch_interval) = request.gil {
-            self.lock = true;
-            self.switch_interval = switch_interval;
-        }
-        if given("drain") {
-            self.drain = request.drain;
-        }
-        self.adopt_variant(request, given("schedule"))
-    }
-
-    /// Selects the variant of the request's workload that sets every workload option given
-    /// (and the schedule, when given); Err when no variant does.
-    fn adopt_variant(&mut self, request: &PlanRequest, schedule_given: bool) -> Result<(), String> {
-        let mut wanted: Vec<(String, String)> = request.options.clone();
-        if schedule_given {
-            let schedule = format!("{:?}", request.schedule).to_lowercase();
-            wanted.push(("schedule".to_owned(), schedule));
-        }
-        if wanted.is_empty() {
-            return Ok(());
-        }
-        let variants = request.workload.variants(self.model == Model::Processes);
-        let sets_all = |variant: &Variant| {
-            wanted.iter().all(|(flag, value)| variant.sets.iter().any(|(f, v)| f == flag && v == value))
-        };
-        if let (Some(index), Some(chosen)) =
-            (variants.iter().position(sets_all), self.variants.get_mut(position(request.workload)))
-        {
-            *chosen = index;
-            return Ok(());
-        }
-        let flags: Vec<String> = wanted.iter().map(|(flag, value)| format!("--{flag} {value}")).collect();
-        Err(format!("the dashboard's variant row has no variant with {}; `concur-tui run` takes it", flags.join(" ")))
-    }
-
-    /// The plan request these settings make for `workload`.
-    #[must_use]
-    pub(crate) fn request(&self, workload: &'static dyn Kind) -> PlanRequest {
-        let mut request = PlanRequest {
-            workers: Some(if self.model == Model::Sequential { 1 } else { self.workers }),
-            tasks: self.tasks,
-            size: Some(self.size_of(workload)),
-            affinity: self.affinity.clone(),
-            gil: self.lock_applies().then_some(self.switch_interval),
-            grace: self.grace,
-            drain: self.drain,
-            ..PlanRequest::new(workload, self.model)
-        };
-        let variant = self.variant_of(workload).map_or(&[][..], |variant| variant.sets);
-        for (flag, value) in workload.watchable_options().iter().chain(variant) {
-            request.set(flag, value);
-        }
-        request
     }
 }
 
@@ -498,38 +306,6 @@ impl State {
         }
         let base = baseline_request(request)?;
         let target = baseline_setup(base.workload, base.size?, base.tasks, &base.options)?;
-        (!self.results.iter().any(|row| is_baseline(&row.report, &target))).then_some(base)
-    }
-}
-
-#[cfg(test)]
-mod adopt_tests {
-    use super::*;
-    use crate::workload::by_name;
-
-    fn contention() -> &'static dyn Kind {
-        by_name("contention").expect("in the catalog")
-    }
-
-    #[test]
-    fn takes_only_the_flags_given_and_picks_the_variant_that_sets_the_options() {
-        let mut settings = Settings::new(2, Duration::from_secs(3));
-        let mut request =
-            PlanRequest { workers: Some(4), tasks: 8, ..PlanRequest::new(contention(), Model::Processes) };
-        request.set("strategy", "atomic");
-        settings.adopt(&request, &|id| id == "model").expect("contention has an atomic variant");
-        assert_eq!(settings.model, Model::Processes);
-        assert_eq!(settings.workers, 4);
-        // `--tasks` was not given: the dashboard's own default stays.
-        assert_eq!(settings.tasks, 16);
-        assert_eq!(settings.variant_of(contention()).map(|variant| variant.label), Some("atomic"));
-    }
-
-    #[test]
-    fn refuses_a_flag_the_dashboard_has_no_row_for() {
-        let mut settings = Settings::new(2, Duration::from_secs(3));
-        let request = PlanRequest::new(contention(), Model::Threads);
-        let refusal = settings.adopt(&request, &|id| id == "chunk").expect_err("no chunk row");
-        assert!(refusal.contains("--chunk"), "{refusal}");
+        (!self.results.iter().any(|row| is_baseline(&row.report, &target, &base.runtime))).then_some(base)
     }
 }
