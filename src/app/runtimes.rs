@@ -32,9 +32,10 @@ impl Offered {
         self.name.display().to_string()
     }
 
-    /// Why it cannot be used, in a word or two for the row: `not installed`, `too old`.
+    /// Why it cannot be used, in a word or two for the row (`not installed`, `too old`), and
+    /// in one word for a narrow one (`absent`, `old`).
     #[must_use]
-    pub(crate) fn short_why(&self) -> Option<&'static str> {
+    pub(crate) fn short_why(&self) -> Option<(&'static str, &'static str)> {
         match &self.probe {
             Probe::Unusable(error) => Some(short_why(error)),
             Probe::Asking | Probe::Usable(_) => None,
@@ -45,13 +46,13 @@ impl Offered {
 /// A word or two for why an interpreter cannot be used. A pyenv shim for a version that is not
 /// installed exits 127 ("command not found"), as a shell does for a missing command.
 #[must_use]
-fn short_why(error: &PythonError) -> &'static str {
+fn short_why(error: &PythonError) -> (&'static str, &'static str) {
     match error {
-        PythonError::NotFound(_) => "not found",
-        PythonError::TooOld { .. } => "too old",
-        PythonError::Unusable { reason, .. } if reason.contains("status: 127") => "not installed",
-        PythonError::Unusable { reason, .. } if reason.contains("did not answer") => "no answer",
-        PythonError::Unusable { .. } => "fails to start",
+        PythonError::NotFound(_) => ("not found", "absent"),
+        PythonError::TooOld { .. } => ("too old", "old"),
+        PythonError::Unusable { reason, .. } if reason.contains("status: 127") => ("not installed", "absent"),
+        PythonError::Unusable { reason, .. } if reason.contains("did not answer") => ("no answer", "hangs"),
+        PythonError::Unusable { .. } => ("fails to start", "fails"),
     }
 }
 
@@ -229,7 +230,7 @@ mod tests {
         assert_eq!(names, ["python3", "python3.12"]);
         assert_eq!(row.chosen, Choice::Python("python3".into()), "the choice follows the interpreter");
         assert!(matches!(row.runtime(), Ok(Runtime::Python(found)) if found.version == (3, 11, 7)));
-        assert_eq!(row.offered[1].short_why(), Some("not installed"));
+        assert_eq!(row.offered[1].short_why(), Some(("not installed", "absent")));
         row.step(1);
         let refused = row.runtime().expect_err("python3.12 is not installed");
         assert!(

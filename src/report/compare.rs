@@ -132,9 +132,16 @@ pub(crate) fn compare<R: Borrow<RunReport>>(reports: &[R]) -> Comparison {
         rows[index].efficiency = speedup.map(|s| super::efficiency(s, report.plan.workers));
     }
     mark_winners(&mut rows, reports);
-    let said = reports.len().checked_sub(1).and_then(|last| sentence_for(&rows, reports, last));
+    let latest = reports.len().checked_sub(1);
+    let said = latest.and_then(|last| sentence_for(&rows, reports, last));
     let compared = said.as_ref().map(|(_, fast, slow)| (*fast, *slow));
-    Comparison { rows, sentence: said.map(|(sentence, ..)| sentence), compared }
+    // The real GIL beside the emulated lock comes first: it is the pair the latest run made.
+    let beside = latest.and_then(|last| gil::gil_beside_lock(&rows, reports, last));
+    let sentence = match (beside, said.map(|(sentence, ..)| sentence)) {
+        (Some(beside), Some(sentence)) => Some(format!("{beside} {sentence}")),
+        (beside, sentence) => beside.or(sentence),
+    };
+    Comparison { rows, sentence, compared }
 }
 
 /// Whether two plans are the same configuration: what the table shows of a row.
@@ -271,6 +278,7 @@ fn right_set<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) -> 
         .collect()
 }
 
+mod gil;
 #[cfg(test)]
 mod tests;
 mod verdict;

@@ -65,7 +65,7 @@ fn plan_json(plan: &Plan) -> Value {
 }
 
 /// `{"kind": "native"}`, or the interpreter: its version, build and GIL.
-fn runtime_json(runtime: &Runtime) -> Value {
+pub(crate) fn runtime_json(runtime: &Runtime) -> Value {
     match runtime.interpreter() {
         None => json!({ "kind": runtime.kind() }),
         Some(python) => json!({

@@ -110,8 +110,8 @@ fn runtime_forms(offered: &Offered) -> Vec<String> {
         Probe::Usable(interpreter) => usable_forms(&name, interpreter),
         Probe::Asking => vec![format!("{name}: asking…"), format!("{name} …"), format!("{version} …")],
         Probe::Unusable(_) => {
-            let why = offered.short_why().unwrap_or("unusable");
-            vec![format!("{name} ✗ {why}"), format!("{version} ✗ {why}"), format!("✗ {version}")]
+            let (why, word) = offered.short_why().unwrap_or(("unusable", "unusable"));
+            vec![format!("{name} ✗ {why}"), format!("{version} ✗ {why}"), format!("{version} ✗ {word}")]
         }
     }
 }
