@@ -39,6 +39,12 @@ pub(crate) enum BenchError {
     ExportFile { path: PathBuf, source: std::io::Error },
     #[error("cannot write the export file {}: {source}", path.display())]
     Export { path: PathBuf, source: std::io::Error },
+    /// Bad usage: a model of the emulated lock asked of CPython, which has its own.
+    #[error(
+        "--models {0} emulates CPython's lock in native workers; under --runtime python the interpreter's own GIL \
+         runs: use threads or processes (their Python runs have it), or --runtime native for {0}"
+    )]
+    GilUnderPython(String),
     /// Bad usage: two exports would overwrite each other.
     #[error("{} is named by two exports: give each its own file", path.display())]
     SameExport { path: PathBuf },
@@ -49,7 +55,7 @@ impl BenchError {
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Self::Headless(error) => error.exit_code(),
-            Self::Request(_) | Self::ExportFile { .. } | Self::SameExport { .. } => 2,
+            Self::Request(_) | Self::ExportFile { .. } | Self::SameExport { .. } | Self::GilUnderPython(_) => 2,
             Self::Cpus(_) | Self::Export { .. } => 1,
         }
     }
@@ -121,6 +127,10 @@ pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError
         runs: args.runs.map_or(Runs::Auto, Runs::Fixed),
         warmup: args.warmup,
     };
+    let emulated: Vec<&str> = spec.models.iter().filter(|model| model.gil()).map(|model| model.name()).collect();
+    if spec.base.runtime.interpreter().is_some() && !emulated.is_empty() {
+        return Err(BenchError::GilUnderPython(emulated.join(",")));
+    }
     spec.validate_within(&allowed, &Room::current())?;
     let exports = Exports::create(args)?;
     let engine = Engine::new()?;

@@ -15,10 +15,11 @@ use crate::sweep::{Point, Results};
 #[must_use]
 pub(crate) fn bench_heading(results: &Results) -> String {
     let base = &results.spec.base;
-    let size = base.workload.size();
+    let size = size_spec(base);
     let mut line = format!(
-        "{} · {} task(s) of {} · schedule {} · affinity {}",
+        "{} · {} · {} task(s) of {} · schedule {} · affinity {}",
         base.workload.name(),
+        super::runtime_text(&base.runtime),
         base.tasks,
         size.show(base.size.unwrap_or(size.default)),
         schedule_name(base.schedule),
@@ -38,6 +39,14 @@ pub(crate) fn bench_heading(results: &Results) -> String {
         let _ = write!(line, " after {} warm-up round(s)", results.spec.warmup);
     }
     line
+}
+
+/// The size's unit and default: the Python twin's under Python.
+fn size_spec(base: &crate::engine::PlanRequest) -> crate::workload::SizeSpec {
+    match (base.runtime.interpreter(), base.workload.python()) {
+        (Some(_), Some(twin)) => twin.size,
+        _ => base.workload.size(),
+    }
 }
 
 fn schedule_name(schedule: crate::engine::Schedule) -> &'static str {
@@ -80,12 +89,14 @@ pub(crate) fn points_sheet(results: &Results, style: Style) -> Sheet {
             ("karp_flatt", Right),
             ("outliers", Right),
             ("others_load_cores", Right),
+            ("runtime", Left),
+            ("interpreter", Left),
         ]),
     };
     for point in &results.points {
         sheet.push(match style {
             Style::Human => human_row(point),
-            Style::Data => data_row(point),
+            Style::Data => data_row(point, &results.spec.request(point.config).runtime),
         });
     }
     sheet
@@ -114,7 +125,7 @@ fn human_row(point: &Point) -> Vec<String> {
     ]
 }
 
-fn data_row(point: &Point) -> Vec<String> {
+fn data_row(point: &Point, runtime: &crate::engine::plan::runtime::Runtime) -> Vec<String> {
     let number = |value: Option<f64>| value.map_or_else(String::new, |value| format!("{value:.6}"));
     let time = point.time;
     vec![
@@ -132,6 +143,8 @@ fn data_row(point: &Point) -> Vec<String> {
         number(point.karp_flatt),
         point.outliers.len().to_string(),
         number(point.others_load),
+        runtime.kind().to_owned(),
+        runtime.interpreter().map_or_else(String::new, |_| super::runtime_text(runtime)),
     ]
 }
 
@@ -263,6 +276,7 @@ pub(crate) fn bench_json(results: &Results) -> Value {
             let time = point.time;
             json!({
                 "model": point.config.model.name(),
+                "runtime": results.spec.request(point.config).runtime.kind(),
                 "workers": point.config.workers,
                 "gil": point.config.model.gil(),
                 "mean": time.map(|t| t.mean),
@@ -307,7 +321,8 @@ pub(crate) fn bench_json(results: &Results) -> Value {
     json!({
         "workload": base.workload.name(),
         "tasks": base.tasks,
-        "size": base.size.unwrap_or(base.workload.size().default),
+        "size": base.size.unwrap_or(size_spec(base).default),
+        "runtime": super::runtime_json(&base.runtime),
         "options": base.options.iter().map(|(flag, value)| (flag.clone(), Value::from(value.as_str()))).collect::<serde_json::Map<String, Value>>(),
         "schedule": schedule_name(base.schedule),
         "affinity": base.affinity.to_string(),
