@@ -75,3 +75,35 @@ fn the_emulated_lock_models_are_refused_under_python_in_one_line() {
     assert!(stderr.contains("--models threads+gil") && stderr.contains("own GIL"), "{stderr}");
     assert!(output.stdout.is_empty(), "nothing measured");
 }
+
+/// `--models threads+gil,python-threads`: the emulated lock's curve and CPython's real GIL's in
+/// one sweep, each over its own runtime's sequential baseline, set side by side at each count.
+#[test]
+fn a_native_sweep_sets_cpythons_threads_beside_the_emulated_lock() {
+    let output = run(&[
+        "bench",
+        "-w",
+        "cpu",
+        "-s",
+        "20000",
+        "-t",
+        "2",
+        "--models",
+        "threads+gil,python-threads",
+        "-n",
+        "2",
+        "-r",
+        "1",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("python-sequential") && stdout.contains("python-threads"), "{stdout}");
+    assert!(stdout.contains("The real GIL beside the emulated lock"), "{stdout}");
+    let line = stdout.lines().find(|line| line.contains("threads × 2: ")).unwrap_or_default();
+    assert!(line.trim_start().starts_with("CPython 3.") && line.contains("; emulated lock: "), "{stdout}");
+    // Under --runtime python every model is Python's already.
+    let refused = run(&["bench", "--runtime", "python", "-w", "cpu", "--models", "python-threads"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--models python-threads") && stderr.trim_end().lines().count() == 1, "{stderr}");
+}

@@ -11,14 +11,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::sys::signal::Signal;
 
 use super::HeadlessError;
-use crate::cli::BenchArgs;
+use crate::cli::{BenchArgs, RuntimeChoice};
 use crate::engine::affinity::{allowed_cpus, AffinityError};
+use crate::engine::plan::runtime::{Interpreter, Runtime};
 use crate::engine::plan::Room;
 use crate::engine::{Engine, LaunchError, Model, PlanError, StopReason};
 use crate::files::{same_file, Named};
 use crate::report::{bench_csv, bench_json, bench_markdown, bench_text};
 use crate::signals::Listener;
-use crate::sweep::{Results, Runs, Stopped, Sweep, SweepSpec, WorkerList};
+use crate::sweep::{PythonSide, Results, Runs, Stopped, Sweep, SweepSpec, WorkerList};
 use crate::telemetry::machine::MachineCpu;
 
 /// How often a run is polled, its signals read and the bar redrawn.
@@ -45,6 +46,12 @@ pub(crate) enum BenchError {
          runs: use threads or processes (their Python runs have it), or --runtime native for {0}"
     )]
     GilUnderPython(String),
+    /// Bad usage: a model named for Python in a sweep that is all Python's.
+    #[error(
+        "--models {0} sets CPython's models beside native code's; under --runtime python every model is \
+         Python's: write threads or processes, or drop --runtime python"
+    )]
+    PythonTokenUnderPython(String),
     /// Bad usage: two exports would overwrite each other.
     #[error("{} is named by two exports: give each its own file", path.display())]
     SameExport { path: PathBuf },
@@ -55,7 +62,11 @@ impl BenchError {
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Self::Headless(error) => error.exit_code(),
-            Self::Request(_) | Self::ExportFile { .. } | Self::SameExport { .. } | Self::GilUnderPython(_) => 2,
+            Self::Request(_)
+            | Self::ExportFile { .. }
+            | Self::SameExport { .. }
+            | Self::GilUnderPython(_)
+            | Self::PythonTokenUnderPython(_) => 2,
             Self::Cpus(_) | Self::Export { .. } => 1,
         }
     }
@@ -120,8 +131,10 @@ impl Exports {
 /// `concur-tui bench`: returns the exit status.
 pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError> {
     let allowed = allowed_cpus()?;
+    let (base, python) = sides(args, grace)?;
     let spec = SweepSpec {
-        base: args.setup.request(Model::Threads, grace)?,
+        base,
+        python,
         models: args.models.0.clone(),
         workers: args.workers.clone().unwrap_or_else(|| WorkerList::default_for(allowed.len())).0,
         runs: args.runs.map_or(Runs::Auto, Runs::Fixed),
@@ -177,6 +190,27 @@ pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError
         (None, Some(Stopped::Failed { .. })) => 1,
         (None, _) => 0,
     })
+}
+
+/// The sweep's base request, and the interpreter its Python models (`python-threads`…) run on.
+/// With such a model the sweep is native code's, its Python models on `--python PATH` or
+/// `python3`; `--runtime python` with one is refused, since every model then is Python's.
+fn sides(args: &BenchArgs, grace: Duration) -> Result<(crate::engine::PlanRequest, Option<PythonSide>), BenchError> {
+    let base = args.setup.request(Model::Threads, grace)?;
+    let tokens: Vec<&str> = args.models.0.iter().filter(|model| model.python()).map(|model| model.name()).collect();
+    if tokens.is_empty() {
+        return Ok((base, None));
+    }
+    if args.setup.runtime == RuntimeChoice::Python {
+        return Err(BenchError::PythonTokenUnderPython(tokens.join(",")));
+    }
+    let python = match base.runtime {
+        Runtime::Python(python) => python,
+        Runtime::Native => Interpreter::default_python().map_err(crate::cli::RequestError::from)?,
+    };
+    // --size is native code's; the twin runs its own default.
+    let side = PythonSide { interpreter: python, size: None };
+    Ok((crate::engine::PlanRequest { runtime: Runtime::Native, ..base }, Some(side)))
 }
 
 /// The bar on stderr, hidden when stderr is not a terminal.

@@ -279,6 +279,7 @@ fn right_set<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) -> 
 }
 
 mod gil;
+pub(crate) use gil::{agree, AGREE_WITHIN};
 #[cfg(test)]
 mod tests;
 mod verdict;

@@ -19,6 +19,8 @@ mod trace;
 pub(crate) use compare::{compare, Comparison};
 pub(crate) use json::{runtime_json, to_json};
 pub(crate) use rows::{run_csv, run_markdown};
+#[cfg(test)]
+pub(crate) use sweep::gil_lines as sweep_gil_lines;
 pub(crate) use sweep::{bench_csv, bench_json, bench_markdown, bench_text};
 pub(crate) use table::{to_summary, to_table};
 pub(crate) use trace::write_trace;
