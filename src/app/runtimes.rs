@@ -164,7 +164,16 @@ impl RuntimeRow {
         match self.chosen_offer().map(|offered| &offered.probe) {
             Some(Probe::Usable(interpreter)) => Ok(Runtime::Python(interpreter.clone())),
             Some(Probe::Asking) => Err(format!("{} has not said yet what it is: wait a moment. {fix}", name.display())),
-            Some(Probe::Unusable(error)) => Err(format!("{} cannot run the workers: {error}. {fix}", name.display())),
+            Some(Probe::Unusable(error)) if short_why(error).0 == "not installed" => Err(format!(
+                "{} is not installed: the command exits 127, as pyenv's shim does for a version it does not have. \
+                 {fix}",
+                name.display()
+            )),
+            Some(Probe::Unusable(error)) => Err(format!(
+                "{} cannot run the workers: {}. {fix}",
+                name.display(),
+                error.to_string().trim_end_matches('.')
+            )),
             None => Err(format!("{} is not offered. {fix}", name.display())),
         }
     }
@@ -233,10 +242,7 @@ mod tests {
         assert_eq!(row.offered[1].short_why(), Some(("not installed", "absent")));
         row.step(1);
         let refused = row.runtime().expect_err("python3.12 is not installed");
-        assert!(
-            refused.starts_with("python3.12 cannot run the workers") && refused.contains("runtime row"),
-            "{refused}"
-        );
+        assert!(refused.starts_with("python3.12 is not installed") && refused.contains("runtime row"), "{refused}");
         row.step(1);
         assert_eq!(row.runtime(), Ok(Runtime::Native), "wraps to native");
     }

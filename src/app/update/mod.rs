@@ -427,6 +427,10 @@ fn change(state: &mut State, setting: Setting, step: isize) {
         Setting::Affinity => settings.affinity = cycle(&AFFINITIES, &settings.affinity, step),
         Setting::Runtime => {
             settings.runtime.step(step);
+            // An interpreter that cannot run says why as soon as it is chosen, not only on Enter.
+            if let Err(why) = settings.runtime.runtime() {
+                state.message = Some(why);
+            }
             leave_async_if_refused(state);
         }
         Setting::Lock if settings.runtime.is_python() => {

@@ -651,9 +651,11 @@ fn under_python_a_workload_without_a_twin_and_an_unusable_interpreter_are_refuse
     assert_eq!(refusal.lines().count(), 1, "{refusal}");
     state.selected = 0;
     press(&mut state, ">"); // python3.12, not installed
+    let said = state.message.clone().unwrap_or_default();
+    assert!(said.starts_with("python3.12 is not installed"), "said when chosen: {said}");
     assert!(press(&mut state, "\n").is_empty());
     let refusal = state.refusal.clone().expect("refused");
-    assert!(refusal.starts_with("python3.12 cannot run the workers"), "{refusal}");
+    assert!(refusal.starts_with("python3.12 is not installed"), "{refusal}");
     assert!(press(&mut state, "p").is_empty(), "nor is it swept");
     press(&mut state, ">"); // back to native
     assert!(!state.settings.runtime.is_python());
