@@ -75,7 +75,16 @@ fn value_of(setting: Setting, settings: &Settings, workload: &dyn Kind) -> Optio
                 DrainPolicy::Chunk => ("next chunk", "chunk"),
                 DrainPolicy::Task => ("end of task", "task"),
             };
-            Some(vec![format!("{long}, grace {grace}"), format!("{long}, {grace}"), format!("{short}, {grace}")])
+            // `3s`, `0.2s`: the grace in as few columns as it takes, so that the drain policy
+            // keeps its own words at 80 columns.
+            let seconds = settings.grace.as_secs_f64();
+            let compact = if seconds.fract() == 0.0 { format!("{seconds:.0}s") } else { format!("{seconds:.1}s") };
+            Some(vec![
+                format!("{long}, grace {grace}"),
+                format!("{long}, {grace}"),
+                format!("{long} {compact}"),
+                format!("{short}, {grace}"),
+            ])
         }
     }
 }
