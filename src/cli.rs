@@ -284,7 +284,9 @@ pub(crate) struct BenchArgs {
     #[command(flatten)]
     pub setup: SetupArgs,
     /// The models to compare, a comma list of sequential, threads, threads+gil, processes,
-    /// processes+gil. The sequential baseline is always measured: speedup is over it.
+    /// processes+gil, async; and python-threads, python-processes: CPython's, beside native code's
+    /// (on --python PATH or python3, at the twin's default size). The sequential baseline is
+    /// always measured (Python's too, with a Python model): speedup is over its own.
     #[arg(long, default_value = "threads,processes", value_parser = parse_models)]
     pub models: Models,
     /// Worker counts: a list such as 1,2,4 or a range such as 1..8 [default: 1 up to twice the

@@ -95,8 +95,9 @@ pub(crate) fn run(grace: Duration, theme: crate::cli::ThemeChoice, opening: Open
     // Only now: the reader holds crossterm's event lock while it waits for a key, so no
     // terminal query can run beside it.
     let keys = spawn_key_reader()?;
+    let interpreters = ask_interpreters(&mut state);
     let sources = Sources { keys, signals, cores };
-    let mut dashboard = Loop::new(engine, state, cpus);
+    let mut dashboard = Loop::new(engine, state, cpus, interpreters);
     while dashboard.state.exit.is_none() {
         if !dashboard.terminal_gone && dashboard.draw_if_due(guard.screen()).is_err() {
             // EIO: the terminal hung up. The run drains and the results are saved all the same.
@@ -129,6 +130,18 @@ struct Sources {
     cores: CoreSampler,
 }
 
+/// Offers the interpreters on PATH in the runtime row and asks each, on a thread of its own,
+/// what it is: the dashboard opens at once, and the row fills in as they answer (a pyenv shim
+/// takes a fifth of a second, an interpreter that hangs at most the probe's 10 s).
+fn ask_interpreters(state: &mut State) -> Receiver<Event> {
+    state.settings.runtime.offer(crate::engine::plan::runtime::interpreters_on_path());
+    let (send, answers) = unbounded();
+    crate::app::runtimes::ask_all(state.settings.runtime.to_ask(), move |name, answer| {
+        let _ = send.send(Event::Interpreter { name, answer });
+    });
+    answers
+}
+
 /// What the loop carries from one pass to the next.
 /// Fields drop in this order: the run before the engine that started it.
 struct Loop {
@@ -150,11 +163,13 @@ struct Loop {
     terminal_gone: bool,
     /// A SIGHUP, received or inferred from the terminal's end, went to `update`.
     hangup_queued: bool,
+    /// The interpreters' answers to what they are; None once every one has answered.
+    interpreters: Option<Receiver<Event>>,
     engine: Engine,
 }
 
 impl Loop {
-    fn new(engine: Engine, state: State, cpus: usize) -> Self {
+    fn new(engine: Engine, state: State, cpus: usize, interpreters: Receiver<Event>) -> Self {
         Self {
             run: None,
             state,
@@ -167,6 +182,7 @@ impl Loop {
             sweep_run: None,
             terminal_gone: false,
             hangup_queued: false,
+            interpreters: Some(interpreters),
             engine,
         }
     }
@@ -226,7 +242,13 @@ impl Loop {
         // An ended reader would make every `select` return at once: a loop that spins.
         let no_keys = crossbeam::channel::never();
         let keys = if self.terminal_gone { &no_keys } else { &sources.keys };
+        // Every asker gone: a disconnected channel would make every `select` return at once.
+        let answers = self.interpreters.clone().unwrap_or_else(crossbeam::channel::never);
         select! {
+            recv(&answers) -> answer => match answer {
+                Ok(answer) => self.queue.push_back(answer),
+                Err(_) => self.interpreters = None,
+            },
             recv(keys) -> key => match key {
                 Ok(first) => {
                     // Keys typed in a burst (a paste, auto-repeat) are all answered by one frame.

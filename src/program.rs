@@ -154,7 +154,9 @@ fn opening_settings(args: &DashboardArgs, matches: &ArgMatches, grace: Duration)
     let given = |id: &str| matches!(matches.value_source(id), Some(ValueSource::CommandLine));
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let mut settings = Settings::new(cpus, grace);
-    settings.adopt(&request, &given).map_err(ProgramError::DashboardFlag)?;
+    // The runtime row offers the interpreter under the name it was given by.
+    let python = args.setup.python.clone().or_else(|| request.runtime.interpreter().map(|_| "python3".into()));
+    settings.adopt(&request, python.as_deref(), &given).map_err(ProgramError::DashboardFlag)?;
     settings.request(request.workload).validate().map_err(RunError::from)?;
     let workload = settings.catalog().position(|kind| kind == request.workload).unwrap_or(0);
     // A `run` flag names a workload's run: the dashboard opens on the catalog, not the experiments.

@@ -597,3 +597,81 @@ fn the_racy_row_of_the_lost_updates_experiment_is_wrong_never_starred_and_its_co
     }
     assert_no_leftovers(&dashboard.tag);
 }
+
+/// The run's private directories (the Python runner and its spec) that dashboard `pid` made in
+/// the temporary directory and left there.
+fn python_dirs_of(pid: i32) -> Vec<String> {
+    let prefix = format!("concur-tui-python-{pid}-");
+    std::fs::read_dir(std::env::temp_dir())
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+                .filter(|name| name.starts_with(&prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The machine's python3 picked on the runtime row, cpu run on 2 CPython threads at a tiny
+/// size after Python's own sequential baseline: the results name CPython and its GIL, the
+/// sentence says what the threads gained, and q leaves the terminal restored, no Python
+/// process and no runner directory behind.
+#[test]
+fn a_python_workload_runs_on_the_interpreter_picked_in_the_runtime_row() {
+    let mut dashboard = Dashboard::start(&["--workers", "2"], 120, 36);
+    dashboard.wait_for("Press Enter to run cpu");
+    dashboard.send("\t");
+    dashboard.send("jjjjj"); // "runtime"
+    dashboard.wait_for("runtime  native");
+    dashboard.send("l"); // python3, first after native
+                         // The row fills in once python3 has said what it is, off the loop's thread.
+    dashboard.wait_for("runtime  CPython 3.");
+    dashboard.wait_for("lock     GIL ");
+    let screen = dashboard.contents();
+    let runtime = screen.lines().find(|line| line.contains("runtime  CPython 3.")).unwrap_or_default();
+    assert!(runtime.contains("· GIL on") || runtime.contains("· GIL off"), "{runtime}\n{screen}");
+    dashboard.send("kk"); // "size": the twin's own, 6M ints a task
+    dashboard.wait_for("size     6M ints");
+    dashboard.send("hhhhhh"); // 6M / 64
+    dashboard.wait_for("size     93750 ints");
+    dashboard.send("\r");
+    dashboard.wait_for("running the sequential baseline first");
+    dashboard.wait_for("cpu · threads × 2: finished");
+    let row_of = |screen: &str, n: usize| {
+        screen.lines().find(|line| line.contains(&format!(" {n}   cpu "))).unwrap_or_default().to_owned()
+    };
+    // The table is drawn row by row: wait for the second row whole.
+    let drawn = wait_until(Duration::from_secs(20), || row_of(&dashboard.contents(), 2).contains("CPython 3."));
+    assert!(drawn, "no row names CPython:\n{}", dashboard.contents());
+    let screen = dashboard.contents();
+    let row = |n: usize| row_of(&screen, n);
+    assert!(row(1).contains("sequential") && row(1).contains("CPython 3."), "the baseline on Python:\n{screen}");
+    let threads = row(2);
+    assert!(threads.contains("threads") && threads.contains("CPython 3."), "{threads}\n{screen}");
+    assert!(threads.contains(" GIL ") || threads.contains(" free "), "the interpreter's own lock: {threads}");
+    assert!(threads.contains('×'), "a speedup over Python's own baseline: {threads}");
+    assert!(screen.contains("CPython 3.") && screen.contains("threads × 2"), "{screen}");
+    let pid = dashboard.pid();
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    dashboard.assert_terminal_restored();
+    assert_no_leftovers(&dashboard.tag);
+    assert_eq!(python_dirs_of(pid), Vec::<String>::new(), "the runner's directory goes with its run");
+    let saved = dashboard.results_files();
+    let json = saved.iter().find(|path| path.extension().is_some_and(|ext| ext == "json")).expect("results saved");
+    let json = std::fs::read_to_string(json).expect("readable");
+    assert!(json.contains("\"kind\": \"python\"") && json.contains("\"implementation\": \"CPython\""), "{json}");
+}
+
+/// `--runtime python` opens the dashboard with the machine's python3 chosen and its GIL shown.
+#[test]
+fn runtime_python_on_the_command_line_opens_with_python3_chosen() {
+    let mut dashboard = Dashboard::start(&["--runtime", "python", "--size", "50000"], 120, 36);
+    dashboard.wait_for("Press Enter to run cpu");
+    dashboard.wait_for("runtime  CPython 3.");
+    dashboard.wait_for("lock     GIL ");
+    dashboard.wait_for("size     50000 ints");
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    dashboard.assert_terminal_restored();
+}

@@ -3,6 +3,7 @@
 use nix::sys::signal::Signal;
 use ratatui::crossterm::event::KeyEvent;
 
+use crate::engine::plan::runtime::{Interpreter, PythonError};
 use crate::engine::RunReport;
 use crate::engine::{LaunchError, PlanError, PlanRequest, StopReason};
 use crate::telemetry::responsiveness::Responsiveness;
@@ -34,6 +35,11 @@ pub(crate) enum Event {
     WorkersRows(usize),
     /// The dashboard's latest key-to-screen and frame-time figures.
     Responsiveness(Responsiveness),
+    /// A Python interpreter the runtime row offers answered what it is (or could not).
+    Interpreter {
+        name: std::path::PathBuf,
+        answer: Result<Interpreter, PythonError>,
+    },
 }
 
 /// Why a run the dashboard asked for did not start.

@@ -165,7 +165,7 @@ pub(crate) const BINDINGS: &[Binding] = &[
         true,
     ),
     bind("a", &[(Action::CycleAffinity, &[typed('a')])], "cycle affinity: none, spread, single", true),
-    bind("g", &[(Action::ToggleLock, &[typed('g')])], "interpreter lock on / off", true),
+    bind("g", &[(Action::ToggleLock, &[typed('g')])], "emulated interpreter lock on / off (native runtime)", true),
     bind("d", &[(Action::ToggleDrain, &[typed('d')])], "drain policy on stop: next chunk / end of task", false),
     bind("space", &[(Action::PauseResume, &[typed(' ')])], "pause / resume the run", true),
     bind("c", &[(Action::Cancel, &[typed('c')])], "cancel the run and stay (again: kill now)", true),
@@ -228,8 +228,9 @@ pub(crate) fn available(action: Action, state: &State) -> bool {
         | Action::MoreWorkers
         | Action::FewerWorkers
         | Action::CycleAffinity
-        | Action::ToggleLock
         | Action::ToggleDrain => !running,
+        // Under Python the interpreter's own GIL runs: there is no lock to toggle.
+        Action::ToggleLock => !running && !state.settings.runtime.is_python(),
         Action::Left | Action::Right => match state.focus {
             Focus::Catalog => true,
             Focus::Settings => !running,

@@ -10,6 +10,8 @@
 pub(crate) mod baseline;
 pub(crate) mod event;
 pub(crate) mod keys;
+pub(crate) mod runtimes;
+pub(crate) mod settings;
 pub(crate) mod share;
 pub(crate) mod state;
 mod update;

@@ -10,13 +10,14 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::sys::signal::Signal;
 
 use super::{ExportError, Exports, HeadlessError, Writer};
-use crate::cli::BenchArgs;
+use crate::cli::{BenchArgs, RuntimeChoice};
 use crate::engine::affinity::{allowed_cpus, AffinityError};
+use crate::engine::plan::runtime::{Interpreter, Runtime};
 use crate::engine::plan::Room;
 use crate::engine::{Engine, LaunchError, Model, PlanError, StopReason};
 use crate::report::{bench_csv, bench_json, bench_markdown, bench_text};
 use crate::signals::Listener;
-use crate::sweep::{Results, Runs, Stopped, Sweep, SweepSpec, WorkerList};
+use crate::sweep::{PythonSide, Results, Runs, Stopped, Sweep, SweepSpec, WorkerList};
 use crate::telemetry::machine::MachineCpu;
 
 /// How often a run is polled, its signals read and the bar redrawn.
@@ -34,6 +35,18 @@ pub(crate) enum BenchError {
     Cpus(#[from] AffinityError),
     #[error(transparent)]
     Export(#[from] ExportError),
+    /// Bad usage: a model of the emulated lock asked of CPython, which has its own.
+    #[error(
+        "--models {0} emulates CPython's lock in native workers; under --runtime python the interpreter's own GIL \
+         runs: use threads or processes (their Python runs have it), or --runtime native for {0}"
+    )]
+    GilUnderPython(String),
+    /// Bad usage: a model named for Python in a sweep that is all Python's.
+    #[error(
+        "--models {0} sets CPython's models beside native code's; under --runtime python every model is \
+         Python's: write threads or processes, or drop --runtime python"
+    )]
+    PythonTokenUnderPython(String),
 }
 
 impl BenchError {
@@ -42,7 +55,7 @@ impl BenchError {
         match self {
             Self::Headless(error) => error.exit_code(),
             Self::Export(error) => error.exit_code(),
-            Self::Request(_) => 2,
+            Self::Request(_) | Self::GilUnderPython(_) | Self::PythonTokenUnderPython(_) => 2,
             Self::Cpus(_) => 1,
         }
     }
@@ -63,14 +76,19 @@ impl From<LaunchError> for BenchError {
 /// `concur-tui bench`: returns the exit status.
 pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError> {
     let allowed = allowed_cpus()?;
-    let models: Vec<Model> = args.models.0.iter().map(|model| model.model()).collect();
+    let (base, python) = sides(args, grace)?;
     let spec = SweepSpec {
-        base: args.setup.request_among(Model::Threads, &models, grace)?,
+        base,
+        python,
         models: args.models.0.clone(),
         workers: args.workers.clone().unwrap_or_else(|| WorkerList::default_for(allowed.len())).0,
         runs: args.runs.map_or(Runs::Auto, Runs::Fixed),
         warmup: args.warmup,
     };
+    let emulated: Vec<&str> = spec.models.iter().filter(|model| model.gil()).map(|model| model.name()).collect();
+    if spec.base.runtime.interpreter().is_some() && !emulated.is_empty() {
+        return Err(BenchError::GilUnderPython(emulated.join(",")));
+    }
     spec.validate_within(&allowed, &Room::current())?;
     let json: Writer<Results> = |results| format!("{:#}\n", bench_json(results));
     let exports = Exports::create(&[
@@ -122,6 +140,28 @@ pub(crate) fn bench(args: &BenchArgs, grace: Duration) -> Result<i32, BenchError
         (None, Some(Stopped::Failed { .. })) => 1,
         (None, _) => 0,
     })
+}
+
+/// The sweep's base request, and the interpreter its Python models (`python-threads`…) run on.
+/// With such a model the sweep is native code's, its Python models on `--python PATH` or
+/// `python3`; `--runtime python` with one is refused, since every model then is Python's.
+fn sides(args: &BenchArgs, grace: Duration) -> Result<(crate::engine::PlanRequest, Option<PythonSide>), BenchError> {
+    let models: Vec<Model> = args.models.0.iter().map(|model| model.model()).collect();
+    let base = args.setup.request_among(Model::Threads, &models, grace)?;
+    let tokens: Vec<&str> = args.models.0.iter().filter(|model| model.python()).map(|model| model.name()).collect();
+    if tokens.is_empty() {
+        return Ok((base, None));
+    }
+    if args.setup.runtime == RuntimeChoice::Python {
+        return Err(BenchError::PythonTokenUnderPython(tokens.join(",")));
+    }
+    let python = match base.runtime {
+        Runtime::Python(python) => python,
+        Runtime::Native => Interpreter::default_python().map_err(crate::cli::RequestError::from)?,
+    };
+    // --size is native code's; the twin runs its own default.
+    let side = PythonSide { interpreter: python, size: None };
+    Ok((crate::engine::PlanRequest { runtime: Runtime::Native, ..base }, Some(side)))
 }
 
 /// The bar on stderr, hidden when stderr is not a terminal.

@@ -7,6 +7,7 @@
 
 use std::borrow::Borrow;
 
+use crate::engine::plan::runtime::Runtime;
 use crate::engine::{Model, Plan, RunOutcome, RunReport, Schedule};
 use crate::sweep::stats::Summary;
 use crate::units::format_seconds;
@@ -131,9 +132,16 @@ pub(crate) fn compare<R: Borrow<RunReport>>(reports: &[R]) -> Comparison {
         rows[index].efficiency = speedup.map(|s| super::efficiency(s, report.plan.workers));
     }
     mark_winners(&mut rows, reports);
-    let said = reports.len().checked_sub(1).and_then(|last| sentence_for(&rows, reports, last));
+    let latest = reports.len().checked_sub(1);
+    let said = latest.and_then(|last| sentence_for(&rows, reports, last));
     let compared = said.as_ref().map(|(_, fast, slow)| (*fast, *slow));
-    Comparison { rows, sentence: said.map(|(sentence, ..)| sentence), compared }
+    // The real GIL beside the emulated lock comes first: it is the pair the latest run made.
+    let beside = latest.and_then(|last| gil::gil_beside_lock(&rows, reports, last));
+    let sentence = match (beside, said.map(|(sentence, ..)| sentence)) {
+        (Some(beside), Some(sentence)) => Some(format!("{beside} {sentence}")),
+        (beside, sentence) => beside.or(sentence),
+    };
+    Comparison { rows, sentence, compared }
 }
 
 /// Whether two plans are the same configuration: what the table shows of a row.
@@ -147,11 +155,27 @@ fn same_configuration(a: &Plan, b: &Plan) -> bool {
         && a.chunk == b.chunk
         && a.start == b.start
         && a.respawn == b.respawn
+        && same_runtime(&a.runtime, &b.runtime)
 }
 
-/// Whether two plans belong to one comparison: same workload, size and tasks.
+/// Whether two runs ran on one runtime: both native, or one interpreter (the same version and
+/// build, whatever its path: `python3` and `python3.11` may be one file).
+#[must_use]
+pub(crate) fn same_runtime(a: &Runtime, b: &Runtime) -> bool {
+    match (a, b) {
+        (Runtime::Native, Runtime::Native) => true,
+        (Runtime::Python(a), Runtime::Python(b)) => a.label() == b.label() && a.gil == b.gil,
+        _ => false,
+    }
+}
+
+/// Whether two plans belong to one comparison: same workload, size and tasks, on one runtime
+/// (a Python twin's size is in its own unit: its work is another amount).
 fn comparable(a: &Plan, b: &Plan) -> bool {
-    a.workload.kind.name() == b.workload.kind.name() && a.workload.size == b.workload.size && a.tasks == b.tasks
+    a.workload.kind.name() == b.workload.kind.name()
+        && a.workload.size == b.workload.size
+        && a.tasks == b.tasks
+        && same_runtime(&a.runtime, &b.runtime)
 }
 
 /// The options that tell runs of one workload apart (`racy`, `pipe`), with the schedule where
@@ -207,10 +231,15 @@ fn baseline_setup_of(plan: &Plan) -> Option<Setup> {
     baseline_setup(plan.workload.kind, plan.workload.size, plan.tasks, &given)
 }
 
-/// Whether `report` can serve as the baseline of runs whose baseline setup is `target`.
+/// Whether `report` can serve as the baseline of runs on `runtime` whose baseline setup is
+/// `target`: a Python run's speedup is over Python's own sequential run, a native one's over
+/// native code's.
 #[must_use]
-pub(crate) fn is_baseline(report: &RunReport, target: &Setup) -> bool {
-    report.outcome == RunOutcome::Finished && report.plan.workers == 1 && report.plan.workload == *target
+pub(crate) fn is_baseline(report: &RunReport, target: &Setup, runtime: &Runtime) -> bool {
+    report.outcome == RunOutcome::Finished
+        && report.plan.workers == 1
+        && report.plan.workload == *target
+        && same_runtime(&report.plan.runtime, runtime)
 }
 
 /// The row a plan's speedup is measured against: the latest finished sequential row of its
@@ -221,7 +250,7 @@ fn baseline_row<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) 
         rows.iter()
             .enumerate()
             .rev()
-            .filter(|(_, row)| row.latest(reports).is_some_and(|report| is_baseline(report, &target)))
+            .filter(|(_, row)| row.latest(reports).is_some_and(|report| is_baseline(report, &target, &plan.runtime)))
     };
     candidates()
         .find(|(_, row)| row.latest(reports).is_some_and(|report| report.plan.model == Model::Sequential))
@@ -251,6 +280,8 @@ fn right_set<R: Borrow<RunReport>>(rows: &[Row], reports: &[R], plan: &Plan) -> 
         .collect()
 }
 
+mod gil;
+pub(crate) use gil::{agree, AGREE_WITHIN};
 #[cfg(test)]
 mod tests;
 mod verdict;

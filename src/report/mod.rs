@@ -19,12 +19,15 @@ mod trace;
 
 pub(crate) use compare::{compare, Comparison};
 pub(crate) use experiments::{experiments_json, experiments_markdown, experiments_text};
-pub(crate) use json::to_json;
+pub(crate) use json::{runtime_json, to_json};
 pub(crate) use rows::{run_csv, run_markdown};
+#[cfg(test)]
+pub(crate) use sweep::gil_lines as sweep_gil_lines;
 pub(crate) use sweep::{bench_csv, bench_json, bench_markdown, bench_text};
 pub(crate) use table::{to_summary, to_table};
 pub(crate) use trace::write_trace;
 
+use crate::engine::plan::runtime::Runtime;
 use crate::engine::RunReport;
 
 /// The verdict of a run's checksum where it checks a computed result (cpu's sum, data's
@@ -51,9 +54,39 @@ pub(crate) fn unchecked(report: &RunReport) -> bool {
 #[must_use]
 pub(crate) fn runtime_and_lock(plan: &crate::engine::Plan) -> String {
     match (plan.runtime.interpreter(), plan.gil) {
-        (Some(python), _) => format!("{} · GIL {}", python.label(), if python.gil { "on" } else { "off" }),
+        (Some(_), _) => runtime_text(&plan.runtime),
         (None, Some(interval)) => format!("lock on ({})", crate::units::format_duration(interval)),
         (None, None) => "lock off".to_owned(),
+    }
+}
+
+/// `CPython 3.11` (`CPython 3.13t` for a free-threaded build): the interpreter as a results row
+/// and a sentence name it; None for native code.
+#[must_use]
+pub(crate) fn interpreter_words(runtime: &Runtime) -> Option<String> {
+    let python = runtime.interpreter()?;
+    let build = if python.free_threaded { "t" } else { "" };
+    Some(format!("{} {}{build}", python.implementation, python.short_version()))
+}
+
+/// A results row's lock cell: the emulated lock `on` or `off` for native code; CPython's own
+/// `GIL`, or `free` where a free-threaded build runs without it.
+#[must_use]
+pub(crate) fn lock_cell(plan: &crate::engine::Plan) -> &'static str {
+    match (plan.runtime.interpreter(), plan.gil) {
+        (Some(python), _) if python.gil => "GIL",
+        (Some(_), _) => "free",
+        (None, Some(_)) => "on",
+        (None, None) => "off",
+    }
+}
+
+/// The runtime in a saved file's or an export's row: `native`, or `CPython 3.11.7 · GIL on`.
+#[must_use]
+pub(crate) fn runtime_text(runtime: &Runtime) -> String {
+    match runtime.interpreter() {
+        Some(python) => format!("{} · GIL {}", python.label(), if python.gil { "on" } else { "off" }),
+        None => "native".to_owned(),
     }
 }
 

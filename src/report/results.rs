@@ -13,9 +13,13 @@ use super::sheet::{Align, Sheet};
 use crate::engine::RunReport;
 use crate::units::{format_bytes, format_duration, format_seconds};
 
-/// What a row's lock cell says: `off`, or the switch interval when on.
+/// What a row's lock cell says: `off`, or the switch interval when on; under Python the
+/// interpreter's own GIL, `GIL on` or `GIL off`.
 #[must_use]
 fn lock_text(report: &RunReport) -> String {
+    if let Some(python) = report.plan.runtime.interpreter() {
+        return if python.gil { "GIL on" } else { "GIL off" }.to_owned();
+    }
     report.plan.gil.map_or_else(|| "off".to_owned(), |interval| format!("on ({})", format_duration(interval)))
 }
 
@@ -40,6 +44,7 @@ pub(crate) fn to_markdown<R: Borrow<RunReport>>(
         ("#", Align::Right),
         ("workload", Align::Left),
         ("variant", Align::Left),
+        ("runtime", Align::Left),
         ("model", Align::Left),
         ("workers", Align::Right),
         ("lock", Align::Left),
@@ -65,6 +70,7 @@ pub(crate) fn to_markdown<R: Borrow<RunReport>>(
             format!("{}{star}", index + 1),
             report.plan.workload.to_string(),
             if row.variant.is_empty() { "—".to_owned() } else { row.variant.clone() },
+            super::runtime_text(&report.plan.runtime),
             report.plan.model.to_string(),
             report.plan.workers.to_string(),
             lock_text(report),
@@ -107,8 +113,10 @@ pub(crate) fn to_json<R: Borrow<RunReport>>(reports: &[R], comparison: &Comparis
                 "workload": report.plan.workload.kind.name(),
                 "variant": row.variant,
                 "model": report.plan.model.name(),
+                "runtime": super::runtime_json(&report.plan.runtime),
                 "workers": report.plan.workers,
-                "gil": report.plan.gil.is_some(),
+                // The emulated lock, or the interpreter's own GIL.
+                "gil": report.plan.gil.is_some() || report.plan.runtime.interpreter().is_some_and(|python| python.gil),
                 "wall_mean_seconds": row.wall_mean,
                 "wall_stddev_seconds": row.wall_sd,
                 "speedup": row.speedup,

@@ -9,16 +9,17 @@ use serde_json::{json, Value};
 use super::csv::to_csv;
 use super::markdown::to_markdown;
 use super::sheet::{Align, Sheet, Style};
-use crate::sweep::{Point, Results};
+use crate::sweep::{BenchModel, Config, Point, Results};
 
 /// What was swept, in one line: `cpu · 8 task(s) of 20M ints · workers 1,2 · 3 runs per point`.
 #[must_use]
 pub(crate) fn bench_heading(results: &Results) -> String {
     let base = &results.spec.base;
-    let size = base.workload.size();
+    let size = size_spec(base);
     let mut line = format!(
-        "{} · {} task(s) of {} · schedule {} · affinity {}",
+        "{} · {} · {} task(s) of {} · schedule {} · affinity {}",
         base.workload.name(),
+        super::runtime_text(&base.runtime),
         base.tasks,
         size.show(base.size.unwrap_or(size.default)),
         schedule_name(base.schedule),
@@ -41,6 +42,14 @@ pub(crate) fn bench_heading(results: &Results) -> String {
         let _ = write!(line, " after {} warm-up round(s)", results.spec.warmup);
     }
     line
+}
+
+/// The size's unit and default: the Python twin's under Python.
+fn size_spec(base: &crate::engine::PlanRequest) -> crate::workload::SizeSpec {
+    match (base.runtime.interpreter(), base.workload.python()) {
+        (Some(_), Some(twin)) => twin.size,
+        _ => base.workload.size(),
+    }
 }
 
 fn schedule_name(schedule: crate::engine::Schedule) -> &'static str {
@@ -83,12 +92,14 @@ pub(crate) fn points_sheet(results: &Results, style: Style) -> Sheet {
             ("karp_flatt", Right),
             ("outliers", Right),
             ("others_load_cores", Right),
+            ("runtime", Left),
+            ("interpreter", Left),
         ]),
     };
     for point in &results.points {
         sheet.push(match style {
             Style::Human => human_row(point),
-            Style::Data => data_row(point),
+            Style::Data => data_row(point, &results.spec.request(point.config).runtime),
         });
     }
     sheet
@@ -117,7 +128,7 @@ fn human_row(point: &Point) -> Vec<String> {
     ]
 }
 
-fn data_row(point: &Point) -> Vec<String> {
+fn data_row(point: &Point, runtime: &crate::engine::plan::runtime::Runtime) -> Vec<String> {
     let number = |value: Option<f64>| value.map_or_else(String::new, |value| format!("{value:.6}"));
     let time = point.time;
     vec![
@@ -135,6 +146,8 @@ fn data_row(point: &Point) -> Vec<String> {
         number(point.karp_flatt),
         point.outliers.len().to_string(),
         number(point.others_load),
+        runtime.kind().to_owned(),
+        runtime.interpreter().map_or_else(String::new, |_| super::runtime_text(runtime)),
     ]
 }
 
@@ -199,6 +212,34 @@ pub(crate) fn summary_lines(results: &Results) -> Vec<String> {
     lines
 }
 
+/// CPython's threads beside native threads with the emulated lock, at each worker count both
+/// were swept at, each speedup over its own runtime's baseline, and whether they agree
+/// (within [`AGREE_WITHIN`](super::compare::AGREE_WITHIN)): `CPython 3.11 threads × 2: 0.98×;
+/// emulated lock: 0.95×, within 10%`.
+#[must_use]
+pub(crate) fn gil_lines(results: &Results) -> Vec<String> {
+    let Some(python) = &results.spec.python else { return Vec::new() };
+    let words = super::interpreter_words(&crate::engine::plan::runtime::Runtime::Python(python.interpreter.clone()))
+        .unwrap_or_else(|| "Python".to_owned());
+    let speedup = |model, workers| results.point(Config { model, workers }).and_then(|point| point.speedup);
+    results
+        .spec
+        .workers
+        .iter()
+        .filter_map(|&workers| {
+            let real = speedup(BenchModel::PythonThreads, workers)?.value;
+            let emulated = speedup(BenchModel::ThreadsGil, workers)?.value;
+            let percent = super::compare::AGREE_WITHIN * 100.0;
+            let verdict = if super::compare::agree(real, emulated) {
+                format!("within {percent:.0}%")
+            } else {
+                format!("they differ by more than {percent:.0}%")
+            };
+            Some(format!("{words} threads × {workers}: {real:.2}×; emulated lock: {emulated:.2}×, {verdict}"))
+        })
+        .collect()
+}
+
 /// The whole sweep for the terminal: heading, table, fits, summary, warnings.
 #[must_use]
 pub(crate) fn bench_text(results: &Results) -> String {
@@ -215,6 +256,13 @@ pub(crate) fn bench_text(results: &Results) -> String {
     if !summary.is_empty() {
         out.push_str("\nSummary\n");
         for line in summary {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    let gil = gil_lines(results);
+    if !gil.is_empty() {
+        out.push_str("\nThe real GIL beside the emulated lock (each over its own sequential baseline):\n");
+        for line in gil {
             let _ = writeln!(out, "  {line}");
         }
     }
@@ -243,6 +291,13 @@ pub(crate) fn bench_markdown(results: &Results) -> String {
             let _ = writeln!(out, "- {}", line.trim());
         }
     }
+    let gil = gil_lines(results);
+    if !gil.is_empty() {
+        out.push_str("\nThe real GIL beside the emulated lock (each over its own sequential baseline):\n\n");
+        for line in gil {
+            let _ = writeln!(out, "- {line}");
+        }
+    }
     for warning in &results.warnings {
         let _ = writeln!(out, "\n> **Warning**: {warning}");
     }
@@ -266,6 +321,7 @@ pub(crate) fn bench_json(results: &Results) -> Value {
             let time = point.time;
             json!({
                 "model": point.config.model.name(),
+                "runtime": results.spec.request(point.config).runtime.kind(),
                 "workers": point.config.workers,
                 "gil": point.config.model.gil(),
                 "mean": time.map(|t| t.mean),
@@ -310,7 +366,7 @@ pub(crate) fn bench_json(results: &Results) -> Value {
     json!({
         "workload": base.workload.name(),
         "tasks": base.tasks,
-        "size": base.size.unwrap_or(base.workload.size().default),
+        "size": base.size.unwrap_or(size_spec(base).default),
         "options": base.options.iter().map(|(flag, value)| (flag.clone(), Value::from(value.as_str()))).collect::<serde_json::Map<String, Value>>(),
         "schedule": schedule_name(base.schedule),
         "affinity": base.affinity.to_string(),
@@ -327,7 +383,7 @@ pub(crate) fn bench_json(results: &Results) -> Value {
 mod tests {
     use super::*;
     use crate::engine::{Model, PlanRequest};
-    use crate::sweep::{BenchModel, Config, Results, Runs, Sample, SweepSpec};
+    use crate::sweep::{Results, Runs, Sample, SweepSpec};
     use crate::workload::by_name;
 
     fn sample(round: usize, wall: f64, others: f64) -> Sample {
@@ -357,6 +413,7 @@ mod tests {
             workers: vec![1, 2],
             runs: Runs::Fixed(3),
             warmup: 1,
+            python: None,
         };
         let configs = spec.configs();
         let walls: [&[f64]; 5] =

@@ -104,7 +104,7 @@ impl fmt::Display for Config {
     /// `processes × 2`; the sequential baseline is just `sequential`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.model {
-            BenchModel::Sequential => f.write_str(self.model.words()),
+            BenchModel::Sequential | BenchModel::PythonSequential => f.write_str(self.model.words()),
             model => write!(f, "{} × {}", model.words(), self.workers),
         }
     }
@@ -131,11 +131,15 @@ pub(crate) struct Results {
 impl Results {
     #[must_use]
     pub(crate) fn new(spec: &SweepSpec, configs: &[Config], samples: &[Vec<Sample>], stopped: Option<Stopped>) -> Self {
-        let baseline = samples.first().and_then(|runs| wall_summary(runs));
+        // Each model's speedup is over its own runtime's sequential baseline.
+        let baseline_of = |model: BenchModel| {
+            let at = configs.iter().position(|config| config.model == model.baseline())?;
+            samples.get(at).and_then(|runs| wall_summary(runs))
+        };
         let points: Vec<Point> =
-            configs.iter().zip(samples).map(|(&config, runs)| point(config, runs, baseline)).collect();
+            configs.iter().zip(samples).map(|(&config, runs)| point(config, runs, baseline_of(config.model))).collect();
         let mut fits = Vec::new();
-        for &model in spec.models.iter().filter(|model| **model != BenchModel::Sequential) {
+        for &model in spec.models.iter().filter(|model| !model.is_baseline()) {
             let measured: Vec<(usize, f64)> = points
                 .iter()
                 .filter(|point| point.config.model == model)
@@ -166,7 +170,13 @@ impl Results {
     /// two measured points.
     #[must_use]
     pub(crate) fn comparison(&self) -> Option<Comparison> {
-        let measured = || self.points.iter().filter_map(|point| point.time.map(|time| (point, time)));
+        // Times of one runtime only: a Python model's twin does another amount of work.
+        let measured = || {
+            self.points
+                .iter()
+                .filter(|point| !point.config.model.python())
+                .filter_map(|point| point.time.map(|time| (point, time)))
+        };
         let (fastest, fastest_time) = measured().min_by(|a, b| a.1.mean.total_cmp(&b.1.mean))?;
         let mut models: Vec<BenchModel> = self.points.iter().map(|point| point.config.model).collect();
         models.dedup();
@@ -191,7 +201,7 @@ fn wall_summary(runs: &[Sample]) -> Option<Summary> {
 fn point(config: Config, runs: &[Sample], baseline: Option<Summary>) -> Point {
     let walls: Vec<f64> = runs.iter().map(|run| run.wall_seconds).collect();
     let time = Summary::of(&walls);
-    let speedup = if config.model == BenchModel::Sequential {
+    let speedup = if config.model.is_baseline() {
         // The baseline against itself is 1 exactly: its spread is in its own σ, not in a ratio.
         time.map(|_| Ratio { value: 1.0, uncertainty: 0.0 })
     } else {

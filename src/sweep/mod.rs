@@ -21,5 +21,5 @@ pub(crate) mod stats;
 #[cfg(test)]
 pub(crate) use analysis::Sample;
 pub(crate) use analysis::{Point, Results};
-pub(crate) use rounds::{Config, Runs, Stopped, Sweep, SweepSpec};
+pub(crate) use rounds::{Config, PythonSide, Runs, Stopped, Sweep, SweepSpec};
 pub(crate) use spec::{BenchModel, Models, SpecError, WorkerList};

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::analysis::{Results, Sample};
 use super::spec::BenchModel;
+use crate::engine::plan::runtime::{Interpreter, Runtime};
 use crate::engine::plan::{Room, DEFAULT_SWITCH_INTERVAL};
 use crate::engine::{PlanError, PlanRequest, RunOutcome, RunReport, StartMethod};
 
@@ -47,6 +48,16 @@ pub(crate) struct SweepSpec {
     pub workers: Vec<usize>,
     pub runs: Runs,
     pub warmup: usize,
+    /// The interpreter the Python models (`python-threads`…) of a native sweep run on, and
+    /// their size in the twin's unit (None: its default); None when none is swept.
+    pub python: Option<PythonSide>,
+}
+
+/// Where a native sweep's Python models run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PythonSide {
+    pub interpreter: Interpreter,
+    pub size: Option<u64>,
 }
 
 impl SweepSpec {
@@ -55,7 +66,10 @@ impl SweepSpec {
     #[must_use]
     pub(crate) fn configs(&self) -> Vec<Config> {
         let mut configs = vec![Config { model: BenchModel::Sequential, workers: 1 }];
-        for &model in self.models.iter().filter(|model| **model != BenchModel::Sequential) {
+        if self.models.iter().any(|model| model.python()) {
+            configs.push(Config { model: BenchModel::PythonSequential, workers: 1 });
+        }
+        for &model in self.models.iter().filter(|model| !model.is_baseline()) {
             configs.extend(self.workers.iter().map(|&workers| Config { model, workers }));
         }
         configs
@@ -85,13 +99,23 @@ impl SweepSpec {
     #[must_use]
     pub(crate) fn request(&self, config: Config) -> PlanRequest {
         let model = config.model.model();
-        PlanRequest {
+        let request = PlanRequest {
             model,
             workers: Some(config.workers),
             gil: config.model.gil().then(|| self.base.gil.unwrap_or(DEFAULT_SWITCH_INTERVAL)),
             // Spawning is a way of starting processes; threads always start as threads.
             start: if model == crate::engine::Model::Processes { self.base.start } else { StartMethod::Fork },
             ..self.base.clone()
+        };
+        match (&self.python, config.model.python()) {
+            // The twin's own default size: the base's is in native code's unit.
+            (Some(python), true) => PlanRequest {
+                runtime: Runtime::Python(python.interpreter.clone()),
+                size: python.size,
+                gil: None,
+                ..request
+            },
+            _ => request,
         }
     }
 }
@@ -251,6 +275,7 @@ mod tests {
             workers: vec![1, 2],
             runs,
             warmup,
+            python: None,
         }
     }
 
@@ -288,6 +313,7 @@ mod tests {
             workers: vec![8],
             runs: Runs::Fixed(1),
             warmup: 0,
+            python: None,
         };
         let refused = spec.validate_within(&[0, 1], &room);
         assert!(matches!(&refused, Err(PlanError::NotEnoughMemory(m)) if m.contains("need 34.00 GiB")), "{refused:?}");

@@ -7,7 +7,10 @@ use std::str::FromStr;
 
 use crate::engine::Model;
 
-/// One model of a sweep: an execution model, with or without the emulated interpreter lock.
+/// One model of a sweep: an execution model, with or without the emulated interpreter lock; or,
+/// in a native sweep, one of CPython's (`python-threads`, `python-processes`), so that the real
+/// GIL's curve is drawn beside the emulated lock's, each over its own runtime's sequential
+/// baseline (`python-sequential`, measured whenever a Python model is swept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum BenchModel {
     Sequential,
@@ -16,11 +19,23 @@ pub(crate) enum BenchModel {
     Processes,
     ProcessesGil,
     Async,
+    PythonSequential,
+    PythonThreads,
+    PythonProcesses,
 }
 
 impl BenchModel {
-    pub(crate) const ALL: [Self; 6] =
-        [Self::Sequential, Self::Threads, Self::ThreadsGil, Self::Processes, Self::ProcessesGil, Self::Async];
+    pub(crate) const ALL: [Self; 9] = [
+        Self::Sequential,
+        Self::Threads,
+        Self::ThreadsGil,
+        Self::Processes,
+        Self::ProcessesGil,
+        Self::Async,
+        Self::PythonSequential,
+        Self::PythonThreads,
+        Self::PythonProcesses,
+    ];
 
     /// The name on the command line and in exports.
     #[must_use]
@@ -32,6 +47,9 @@ impl BenchModel {
             Self::Processes => "processes",
             Self::ProcessesGil => "processes+gil",
             Self::Async => "async",
+            Self::PythonSequential => "python-sequential",
+            Self::PythonThreads => "python-threads",
+            Self::PythonProcesses => "python-processes",
         }
     }
 
@@ -45,15 +63,18 @@ impl BenchModel {
             Self::Processes => "processes",
             Self::ProcessesGil => "processes with the lock",
             Self::Async => "async tasks",
+            Self::PythonSequential => "Python sequential",
+            Self::PythonThreads => "Python threads",
+            Self::PythonProcesses => "Python processes",
         }
     }
 
     #[must_use]
     pub(crate) fn model(self) -> Model {
         match self {
-            Self::Sequential => Model::Sequential,
-            Self::Threads | Self::ThreadsGil => Model::Threads,
-            Self::Processes | Self::ProcessesGil => Model::Processes,
+            Self::Sequential | Self::PythonSequential => Model::Sequential,
+            Self::Threads | Self::ThreadsGil | Self::PythonThreads => Model::Threads,
+            Self::Processes | Self::ProcessesGil | Self::PythonProcesses => Model::Processes,
             Self::Async => Model::Async,
         }
     }
@@ -61,6 +82,28 @@ impl BenchModel {
     #[must_use]
     pub(crate) fn gil(self) -> bool {
         matches!(self, Self::ThreadsGil | Self::ProcessesGil)
+    }
+
+    /// One of CPython's models in a native sweep: run on the sweep's Python interpreter.
+    #[must_use]
+    pub(crate) fn python(self) -> bool {
+        matches!(self, Self::PythonSequential | Self::PythonThreads | Self::PythonProcesses)
+    }
+
+    /// A sequential baseline: native code's, or Python's for the Python models.
+    #[must_use]
+    pub(crate) fn is_baseline(self) -> bool {
+        matches!(self, Self::Sequential | Self::PythonSequential)
+    }
+
+    /// The baseline this model's speedup is measured against.
+    #[must_use]
+    pub(crate) fn baseline(self) -> Self {
+        if self.python() {
+            Self::PythonSequential
+        } else {
+            Self::Sequential
+        }
     }
 
     /// The bench model of a run's model and lock.
@@ -88,7 +131,8 @@ impl fmt::Display for BenchModel {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum SpecError {
     #[error(
-        "unknown model '{0}'; use a comma list of sequential, threads, threads+gil, processes, processes+gil, async"
+        "unknown model '{0}'; use a comma list of sequential, threads, threads+gil, processes, processes+gil, async, \
+         python-threads, python-processes"
     )]
     UnknownModel(String),
     #[error("give at least one model, such as threads,processes")]
@@ -184,9 +228,12 @@ mod tests {
         assert_eq!(models.0, vec![BenchModel::Threads, BenchModel::ThreadsGil, BenchModel::Processes]);
         assert_eq!("foo".parse::<Models>(), Err(SpecError::UnknownModel("foo".into())));
         assert_eq!(",".parse::<Models>(), Err(SpecError::NoModels));
-        for model in BenchModel::ALL {
+        for model in BenchModel::ALL.into_iter().filter(|model| !model.python()) {
             assert_eq!(BenchModel::of(model.model(), model.gil()), model);
         }
+        let mixed: Models = "threads+gil,python-threads".parse().expect("models");
+        assert_eq!(mixed.0, vec![BenchModel::ThreadsGil, BenchModel::PythonThreads]);
+        assert_eq!(BenchModel::PythonThreads.baseline(), BenchModel::PythonSequential);
     }
 
     #[test]

@@ -458,6 +458,78 @@ mod tests {
         }));
     }
 
+    /// The dashboard under CPython 3.11 (chosen on the runtime row, beside a python3.12 that
+    /// is not installed and a python3.13 still being asked): the real GIL's threads run beside
+    /// native threads with the emulated lock, each after its own sequential baseline.
+    fn python_fixture() -> State {
+        use crate::engine::plan::runtime::{Interpreter, PythonError, Runtime};
+        let mut state = fixture();
+        state.run = None;
+        state.results.clear();
+        state.focus = Focus::Settings;
+        state.setting = 5;
+        state.settings.runtime.offer(["python3", "python3.12", "python3.13"].map(std::path::PathBuf::from));
+        let cpython = Interpreter {
+            path: "/usr/bin/python3".into(),
+            implementation: "CPython".to_owned(),
+            version: (3, 11, 7),
+            free_threaded: false,
+            gil: true,
+        };
+        let answer = Ok(cpython.clone());
+        crate::app::update(&mut state, crate::app::Event::Interpreter { name: "python3".into(), answer });
+        let missing = PythonError::Unusable {
+            path: "python3.12".to_owned(),
+            reason: "it exited with exit status: 127: pyenv: python3.12: command not found".to_owned(),
+        };
+        crate::app::update(
+            &mut state,
+            crate::app::Event::Interpreter { name: "python3.12".into(), answer: Err(missing) },
+        );
+        state.settings.runtime.step(1);
+        let on_python = |mut report: RunReport| {
+            report.plan.runtime = Runtime::Python(cpython.clone());
+            // The twin's watchable size, as the settings ask for it.
+            report.plan.workload.size = 6_000_000;
+            report
+        };
+        state.add_result(report(Model::Sequential, 1, 0.8, RunOutcome::Finished));
+        let mut locked = report(Model::Threads, 2, 0.84, RunOutcome::Finished);
+        locked.plan.gil = Some(Duration::from_millis(5));
+        state.add_result(locked);
+        state.add_result(on_python(report(Model::Sequential, 1, 3.9, RunOutcome::Finished)));
+        state.add_result(on_python(report(Model::Threads, 2, 3.98, RunOutcome::Finished)));
+        state.message = Some("cpu · threads × 2: finished in 3.98 s".into());
+        state
+    }
+
+    #[test]
+    fn under_python_the_rows_name_the_interpreter_and_its_gil_at_80_by_24_and_120_by_36() {
+        let state = python_fixture();
+        let small = render_with(80, 24, |frame| {
+            draw(frame, &state);
+        });
+        assert!(small.contains("runtime  3.11.7 · GIL on"), "{small}");
+        assert!(small.contains("lock     GIL on (3.11)"), "{small}");
+        assert!(small.contains("size     6M ints"), "the twin's own size: {small}");
+        assert!(small.contains("CPython 3.11 threads × 2: 0.98×; emulated lock: 0.95×"), "{small}");
+        assert!(!small.contains("no baseline yet"), "Python's own baseline serves: {small}");
+        insta::assert_snapshot!("python_80_by_24", small);
+        let large = render_with(120, 36, |frame| {
+            draw(frame, &state);
+        });
+        assert!(large.contains("CPython 3.11 · GIL on"), "{large}");
+        insta::assert_snapshot!("python_120_by_36", large);
+        let mut asking = state.clone();
+        asking.settings.runtime.step(2);
+        let row = panel_snapshot(28, 11, settings::render, &asking);
+        assert!(row.contains("runtime  python3.13 …"), "{row}");
+        asking.settings.runtime.step(-1);
+        let row = panel_snapshot(28, 11, settings::render, &asking);
+        assert!(row.contains("runtime  3.12 ✗ absent"), "{row}");
+        assert!(row.contains("lock     —"), "no GIL to name: {row}");
+    }
+
     #[test]
     fn a_small_terminal_gets_a_clear_message_not_a_broken_layout() {
         insta::assert_snapshot!(render_with(60, 15, |frame| {

@@ -59,7 +59,8 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
 }
 
 fn render_table(frame: &mut Frame, area: Rect, state: &State, is_focused: bool, theme: Theme) {
-    let extras = extra_columns(area.width);
+    let python = state.results.iter().any(|result| result.report.plan.runtime.interpreter().is_some());
+    let extras = extra_columns(area.width, python);
     let mut header: Vec<&str> = BASE.iter().map(|(name, _)| *name).collect();
     let mut widths: Vec<Constraint> = BASE.iter().map(|(_, width)| Constraint::Length(*width)).collect();
     for extra in Extra::ALL.into_iter().filter(|extra| extras.contains(extra)) {
@@ -91,7 +92,8 @@ const COLUMNS: &[(&str, &str)] = &[
     ("workload model", "what ran, and as what: sequential, threads, processes"),
     ("variant", "the options that tell rows apart: mutex, pipe, dynamic"),
     ("n runs", "workers; identical runs folded into the row"),
-    ("lock", "the emulated interpreter lock, on or off"),
+    ("lock", "emulated lock on/off; GIL: CPython's own; free: GIL off"),
+    ("runtime", "native code, or the Python interpreter that ran it"),
     ("wall ± σ", "elapsed time, mean over the runs; deviation, or what was wrong"),
     ("speedup", "sequential baseline's mean wall time over the row's; or wrong"),
     ("eff", "speedup per worker: 100% is perfect scaling"),
@@ -152,6 +154,7 @@ const BASE: [(&str, u16); 11] = [
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Extra {
     Efficiency,
+    Runtime,
     Affinity,
     Cpu,
     PeakMemory,
@@ -162,8 +165,9 @@ enum Extra {
 }
 
 impl Extra {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 9] = [
         Self::Efficiency,
+        Self::Runtime,
         Self::Affinity,
         Self::Cpu,
         Self::PeakMemory,
@@ -174,8 +178,9 @@ impl Extra {
     ];
     /// Which to keep first when not all fit: how a run ended and what the workload measured
     /// before the finer figures.
-    const PRIORITY: [Self; 8] = [
+    const PRIORITY: [Self; 9] = [
         Self::Efficiency,
+        Self::Runtime,
         Self::Outcome,
         Self::Figure,
         Self::PeakMemory,
@@ -188,6 +193,7 @@ impl Extra {
     fn name(self) -> &'static str {
         match self {
             Self::Efficiency => "eff",
+            Self::Runtime => "runtime",
             Self::Affinity => "affinity",
             Self::Cpu => "cpu",
             Self::PeakMemory => "peak mem",
@@ -202,6 +208,8 @@ impl Extra {
     fn width(self) -> u16 {
         match self {
             Self::Efficiency => 4,
+            // `CPython 3.13t`.
+            Self::Runtime => 13,
             Self::Check => 5,
             Self::Cpu | Self::Startup | Self::Affinity => 8,
             Self::Outcome => 9,
@@ -212,12 +220,13 @@ impl Extra {
     }
 }
 
-/// The extra columns that fit beside the base ones in `width`, by priority.
-fn extra_columns(width: u16) -> Vec<Extra> {
+/// The extra columns that fit beside the base ones in `width`, by priority; the runtime only
+/// when a row ran on Python (`python`), since every other row is native.
+fn extra_columns(width: u16, python: bool) -> Vec<Extra> {
     let base: u16 = BASE.iter().map(|(_, w)| w + 1).sum();
     let mut left = (width + 1).saturating_sub(base);
     let mut shown = Vec::new();
-    for extra in Extra::PRIORITY {
+    for extra in Extra::PRIORITY.into_iter().filter(|extra| python || *extra != Extra::Runtime) {
         if left > extra.width() {
             left -= extra.width() + 1;
             shown.push(extra);
@@ -251,7 +260,7 @@ fn table_row(index: usize, row: &Compared, results: &[ResultRow], extras: &[Extr
         Cell::from(row.variant.clone()),
         Cell::from(plan.model.name()),
         Cell::from(plan.workers.to_string()),
-        Cell::from(if plan.gil.is_some() { "on" } else { "off" }),
+        Cell::from(crate::report::lock_cell(plan)),
         Cell::from(row.runs.len().to_string()),
         Cell::from(format_seconds(row.wall_mean)),
         Cell::from(spread),
@@ -260,6 +269,9 @@ fn table_row(index: usize, row: &Compared, results: &[ResultRow], extras: &[Extr
     for extra in Extra::ALL.into_iter().filter(|extra| extras.contains(extra)) {
         cells.push(match extra {
             Extra::Efficiency => Cell::from(row.efficiency_text()),
+            Extra::Runtime => {
+                Cell::from(crate::report::interpreter_words(&plan.runtime).unwrap_or_else(|| "native".to_owned()))
+            }
             Extra::Affinity => Cell::from(plan.affinity.to_string()),
             Extra::Cpu => Cell::from(format_seconds(row.mean_of(results, |r| r.cpu_seconds))),
             Extra::PeakMemory => Cell::from(format_bytes(peak_of(row, results))),

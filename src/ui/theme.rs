@@ -326,6 +326,9 @@ impl Theme {
             BenchModel::Processes => |palette| palette.blocked,
             BenchModel::ProcessesGil => |palette| palette.others,
             BenchModel::Async => |palette| palette.good,
+            // CPython's threads beside the emulated lock's: a colour of their own.
+            BenchModel::PythonSequential | BenchModel::PythonThreads => |palette| palette.held,
+            BenchModel::PythonProcesses => |palette| palette.waiting,
         })
     }
 }

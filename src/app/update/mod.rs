@@ -11,9 +11,7 @@ use super::state::{
     GRACES_MS, LOCK_CHOICES_MS, TASK_COUNTS, TIMELINE_WINDOWS_MS,
 };
 use crate::board::MAX_WORKERS;
-use crate::engine::plan::runs_on_event_loop;
-use crate::engine::{DrainPolicy, Model, Phase, PlanError, PlanRequest, RunOutcome, RunReport, StopReason};
-use crate::workload::position;
+use crate::engine::{Model, Phase, PlanError, PlanRequest, RunOutcome, RunReport, StopReason};
 
 /// Folds one event into the state.
 pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
@@ -74,6 +72,10 @@ pub(crate) fn update(state: &mut State, event: Event) -> Vec<Command> {
         }
         Event::Responsiveness(figures) => {
             state.responsiveness = figures;
+            Vec::new()
+        }
+        Event::Interpreter { name, answer } => {
+            state.settings.runtime.answer(&name, answer);
             Vec::new()
         }
         Event::StartFailed(error) => {
@@ -179,9 +181,19 @@ fn run_with_baseline(state: &mut State) -> Vec<Command> {
 /// can. The check is the plan's own, against this machine's CPUs: the dashboard offers no CPU
 /// list, so which CPUs they are does not matter.
 fn refusal(state: &State, request: &PlanRequest) -> Option<String> {
+    if let Err(why) = state.settings.runtime.runtime() {
+        return Some(why);
+    }
     let cpus: Vec<usize> = (0..state.cores.len().max(1)).collect();
     let error = request.validate_with(&cpus).err()?;
     Some(match error {
+        PlanError::NoPythonTwin(workload, twins) => format!(
+            "{workload} has no Python twin yet; under Python only {twins} run. Pick one of them, or press ←/→ on \
+             the runtime row for native."
+        ),
+        PlanError::NotAsyncInPython(workload) => {
+            format!("{workload}'s Python twin has no asyncio version. Press m for threads or processes.")
+        }
         PlanError::GilWithAsync => "The interpreter lock does not apply to the async model: its one thread already \
                                     runs one task at a time. Press g to turn the lock off, or m for another model."
             .to_owned(),
@@ -267,28 +279,20 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
         Action::Run if state.running() => return skip_baseline(state),
         Action::Run if state.focus == Focus::Experiments => return experiment::start(state),
         Action::Run => return run_with_baseline(state),
-        Action::RunBaseline => {
-            let baseline = baseline_request(&state.settings.request(state.workload()));
-            if let Some(refused) = baseline.as_ref().and_then(|request| refusal(state, request)) {
-                state.refusal = Some(refused);
-                return Vec::new();
-            }
-            state.message = None;
-            return baseline.map(Command::Start).into_iter().collect();
-        }
+        Action::RunBaseline => return run_baseline(state),
         Action::CycleModel => change(state, Setting::Model, 1),
         Action::MoreWorkers => change(state, Setting::Workers, 1),
         Action::FewerWorkers => change(state, Setting::Workers, -1),
         Action::CycleAffinity => change(state, Setting::Affinity, 1),
         Action::ToggleLock => state.settings.lock = !state.settings.lock,
-        Action::ToggleDrain => change(state, Setting::Drain, 1),
+        Action::ToggleDrain => state.settings.toggle_drain(),
         Action::PauseResume => {
             let paused = state.run.as_ref().is_some_and(|run| run.phase == Phase::Paused);
             return vec![Command::SetPaused(!paused)];
         }
         Action::Cancel | Action::CloseOverlay if sweep::in_progress(state) => return sweep::cancel(state),
         Action::Cancel => return vec![Command::Stop(StopReason::User)],
-        Action::Sweep => return sweep::start(state),
+        Action::Sweep => return sweep_unless_refused(state),
         Action::InjectCrash => {
             let target = state.run.as_ref().and_then(|run| {
                 let selected = state.workers_table.selected_worker(&run.workers).filter(|w| is_live(w.state));
@@ -341,6 +345,26 @@ fn timeline_key(state: &mut State, action: Action) {
     }
 }
 
+/// `b`: the sequential baseline of the settings, refused at once as Enter's run is.
+fn run_baseline(state: &mut State) -> Vec<Command> {
+    let baseline = baseline_request(&state.settings.request(state.workload()));
+    if let Some(refused) = baseline.as_ref().and_then(|request| refusal(state, request)) {
+        state.refusal = Some(refused);
+        return Vec::new();
+    }
+    state.message = None;
+    baseline.map(Command::Start).into_iter().collect()
+}
+
+/// `p`: the sweep, unless the chosen interpreter cannot run it.
+fn sweep_unless_refused(state: &mut State) -> Vec<Command> {
+    if let Err(why) = state.settings.runtime.runtime() {
+        state.refusal = Some(why);
+        return Vec::new();
+    }
+    sweep::start(state)
+}
+
 fn is_live(state: crate::telemetry::WorkerState) -> bool {
     matches!(state, crate::telemetry::WorkerState::Running | crate::telemetry::WorkerState::Pending)
 }
@@ -370,10 +394,16 @@ fn move_selection(state: &mut State, step: isize) {
 fn select_workload(state: &mut State, step: isize) {
     let count = state.settings.catalog().count();
     state.selected = state.selected.saturating_add_signed(step).min(count.saturating_sub(1));
+    leave_async_if_refused(state);
+}
+
+/// Async for a workload that cannot run on the chosen runtime's event loop becomes threads,
+/// and a message says so.
+fn leave_async_if_refused(state: &mut State) {
     let workload = state.workload();
-    if state.settings.model == Model::Async && !runs_on_event_loop(workload) {
+    if state.settings.model == Model::Async && !state.settings.runs_on_loop(workload) {
         state.settings.model = Model::Threads;
-        state.message = Some(format!("{workload} does not run on an event loop: the model is now threads"));
+        state.message = Some(format!("{workload} does not run on an event loop here: the model is now threads"));
     }
 }
 
@@ -388,9 +418,11 @@ fn change(state: &mut State, setting: Setting, step: isize) {
     let settings = &mut state.settings;
     match setting {
         Setting::Model => {
-            // Only the models this workload can run: async for those that run on an event loop.
-            let models: Vec<Model> =
-                Model::ALL.into_iter().filter(|model| *model != Model::Async || runs_on_event_loop(workload)).collect();
+            // Only the models this workload can run: async where it runs on an event loop.
+            let models: Vec<Model> = Model::ALL
+                .into_iter()
+                .filter(|model| *model != Model::Async || settings.runs_on_loop(workload))
+                .collect();
             settings.model = cycle(&models, &settings.model, step);
         }
         Setting::Workers => {
@@ -401,13 +433,29 @@ fn change(state: &mut State, setting: Setting, step: isize) {
         }
         Setting::Tasks => settings.tasks = cycle(&TASK_COUNTS, &settings.tasks, step),
         Setting::Size => {
-            if let Some(size) = settings.sizes.get_mut(position(workload)) {
-                // Doubling stops at the workload's limit, which a run would refuse.
-                let limit = workload.size().max.unwrap_or(u64::MAX);
-                *size = if step > 0 { size.saturating_mul(2).min(limit) } else { (*size / 2).max(1) };
+            // Doubling stops at the workload's limit (its twin's under Python), which a run
+            // would refuse.
+            let Some(spec) = settings.size_spec(workload) else { return };
+            let limit = spec.max.unwrap_or(u64::MAX);
+            let now = settings.size_of(workload);
+            if let Some(size) = settings.size_slot(workload) {
+                *size = if step > 0 { now.saturating_mul(2).min(limit) } else { (now / 2).max(1) };
             }
         }
         Setting::Affinity => settings.affinity = cycle(&AFFINITIES, &settings.affinity, step),
+        Setting::Runtime => {
+            settings.runtime.step(step);
+            // An interpreter that cannot run says why as soon as it is chosen, not only on Enter.
+            if let Err(why) = settings.runtime.runtime() {
+                state.message = Some(why);
+            }
+            leave_async_if_refused(state);
+        }
+        Setting::Lock if settings.runtime.is_python() => {
+            state.message = Some(
+                "the GIL is the interpreter's own: pick native on the runtime row for the emulated lock".to_owned(),
+            );
+        }
         Setting::Lock => {
             let now = if settings.lock { settings.switch_interval.as_millis() as u64 } else { 0 };
             let ms = cycle(&LOCK_CHOICES_MS, &now, step);
@@ -417,13 +465,7 @@ fn change(state: &mut State, setting: Setting, step: isize) {
             }
         }
         Setting::Variant => settings.step_variant(workload, step),
-        Setting::Drain => {
-            settings.drain = match settings.drain {
-                DrainPolicy::Chunk => DrainPolicy::Task,
-                DrainPolicy::Task => DrainPolicy::Chunk,
-            }
-        }
-        Setting::Grace => {
+        Setting::Stop => {
             let ms = cycle(&GRACES_MS, &(settings.grace.as_millis() as u64), step);
             settings.grace = std::time::Duration::from_millis(ms);
         }

@@ -5,8 +5,10 @@
 
 use super::super::event::Command;
 use super::super::state::{Settings, State};
+use crate::app::runtimes::Probe;
 use crate::engine::{RunReport, StopReason};
-use crate::sweep::{BenchModel, Runs, Sweep, SweepSpec};
+use crate::sweep::{BenchModel, PythonSide, Runs, Sweep, SweepSpec};
+use crate::workload::position;
 use crate::workload::Kind;
 
 /// The sweep's task size is the dashboard's divided by this, so that its 3 runs of some 13
@@ -42,7 +44,21 @@ pub(crate) fn sweep_spec(settings: &Settings, workload: &'static dyn Kind, cpus:
         counts.dedup();
         counts
     };
-    let mut spec = SweepSpec { base, models, workers, runs: Runs::Fixed(SWEEP_RUNS), warmup: 0 };
+    // Under native code, CPython's threads join the emulated lock's on the chart, on the first
+    // interpreter the runtime row found usable, at the twin's size divided alike.
+    let python = settings.runtime.offered.iter().find_map(|offered| match &offered.probe {
+        Probe::Usable(interpreter) if !settings.runtime.is_python() => Some(PythonSide {
+            interpreter: interpreter.clone(),
+            size: Some(
+                (settings.python_sizes.get(position(workload)).copied().unwrap_or(0) / SWEEP_SIZE_DIVISOR).max(1),
+            ),
+        }),
+        _ => None,
+    });
+    if python.is_some() {
+        models.push(BenchModel::PythonThreads);
+    }
+    let mut spec = SweepSpec { base, models, workers, runs: Runs::Fixed(SWEEP_RUNS), warmup: 0, python };
     let allowed: Vec<usize> = (0..cpus.max(1)).collect();
     let runnable: Vec<BenchModel> = spec
         .models
@@ -121,7 +137,7 @@ mod tests {
     use super::*;
     use crate::app::{update, Event};
     use crate::engine::{Model, PlanRequest, RunOutcome};
-    use crate::workload::by_name;
+    use crate::workload::{by_name, CATALOG};
     use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     fn key(state: &mut State, code: KeyCode) -> Vec<Command> {
@@ -165,6 +181,34 @@ mod tests {
         processes_lock.lock = true;
         let spec = sweep_spec(&processes_lock, by_name("cpu").expect("cpu"), 2);
         assert_eq!(spec.models.last(), Some(&BenchModel::ProcessesGil), "the selected model joins the sweep");
+    }
+
+    /// With an interpreter the runtime row found usable, a native sweep draws CPython's threads
+    /// beside the emulated lock's, at the twin's watchable size divided alike; under Python the
+    /// sweep is Python's own, without the emulated lock.
+    #[test]
+    fn a_usable_interpreter_adds_cpythons_threads_to_a_native_sweep() {
+        let mut state = State::new(2, Duration::from_secs(3));
+        state.settings.runtime.offer([std::path::PathBuf::from("python3")]);
+        let interpreter = crate::engine::plan::runtime::Interpreter {
+            path: "/usr/bin/python3".into(),
+            implementation: "CPython".to_owned(),
+            version: (3, 11, 7),
+            free_threaded: false,
+            gil: true,
+        };
+        state.settings.runtime.answer(std::path::Path::new("python3"), Ok(interpreter));
+        let cpu = by_name("cpu").expect("cpu");
+        let spec = sweep_spec(&state.settings, cpu, 2);
+        assert_eq!(spec.models.last(), Some(&BenchModel::PythonThreads), "{:?}", spec.models);
+        let twin = cpu.python().expect("a twin");
+        assert_eq!(spec.python.as_ref().and_then(|side| side.size), Some(twin.size.watchable / SWEEP_SIZE_DIVISOR));
+        let no_twin = CATALOG.iter().copied().find(|kind| kind.python().is_none()).expect("one without");
+        assert!(!sweep_spec(&state.settings, no_twin, 2).models.contains(&BenchModel::PythonThreads));
+        state.settings.runtime.step(1);
+        let python = sweep_spec(&state.settings, cpu, 2);
+        assert_eq!(python.models, vec![BenchModel::Threads, BenchModel::Processes], "Python's own");
+        assert!(python.base.runtime.interpreter().is_some());
     }
 
     #[test]

@@ -62,23 +62,23 @@ fn enter_runs_the_selected_workload_with_the_settings() {
 #[test]
 fn the_variant_row_picks_ipc_transports_between_processes_and_data_transfers() {
     let mut state = new_state();
-    press(&mut state, "jjjm\tjjjjjj");
+    press(&mut state, "jjjm\tjjjjjjj");
     assert_eq!((state.workload().name(), state.settings.model), ("ipc", Model::Processes));
     let request = asked(&mut state, ">>\n");
     assert_eq!(request.options, vec![("transport".to_owned(), "shm".to_owned())]);
     // Threads have only the channel: the row does not move, and the run uses the channel.
     let mut state = new_state();
-    press(&mut state, "jjj\tjjjjjj>");
+    press(&mut state, "jjj\tjjjjjjj>");
     let request = asked(&mut state, "\n");
     assert_eq!(request.options, vec![("transport".to_owned(), "channel".to_owned())]);
     let mut state = new_state();
-    press(&mut state, "jjm\tjjjjjj>");
+    press(&mut state, "jjm\tjjjjjjj>");
     assert_eq!(state.workload().name(), "data");
     let request = asked(&mut state, "\n");
     assert!(request.options.contains(&("transfer".to_owned(), "pipe".to_owned())), "{:?}", request.options);
     // Imbalance's variant is the run's schedule.
     let mut state = new_state();
-    press(&mut state, "jjjjjj\tjjjjjj>");
+    press(&mut state, "jjjjjj\tjjjjjjj>");
     let request = asked(&mut state, "\n");
     assert_eq!((request.workload.name(), request.schedule), ("imbalance", crate::engine::Schedule::Dynamic));
 }
@@ -317,7 +317,7 @@ fn enter_during_the_baseline_skips_it_and_the_run_follows() {
 #[test]
 fn a_baseline_takes_only_the_options_a_sequential_run_can_take() {
     let mut state = new_state();
-    press(&mut state, "jjjm\tjjjjjj>>"); // ipc, processes over shm
+    press(&mut state, "jjjm\tjjjjjjj>>"); // ipc, processes over shm
     let commands = press(&mut state, "\n");
     let [Command::Start(baseline)] = commands.as_slice() else { panic!("{commands:?}") };
     assert_eq!(baseline.model, Model::Sequential);
@@ -613,6 +613,28 @@ fn on_experiment(name: &str) -> State {
     state
 }
 
+/// A state whose runtime row offers a CPython 3.11 (as `python3`) and a `python3.12` that is
+/// not installed, as pyenv's shims answer; nothing is run.
+fn with_pythons() -> State {
+    use crate::engine::plan::runtime::{Interpreter, PythonError};
+    let mut state = new_state();
+    state.settings.runtime.offer(["python3", "python3.12"].map(std::path::PathBuf::from));
+    let cpython = Interpreter {
+        path: "/usr/bin/python3".into(),
+        implementation: "CPython".to_owned(),
+        version: (3, 11, 7),
+        free_threaded: false,
+        gil: true,
+    };
+    update(&mut state, Event::Interpreter { name: "python3".into(), answer: Ok(cpython) });
+    let missing = PythonError::Unusable {
+        path: "python3.12".to_owned(),
+        reason: "it exited with exit status: 127: pyenv: python3.12: command not found".to_owned(),
+    };
+    update(&mut state, Event::Interpreter { name: "python3.12".into(), answer: Err(missing) });
+    state
+}
+
 #[test]
 fn experiments_enter_runs_each_run_in_order_then_states_the_verdict() {
     let mut state = on_experiment("lost-updates");
@@ -659,4 +681,46 @@ fn a_cancelled_experiment_run_stops_it_without_a_verdict() {
     assert!(state.message.as_deref().is_some_and(|m| m.contains("no verdict")), "{:?}", state.message);
     // And it can run again.
     assert!(matches!(press(&mut state, "\n").as_slice(), [Command::Start(_)]));
+}
+
+#[test]
+fn the_runtime_row_runs_the_python_twin_at_its_own_size_without_the_emulated_lock() {
+    let mut state = with_pythons();
+    press(&mut state, "g"); // the emulated lock on, natively
+    press(&mut state, "\tjjjjj>"); // the runtime row: native → python3
+    assert!(state.settings.runtime.is_python());
+    press(&mut state, "g"); // no lock to toggle under Python
+    assert!(state.settings.lock, "g changes nothing under Python");
+    let request = asked(&mut state, "\n");
+    let python = request.runtime.interpreter().expect("a Python run");
+    assert_eq!(python.version, (3, 11, 7));
+    assert_eq!(request.gil, None, "the interpreter's own GIL, not the emulated lock");
+    let twin = CATALOG[0].python().expect("cpu has a twin");
+    assert_eq!(request.size, Some(twin.size.watchable), "the twin's own watchable size");
+    // Its baseline is Python's own sequential run.
+    let baseline = state.baseline.waiting().map(|_| ());
+    assert!(baseline.is_some(), "the baseline runs first");
+}
+
+#[test]
+fn under_python_a_workload_without_a_twin_and_an_unusable_interpreter_are_refused_before_any_baseline() {
+    let mut state = with_pythons();
+    press(&mut state, "\tjjjjj>");
+    let no_twin = CATALOG.iter().position(|kind| kind.python().is_none()).expect("a workload without a twin");
+    state.selected = no_twin;
+    assert!(press(&mut state, "\n").is_empty(), "nothing starts, not even a baseline");
+    let refusal = state.refusal.clone().expect("refused");
+    assert!(refusal.contains("has no Python twin") && refusal.contains("cpu"), "{refusal}");
+    assert_eq!(refusal.lines().count(), 1, "{refusal}");
+    state.selected = 0;
+    press(&mut state, ">"); // python3.12, not installed
+    let said = state.message.clone().unwrap_or_default();
+    assert!(said.starts_with("python3.12 is not installed"), "said when chosen: {said}");
+    assert!(press(&mut state, "\n").is_empty());
+    let refusal = state.refusal.clone().expect("refused");
+    assert!(refusal.starts_with("python3.12 is not installed"), "{refusal}");
+    assert!(press(&mut state, "p").is_empty(), "nor is it swept");
+    press(&mut state, ">"); // back to native
+    assert!(!state.settings.runtime.is_python());
+    assert_eq!(asked(&mut state, "\n").runtime, crate::engine::plan::runtime::Runtime::Native);
 }

@@ -262,3 +262,59 @@ fn the_sentence_names_every_setting_that_differs_affinity_included() {
     let (a, b) = verdict::labels(&locked, "", &slower_switch, "");
     assert_eq!((a.as_str(), b.as_str()), ("threads × 2 with the lock (5 ms)", "threads × 2 with the lock (100 ms)"));
 }
+
+/// `plan` run by a CPython 3.11 (GIL on), or a free-threaded 3.13t with the GIL off.
+fn on_python(mut plan: Plan, free_threaded: bool) -> Plan {
+    plan.runtime = crate::engine::plan::runtime::Runtime::Python(crate::engine::plan::runtime::Interpreter {
+        path: "/usr/bin/python3".into(),
+        implementation: "CPython".to_owned(),
+        version: if free_threaded { (3, 13, 1) } else { (3, 11, 7) },
+        free_threaded,
+        gil: !free_threaded,
+    });
+    plan
+}
+
+#[test]
+fn python_runs_are_rows_of_their_own_measured_against_pythons_own_baseline() {
+    let native = plan("cpu", Model::Sequential, 1, false, &[]);
+    let python = on_python(plan("cpu", Model::Sequential, 1, false, &[]), false);
+    let threads = on_python(plan("cpu", Model::Threads, 2, false, &[]), false);
+    let reports = vec![run(&native, 1.0), run(&python, 4.0), run(&threads, 4.0)];
+    let comparison = compare(&reports);
+    assert_eq!(comparison.rows.len(), 3, "a Python run never folds into a native one");
+    let speedup = comparison.rows[2].speedup.expect("over Python's own baseline");
+    assert!((speedup - 1.0).abs() < 1e-12, "{speedup}");
+    let sentence = comparison.sentence.expect("two Python rows");
+    assert!(
+        sentence.contains("CPython 3.11 threads × 2") && sentence.contains("CPython 3.11 sequential × 1"),
+        "{sentence}"
+    );
+}
+
+#[test]
+fn the_real_gil_is_set_beside_the_emulated_lock_and_a_difference_is_named() {
+    let native = plan("cpu", Model::Sequential, 1, false, &[]);
+    let locked = plan("cpu", Model::Threads, 2, true, &[]);
+    let python = on_python(plan("cpu", Model::Sequential, 1, false, &[]), false);
+    let threads = on_python(plan("cpu", Model::Threads, 2, false, &[]), false);
+    // 1.0 / 1.05 = 0.95×; 4.0 / 4.08 = 0.98×.
+    let reports = vec![run(&native, 1.0), run(&locked, 1.05), run(&python, 4.0), run(&threads, 4.08)];
+    let sentence = compare(&reports).sentence.expect("a sentence");
+    assert!(
+        sentence.starts_with("CPython 3.11 threads × 2: 0.98×; emulated lock: 0.95×, within 10% of each other"),
+        "{sentence}"
+    );
+    // The same pair, the native run latest, on a free-threaded build: they differ, and it says so.
+    let free = on_python(plan("cpu", Model::Sequential, 1, false, &[]), true);
+    let free_threads = on_python(plan("cpu", Model::Threads, 2, false, &[]), true);
+    let reports = vec![run(&free, 4.0), run(&free_threads, 2.1), run(&native, 1.0), run(&locked, 1.05)];
+    let sentence = compare(&reports).sentence.expect("a sentence");
+    assert!(sentence.starts_with("CPython 3.13t threads × 2 (GIL off): 1.90×; emulated lock: 0.95×"), "{sentence}");
+    assert!(sentence.contains("they differ by more than 10%"), "{sentence}");
+    // Other worker counts are not a pair.
+    let four = plan("cpu", Model::Threads, 4, true, &[]);
+    let reports = vec![run(&native, 1.0), run(&python, 4.0), run(&threads, 4.08), run(&four, 1.05)];
+    assert!(!compare(&reports).sentence.unwrap_or_default().contains("emulated lock:"));
+    assert!(super::gil::agree(1.0, 0.91) && !super::gil::agree(1.0, 0.89));
+}

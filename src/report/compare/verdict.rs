@@ -196,9 +196,11 @@ pub(crate) fn labels(a: &Plan, a_variant: &str, b: &Plan, b_variant: &str) -> (S
     (label(a, a_variant, &extras), label(b, b_variant, &extras))
 }
 
-/// `processes × 2`, `threads × 2 with the lock`, `threads × 2 (mutex)`, with `extras` named.
+/// `processes × 2`, `threads × 2 with the lock`, `threads × 2 (mutex)`, `CPython 3.11 threads × 2`,
+/// with `extras` named.
 fn label(plan: &Plan, variant: &str, extras: &[Extra]) -> String {
-    let mut words = vec![format!("{} × {}", plan.model.name(), plan.workers)];
+    let runtime = crate::report::interpreter_words(&plan.runtime).map_or_else(String::new, |words| words + " ");
+    let mut words = vec![format!("{runtime}{} × {}", plan.model.name(), plan.workers)];
     if let Some(interval) = plan.gil {
         words.push(if extras.contains(&Extra::SwitchInterval) {
             format!("with the lock ({} ms)", interval.as_millis())

@@ -81,7 +81,7 @@ fn table_width(models: usize, compact: bool) -> u16 {
 
 /// The models drawn, in the sweep's order: every one but the sequential baseline.
 fn models(results: &Results) -> Vec<BenchModel> {
-    results.spec.models.iter().copied().filter(|model| *model != BenchModel::Sequential).collect()
+    results.spec.models.iter().copied().filter(|model| !model.is_baseline()).collect()
 }
 
 /// The table beside the chart: speedup ± u per worker count and model (the value alone when
@@ -133,11 +133,8 @@ fn summary_lines(results: &Results, width: usize, theme: Theme) -> Vec<Line<'sta
     let mut lines = Vec::new();
     if let Some(comparison) = results.comparison() {
         // The model that matters most to compare with: another parallel one, else sequential.
-        let against = comparison
-            .against
-            .iter()
-            .find(|(config, _)| config.model != BenchModel::Sequential)
-            .or(comparison.against.first());
+        let against =
+            comparison.against.iter().find(|(config, _)| !config.model.is_baseline()).or(comparison.against.first());
         if let Some((config, ratio)) = against {
             let text = format!(
                 "{} ran {:.2} ± {:.2} times faster than {config}",
@@ -189,6 +186,9 @@ fn short_name(model: BenchModel) -> &'static str {
         BenchModel::Processes => "processes",
         BenchModel::ProcessesGil => "proc+lock",
         BenchModel::Async => "async",
+        BenchModel::PythonSequential => "py seq",
+        BenchModel::PythonThreads => "py thr",
+        BenchModel::PythonProcesses => "py proc",
     }
 }
 
@@ -201,6 +201,9 @@ fn abbreviation(model: BenchModel) -> &'static str {
         BenchModel::Processes => "pro",
         BenchModel::ProcessesGil => "proL",
         BenchModel::Async => "asy",
+        BenchModel::PythonSequential => "pyS",
+        BenchModel::PythonThreads => "pyT",
+        BenchModel::PythonProcesses => "pyP",
     }
 }
 
@@ -230,6 +233,12 @@ mod tests {
     /// As [`swept`], of `models`, while other programs used `others` of a CPU; processes with
     /// the lock scale as processes do, one lock each.
     fn swept_models(models: Vec<BenchModel>, others: f64) -> State {
+        swept_with(models, others, None)
+    }
+
+    /// As [`swept_models`], with the Python models on `python`: CPython's threads take turns
+    /// under the GIL, and its work takes four times as long.
+    fn swept_with(models: Vec<BenchModel>, others: f64, python: Option<crate::sweep::PythonSide>) -> State {
         let mut state = State::new(2, Duration::from_secs(3));
         state.color = false;
         let spec = SweepSpec {
@@ -242,16 +251,18 @@ mod tests {
             workers: vec![1, 2, 3, 4],
             runs: Runs::Fixed(3),
             warmup: 0,
+            python,
         };
         let mut sweep = Sweep::new(spec);
         let mut jitter = 0.0;
         while let Some(request) = sweep.next() {
             let workers = request.workers.unwrap_or(1) as f64;
-            let parallel =
-                if request.gil.is_some() && request.model == Model::Threads { 1.0 } else { workers.min(2.0) };
+            let on_python = request.runtime.interpreter().is_some();
+            let one_lock = (request.gil.is_some() || on_python) && request.model == Model::Threads;
+            let parallel = if one_lock { 1.0 } else { workers.min(2.0) };
             let overhead = if request.model == Model::Processes { 0.02 } else { 0.01 };
             jitter = (jitter + 0.007) % 0.02;
-            let wall = 1.0 / parallel + overhead * workers + jitter;
+            let wall = (1.0 / parallel + overhead * workers + jitter) * if on_python { 4.0 } else { 1.0 };
             let plan = request.validate_with(&[0, 1]).expect("plan");
             let report = RunReport { wall_seconds: wall, tasks_done: plan.tasks, ..RunReport::empty(plan) };
             sweep.record(&report, Some(others * wall));
@@ -298,6 +309,31 @@ mod tests {
         let mut terminal = Terminal::new(TestBackend::new(120, 30)).expect("test backend");
         terminal.draw(|frame| render(frame, frame.area(), &state, Theme::PLAIN)).expect("draw");
         insta::assert_snapshot!(terminal.backend().to_string());
+    }
+
+    /// CPython's threads swept beside native threads with the emulated lock: two series, each
+    /// over its own runtime's baseline, and the table's column for each.
+    #[test]
+    fn the_real_gil_is_drawn_beside_the_emulated_lock() {
+        let interpreter = crate::engine::plan::runtime::Interpreter {
+            path: "/usr/bin/python3".into(),
+            implementation: "CPython".to_owned(),
+            version: (3, 11, 7),
+            free_threaded: false,
+            gil: true,
+        };
+        let python = crate::sweep::PythonSide { interpreter, size: Some(375_000) };
+        let state = swept_with(vec![BenchModel::ThreadsGil, BenchModel::PythonThreads], 0.0, Some(python));
+        let results = state.sweep.as_ref().expect("sweep").results();
+        assert_eq!(models(&results), vec![BenchModel::ThreadsGil, BenchModel::PythonThreads]);
+        let real = measured(&results, BenchModel::PythonThreads);
+        assert_eq!(real.len(), 4, "{real:?}");
+        assert!(real.iter().all(|(_, speedup)| (0.8..1.1).contains(speedup)), "over Python's own baseline: {real:?}");
+        let lines = crate::report::sweep_gil_lines(&results);
+        assert!(lines[1].starts_with("CPython 3.11 threads × 2: "), "{lines:?}");
+        let screen = whole_dashboard(&state, 80, 24);
+        assert!(screen.contains("py thr") || screen.contains("pyT"), "{screen}");
+        insta::assert_snapshot!(screen);
     }
 
     fn whole_dashboard(state: &State, width: u16, height: u16) -> String {

@@ -50,6 +50,8 @@ pub(super) fn mark(model: BenchModel) -> char {
         BenchModel::Processes => '▲',
         BenchModel::ProcessesGil => '◆',
         BenchModel::Async => '○',
+        BenchModel::PythonSequential | BenchModel::PythonThreads => '◇',
+        BenchModel::PythonProcesses => '△',
     }
 }
 

@@ -12,15 +12,15 @@ use crate::workload::{by_name, Measure, Metrics, MetricsOf, Wrong};
 fn the_base_columns_fit_an_80_column_terminal() {
     let base: u16 = BASE.iter().map(|(_, w)| w + 1).sum::<u16>() - 1;
     assert_eq!(base, 78);
-    assert_eq!(extra_columns(78), vec![]);
+    assert_eq!(extra_columns(78, false), vec![]);
 }
 
 #[test]
 fn extra_columns_join_by_priority_as_width_allows() {
-    assert_eq!(extra_columns(83), vec![Extra::Efficiency]);
-    assert_eq!(extra_columns(119), vec![Extra::Efficiency, Extra::Outcome, Extra::Figure, Extra::PeakMemory]);
-    assert_eq!(extra_columns(118), vec![Extra::Efficiency, Extra::Outcome, Extra::Figure, Extra::Cpu]);
-    assert_eq!(extra_columns(200).len(), Extra::ALL.len());
+    assert_eq!(extra_columns(83, false), vec![Extra::Efficiency]);
+    assert_eq!(extra_columns(119, false), vec![Extra::Efficiency, Extra::Outcome, Extra::Figure, Extra::PeakMemory]);
+    assert_eq!(extra_columns(118, false), vec![Extra::Efficiency, Extra::Outcome, Extra::Figure, Extra::Cpu]);
+    assert_eq!(extra_columns(200, true).len(), Extra::ALL.len());
 }
 
 /// A workload's own figure, as its metrics would headline it, with what makes the result
