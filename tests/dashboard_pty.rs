@@ -491,6 +491,9 @@ fn under_async_the_lock_reads_not_applicable_and_enter_runs_without_a_refusal() 
     dashboard.wait_for("100 ms");
     dashboard.send("\r");
     dashboard.wait_for("io · async × 2: finished");
+    // The results table is drawn after the border says so: wait for the run's row whole.
+    let row_drawn = |screen: &str| screen.lines().any(|line| line.contains(" 2   io ") && line.contains("finished"));
+    assert!(wait_until(Duration::from_secs(20), || row_drawn(&dashboard.contents())), "{}", dashboard.contents());
     let screen = dashboard.contents();
     assert!(!screen.contains("cannot run"), "{screen}");
     let row = screen.lines().find(|line| line.contains(" 2   io ")).unwrap_or_default();

@@ -75,6 +75,14 @@ pub(crate) struct RuntimeRow {
 }
 
 impl RuntimeRow {
+    /// The interpreters that answered and can run workers, in the order offered.
+    pub(crate) fn usable(&self) -> impl Iterator<Item = &Interpreter> {
+        self.offered.iter().filter_map(|offered| match &offered.probe {
+            Probe::Usable(interpreter) => Some(interpreter),
+            Probe::Asking | Probe::Unusable(_) => None,
+        })
+    }
+
     /// Offers `names` (from `interpreters_on_path`), not yet asked; a name already offered
     /// keeps what it said.
     pub(crate) fn offer(&mut self, names: impl IntoIterator<Item = PathBuf>) {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{judge, Experiment, Verdict};
+use super::{judge, Experiment, Pythons, Verdict};
 use crate::engine::timeline::Timeline;
 use crate::engine::{PlanRequest, RunOutcome, RunReport};
 
@@ -35,6 +35,8 @@ pub(crate) enum Stage {
 pub(crate) struct Course {
     pub experiment: &'static Experiment,
     grace: Duration,
+    /// The interpreters its runs may need.
+    pythons: Pythons,
     /// Runs reported so far, in order.
     pub finished: Vec<Finished>,
     stage: Stage,
@@ -42,8 +44,8 @@ pub(crate) struct Course {
 
 impl Course {
     #[must_use]
-    pub(crate) fn new(experiment: &'static Experiment, grace: Duration) -> Self {
-        Self { experiment, grace, finished: Vec::new(), stage: Stage::Running }
+    pub(crate) fn new(experiment: &'static Experiment, grace: Duration, pythons: Pythons) -> Self {
+        Self { experiment, grace, pythons, finished: Vec::new(), stage: Stage::Running }
     }
 
     /// The index of the configuration due next: runs in order, round after round.
@@ -55,7 +57,7 @@ impl Course {
     /// The request due next; None once done or stopped.
     #[must_use]
     pub(crate) fn next(&self) -> Option<PlanRequest> {
-        self.due().and_then(|run| self.experiment.request(run, self.grace))
+        self.due().and_then(|run| self.experiment.request(run, self.grace, &self.pythons))
     }
 
     /// The label of the run due next, for progress lines.
@@ -112,7 +114,7 @@ mod tests {
     #[test]
     fn runs_every_configuration_in_order_round_after_round_then_stops() {
         let experiment = by_experiment_name("convoy").expect("convoy");
-        let mut course = Course::new(experiment, Duration::from_secs(1));
+        let mut course = Course::new(experiment, Duration::from_secs(1), Pythons::default());
         let mut models = Vec::new();
         while let Some(request) = course.next() {
             models.push(request.gil.is_some());
@@ -128,7 +130,7 @@ mod tests {
     #[test]
     fn a_cancelled_run_stops_the_course_without_a_verdict() {
         let experiment = by_experiment_name("cpu-bound").expect("cpu-bound");
-        let mut course = Course::new(experiment, Duration::from_secs(1));
+        let mut course = Course::new(experiment, Duration::from_secs(1), Pythons::default());
         let plan = course.next().expect("a first run").validate_with(&[0, 1]).expect("plan");
         let mut report = RunReport::empty(plan);
         report.outcome = RunOutcome::Cancelled(None);

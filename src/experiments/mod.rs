@@ -16,6 +16,7 @@ pub(crate) mod verdict;
 use std::time::Duration;
 
 use crate::engine::affinity::Affinity;
+use crate::engine::plan::runtime::{interpreters_on_path, Interpreter, Runtime};
 use crate::engine::plan::DEFAULT_SWITCH_INTERVAL;
 use crate::engine::{Model, PlanRequest, Schedule};
 use crate::workload::by_name;
@@ -51,6 +52,62 @@ pub(crate) struct Experiment {
     pub because: &'static str,
     /// What it means when it does not hold here.
     pub otherwise: &'static str,
+    /// The interpreter its runs need, when they are CPython's: every run of it is then Python's,
+    /// at the twin's size.
+    pub python: Option<PythonNeed>,
+}
+
+/// Which CPython an experiment's runs need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PythonNeed {
+    /// The machine's `python3`, with its GIL.
+    WithGil,
+    /// A free-threaded build with its GIL off (`python3.13t`), found on PATH.
+    FreeThreaded,
+}
+
+/// The interpreters this machine offers the experiments: the one with a GIL (`python3`) and a
+/// free-threaded one, where found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Pythons {
+    pub with_gil: Option<Interpreter>,
+    pub free_threaded: Option<Interpreter>,
+}
+
+impl Pythons {
+    /// From interpreters already asked what they are (the dashboard's runtime row): `python3`'s
+    /// kind first.
+    #[must_use]
+    pub(crate) fn among<'a>(found: impl IntoIterator<Item = &'a Interpreter>) -> Self {
+        let mut pythons = Self::default();
+        for interpreter in found {
+            if interpreter.gil && pythons.with_gil.is_none() {
+                pythons.with_gil = Some(interpreter.clone());
+            }
+            if interpreter.free_threaded && !interpreter.gil && pythons.free_threaded.is_none() {
+                pythons.free_threaded = Some(interpreter.clone());
+            }
+        }
+        pythons
+    }
+
+    /// Asks the interpreters on PATH what they are: for `concur-tui experiments`, once.
+    #[must_use]
+    pub(crate) fn on_path() -> Self {
+        let found: Vec<Interpreter> =
+            interpreters_on_path().iter().filter_map(|path| Interpreter::probe(path).ok()).collect();
+        Self::among(&found)
+    }
+
+    /// The interpreter `need` asks for, or why there is none.
+    pub(crate) fn for_need(&self, need: PythonNeed) -> Result<&Interpreter, String> {
+        match need {
+            PythonNeed::WithGil => self.with_gil.as_ref().ok_or_else(|| "no python3 with a GIL on PATH".to_owned()),
+            PythonNeed::FreeThreaded => self.free_threaded.as_ref().ok_or_else(|| {
+                "no free-threaded interpreter (python3.13t, GIL off) on PATH: build or install one to run it".to_owned()
+            }),
+        }
+    }
 }
 
 /// One configuration of an experiment: the model, its workers and what else differs.
@@ -199,6 +256,7 @@ pub(crate) static EXPERIMENTS: &[Experiment] = &[
         because: "The lock lets one thread of a process compute at a time; each process has its own lock.",
         otherwise: "On this machine the lock did not keep the threads to one at a time, or the processes did \
                     not share the work.",
+        python: None,
     },
     Experiment {
         name: "io-bound",
@@ -219,6 +277,7 @@ pub(crate) static EXPERIMENTS: &[Experiment] = &[
         min_cpus: 1,
         because: "A thread that waits releases the lock, so eight waits take about as long as one.",
         otherwise: "On this machine the waits did not overlap as they should.",
+        python: None,
     },
     Experiment {
         name: "startup-memory",
@@ -241,6 +300,7 @@ pub(crate) static EXPERIMENTS: &[Experiment] = &[
         because: "A thread is a stack in the process that exists; a process is a new address space, and a \
                   page it writes that it inherited becomes its own copy.",
         otherwise: "On this machine processes did not cost more than threads in start-up or memory.",
+        python: None,
     },
     Experiment {
         name: "crash",
@@ -265,6 +325,7 @@ pub(crate) static EXPERIMENTS: &[Experiment] = &[
         min_cpus: 1,
         because: "A segfault kills a process, and every thread lives in one.",
         otherwise: "On this machine a crash did not stay in its process, or a thread's crash spared the others.",
+        python: None,
     },
     Experiment {
         name: "lost-updates",
@@ -289,6 +350,7 @@ pub(crate) static EXPERIMENTS: &[Experiment] = &[
         because: "Between one worker's load and its store, another's update is overwritten; the lock makes \
                   them take turns.",
         otherwise: "On this machine the racy workers did not overlap, or the lock did not protect the count.",
+        python: None,
     },
     Experiment {
         name: "convoy",
@@ -308,6 +370,7 @@ pub(crate) static EXPERIMENTS: &[Experiment] = &[
         because: "Under the lock the answering thread gets it back only when the computing thread hands it \
                   over, once a switch interval.",
         otherwise: "On this machine the lock did not starve the answering thread.",
+        python: None,
     },
     Experiment {
         name: "pinning",
@@ -330,6 +393,7 @@ pub(crate) static EXPERIMENTS: &[Experiment] = &[
         because: "One core runs one worker at a time, whatever the number of workers.",
         otherwise: "On this machine pinning did not make the workers take turns, or unpinned they did not \
                     share the work.",
+        python: None,
     },
     Experiment {
         name: "scheduling",
@@ -352,6 +416,7 @@ pub(crate) static EXPERIMENTS: &[Experiment] = &[
         because: "A static split fixes each worker's tasks before anyone knows their sizes; a shared counter \
                   gives the next task to whoever is free.",
         otherwise: "On this machine the dynamic schedule did not balance the load better than the static split.",
+        python: None,
     },
     Experiment {
         name: "talking",
@@ -375,6 +440,68 @@ pub(crate) static EXPERIMENTS: &[Experiment] = &[
         because: "A pipe's message is copied into the kernel and out again, and wakes the other side there.",
         otherwise: "A channel to a thread that sleeps also wakes it through the kernel (a futex), so it costs \
                     about what a pipe does; what makes talking cheap is shared memory (shm).",
+        python: None,
+    },
+    Experiment {
+        name: "python-cpu-bound",
+        title: "CPython: CPU-bound threads under the GIL against processes",
+        claim: "On CPython itself, two threads of CPU-bound Python take as long as one, since only the \
+                thread holding the GIL runs Python code; two processes, each with its own interpreter and \
+                GIL, share the work.",
+        watch: "On the timeline (t), the two CPython threads take turns every 5 ms: one lane in lock wait \
+                (the GIL, as the kernel saw the thread leave its CPU) while the other runs.",
+        workload: "cpu",
+        size: 3_000_000,
+        tasks: 8,
+        rounds: 2,
+        runs: &[BASELINE, RunSpec::new("threads", Threads, 2), RunSpec::new("processes", Processes, 2)],
+        expects: &[
+            Expect::AtMost { run: 1, figure: Speedup, holds: 1.25, fails: 1.5 },
+            Expect::AtLeast { run: 2, figure: Speedup, holds: 1.5, fails: 1.2 },
+        ],
+        shown: &[],
+        min_cpus: 2,
+        because: "CPython's GIL lets one thread of a process run Python code at a time; each process has its \
+                  own.",
+        otherwise: "On this interpreter the threads were not held to one at a time, or the processes did not \
+                    share the work.",
+        python: Some(PythonNeed::WithGil),
+    },
+    Experiment {
+        name: "python-io-bound",
+        title: "CPython: I/O-bound threads overlap their waits",
+        claim: "On CPython itself, threads are fine for I/O: `time.sleep` releases the GIL, so eight threads \
+                wait at once.",
+        watch: "On the timeline (t), every lane is blocked at once.",
+        workload: "io",
+        size: 200,
+        tasks: 8,
+        rounds: 2,
+        runs: &[BASELINE, RunSpec::new("threads", Threads, 8)],
+        expects: &[Expect::AtLeast { run: 1, figure: Speedup, holds: 4.0, fails: 2.0 }],
+        shown: &[],
+        min_cpus: 1,
+        because: "A Python thread releases the GIL while it waits, so eight waits take about as long as one.",
+        otherwise: "On this interpreter the waits did not overlap as they should.",
+        python: Some(PythonNeed::WithGil),
+    },
+    Experiment {
+        name: "free-threaded",
+        title: "A free-threaded CPython: CPU-bound threads share the work",
+        claim: "Without the GIL (a free-threaded build, python3.13t), two threads of CPU-bound Python share \
+                the work as processes do: the GIL, not threads, was the limit.",
+        watch: "On the timeline (t), both threads run side by side, with no lock wait between turns.",
+        workload: "cpu",
+        size: 3_000_000,
+        tasks: 8,
+        rounds: 2,
+        runs: &[BASELINE, RunSpec::new("threads", Threads, 2)],
+        expects: &[Expect::AtLeast { run: 1, figure: Speedup, holds: 1.5, fails: 1.2 }],
+        shown: &[],
+        min_cpus: 2,
+        because: "With the GIL off, each thread runs Python code on its own CPU.",
+        otherwise: "On this machine the free-threaded build's threads did not share the work.",
+        python: Some(PythonNeed::FreeThreaded),
     },
 ];
 
@@ -389,8 +516,12 @@ impl Experiment {
     /// workers, lock, pinning, schedule and options; None past the last run or for a workload
     /// the catalog does not have.
     #[must_use]
-    pub(crate) fn request(&self, index: usize, grace: Duration) -> Option<PlanRequest> {
+    pub(crate) fn request(&self, index: usize, grace: Duration, pythons: &Pythons) -> Option<PlanRequest> {
         let spec = self.runs.get(index)?;
+        let runtime = match self.python {
+            None => Runtime::Native,
+            Some(need) => Runtime::Python(pythons.for_need(need).ok()?.clone()),
+        };
         let mut request = PlanRequest {
             workers: Some(spec.workers),
             tasks: self.tasks,
@@ -399,12 +530,18 @@ impl Experiment {
             gil: spec.gil.then_some(DEFAULT_SWITCH_INTERVAL),
             schedule: spec.schedule,
             grace,
+            runtime,
             ..PlanRequest::new(by_name(self.workload)?, spec.model)
         };
         for (flag, value) in spec.options {
             request.set(flag, value);
         }
         Some(request)
+    }
+
+    /// Why it cannot run with `pythons`: the interpreter it needs is not there.
+    pub(crate) fn missing(&self, pythons: &Pythons) -> Option<String> {
+        self.python.and_then(|need| pythons.for_need(need).err())
     }
 
     /// How many runs it makes: every configuration, every round.
@@ -434,9 +571,34 @@ pub(crate) struct Judged {
     pub unrun: Option<String>,
 }
 
+/// A CPython with its GIL and a free-threaded one, as the runtime row would have found them.
+#[cfg(test)]
+pub(crate) fn python_pythons() -> Pythons {
+    let cpython = |free_threaded: bool| Interpreter {
+        path: "python3".into(),
+        implementation: "CPython".to_owned(),
+        version: (3, 13, 5),
+        free_threaded,
+        gil: !free_threaded,
+    };
+    Pythons::among(&[cpython(false), cpython(true)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_experiment_on_cpython_says_which_interpreter_it_lacks() {
+        let free = by_experiment_name("free-threaded").expect("listed");
+        let only_gil = Pythons::among(&python_pythons().with_gil.into_iter().collect::<Vec<_>>());
+        let missing = free.missing(&only_gil).expect("no free-threaded build");
+        assert!(missing.contains("free-threaded"), "{missing}");
+        assert!(free.request(1, Duration::from_secs(1), &only_gil).is_none());
+        let request = free.request(1, Duration::from_secs(1), &python_pythons()).expect("a request");
+        assert!(request.runtime.interpreter().is_some_and(|python| !python.gil));
+        assert_eq!(by_experiment_name("cpu-bound").and_then(|e| e.missing(&Pythons::default())), None);
+    }
 
     #[test]
     fn every_experiment_makes_requests_that_validate() {
@@ -444,7 +606,8 @@ mod tests {
             assert_eq!(by_experiment_name(experiment.name).map(|e| e.name), Some(experiment.name));
             assert!(experiment.rounds >= 1 && !experiment.runs.is_empty(), "{}", experiment.name);
             for index in 0..experiment.runs.len() {
-                let request = experiment.request(index, Duration::from_secs(1)).expect("a catalog workload");
+                let request =
+                    experiment.request(index, Duration::from_secs(1), &python_pythons()).expect("a catalog workload");
                 request
                     .validate_with(&[0, 1])
                     .unwrap_or_else(|error| panic!("{} run {index}: {error}", experiment.name));

@@ -17,7 +17,7 @@ use crate::cli::ExperimentsArgs;
 use crate::engine::affinity::allowed_cpus;
 use crate::engine::plan::Room;
 use crate::engine::{Engine, StopReason};
-use crate::experiments::{by_experiment_name, Course, Experiment, Judged, EXPERIMENTS};
+use crate::experiments::{by_experiment_name, Course, Experiment, Judged, Pythons, EXPERIMENTS};
 use crate::report::{experiments_json, experiments_markdown, experiments_text};
 use crate::signals::Latest;
 use crate::telemetry::machine::{MachineCpu, BUSY_OTHERS};
@@ -42,12 +42,21 @@ pub(crate) fn experiments(args: &ExperimentsArgs, grace: Duration) -> Result<i32
     let bar = progress_bar(chosen.iter().map(|experiment| experiment.total_runs()).sum());
     let mut interrupted: Option<Signal> = None;
     let mut judged: Vec<Judged> = Vec::new();
+    // Asked once, and only when an experiment runs CPython.
+    let pythons = if chosen.iter().any(|experiment| experiment.python.is_some()) {
+        Pythons::on_path()
+    } else {
+        Pythons::default()
+    };
     for experiment in chosen {
         if interrupted.is_some() {
             break;
         }
-        let mut course = Course::new(experiment, grace);
-        let mut unrun = None;
+        let mut course = Course::new(experiment, grace, pythons.clone());
+        let mut unrun = experiment.missing(&pythons);
+        if unrun.is_some() {
+            course.stop();
+        }
         while let Some(request) = course.next() {
             if let Some(signal) = signals.take() {
                 interrupted = Some(signal);
@@ -94,7 +103,13 @@ pub(crate) fn experiments(args: &ExperimentsArgs, grace: Duration) -> Result<i32
     printed.or_else(|error| super::unprinted(error, interrupted))?;
     Ok(match interrupted {
         Some(signal) => 128 + signal as i32,
-        None if judged.iter().any(|entry| entry.unrun.is_some()) => 1,
+        // An experiment whose interpreter this machine lacks is said so, not a failure.
+        None if judged
+            .iter()
+            .any(|entry| entry.unrun.is_some() && entry.course.experiment.missing(&pythons).is_none()) =>
+        {
+            1
+        }
         None => 0,
     })
 }

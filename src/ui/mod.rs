@@ -275,7 +275,8 @@ mod tests {
         state.verdicts[1] = said(Outcome::CantTell, "threads 7.62×, lock 3.10×");
         state.verdicts[4] = said(Outcome::DoesNotHold, "racy 0 lost, mutex 0 lost");
         state.experiment = 5;
-        state.course = Some(Course::new(&EXPERIMENTS[5], Duration::from_secs(3)));
+        state.course =
+            Some(Course::new(&EXPERIMENTS[5], Duration::from_secs(3), crate::experiments::Pythons::default()));
         let list = panel_snapshot(20, 7, experiments::render_list, &state);
         state.experiment = 0;
         state.course = None;

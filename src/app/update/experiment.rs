@@ -8,15 +8,21 @@ use crate::app::event::Command;
 use crate::app::state::State;
 use crate::engine::RunReport;
 use crate::experiments::course::Stage;
-use crate::experiments::{Course, Experiment};
+use crate::experiments::{Course, Experiment, Pythons};
 
 /// Enter on the experiments list: every run of the experiment is checked first, so that one
 /// this machine refuses is said at once, before any runs; then its first run starts.
 pub(super) fn start(state: &mut State) -> Vec<Command> {
     let experiment = state.selected_experiment();
-    let course = Course::new(experiment, state.settings.grace);
+    let pythons = Pythons::among(state.settings.runtime.usable());
+    if let Some(missing) = experiment.missing(&pythons) {
+        state.refusal = Some(format!("The experiment {} cannot run here: {missing}", experiment.name));
+        return Vec::new();
+    }
+    let course = Course::new(experiment, state.settings.grace, pythons.clone());
     for index in 0..experiment.runs.len() {
-        let refused = experiment.request(index, state.settings.grace).and_then(|request| refusal(state, &request));
+        let refused =
+            experiment.request(index, state.settings.grace, &pythons).and_then(|request| refusal(state, &request));
         if let Some(refused) = refused {
             state.refusal = Some(format!("The experiment {} cannot run here: {refused}", experiment.name));
             return Vec::new();

@@ -56,7 +56,7 @@ impl Fake {
 
     fn report(&self, experiment: &Experiment, run: usize) -> RunReport {
         let plan = experiment
-            .request(run, std::time::Duration::from_secs(1))
+            .request(run, std::time::Duration::from_secs(1), &crate::experiments::python_pythons())
             .and_then(|request| request.validate_with(&[0, 1]).ok())
             .expect("a plan");
         let workers = plan.workers;
@@ -100,7 +100,7 @@ fn runs_of(name: &str, holds: bool) -> Vec<Fake> {
     let pick = |yes: Fake, no: Fake| if holds { yes } else { no };
     let value = |yes: f64, no: f64| if holds { yes } else { no };
     match name {
-        "cpu-bound" => vec![fake(1.0), pick(fake(0.98), fake(0.52)), pick(fake(0.51), fake(0.95))],
+        "cpu-bound" | "python-cpu-bound" => vec![fake(1.0), pick(fake(0.98), fake(0.52)), pick(fake(0.51), fake(0.95))],
         "io-bound" => vec![fake(1.6), fake(0.21), pick(fake(0.22), fake(1.55))],
         "startup-memory" => vec![
             fake(0.5).startup(0.000_1).metric("pss_bytes", 2.0 * 36.0 * 1_048_576.0),
@@ -125,6 +125,8 @@ fn runs_of(name: &str, holds: bool) -> Vec<Fake> {
             fake(0.3).metric("p50_us", value(16.9, 8.2)),
             fake(0.2).metric("p50_us", 1.06),
         ],
+        "python-io-bound" => vec![fake(1.6), pick(fake(0.21), fake(1.55))],
+        "free-threaded" => vec![fake(1.0), pick(fake(0.52), fake(0.98))],
         other => panic!("no fixture for {other}"),
     }
 }
