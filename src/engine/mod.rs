@@ -73,10 +73,9 @@ impl Engine {
     /// Creates the board. Call before any other thread exists where possible.
     pub fn new() -> Result<Self, LaunchError> {
         let board = Arc::new(Board::create()?);
-        let preparer = run::preparer::Preparer::start().map_err(|error| LaunchError::Prepare(error.to_string()))?;
         Ok(Self {
             board,
-            preparer,
+            preparer: run::preparer::Preparer::default(),
             pen: None,
             perf_events: Arc::new(run::observer::KernelPerfEvents),
             observing: Observing::Kernel,

@@ -359,6 +359,10 @@ impl Workload for Histograms {
         Some(digest(&self.expected_histogram()))
     }
 
+    fn prepares(&self) -> bool {
+        true
+    }
+
     fn prepare(&self, preparing: &Preparing<'_>) -> Result<Flow, Unprepared> {
         if self.bytes.get().is_some() {
             return Ok(Flow::Continue);

@@ -404,6 +404,10 @@ impl Workload for Files {
 
     /// Makes the run's directory, in the program, before any worker exists; a directory that
     /// cannot be made refuses the run with the OS's reason.
+    fn prepares(&self) -> bool {
+        true
+    }
+
     fn prepare(&self, _preparing: &Preparing<'_>) -> Result<Flow, Unprepared> {
         match self.scratch.get_or_init(|| Scratch::create(SCRATCH_PURPOSE).map_err(|error| error.to_string())) {
             Ok(_) => Ok(Flow::Continue),

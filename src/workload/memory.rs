@@ -172,6 +172,10 @@ impl Workload for Touching {
         Some(tasks.wrapping_mul(tasks.wrapping_add(1)) / 2)
     }
 
+    fn prepares(&self) -> bool {
+        true
+    }
+
     fn prepare(&self, preparing: &Preparing<'_>) -> Result<Flow, Unprepared> {
         if !preparing.forked || self.inherited.get().is_some() {
             return Ok(Flow::Continue);

@@ -173,6 +173,12 @@ pub trait Workload: Send + Sync {
     fn prepare(&self, _preparing: &Preparing<'_>) -> Result<Flow, Unprepared> {
         Ok(Flow::Continue)
     }
+    /// True when [`Workload::prepare`] does something: only then does the engine start its
+    /// preparation thread, so that a run with nothing to prepare forks its workers from a
+    /// process of one thread (each other thread costs every fork).
+    fn prepares(&self) -> bool {
+        false
+    }
     /// The workload as workers that talk to the program over a line; None: they do not.
     fn as_talking(&self) -> Option<&dyn TalkingWorkload> {
         None
