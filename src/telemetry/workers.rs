@@ -361,12 +361,13 @@ impl WorkerState {
     }
 }
 
-/// The lock's figures of a thread run with the lock on: one lock for every worker, so the time
-/// they meant to compute in all is the time it was held. A holder keeps the lock while the
+/// The lock's figures of a thread run with the lock on, the emulated one or CPython's GIL: one
+/// lock for every worker, so the time they meant to compute in all is the time it was held. A holder keeps the lock while the
 /// kernel has it off its CPU (preempted, or in a wait of the kernel's), so that time counts too.
 #[must_use]
 pub(crate) fn lock_figures(plan: &Plan, timeline: &Timeline, elapsed: Duration) -> Option<LockFigures> {
-    if plan.gil.is_none() || plan.model == Model::Processes {
+    let emulated = plan.gil.is_some() && plan.model != Model::Processes;
+    if !emulated && !plan.python_gil_threads() {
         return None;
     }
     let elapsed = elapsed.as_secs_f64();

@@ -427,6 +427,17 @@ fn async_workloads() -> String {
 }
 
 impl Plan {
+    /// True when the workers are CPython threads of a twin under the GIL: they report every
+    /// wait they choose, so what the kernel sees them leave their CPU for while they compute is
+    /// the GIL. Not for a user's own function (it may wait without saying so), processes (one
+    /// thread each) or a free-threaded build.
+    #[must_use]
+    pub fn python_gil_threads(&self) -> bool {
+        self.runtime.interpreter().is_some_and(|python| python.gil)
+            && self.model == Model::Threads
+            && self.workload.kind.user_code_flag().is_none()
+    }
+
     /// The contiguous block of tasks worker `index` runs under the static schedule.
     #[must_use]
     pub fn static_tasks(&self, index: usize) -> std::ops::Range<u64> {

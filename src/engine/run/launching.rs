@@ -325,10 +325,7 @@ fn task_source(plan: &Plan, index: usize) -> TaskSource {
 /// they compute is the GIL's futex; a user's own function may wait without saying so, a
 /// process or a free-threaded build has no GIL to wait for: `off CPU`, not a guess.
 fn voluntary_switch_out(plan: &Plan) -> VoluntarySwitchOut {
-    let gil_threads = plan.runtime.interpreter().is_some_and(|python| python.gil)
-        && plan.model == Model::Threads
-        && plan.workload.kind.user_code_flag().is_none();
-    if gil_threads {
+    if plan.python_gil_threads() {
         VoluntarySwitchOut::LockWait
     } else {
         VoluntarySwitchOut::OffCpu
