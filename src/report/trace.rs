@@ -77,9 +77,11 @@ pub(crate) fn write_trace(report: &RunReport, out: &mut impl Write) -> std::io::
 }
 
 /// Whether the CPU tracks hold every worker's time on a CPU: `exact` when the kernel watched
-/// every life, `partial` when only some, `none` when none (the schedstat fallback).
+/// every life and none lost a switch to a full ring, `partial` when only some, `none` when none
+/// (the schedstat fallback).
 fn cpu_tracks_source(timeline: &Timeline) -> &'static str {
-    let watched = timeline.workers.iter().filter(|life| life.watched_from_ns.is_some()).count();
+    let watched =
+        timeline.workers.iter().filter(|life| life.watched_from_ns.is_some() && life.lost_switches == 0).count();
     match watched {
         0 => "none",
         _ if watched == timeline.workers.len() => "exact",

@@ -139,6 +139,7 @@ impl WorkerTimeline {
                 if before.on_cpu() {
                     // Its switch out was lost: where the open stretch ended is not known.
                     self.on_cpu.pop();
+                    self.lost_switches += 1;
                 }
                 self.watched_from_ns.get_or_insert(ns);
                 self.on_cpu.push(CpuSlice { start_ns: ns, end_ns: ns, cpu: switch.cpu });

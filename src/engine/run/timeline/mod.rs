@@ -81,6 +81,9 @@ pub struct WorkerTimeline {
     /// The thread's stretches on a CPU from `watched_from_ns` on, in time order, never
     /// overlapping; the last extends to the latest poll while the thread is on a CPU.
     pub on_cpu: Vec<CpuSlice>,
+    /// Switches out lost to a full ring (two switches in in a row): the stretch each ended is
+    /// dropped, so `on_cpu` misses that time and is no longer the whole of it.
+    pub lost_switches: u64,
 }
 
 impl WorkerTimeline {
@@ -152,6 +155,7 @@ impl WorkerTimeline {
             lock_waits: self.lock_waits,
             watched_from_ns: self.watched_from_ns,
             on_cpu: Vec::new(),
+            lost_switches: self.lost_switches,
         }
     }
 

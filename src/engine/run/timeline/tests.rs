@@ -241,6 +241,7 @@ fn a_lost_switch_out_leaves_no_stretch_it_cannot_bound() {
     drain(&mut reader, &board, switches, 160);
     let stretches: Vec<_> = reader.timeline().workers[0].on_cpu.iter().map(|s| (s.start_ns, s.end_ns, s.cpu)).collect();
     assert_eq!(stretches, vec![(150, 160, 1)]);
+    assert_eq!(reader.timeline().workers[0].lost_switches, 1, "and says so: the trace's CPU tracks are partial");
 }
 
 #[test]
