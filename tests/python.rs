@@ -173,3 +173,24 @@ fn what_python_cannot_run_is_refused_in_one_line() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+/// A free-threaded build (`python3.13t` on PATH) runs CPython threads with the GIL off: the
+/// report says so and no thread waits for a lock. Machines without one skip it, and say so:
+/// `cargo test --test python -- --ignored` runs it where one is installed.
+#[test]
+#[ignore = "needs a free-threaded python3.13t on PATH; run with -- --ignored where one is installed"]
+fn a_free_threaded_interpreter_runs_threads_without_the_gil() {
+    let (code, json) =
+        run_json(&["--python", "python3.13t", "-w", "cpu", "-s", "200000", "-m", "threads", "-n", "2", "-t", "4"]);
+    assert_eq!(code, 0, "is python3.13t on PATH? {json}");
+    assert_eq!(json["plan"]["runtime"]["free_threaded"], true, "{json}");
+    assert_eq!(json["plan"]["runtime"]["gil"], false, "{json}");
+    assert_every_task_once("free-threaded threads", &json, 4);
+    let waited: f64 = json["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .map(|w| w["lock_wait_seconds"].as_f64().unwrap_or(1.0))
+        .sum();
+    assert!(waited < 1e-9, "no GIL to wait for: {json}");
+}
