@@ -49,7 +49,9 @@ fn no_perf_descriptor_outlives_its_run_on_any_exit_path() {
     let engine = Engine::new().expect("board");
     assert_nothing_open("before any run");
     for model in [Model::Threads, Model::Processes, Model::Async] {
-        let mut run = engine.start(&plan(model, 3_000_000)).expect("start");
+        // Tens of milliseconds: long enough that a poll finds the workers running, however soon
+        // a run of cpu starts now that it needs no preparation.
+        let mut run = engine.start(&plan(model, 30_000_000)).expect("start");
         run.wait(Duration::from_millis(10), |_| {});
         let report = run.finish();
         assert!(report.observer != ObserverSource::None || report.workers.is_empty(), "{model}: nothing observed");
