@@ -122,7 +122,7 @@ mod tests {
     use ratatui::Terminal;
 
     use super::*;
-    use crate::app::state::Overlay;
+    use crate::app::state::{Overlay, Priority};
     use crate::engine::{CrashReason, Model, Phase, PlanRequest, WorkerOutcome};
     use crate::engine::{RunOutcome, RunReport, WorkerReport};
     use crate::telemetry::{CoreSample, LockFigures, RunView, TimeSplit, WorkerState, WorkerView};
@@ -296,6 +296,37 @@ mod tests {
         state.focus = Focus::Settings;
         state.setting = 3;
         insta::assert_snapshot!(panel_snapshot(28, 11, settings::render, &state));
+    }
+
+    /// The bottom edge says at which priority the next run's workers go and why, in as many
+    /// words as the panel has room for: at 80×24 (28 columns) and wider (44, 64).
+    #[test]
+    fn settings_panel_says_the_workers_priority_and_why() {
+        let mut state = fixture();
+        state.run = None;
+        let mut shown = Vec::new();
+        for priority in [Priority::Idle, Priority::Normal] {
+            state.settings.priority = priority;
+            for width in [28, 44, 64] {
+                shown.push(panel_snapshot(width, 11, settings::render, &state));
+            }
+        }
+        insta::assert_snapshot!(shown.join("\n"));
+    }
+
+    #[test]
+    fn the_help_names_the_next_runs_priority() {
+        let mut state = fixture();
+        state.overlay = Some(Overlay::Help);
+        state.settings.priority = Priority::Normal;
+        let screen = render_with(80, 24, |frame| {
+            draw(frame, &state);
+        });
+        assert!(screen.contains("workers: normal priority"), "{screen}");
+        assert!(
+            screen.contains("i       workers idle, so the screen keeps up at 1,000 / normal, as in run"),
+            "{screen}"
+        );
     }
 
     /// io under async with the lock on: the lock reads n/a; and a refusal of another

@@ -5,6 +5,7 @@ use std::time::Duration;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
+use crate::app::state::Priority;
 use crate::engine::{RunOutcome, RunReport};
 use crate::workload::CATALOG;
 
@@ -352,9 +353,11 @@ fn tab_in_the_help_turns_to_the_columns_page_and_back() {
     assert_eq!(state.overlay, None);
 }
 
-#[test]
-fn the_sentence_warns_when_other_programs_were_busy_during_a_run_it_compares() {
+/// The sentence after a baseline on a quiet machine and a run beside busy programs, both at
+/// the priority `keys` leaves the settings at.
+fn sentence_after_a_busy_run(keys: &str) -> String {
     let mut state = new_state();
+    press(&mut state, keys);
     let commands = press(&mut state, "\n");
     let [Command::Start(baseline)] = commands.as_slice() else { panic!("{commands:?}") };
     let wanted = state.baseline.waiting().cloned().expect("waiting");
@@ -367,9 +370,42 @@ fn the_sentence_warns_when_other_programs_were_busy_during_a_run_it_compares() {
     }
     update(&mut state, Event::Finished(ended(&wanted, RunOutcome::Finished)));
     assert!(state.results[1].busy);
+    assert_eq!(state.results[1].priority, state.settings.priority, "the row keeps the priority it ran at");
     let sentence = state.results_sentence().expect("a sentence");
     assert!(sentence.starts_with("threads × 2 ran 2.00× faster than sequential × 1"), "{sentence}");
+    sentence
+}
+
+#[test]
+fn the_sentence_warns_when_other_programs_were_busy_during_a_run_it_compares() {
+    let sentence = sentence_after_a_busy_run("i");
     assert!(sentence.ends_with("Other programs were busy during these runs: the figures may be off."), "{sentence}");
+}
+
+#[test]
+fn at_idle_priority_on_a_busy_machine_the_sentence_says_the_figures_are_off_and_how_to_avoid_it() {
+    let sentence = sentence_after_a_busy_run("");
+    assert!(
+        sentence.ends_with(
+            "Other programs were busy, and workers at idle priority give way to them: the figures are off \
+             (i: normal priority, as in run)."
+        ),
+        "{sentence}"
+    );
+}
+
+#[test]
+fn i_toggles_the_workers_priority_except_while_a_run_lasts() {
+    let mut state = new_state();
+    assert_eq!(state.settings.priority, Priority::Idle, "the dashboard's own, for a responsive screen");
+    press(&mut state, "i");
+    assert_eq!(state.settings.priority, Priority::Normal, "run's");
+    fake_run(&mut state);
+    assert!(press(&mut state, "i").is_empty());
+    assert_eq!(state.settings.priority, Priority::Normal, "frozen while the run lasts");
+    state.run = None;
+    press(&mut state, "i");
+    assert_eq!(state.settings.priority, Priority::Idle);
 }
 
 fn key(state: &mut State, code: KeyCode) -> Vec<Command> {
