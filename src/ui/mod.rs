@@ -448,6 +448,30 @@ mod tests {
         insta::assert_snapshot!(panel_snapshot(100, 9, workers_panel, &state));
     }
 
+    /// The live lines of throttle and latency, and the lock's line, whole in the workers panel
+    /// of a 120×36 terminal (86 columns); in that of an 80×24 one (52), cut after a whole word
+    /// and marked `…`.
+    #[test]
+    fn workers_panel_live_lines_whole_at_120_by_36_and_marked_where_cut_at_80_by_24() {
+        let mut state = fixture();
+        let lines = [
+            "123.4 tasks/s of 1000 (burst 16) · in flight ≤ 16 of 16 · token wait 12.3 s/worker",
+            "worker 0 answers 17510 requests/s · p50 612.0 µs · p99 35.0 ms",
+        ];
+        let mut shown = Vec::new();
+        for live in lines {
+            if let Some(run) = state.run.as_mut() {
+                run.live = Some(live.to_owned());
+            }
+            for width in [86, 52] {
+                shown.push(panel_snapshot(width, 7, workers_panel, &state));
+            }
+        }
+        let wide = format!("{}{}", shown[0], shown[2]);
+        assert!(lines.iter().all(|live| wide.contains(live)), "{wide}");
+        insta::assert_snapshot!(shown.join("\n"));
+    }
+
     #[test]
     fn workers_panel_narrow_after_a_run() {
         let mut state = fixture();

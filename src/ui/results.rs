@@ -5,16 +5,17 @@
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
+use super::chart::wrap_words_within;
 use super::theme::Theme;
 use super::{focused, panel};
 use crate::app::state::{Focus, ResultRow, State};
 use crate::engine::RunOutcome;
 use crate::report::compare::Row as Compared;
 use crate::report::results::{check_text, peak_of};
-use crate::units::{format_bytes, format_seconds, truncate};
+use crate::units::{format_bytes, format_seconds};
 
 /// What marks the winner, in the first column.
 pub(crate) const WINNER: &str = "★";
@@ -42,20 +43,18 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         );
         return;
     }
-    let sentence = state.results_sentence();
-    // As many lines as the sentence needs, up to three (an experiment's verdict may take
-    // them), while a header and a row keep theirs.
-    let sentence_lines = sentence.as_ref().map_or(0, |sentence| {
-        let needed = sentence.chars().count().div_ceil(usize::from(inner.width).max(1)).clamp(1, 3) as u16;
-        needed.min(inner.height.saturating_sub(2))
-    });
+    // The sentence broken between words, in as many lines as it needs, up to three (an
+    // experiment's verdict may take them), while a header and a row keep theirs; what does not
+    // fit ends in `…` after a whole word.
+    let room = usize::from(inner.height.saturating_sub(2)).min(3);
+    let sentence = state
+        .results_sentence()
+        .map(|sentence| wrap_words_within(&sentence, usize::from(inner.width), room))
+        .unwrap_or_default();
     let [table_area, sentence_area] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(sentence_lines)]).areas(inner);
+        Layout::vertical([Constraint::Min(1), Constraint::Length(sentence.len() as u16)]).areas(inner);
     render_table(frame, table_area, state, is_focused, theme);
-    if let Some(sentence) = sentence.filter(|_| sentence_lines > 0) {
-        let text = truncate(&sentence, usize::from(inner.width) * usize::from(sentence_lines));
-        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), sentence_area);
-    }
+    frame.render_widget(Paragraph::new(sentence.into_iter().map(Line::raw).collect::<Vec<_>>()), sentence_area);
 }
 
 fn render_table(frame: &mut Frame, area: Rect, state: &State, is_focused: bool, theme: Theme) {

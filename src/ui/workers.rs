@@ -87,10 +87,43 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
     if let Some(spread) = spread {
         counts.push(spread_line(spread, theme));
     }
-    frame.render_widget(Paragraph::new(counts), counts_area);
+    let width = usize::from(inner.width);
+    frame.render_widget(
+        Paragraph::new(counts.into_iter().map(|line| fitted(line, width)).collect::<Vec<_>>()),
+        counts_area,
+    );
     let columns = columns::fit(inner.width, workers.len(), lock);
     frame.render_widget(table(&workers, &columns, state.workers_table.sort, window, theme), table_area);
     visible
+}
+
+/// `line` as it fits `width` cells: whole when it fits, else cut after the last whole
+/// ` · `-separated part (or, in a line of one part, the last whole word) that leaves room for
+/// ` …`, which marks what is left out. Each kept character keeps its span's style.
+fn fitted(line: Line<'static>, width: usize) -> Line<'static> {
+    let chars: Vec<(char, ratatui::style::Style)> =
+        line.spans.iter().flat_map(|span| span.content.chars().map(move |c| (c, span.style))).collect();
+    if chars.len() <= width {
+        return line;
+    }
+    let limit = width.saturating_sub(2).min(chars.len());
+    // The cut falls before the first ` · ` part left out, so that a figure keeps its unit;
+    // else on the space before the first word left out.
+    let separator = |at: &usize| chars[*at].0 == ' ' && chars.get(at + 1).is_some_and(|next| next.0 == '·');
+    let mut cut =
+        (1..=limit).rev().find(separator).or_else(|| (1..=limit).rev().find(|at| chars[*at].0 == ' ')).unwrap_or(0);
+    while cut > 0 && matches!(chars[cut - 1].0, ' ' | '·') {
+        cut -= 1;
+    }
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    for (c, style) in &chars[..cut] {
+        match spans.last_mut() {
+            Some(last) if last.style == *style => last.content.to_mut().push(*c),
+            _ => spans.push(Span::styled(c.to_string(), *style)),
+        }
+    }
+    spans.push(Span::raw(if cut == 0 { "…" } else { " …" }));
+    Line::from(spans).style(line.style)
 }
 
 /// The rows the panel lists and the title that says whose they are.
