@@ -448,7 +448,7 @@ mod tests {
         insta::assert_snapshot!(panel_snapshot(100, 9, workers_panel, &state));
     }
 
-    /// The live lines of throttle and latency, and the lock's line, whole in the workers panel
+    /// The live lines of throttle, latency, net and disk, and the lock's line, whole in the workers panel
     /// of a 120×36 terminal (86 columns); in that of an 80×24 one (52), cut after a whole word
     /// and marked `…`.
     #[test]
@@ -457,6 +457,8 @@ mod tests {
         let lines = [
             "123.4 tasks/s of 1000 (burst 16) · in flight ≤ 16 of 16 · token wait 12.3 s/worker",
             "worker 0 answers 17510 requests/s · p50 612.0 µs · p99 35.0 ms",
+            "123.4 MB/s · 4096 requests · 5120 ms a request",
+            "write 1234 MB/s, read 12345 MB/s · 4096 files of 1024 MiB",
         ];
         let mut shown = Vec::new();
         for live in lines {
@@ -467,7 +469,7 @@ mod tests {
                 shown.push(panel_snapshot(width, 7, workers_panel, &state));
             }
         }
-        let wide = format!("{}{}", shown[0], shown[2]);
+        let wide: String = shown.iter().step_by(2).map(String::as_str).collect();
         assert!(lines.iter().all(|live| wide.contains(live)), "{wide}");
         insta::assert_snapshot!(shown.join("\n"));
     }
