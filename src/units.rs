@@ -150,6 +150,28 @@ pub(crate) fn truncate(text: &str, width: usize) -> String {
     }
 }
 
+/// `text` in at most `width` characters, cut after a whole word and marked ` …` when it
+/// does not fit (a separator left at the cut goes with it); a first word too long for
+/// `width` is cut as [`truncate`] cuts it.
+#[must_use]
+pub(crate) fn truncate_words(text: &str, width: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= width {
+        return text.to_owned();
+    }
+    let limit = width.saturating_sub(2).min(chars.len());
+    let Some(mut cut) = (1..=limit).rev().find(|at| chars[*at] == ' ') else {
+        return truncate(text, width);
+    };
+    while cut > 0 && matches!(chars[cut - 1], ' ' | '·' | '×' | ':' | ',' | ';') {
+        cut -= 1;
+    }
+    if cut == 0 {
+        return truncate(text, width);
+    }
+    format!("{} …", chars[..cut].iter().collect::<String>())
+}
+
 /// `142M`, `512`, `12k`: a count in at most 4 characters (rounded down), for a table cell.
 #[must_use]
 pub(crate) fn brief_count(count: u64) -> String {
@@ -270,5 +292,8 @@ mod tests {
         assert_eq!(truncate("abcd", 4), "abcd");
         assert_eq!(truncate("crashed (signal 11)", 0), "");
         assert_eq!(truncate("µs→ns", 3), "µs…");
+        assert_eq!(truncate_words("cpu · processes × 2: failed in 420.0 ms", 24), "cpu · processes × 2 …");
+        assert_eq!(truncate_words("finished in 3.98 s", 18), "finished in 3.98 s");
+        assert_eq!(truncate_words("abcdefgh ij", 5), "abcd…");
     }
 }

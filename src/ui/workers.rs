@@ -19,7 +19,7 @@ use crate::board::Activity;
 use crate::engine::Phase;
 use crate::telemetry::{LockFigures, TimeSplit, WorkerState, WorkerView};
 use crate::units::format_seconds;
-use crate::units::truncate;
+use crate::units::{truncate, truncate_words};
 
 mod columns;
 
@@ -194,8 +194,8 @@ fn with_bottom_titles<'a>(
     let marker_width = marker.as_ref().map_or(0, |marker| marker.chars().count());
     if let Some(message) = message {
         let room = usize::from(width.saturating_sub(4)).saturating_sub(marker_width + 1);
-        block =
-            block.title_bottom(Line::styled(format!(" {} ", truncate(message, room.saturating_sub(2))), theme.dim()));
+        block = block
+            .title_bottom(Line::styled(format!(" {} ", truncate_words(message, room.saturating_sub(2))), theme.dim()));
     }
     if let Some(marker) = marker {
         block = block.title_bottom(Line::styled(marker, theme.value()).right_aligned());
