@@ -308,7 +308,14 @@ impl State {
         if let Some((experiment, Some(verdict))) =
             self.verdict_shown.and_then(|at| Some((EXPERIMENTS.get(at)?, self.verdicts.get(at)?.as_ref())))
         {
-            return Some(format!("{}: {}", experiment.name, verdict.sentence));
+            // An experiment's runs all ran at one priority, the last result row's.
+            let idle = self.results.last().is_some_and(|row| row.priority == Priority::Idle);
+            let note = if verdict.busy && idle {
+                " Its workers ran at idle priority and yielded to them (i: normal priority)."
+            } else {
+                ""
+            };
+            return Some(format!("{}: {}{note}", experiment.name, verdict.sentence));
         }
         let sentence = self.comparison.sentence.clone()?;
         let (fast, slow) = self.comparison.compared?;
@@ -350,8 +357,8 @@ impl State {
 fn busy_warning(busy: &[&ResultRow]) -> Option<&'static str> {
     if busy.iter().any(|result| result.priority == Priority::Idle) {
         Some(
-            "Other programs were busy, and workers at idle priority give way to them: the figures are \
-             off (i: normal priority, as in run).",
+            "Other programs were busy, and workers at idle priority yield to them: the figures are off \
+             (i: normal priority).",
         )
     } else if busy.is_empty() {
         None

@@ -269,7 +269,7 @@ mod tests {
         use crate::experiments::{Course, Outcome, Verdict, EXPERIMENTS};
         let mut state = fixture();
         let said = |outcome: Outcome, figure: &str| {
-            Some(Verdict { outcome, figure: figure.to_owned(), sentence: String::new() })
+            Some(Verdict { outcome, figure: figure.to_owned(), sentence: String::new(), busy: false })
         };
         state.verdicts[0] = said(Outcome::Holds, "lock 1.02×, processes 1.96×");
         state.verdicts[1] = said(Outcome::CantTell, "threads 7.62×, lock 3.10×");

@@ -387,8 +387,8 @@ fn at_idle_priority_on_a_busy_machine_the_sentence_says_the_figures_are_off_and_
     let sentence = sentence_after_a_busy_run("");
     assert!(
         sentence.ends_with(
-            "Other programs were busy, and workers at idle priority give way to them: the figures are off \
-             (i: normal priority, as in run)."
+            "Other programs were busy, and workers at idle priority yield to them: the figures are off (i: \
+             normal priority)."
         ),
         "{sentence}"
     );
@@ -759,4 +759,27 @@ fn under_python_a_workload_without_a_twin_and_an_unusable_interpreter_are_refuse
     press(&mut state, ">"); // back to native
     assert!(!state.settings.runtime.is_python());
     assert_eq!(asked(&mut state, "\n").runtime, crate::engine::plan::runtime::Runtime::Native);
+}
+
+#[test]
+fn a_verdict_on_a_busy_machine_says_its_workers_ran_at_idle_priority() {
+    let mut state = new_state();
+    let request = state.settings.request(state.workload());
+    state.add_result(ended(&request, RunOutcome::Finished));
+    let verdict = |busy| crate::experiments::Verdict {
+        outcome: crate::experiments::Outcome::CantTell,
+        figure: String::new(),
+        sentence: "Can't tell.".to_owned(),
+        busy,
+    };
+    state.verdict_shown = Some(0);
+    state.verdicts[0] = Some(verdict(false));
+    let quiet = state.results_sentence().expect("a sentence");
+    assert!(!quiet.contains("idle priority"), "{quiet}");
+    state.verdicts[0] = Some(verdict(true));
+    let busy = state.results_sentence().expect("a sentence");
+    assert!(busy.ends_with("Its workers ran at idle priority and yielded to them (i: normal priority)."), "{busy}");
+    state.results[0].priority = Priority::Normal;
+    let normal = state.results_sentence().expect("a sentence");
+    assert!(!normal.contains("idle priority"), "{normal}");
 }
