@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use self::columns::{ShownColumn, WorkerColumn};
@@ -50,9 +50,12 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
     };
     let block = with_bottom_titles(block, area.width, state.message.as_deref(), window, workers.len(), theme);
     frame.render_widget(block, area);
-    // Why Enter started nothing, whole and wrapped: a border line would cut it.
+    // Why Enter started nothing, wrapped between words: a border line would cut it, and what
+    // a short panel has no room for ends in `…`.
     if let Some(refusal) = state.refusal.as_deref().filter(|_| state.run.is_none()) {
-        frame.render_widget(Paragraph::new(Line::styled(refusal, theme.warning())).wrap(Wrap { trim: true }), inner);
+        let lines = super::chart::wrap_words_within(refusal, usize::from(inner.width), inner.height.into());
+        let lines: Vec<Line> = lines.into_iter().map(|line| Line::styled(line, theme.warning())).collect();
+        frame.render_widget(Paragraph::new(lines), inner);
         return visible;
     }
     if workers.is_empty() {
