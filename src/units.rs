@@ -97,6 +97,8 @@ pub(crate) fn format_duration(duration: Duration) -> String {
     format_seconds(duration.as_secs_f64())
 }
 
+/// `212 µs`, `12.5 ms`, `3.21 s`, `123.5 s`, `2049 s`: at most 8 characters below 100,000 s,
+/// so a figure fits its table column whole.
 #[must_use]
 pub(crate) fn format_seconds(seconds: f64) -> String {
     if seconds > 0.0 && seconds < 1e-6 {
@@ -105,8 +107,13 @@ pub(crate) fn format_seconds(seconds: f64) -> String {
         format!("{:.0} µs", seconds * 1e6)
     } else if seconds < 1.0 {
         format!("{:.1} ms", seconds * 1e3)
-    } else {
+    } else if seconds < 100.0 {
         format!("{seconds:.2} s")
+    } else if seconds < 1000.0 {
+        format!("{seconds:.1} s")
+    } else {
+        // A thousand workers' CPU time: whole seconds keep it within a table's 8 columns.
+        format!("{seconds:.0} s")
     }
 }
 
@@ -280,6 +287,9 @@ mod tests {
         assert_eq!(format_seconds(0.0), "0 µs");
         assert_eq!(format_seconds(0.0125), "12.5 ms");
         assert_eq!(format_seconds(3.214), "3.21 s");
+        assert_eq!(format_seconds(123.456), "123.5 s");
+        assert_eq!(format_seconds(2048.7), "2049 s");
+        assert!(format_seconds(99_999.0).chars().count() <= 8, "a results cell");
         assert_eq!(format_bytes(512), "512 B");
         assert_eq!(format_bytes(5 * 1024 * 1024 + 100 * 1024), "5.1 MiB");
         assert_eq!(format_bytes(8 << 40), "8.00 TiB");
