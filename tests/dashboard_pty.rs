@@ -328,7 +328,7 @@ fn workers_run_at_idle_priority_in_a_cgroup_of_their_own_that_goes_with_the_dash
 #[test]
 fn i_runs_the_workers_at_normal_priority_as_run_does() {
     let mut dashboard = Dashboard::start(&[], 120, 36);
-    dashboard.wait_for("i idle");
+    dashboard.wait_for("keys stay quick");
     dashboard.send("i");
     dashboard.wait_for("i: normal");
     long_processes_run(&mut dashboard);

@@ -56,7 +56,7 @@ fn priority_forms(priority: Priority) -> [String; 4] {
         Priority::Idle => [
             "i: workers at idle priority, so the screen keeps up at 1,000".to_owned(),
             "i: idle priority, so keys answer at 1,000 workers".to_owned(),
-            "i: idle, so the screen keeps up".to_owned(),
+            "i: idle, so keys stay quick".to_owned(),
             "i idle: keys stay quick".to_owned(),
         ],
         Priority::Normal => [
