@@ -15,6 +15,7 @@ pub(crate) mod terminal;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam::channel::{select, unbounded, Receiver};
@@ -22,9 +23,9 @@ use nix::sys::signal::Signal;
 use ratatui::crossterm::event::{self as term_event, Event as TermEvent};
 
 use crate::app::event::StartError;
-use crate::app::state::Shutdown;
+use crate::app::state::{Priority, Shutdown};
 use crate::app::{update, Command, Event, State};
-use crate::engine::{Engine, LaunchError, Phase, Run, RunOutcome};
+use crate::engine::{Engine, LaunchError, Pen, Phase, Run, RunOutcome};
 use crate::signals::Listener;
 use crate::telemetry::machine::MachineCpu;
 use crate::telemetry::responsiveness::{Meter, Responsiveness, RING};
@@ -73,11 +74,11 @@ pub(crate) struct Opening {
 /// Runs the dashboard until the user quits or a signal ends it.
 pub(crate) fn run(grace: Duration, theme: crate::cli::ThemeChoice, opening: Opening) -> Result<Ending, DashboardError> {
     // The board first, before any other thread exists.
-    let mut engine = Engine::new()?;
+    let engine = Engine::new()?;
     // Before any worker: each admits itself to it at its start.
     let (pen, placed) = WorkersPen::new();
     let in_cgroup = pen.in_cgroup();
-    engine.pen_workers(pen);
+    let pen: Arc<dyn Pen> = pen;
     let signals = Listener::start()?;
     let cores = CoreSampler::start()?;
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
@@ -97,7 +98,7 @@ pub(crate) fn run(grace: Duration, theme: crate::cli::ThemeChoice, opening: Open
     let keys = spawn_key_reader()?;
     let interpreters = ask_interpreters(&mut state);
     let sources = Sources { keys, signals, cores };
-    let mut dashboard = Loop::new(engine, state, cpus, interpreters);
+    let mut dashboard = Loop::new(engine, pen, state, cpus, interpreters);
     while dashboard.state.exit.is_none() {
         if !dashboard.terminal_gone && dashboard.draw_if_due(guard.screen()).is_err() {
             // EIO: the terminal hung up. The run drains and the results are saved all the same.
@@ -116,7 +117,7 @@ pub(crate) fn run(grace: Duration, theme: crate::cli::ThemeChoice, opening: Open
     let state = &dashboard.state;
     let exit_code = state.exit.unwrap_or(0);
     let saved = save_results(state);
-    let ending = Ending { exit_code, summary: summary(state, &saved, &placed) };
+    let ending = Ending { exit_code, summary: summary(state, &saved, &placement(state, &placed)) };
     // The threads that feed the loop stop before the engine goes.
     drop(sources);
     Ok(ending)
@@ -166,10 +167,13 @@ struct Loop {
     /// The interpreters' answers to what they are; None once every one has answered.
     interpreters: Option<Receiver<Event>>,
     engine: Engine,
+    /// Where a run's workers go at idle priority (the settings' `i`); dropped after the engine,
+    /// which holds it while a run is penned, so the workers' cgroup goes last.
+    pen: Arc<dyn Pen>,
 }
 
 impl Loop {
-    fn new(engine: Engine, state: State, cpus: usize, interpreters: Receiver<Event>) -> Self {
+    fn new(engine: Engine, pen: Arc<dyn Pen>, state: State, cpus: usize, interpreters: Receiver<Event>) -> Self {
         Self {
             run: None,
             state,
@@ -184,6 +188,7 @@ impl Loop {
             hangup_queued: false,
             interpreters: Some(interpreters),
             engine,
+            pen,
         }
     }
 
@@ -326,6 +331,11 @@ impl Loop {
             for command in update(&mut self.state, event) {
                 if matches!(command, Command::StartSweepRun(_)) {
                     self.sweep_run = Some(SweepRunStart { busy_before: MachineCpu::now(&self.allowed) });
+                }
+                if matches!(command, Command::Start(_) | Command::StartSweepRun(_)) {
+                    // Each run at the priority the settings say now: they are frozen while it lasts.
+                    let pen = (self.state.settings.priority == Priority::Idle).then(|| Arc::clone(&self.pen));
+                    self.engine.pen_workers(pen);
                 }
                 if let Some(news) = execute(command, &self.engine, &mut self.run, &self.state) {
                     self.queue.push_back(news);
@@ -475,6 +485,16 @@ fn save_results(state: &State) -> Result<Saved, SaveError> {
     })
     .map_err(failed(json.clone()))?;
     Ok(Some((markdown, json)))
+}
+
+/// Where the workers ran, for the summary: the pen's phrase, unless runs were given `run`'s
+/// normal priority (`i`).
+fn placement(state: &State, placed: &str) -> String {
+    match state.results.iter().filter(|row| row.priority == Priority::Normal).count() {
+        0 => placed.to_owned(),
+        all if all == state.results.len() => "workers at normal priority, as in run (i)".to_owned(),
+        normal => format!("{placed}, but {normal} run(s) at normal priority (i)"),
+    }
 }
 
 /// What the dashboard prints after leaving: how many runs ended which way, where the results

@@ -97,6 +97,8 @@ pub(crate) fn format_duration(duration: Duration) -> String {
     format_seconds(duration.as_secs_f64())
 }
 
+/// `212 µs`, `12.5 ms`, `3.21 s`, `123.5 s`, `2049 s`: at most 8 characters below 100,000 s,
+/// so a figure fits its table column whole.
 #[must_use]
 pub(crate) fn format_seconds(seconds: f64) -> String {
     if seconds > 0.0 && seconds < 1e-6 {
@@ -105,8 +107,13 @@ pub(crate) fn format_seconds(seconds: f64) -> String {
         format!("{:.0} µs", seconds * 1e6)
     } else if seconds < 1.0 {
         format!("{:.1} ms", seconds * 1e3)
-    } else {
+    } else if seconds < 100.0 {
         format!("{seconds:.2} s")
+    } else if seconds < 1000.0 {
+        format!("{seconds:.1} s")
+    } else {
+        // A thousand workers' CPU time: whole seconds keep it within a table's 8 columns.
+        format!("{seconds:.0} s")
     }
 }
 
@@ -148,6 +155,28 @@ pub(crate) fn truncate(text: &str, width: usize) -> String {
         cut.push('…');
         cut
     }
+}
+
+/// `text` in at most `width` characters, cut after a whole word and marked ` …` when it
+/// does not fit (a separator left at the cut goes with it); a first word too long for
+/// `width` is cut as [`truncate`] cuts it.
+#[must_use]
+pub(crate) fn truncate_words(text: &str, width: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= width {
+        return text.to_owned();
+    }
+    let limit = width.saturating_sub(2).min(chars.len());
+    let Some(mut cut) = (1..=limit).rev().find(|at| chars[*at] == ' ') else {
+        return truncate(text, width);
+    };
+    while cut > 0 && matches!(chars[cut - 1], ' ' | '·' | '×' | ':' | ',' | ';') {
+        cut -= 1;
+    }
+    if cut == 0 {
+        return truncate(text, width);
+    }
+    format!("{} …", chars[..cut].iter().collect::<String>())
 }
 
 /// `142M`, `512`, `12k`: a count in at most 4 characters (rounded down), for a table cell.
@@ -258,6 +287,9 @@ mod tests {
         assert_eq!(format_seconds(0.0), "0 µs");
         assert_eq!(format_seconds(0.0125), "12.5 ms");
         assert_eq!(format_seconds(3.214), "3.21 s");
+        assert_eq!(format_seconds(123.456), "123.5 s");
+        assert_eq!(format_seconds(2048.7), "2049 s");
+        assert!(format_seconds(99_999.0).chars().count() <= 8, "a results cell");
         assert_eq!(format_bytes(512), "512 B");
         assert_eq!(format_bytes(5 * 1024 * 1024 + 100 * 1024), "5.1 MiB");
         assert_eq!(format_bytes(8 << 40), "8.00 TiB");
@@ -270,5 +302,8 @@ mod tests {
         assert_eq!(truncate("abcd", 4), "abcd");
         assert_eq!(truncate("crashed (signal 11)", 0), "");
         assert_eq!(truncate("µs→ns", 3), "µs…");
+        assert_eq!(truncate_words("cpu · processes × 2: failed in 420.0 ms", 24), "cpu · processes × 2 …");
+        assert_eq!(truncate_words("finished in 3.98 s", 18), "finished in 3.98 s");
+        assert_eq!(truncate_words("abcdefgh ij", 5), "abcd…");
     }
 }

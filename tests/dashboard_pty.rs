@@ -324,6 +324,30 @@ fn workers_run_at_idle_priority_in_a_cgroup_of_their_own_that_goes_with_the_dash
     assert_no_leftovers(&dashboard.tag);
 }
 
+/// `i` gives the next runs `run`'s normal priority: no idle policy, no cgroup of their own.
+#[test]
+fn i_runs_the_workers_at_normal_priority_as_run_does() {
+    let mut dashboard = Dashboard::start(&[], 120, 36);
+    dashboard.wait_for("keys stay quick");
+    dashboard.send("i");
+    dashboard.wait_for("i: normal");
+    long_processes_run(&mut dashboard);
+    let workers = worker_pids(&dashboard);
+    let pen = workers_cgroup(dashboard.pid());
+    let pen_name = format!("/{}", pen.file_name().and_then(|name| name.to_str()).unwrap_or_default());
+    for worker in &workers {
+        let (policy, cgroup) = policy_and_cgroup(*worker);
+        assert_eq!(policy, libc::SCHED_OTHER, "worker {worker}");
+        assert!(!cgroup.ends_with(&pen_name), "worker {worker} in {cgroup}");
+    }
+    dashboard.send("q");
+    assert_eq!(dashboard.wait_exit(), 0);
+    let screen = dashboard.contents();
+    assert!(screen.contains("workers at normal priority"), "{screen}");
+    assert_all_gone(&workers);
+    assert_no_leftovers(&dashboard.tag);
+}
+
 #[test]
 fn a_small_terminal_says_so_and_quits_cleanly() {
     let mut dashboard = Dashboard::start(&[], 60, 15);

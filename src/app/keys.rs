@@ -29,6 +29,7 @@ pub(crate) enum Action {
     CycleAffinity,
     ToggleLock,
     ToggleDrain,
+    TogglePriority,
     PauseResume,
     Cancel,
     InjectCrash,
@@ -167,6 +168,12 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind("a", &[(Action::CycleAffinity, &[typed('a')])], "cycle affinity: none, spread, single", true),
     bind("g", &[(Action::ToggleLock, &[typed('g')])], "emulated interpreter lock on / off (native runtime)", true),
     bind("d", &[(Action::ToggleDrain, &[typed('d')])], "drain policy on stop: next chunk / end of task", false),
+    bind(
+        "i",
+        &[(Action::TogglePriority, &[typed('i')])],
+        "workers idle, so the screen keeps up at 1,000 / normal, as in run",
+        false,
+    ),
     bind("space", &[(Action::PauseResume, &[typed(' ')])], "pause / resume the run", true),
     bind("c", &[(Action::Cancel, &[typed('c')])], "cancel the run and stay (again: kill now)", true),
     bind(
@@ -176,19 +183,19 @@ pub(crate) const BINDINGS: &[Binding] = &[
         true,
     ),
     bind("t", &[(Action::Timeline, &[typed('t')])], "timeline: one lane per worker, then one per CPU, then off", true),
+    // `w` shares the timeline's row so that every key, `i` included, fits an 80×24 terminal.
     bind(
-        "[ ] e",
-        &[(Action::ZoomIn, &[typed('[')]), (Action::ZoomOut, &[typed(']')]), (Action::ExportTrace, &[typed('e')])],
-        "timeline: zoom in / out; e: export the shown run's Chrome trace",
+        "[ ] e w",
+        &[
+            (Action::ZoomIn, &[typed('[')]),
+            (Action::ZoomOut, &[typed(']')]),
+            (Action::ExportTrace, &[typed('e')]),
+            (Action::SaveResults, &[typed('w')]),
+        ],
+        "zoom the timeline; e: export its trace; w: save the results here",
         false,
     ),
     bind("p", &[(Action::Sweep, &[typed('p')])], "sweep models × workers, chart the speedup (c or Esc cancels)", false),
-    bind(
-        "w",
-        &[(Action::SaveResults, &[typed('w')])],
-        "write the results as Markdown and JSON here (also done on exit)",
-        false,
-    ),
     bind("Ctrl-C", &[(Action::Interrupt, &[ctrl('c'), ctrl('C')])], "drain the run and quit (again: kill now)", false),
     bind("q", &[(Action::Quit, &[typed('q')])], "quit (drains a run first, as Ctrl-C)", true),
     // Esc shares the help's row so that every key fits an 80×24 terminal.
@@ -223,7 +230,8 @@ pub(crate) fn available(action: Action, state: &State) -> bool {
         // While the baseline that runs first is in hand, Enter skips it.
         // Between an experiment's runs no run is on, yet nothing else may start.
         Action::Run => (!running && state.course.is_none()) || (running && state.baseline.skippable() && !draining),
-        Action::RunBaseline | Action::Sweep => !running && state.course.is_none(),
+        // An experiment's runs all run at the priority it began with.
+        Action::RunBaseline | Action::Sweep | Action::TogglePriority => !running && state.course.is_none(),
         Action::CycleModel
         | Action::MoreWorkers
         | Action::FewerWorkers
@@ -299,6 +307,7 @@ fn short_help(action: Action, state: &State) -> &'static str {
         Action::CycleAffinity => "affinity",
         Action::ToggleLock => "lock",
         Action::ToggleDrain => "drain",
+        Action::TogglePriority => "priority",
         Action::PauseResume => "pause",
         Action::Cancel => "cancel",
         Action::InjectCrash => "crash one",
@@ -372,7 +381,8 @@ mod tests {
             Some(A::FewerWorkers) => Some(A::CycleAffinity),
             Some(A::CycleAffinity) => Some(A::ToggleLock),
             Some(A::ToggleLock) => Some(A::ToggleDrain),
-            Some(A::ToggleDrain) => Some(A::PauseResume),
+            Some(A::ToggleDrain) => Some(A::TogglePriority),
+            Some(A::TogglePriority) => Some(A::PauseResume),
             Some(A::PauseResume) => Some(A::Cancel),
             Some(A::Cancel) => Some(A::InjectCrash),
             Some(A::InjectCrash) => Some(A::Interrupt),

@@ -65,6 +65,29 @@ pub(crate) const GRACES_MS: [u64; 6] = [200, 500, 1000, 3000, 5000, 10_000];
 /// Up to 4096, so that a thousand workers can each have tasks.
 pub(crate) const TASK_COUNTS: [u64; 13] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 
+/// The priority a dashboard run's workers run at, which `i` toggles. Idle is the dashboard's
+/// own: beside 1,000 runnable workers the loop that reads keys and draws would otherwise get a
+/// thousandth of the machine (`dashboard/priority.rs`). Normal is `run`'s: the figures then
+/// match `run`'s on a busy machine, and the screen may lag at many workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Priority {
+    /// `SCHED_IDLE`, in a cpu cgroup of their own where the dashboard may make one.
+    #[default]
+    Idle,
+    /// As `run`: no pen.
+    Normal,
+}
+
+impl Priority {
+    #[must_use]
+    pub(crate) fn toggled(self) -> Self {
+        match self {
+            Self::Idle => Self::Normal,
+            Self::Normal => Self::Idle,
+        }
+    }
+}
+
 /// The run settings, one value per row of the panel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Settings {
@@ -82,6 +105,9 @@ pub(crate) struct Settings {
     pub switch_interval: Duration,
     pub drain: DrainPolicy,
     pub grace: Duration,
+    /// The workers' priority: not a row of its own (the panel's bottom edge shows it, `i`
+    /// toggles it), so that every row still fits 80×24.
+    pub priority: Priority,
     /// Native, or a Python interpreter: what the runtime row offers and has chosen.
     pub runtime: RuntimeRow,
     /// The user's own code (`--function`), when the dashboard was opened with it.
@@ -114,6 +140,7 @@ impl Settings {
             switch_interval: crate::engine::plan::DEFAULT_SWITCH_INTERVAL,
             drain: DrainPolicy::Chunk,
             grace,
+            priority: Priority::Idle,
             runtime: RuntimeRow::default(),
             user_code: None,
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::baseline::{baseline_request, BaselineStep};
-pub(crate) use super::settings::{Setting, Settings, AFFINITIES, GRACES_MS, LOCK_CHOICES_MS, TASK_COUNTS};
+pub(crate) use super::settings::{Priority, Setting, Settings, AFFINITIES, GRACES_MS, LOCK_CHOICES_MS, TASK_COUNTS};
 use super::share::{RunShare, BUSY_OTHERS};
 use super::workers::WorkersTable;
 use crate::engine::timeline::Timeline;
@@ -71,6 +71,9 @@ pub(crate) struct ResultRow {
     /// Other programs used more than [`BUSY_OTHERS`] of a core over the run's last second, as
     /// the Cores panel warned: its figures may be off.
     pub busy: bool,
+    /// The priority its workers ran at: idle ones yield the CPUs to any busy program, so with
+    /// `busy` its figures say more about the others than about the run.
+    pub priority: Priority,
 }
 
 impl std::borrow::Borrow<RunReport> for ResultRow {
@@ -278,7 +281,8 @@ impl State {
             previous.report.timeline = Timeline::default();
         }
         let busy = self.share.others_recent() > BUSY_OTHERS;
-        self.results.push(ResultRow { report, busy });
+        // Settings are frozen while a run lasts: the priority now is the one it ran at.
+        self.results.push(ResultRow { report, busy, priority: self.settings.priority });
         if self.results.len() > RESULTS_KEPT {
             let dropped = self.results.len() - RESULTS_KEPT;
             self.results.drain(..dropped);
@@ -304,19 +308,27 @@ impl State {
         if let Some((experiment, Some(verdict))) =
             self.verdict_shown.and_then(|at| Some((EXPERIMENTS.get(at)?, self.verdicts.get(at)?.as_ref())))
         {
-            return Some(format!("{}: {}", experiment.name, verdict.sentence));
+            // An experiment's runs all ran at one priority, the last result row's.
+            let idle = self.results.last().is_some_and(|row| row.priority == Priority::Idle);
+            let note = if verdict.busy && idle {
+                " Its workers ran at idle priority and yielded to them (i: normal priority)."
+            } else {
+                ""
+            };
+            return Some(format!("{}: {}{note}", experiment.name, verdict.sentence));
         }
         let sentence = self.comparison.sentence.clone()?;
         let (fast, slow) = self.comparison.compared?;
-        let busy = [fast, slow]
+        let busy: Vec<&ResultRow> = [fast, slow]
             .iter()
             .filter_map(|at| self.comparison.rows.get(*at))
             .flat_map(|row| row.runs.iter())
-            .any(|at| self.results.get(*at).is_some_and(|result| result.busy));
-        Some(if busy {
-            format!("{sentence} Other programs were busy during these runs: the figures may be off.")
-        } else {
-            sentence
+            .filter_map(|at| self.results.get(*at))
+            .filter(|result| result.busy)
+            .collect();
+        Some(match busy_warning(&busy) {
+            Some(warning) => format!("{sentence} {warning}"),
+            None => sentence,
         })
     }
 
@@ -336,5 +348,21 @@ impl State {
         let base = baseline_request(request)?;
         let target = baseline_setup(base.workload, base.size?, base.tasks, &base.options)?;
         (!self.results.iter().any(|row| is_baseline(&row.report, &target, &base.runtime))).then_some(base)
+    }
+}
+
+/// What the sentence adds when other programs were busy during the runs it compares (`busy`
+/// holds those runs): at idle priority the workers gave the CPUs to those programs, so the
+/// figures measure them as much as the run, and `i` gives the next run `run`'s normal priority.
+fn busy_warning(busy: &[&ResultRow]) -> Option<&'static str> {
+    if busy.iter().any(|result| result.priority == Priority::Idle) {
+        Some(
+            "Other programs were busy, and workers at idle priority yield to them: the figures are off \
+             (i: normal priority).",
+        )
+    } else if busy.is_empty() {
+        None
+    } else {
+        Some("Other programs were busy during these runs: the figures may be off.")
     }
 }

@@ -10,7 +10,8 @@
 //! at p99 (`benches/wake_floor.c`), and keys took 168-268 ms at p99. In a cgroup of their own
 //! the workers are one entity beside the loop, which then wakes within a millisecond. The
 //! cgroup has the default weight: a run still gets the whole machine when nothing else wants it,
-//! and the share of one busy program beside others. `run` and the benches use no pen.
+//! and the share of one busy program beside others. `run` and the benches use no pen, nor does
+//! a dashboard run given `run`'s normal priority (`i`): the loop chooses before each run.
 
 use std::sync::Arc;
 
@@ -86,7 +87,7 @@ mod tests {
         let writable = nix::unistd::access("/sys/fs/cgroup/cpu", nix::unistd::AccessFlags::W_OK).is_ok();
         assert_eq!(pen_dir.is_some(), writable, "{placed}");
         let mut engine = Engine::new().expect("board");
-        engine.pen_workers(pen);
+        engine.pen_workers(Some(pen));
         let plan = PlanRequest {
             workers: Some(3),
             tasks: 3,

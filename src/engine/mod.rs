@@ -87,9 +87,10 @@ impl Engine {
         &self.board
     }
 
-    /// Keeps the workers of every run from now on in `pen`.
-    pub(crate) fn pen_workers(&mut self, pen: Arc<dyn Pen>) {
-        self.pen = Some(pen);
+    /// Keeps the workers of every run from now on in `pen`, or in none (`run`'s normal
+    /// priority): a front end may choose again before each run.
+    pub(crate) fn pen_workers(&mut self, pen: Option<Arc<dyn Pen>>) {
+        self.pen = pen;
     }
 
     /// Opens the perf events of every run from now on through `events` (tests: a kernel that
@@ -140,7 +141,7 @@ mod tests {
         let me = std::process::id() as i32;
         let caller = nix::unistd::gettid().as_raw();
         let mut engine = Engine::new().expect("board");
-        engine.pen_workers(Arc::new(BatchPen));
+        engine.pen_workers(Some(Arc::new(BatchPen)));
         for (model, start) in [
             (Model::Threads, StartMethod::Fork),
             (Model::Processes, StartMethod::Fork),

@@ -44,6 +44,8 @@ pub(crate) struct Verdict {
     pub figure: String,
     /// One or two sentences a newcomer understands: the verdict, the figures, why.
     pub sentence: String,
+    /// Other programs were busy during one of its timed runs, as the sentence says.
+    pub busy: bool,
 }
 
 /// One figure of one run: the median over its rounds, as a value and in words.
@@ -139,7 +141,7 @@ pub(crate) fn judge(experiment: &Experiment, finished: &[Finished], cpus: usize)
         }
         None => (Outcome::DoesNotHold, join_facts("Does not hold here", &facts, experiment.otherwise)),
     };
-    Verdict { outcome, figure: briefs.join(", "), sentence }
+    Verdict { outcome, figure: briefs.join(", "), sentence, busy }
 }
 
 /// `Holds: threads × 2 … 1.96×. The lock lets …`; the facts end in a full stop before the

@@ -15,7 +15,7 @@ use super::panel;
 use super::theme::Theme;
 use crate::app::state::{CoreView, State};
 use crate::telemetry::WorkerState;
-use crate::units::truncate;
+use crate::units::{truncate, truncate_words};
 
 pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let inner_width = usize::from(area.width.saturating_sub(2));
@@ -190,7 +190,7 @@ fn busy_warning(others: f32, room: usize) -> String {
     if long.chars().count() <= room {
         return long;
     }
-    truncate(&format!("busy machine: others use {amount}"), room)
+    truncate_words(&format!("busy machine: others use {amount}"), room)
 }
 
 /// `w0 w3`: the live workers last seen on `cpu`.

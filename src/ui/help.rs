@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::theme::Theme;
 use crate::app::keys::BINDINGS;
-use crate::app::state::State;
+use crate::app::state::{Priority, State};
 use crate::telemetry::responsiveness::{Percentiles, Responsiveness};
 
 pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
@@ -21,7 +21,10 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         .title(Line::styled(" Keys ", theme.title()))
         .title(responsiveness(state.responsiveness, theme).right_aligned())
         .title_bottom(Line::styled(" Esc or ? closes · Tab: what the columns mean ", theme.dim()))
-        .title_bottom(Line::styled(workers_placement(state.workers_in_cgroup), theme.dim()).right_aligned())
+        .title_bottom(
+            Line::styled(workers_placement(state.settings.priority, state.workers_in_cgroup), theme.dim())
+                .right_aligned(),
+        )
         .border_style(theme.border(true));
     let lines: Vec<Line> = BINDINGS
         .iter()
@@ -54,12 +57,12 @@ fn responsiveness(figures: Responsiveness, theme: Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-/// How the workers are kept from the dashboard's loop (see `dashboard/priority.rs`).
-fn workers_placement(in_cgroup: bool) -> &'static str {
-    if in_cgroup {
-        " workers: idle, own cgroup "
-    } else {
-        " workers: idle priority "
+/// How the next run's workers are kept from the dashboard's loop (see `dashboard/priority.rs`).
+fn workers_placement(priority: Priority, in_cgroup: bool) -> &'static str {
+    match (priority, in_cgroup) {
+        (Priority::Idle, true) => " workers: idle, own cgroup ",
+        (Priority::Idle, false) => " workers: idle priority ",
+        (Priority::Normal, _) => " workers: normal priority ",
     }
 }
 

@@ -122,7 +122,7 @@ mod tests {
     use ratatui::Terminal;
 
     use super::*;
-    use crate::app::state::Overlay;
+    use crate::app::state::{Overlay, Priority};
     use crate::engine::{CrashReason, Model, Phase, PlanRequest, WorkerOutcome};
     use crate::engine::{RunOutcome, RunReport, WorkerReport};
     use crate::telemetry::{CoreSample, LockFigures, RunView, TimeSplit, WorkerState, WorkerView};
@@ -269,7 +269,7 @@ mod tests {
         use crate::experiments::{Course, Outcome, Verdict, EXPERIMENTS};
         let mut state = fixture();
         let said = |outcome: Outcome, figure: &str| {
-            Some(Verdict { outcome, figure: figure.to_owned(), sentence: String::new() })
+            Some(Verdict { outcome, figure: figure.to_owned(), sentence: String::new(), busy: false })
         };
         state.verdicts[0] = said(Outcome::Holds, "lock 1.02×, processes 1.96×");
         state.verdicts[1] = said(Outcome::CantTell, "threads 7.62×, lock 3.10×");
@@ -296,6 +296,37 @@ mod tests {
         state.focus = Focus::Settings;
         state.setting = 3;
         insta::assert_snapshot!(panel_snapshot(28, 11, settings::render, &state));
+    }
+
+    /// The bottom edge says at which priority the next run's workers go and why, in as many
+    /// words as the panel has room for: at 80×24 (28 columns) and wider (44, 64).
+    #[test]
+    fn settings_panel_says_the_workers_priority_and_why() {
+        let mut state = fixture();
+        state.run = None;
+        let mut shown = Vec::new();
+        for priority in [Priority::Idle, Priority::Normal] {
+            state.settings.priority = priority;
+            for width in [28, 44, 64] {
+                shown.push(panel_snapshot(width, 11, settings::render, &state));
+            }
+        }
+        insta::assert_snapshot!(shown.join("\n"));
+    }
+
+    #[test]
+    fn the_help_names_the_next_runs_priority() {
+        let mut state = fixture();
+        state.overlay = Some(Overlay::Help);
+        state.settings.priority = Priority::Normal;
+        let screen = render_with(80, 24, |frame| {
+            draw(frame, &state);
+        });
+        assert!(screen.contains("workers: normal priority"), "{screen}");
+        assert!(
+            screen.contains("i       workers idle, so the screen keeps up at 1,000 / normal, as in run"),
+            "{screen}"
+        );
     }
 
     /// io under async with the lock on: the lock reads n/a; and a refusal of another
@@ -415,6 +446,32 @@ mod tests {
             run.live = Some("worker 0 answers 94 requests/s · p50 5.6 ms · p99 35.0 ms".to_owned());
         }
         insta::assert_snapshot!(panel_snapshot(100, 9, workers_panel, &state));
+    }
+
+    /// The live lines of throttle, latency, net and disk, and the lock's line, whole in the workers panel
+    /// of a 120×36 terminal (86 columns); in that of an 80×24 one (52), cut after a whole word
+    /// and marked `…`.
+    #[test]
+    fn workers_panel_live_lines_whole_at_120_by_36_and_marked_where_cut_at_80_by_24() {
+        let mut state = fixture();
+        let lines = [
+            "123.4 tasks/s of 1000 (burst 16) · in flight ≤ 16 of 16 · token wait 12.3 s/worker",
+            "worker 0 answers 17510 requests/s · p50 612.0 µs · p99 35.0 ms",
+            "123.4 MB/s · 4096 requests · 5120 ms a request",
+            "write 1234 MB/s, read 12345 MB/s · 4096 files of 1024 MiB",
+        ];
+        let mut shown = Vec::new();
+        for live in lines {
+            if let Some(run) = state.run.as_mut() {
+                run.live = Some(live.to_owned());
+            }
+            for width in [86, 52] {
+                shown.push(panel_snapshot(width, 7, workers_panel, &state));
+            }
+        }
+        let wide: String = shown.iter().step_by(2).map(String::as_str).collect();
+        assert!(lines.iter().all(|live| wide.contains(live)), "{wide}");
+        insta::assert_snapshot!(shown.join("\n"));
     }
 
     #[test]

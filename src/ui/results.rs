@@ -5,16 +5,17 @@
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
+use super::chart::wrap_words_within;
 use super::theme::Theme;
 use super::{focused, panel};
 use crate::app::state::{Focus, ResultRow, State};
 use crate::engine::RunOutcome;
 use crate::report::compare::Row as Compared;
 use crate::report::results::{check_text, peak_of};
-use crate::units::{format_bytes, format_seconds, truncate};
+use crate::units::{format_bytes, format_seconds};
 
 /// What marks the winner, in the first column.
 pub(crate) const WINNER: &str = "★";
@@ -42,36 +43,41 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         );
         return;
     }
-    let sentence = state.results_sentence();
-    // As many lines as the sentence needs, up to three (an experiment's verdict may take
-    // them), while a header and a row keep theirs.
-    let sentence_lines = sentence.as_ref().map_or(0, |sentence| {
-        let needed = sentence.chars().count().div_ceil(usize::from(inner.width).max(1)).clamp(1, 3) as u16;
-        needed.min(inner.height.saturating_sub(2))
-    });
+    // The sentence broken between words, in as many lines as it needs, up to three (an
+    // experiment's verdict may take them), while a header and a row keep theirs; what does not
+    // fit ends in `…` after a whole word.
+    let room = usize::from(inner.height.saturating_sub(2)).min(3);
+    let sentence = state
+        .results_sentence()
+        .map(|sentence| wrap_words_within(&sentence, usize::from(inner.width), room))
+        .unwrap_or_default();
     let [table_area, sentence_area] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(sentence_lines)]).areas(inner);
+        Layout::vertical([Constraint::Min(1), Constraint::Length(sentence.len() as u16)]).areas(inner);
     render_table(frame, table_area, state, is_focused, theme);
-    if let Some(sentence) = sentence.filter(|_| sentence_lines > 0) {
-        let text = truncate(&sentence, usize::from(inner.width) * usize::from(sentence_lines));
-        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), sentence_area);
-    }
+    frame.render_widget(Paragraph::new(sentence.into_iter().map(Line::raw).collect::<Vec<_>>()), sentence_area);
 }
 
 fn render_table(frame: &mut Frame, area: Rect, state: &State, is_focused: bool, theme: Theme) {
     let python = state.results.iter().any(|result| result.report.plan.runtime.interpreter().is_some());
-    let extras = extra_columns(area.width, python);
+    let rows = &state.comparison.rows;
+    // The figure column is as wide as its widest figure, so that each shows whole or the
+    // column not at all; without any figure it would only say `—`.
+    let figure = rows
+        .iter()
+        .filter_map(|row| row.latest(&state.results)?.metrics.headline())
+        .map(|headline| headline.chars().count())
+        .max()
+        .map(|widest| u16::try_from(widest).unwrap_or(u16::MAX).max(Extra::Figure.width()));
+    let extras = extra_columns(area.width, python, figure);
     let mut header: Vec<&str> = BASE.iter().map(|(name, _)| *name).collect();
     let mut widths: Vec<Constraint> = BASE.iter().map(|(_, width)| Constraint::Length(*width)).collect();
     for extra in Extra::ALL.into_iter().filter(|extra| extras.contains(extra)) {
         header.push(extra.name());
-        widths.push(if extra == Extra::Figure {
-            Constraint::Min(extra.width())
-        } else {
-            Constraint::Length(extra.width())
+        widths.push(match (extra, figure) {
+            (Extra::Figure, Some(widest)) => Constraint::Min(widest),
+            _ => Constraint::Length(extra.width()),
         });
     }
-    let rows = &state.comparison.rows;
     let visible = usize::from(area.height.saturating_sub(1)).max(1);
     let first = state.results_scroll.saturating_sub(visible - 1).min(rows.len().saturating_sub(visible));
     let shown = rows.iter().enumerate().skip(first).take(visible).map(|(index, row)| {
@@ -176,13 +182,13 @@ impl Extra {
         Self::Outcome,
         Self::Figure,
     ];
-    /// Which to keep first when not all fit: how a run ended and what the workload measured
-    /// before the finer figures.
+    /// Which to keep first when not all fit: what the workload measured and how a run ended
+    /// before the finer figures (a run that did not finish is dimmed in any case).
     const PRIORITY: [Self; 9] = [
         Self::Efficiency,
         Self::Runtime,
-        Self::Outcome,
         Self::Figure,
+        Self::Outcome,
         Self::PeakMemory,
         Self::Cpu,
         Self::Check,
@@ -221,14 +227,17 @@ impl Extra {
 }
 
 /// The extra columns that fit beside the base ones in `width`, by priority; the runtime only
-/// when a row ran on Python (`python`), since every other row is native.
-fn extra_columns(width: u16, python: bool) -> Vec<Extra> {
+/// when a row ran on Python (`python`), since every other row is native; the figure when a
+/// row has one and the widest (`figure` columns) fits whole.
+fn extra_columns(width: u16, python: bool, figure: Option<u16>) -> Vec<Extra> {
     let base: u16 = BASE.iter().map(|(_, w)| w + 1).sum();
     let mut left = (width + 1).saturating_sub(base);
     let mut shown = Vec::new();
-    for extra in Extra::PRIORITY.into_iter().filter(|extra| python || *extra != Extra::Runtime) {
-        if left > extra.width() {
-            left -= extra.width() + 1;
+    let wanted = |extra: &Extra| (python || *extra != Extra::Runtime) && (figure.is_some() || *extra != Extra::Figure);
+    for extra in Extra::PRIORITY.into_iter().filter(wanted) {
+        let needed = if extra == Extra::Figure { figure.unwrap_or_default() } else { extra.width() };
+        if left > needed {
+            left -= needed + 1;
             shown.push(extra);
         }
     }

@@ -10,7 +10,7 @@ use ratatui::Frame;
 use super::theme::Theme;
 use super::{focused, panel};
 use crate::app::runtimes::{Offered, Probe};
-use crate::app::state::{Focus, Setting, Settings, State};
+use crate::app::state::{Focus, Priority, Setting, Settings, State};
 use crate::engine::plan::runtime::Interpreter;
 use crate::engine::{DrainPolicy, Model};
 use crate::units::format_duration;
@@ -21,7 +21,9 @@ const LABEL_WIDTH: usize = 10;
 
 pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let is_focused = focused(state, Focus::Settings);
-    let block = panel(" Run settings ", is_focused, theme);
+    let room = usize::from(area.width).saturating_sub(4);
+    let priority = format!(" {} ", fitting(&priority_forms(state.settings.priority), room));
+    let block = panel(" Run settings ", is_focused, theme).title_bottom(Line::styled(priority, theme.dim()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let room = usize::from(inner.width).saturating_sub(LABEL_WIDTH);
@@ -45,6 +47,25 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The bottom edge: the workers' priority, which `i` toggles, and why it is what it is, in as
+/// many words as fit (the shortest fits the panel at 80×24).
+fn priority_forms(priority: Priority) -> [String; 4] {
+    match priority {
+        Priority::Idle => [
+            "i: workers at idle priority, so the screen keeps up at 1,000".to_owned(),
+            "i: idle priority, so keys answer at 1,000 workers".to_owned(),
+            "i: idle, so keys stay quick".to_owned(),
+            "i idle: keys stay quick".to_owned(),
+        ],
+        Priority::Normal => [
+            "i: normal priority, as in run; the screen may lag at 1,000 workers".to_owned(),
+            "i: normal, as in run; keys may lag at 1,000".to_owned(),
+            "i: normal, as in run".to_owned(),
+            "i normal, as run".to_owned(),
+        ],
+    }
 }
 
 /// The first of `forms` (longest first) that fits `room` columns, else the last.

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use self::columns::{ShownColumn, WorkerColumn};
@@ -19,7 +19,7 @@ use crate::board::Activity;
 use crate::engine::Phase;
 use crate::telemetry::{LockFigures, TimeSplit, WorkerState, WorkerView};
 use crate::units::format_seconds;
-use crate::units::truncate;
+use crate::units::{truncate, truncate_words};
 
 mod columns;
 
@@ -50,9 +50,12 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
     };
     let block = with_bottom_titles(block, area.width, state.message.as_deref(), window, workers.len(), theme);
     frame.render_widget(block, area);
-    // Why Enter started nothing, whole and wrapped: a border line would cut it.
+    // Why Enter started nothing, wrapped between words: a border line would cut it, and what
+    // a short panel has no room for ends in `…`.
     if let Some(refusal) = state.refusal.as_deref().filter(|_| state.run.is_none()) {
-        frame.render_widget(Paragraph::new(Line::styled(refusal, theme.warning())).wrap(Wrap { trim: true }), inner);
+        let lines = super::chart::wrap_words_within(refusal, usize::from(inner.width), inner.height.into());
+        let lines: Vec<Line> = lines.into_iter().map(|line| Line::styled(line, theme.warning())).collect();
+        frame.render_widget(Paragraph::new(lines), inner);
         return visible;
     }
     if workers.is_empty() {
@@ -87,10 +90,43 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme)
     if let Some(spread) = spread {
         counts.push(spread_line(spread, theme));
     }
-    frame.render_widget(Paragraph::new(counts), counts_area);
+    let width = usize::from(inner.width);
+    frame.render_widget(
+        Paragraph::new(counts.into_iter().map(|line| fitted(line, width)).collect::<Vec<_>>()),
+        counts_area,
+    );
     let columns = columns::fit(inner.width, workers.len(), lock);
     frame.render_widget(table(&workers, &columns, state.workers_table.sort, window, theme), table_area);
     visible
+}
+
+/// `line` as it fits `width` cells: whole when it fits, else cut after the last whole
+/// ` · `-separated part (or, in a line of one part, the last whole word) that leaves room for
+/// ` …`, which marks what is left out. Each kept character keeps its span's style.
+fn fitted(line: Line<'static>, width: usize) -> Line<'static> {
+    let chars: Vec<(char, ratatui::style::Style)> =
+        line.spans.iter().flat_map(|span| span.content.chars().map(move |c| (c, span.style))).collect();
+    if chars.len() <= width {
+        return line;
+    }
+    let limit = width.saturating_sub(2).min(chars.len());
+    // The cut falls before the first ` · ` part left out, so that a figure keeps its unit;
+    // else on the space before the first word left out.
+    let separator = |at: &usize| chars[*at].0 == ' ' && chars.get(at + 1).is_some_and(|next| next.0 == '·');
+    let mut cut =
+        (1..=limit).rev().find(separator).or_else(|| (1..=limit).rev().find(|at| chars[*at].0 == ' ')).unwrap_or(0);
+    while cut > 0 && matches!(chars[cut - 1].0, ' ' | '·') {
+        cut -= 1;
+    }
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    for (c, style) in &chars[..cut] {
+        match spans.last_mut() {
+            Some(last) if last.style == *style => last.content.to_mut().push(*c),
+            _ => spans.push(Span::styled(c.to_string(), *style)),
+        }
+    }
+    spans.push(Span::raw(if cut == 0 { "…" } else { " …" }));
+    Line::from(spans).style(line.style)
 }
 
 /// The rows the panel lists and the title that says whose they are.
@@ -161,8 +197,8 @@ fn with_bottom_titles<'a>(
     let marker_width = marker.as_ref().map_or(0, |marker| marker.chars().count());
     if let Some(message) = message {
         let room = usize::from(width.saturating_sub(4)).saturating_sub(marker_width + 1);
-        block =
-            block.title_bottom(Line::styled(format!(" {} ", truncate(message, room.saturating_sub(2))), theme.dim()));
+        block = block
+            .title_bottom(Line::styled(format!(" {} ", truncate_words(message, room.saturating_sub(2))), theme.dim()));
     }
     if let Some(marker) = marker {
         block = block.title_bottom(Line::styled(marker, theme.value()).right_aligned());

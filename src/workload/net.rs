@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 
 use super::kind::{Kind, OptionError, OptionSpec, Options, PythonTwin, Setup, Shape, SizeSpec, Values};
 use super::task::{
-    awaiting, fields_of, AsyncHooks, AsyncWorkload, Flow, Hooks, LocalFuture, Metrics, RunCells, ServedWorkload, Service, Stopping,
+    awaiting, fields_of, AsyncHooks, AsyncWorkload, Flow, Hooks, LiveCells, LocalFuture, Metrics, RunCells, ServedWorkload, Service, Stopping,
     TaskEnd, Workload,
 };
 
@@ -348,6 +348,18 @@ impl Workload for Download {
         Some(self)
     }
 
+    /// The run's figures so far, as its results will give them: `1.2 MB/s · 16 requests ·
+    /// 512 ms a request`.
+    fn live(&self, now: &LiveCells) -> Option<String> {
+        let rate = if now.elapsed_seconds > 0.0 { now.shared_counter as f64 / 1e6 / now.elapsed_seconds } else { 0.0 };
+        let request_ns: u64 = now.own_counters.iter().sum();
+        let mean = match now.tasks_done {
+            0 => "—".to_owned(),
+            done => format!("{:.0} ms", request_ns as f64 / 1e6 / done as f64),
+        };
+        Some(format!("{rate:.1} MB/s · {} requests · {mean} a request", now.tasks_done))
+    }
+
     fn python_context(&self) -> Vec<(&'static str, String)> {
         self.server.get().map(|addr| ("server", addr.to_string())).into_iter().collect()
     }
@@ -493,6 +505,20 @@ mod tests {
         for len in [0, 1, 7, 8, 9, 1000, 1027] {
             assert_eq!(digest(&body(9, len)), digest_of_body(9, len), "{len} bytes");
         }
+    }
+
+    #[test]
+    fn the_live_line_gives_the_figures_so_far() {
+        let net = Download { bytes: 256 * 1024, delay: Duration::from_millis(500), server: OnceLock::new() };
+        let mut now = LiveCells { elapsed_seconds: 0.0, tasks_done: 0, shared_counter: 0, own_counters: vec![0, 0] };
+        assert_eq!(net.live(&now).as_deref(), Some("0.0 MB/s · 0 requests · — a request"));
+        now = LiveCells {
+            elapsed_seconds: 2.0,
+            tasks_done: 4,
+            shared_counter: 4 * 256 * 1024,
+            own_counters: vec![1_000_000_000, 1_048_000_000],
+        };
+        assert_eq!(net.live(&now).as_deref(), Some("0.5 MB/s · 4 requests · 512 ms a request"));
     }
 
     #[test]

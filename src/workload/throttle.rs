@@ -256,8 +256,8 @@ impl Workload for Throttled {
         let waits = &now.own_counters;
         let mean = waits.iter().sum::<u64>() as f64 / waits.len().max(1) as f64 / 1e9;
         Some(format!(
-            "{rate:.1} tasks/s past a burst of {}, limit {} · in flight ≤ {} of {} · token wait {mean:.1} s/worker",
-            self.burst, self.rate, now.shared_counter, self.permits
+            "{rate:.1} tasks/s of {} (burst {}) · in flight ≤ {} of {} · token wait {mean:.1} s/worker",
+            self.rate, self.burst, now.shared_counter, self.permits
         ))
     }
 }

@@ -286,6 +286,7 @@ fn act(state: &mut State, action: Action) -> Vec<Command> {
         Action::CycleAffinity => change(state, Setting::Affinity, 1),
         Action::ToggleLock => state.settings.lock = !state.settings.lock,
         Action::ToggleDrain => state.settings.toggle_drain(),
+        Action::TogglePriority => state.settings.priority = state.settings.priority.toggled(),
         Action::PauseResume => {
             let paused = state.run.as_ref().is_some_and(|run| run.phase == Phase::Paused);
             return vec![Command::SetPaused(!paused)];

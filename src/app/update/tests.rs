@@ -5,6 +5,7 @@ use std::time::Duration;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
+use crate::app::state::Priority;
 use crate::engine::{RunOutcome, RunReport};
 use crate::workload::CATALOG;
 
@@ -352,9 +353,11 @@ fn tab_in_the_help_turns_to_the_columns_page_and_back() {
     assert_eq!(state.overlay, None);
 }
 
-#[test]
-fn the_sentence_warns_when_other_programs_were_busy_during_a_run_it_compares() {
+/// The sentence after a baseline on a quiet machine and a run beside busy programs, both at
+/// the priority `keys` leaves the settings at.
+fn sentence_after_a_busy_run(keys: &str) -> String {
     let mut state = new_state();
+    press(&mut state, keys);
     let commands = press(&mut state, "\n");
     let [Command::Start(baseline)] = commands.as_slice() else { panic!("{commands:?}") };
     let wanted = state.baseline.waiting().cloned().expect("waiting");
@@ -367,9 +370,42 @@ fn the_sentence_warns_when_other_programs_were_busy_during_a_run_it_compares() {
     }
     update(&mut state, Event::Finished(ended(&wanted, RunOutcome::Finished)));
     assert!(state.results[1].busy);
+    assert_eq!(state.results[1].priority, state.settings.priority, "the row keeps the priority it ran at");
     let sentence = state.results_sentence().expect("a sentence");
     assert!(sentence.starts_with("threads × 2 ran 2.00× faster than sequential × 1"), "{sentence}");
+    sentence
+}
+
+#[test]
+fn the_sentence_warns_when_other_programs_were_busy_during_a_run_it_compares() {
+    let sentence = sentence_after_a_busy_run("i");
     assert!(sentence.ends_with("Other programs were busy during these runs: the figures may be off."), "{sentence}");
+}
+
+#[test]
+fn at_idle_priority_on_a_busy_machine_the_sentence_says_the_figures_are_off_and_how_to_avoid_it() {
+    let sentence = sentence_after_a_busy_run("");
+    assert!(
+        sentence.ends_with(
+            "Other programs were busy, and workers at idle priority yield to them: the figures are off (i: \
+             normal priority)."
+        ),
+        "{sentence}"
+    );
+}
+
+#[test]
+fn i_toggles_the_workers_priority_except_while_a_run_lasts() {
+    let mut state = new_state();
+    assert_eq!(state.settings.priority, Priority::Idle, "the dashboard's own, for a responsive screen");
+    press(&mut state, "i");
+    assert_eq!(state.settings.priority, Priority::Normal, "run's");
+    fake_run(&mut state);
+    assert!(press(&mut state, "i").is_empty());
+    assert_eq!(state.settings.priority, Priority::Normal, "frozen while the run lasts");
+    state.run = None;
+    press(&mut state, "i");
+    assert_eq!(state.settings.priority, Priority::Idle);
 }
 
 fn key(state: &mut State, code: KeyCode) -> Vec<Command> {
@@ -723,4 +759,27 @@ fn under_python_a_workload_without_a_twin_and_an_unusable_interpreter_are_refuse
     press(&mut state, ">"); // back to native
     assert!(!state.settings.runtime.is_python());
     assert_eq!(asked(&mut state, "\n").runtime, crate::engine::plan::runtime::Runtime::Native);
+}
+
+#[test]
+fn a_verdict_on_a_busy_machine_says_its_workers_ran_at_idle_priority() {
+    let mut state = new_state();
+    let request = state.settings.request(state.workload());
+    state.add_result(ended(&request, RunOutcome::Finished));
+    let verdict = |busy| crate::experiments::Verdict {
+        outcome: crate::experiments::Outcome::CantTell,
+        figure: String::new(),
+        sentence: "Can't tell.".to_owned(),
+        busy,
+    };
+    state.verdict_shown = Some(0);
+    state.verdicts[0] = Some(verdict(false));
+    let quiet = state.results_sentence().expect("a sentence");
+    assert!(!quiet.contains("idle priority"), "{quiet}");
+    state.verdicts[0] = Some(verdict(true));
+    let busy = state.results_sentence().expect("a sentence");
+    assert!(busy.ends_with("Its workers ran at idle priority and yielded to them (i: normal priority)."), "{busy}");
+    state.results[0].priority = Priority::Normal;
+    let normal = state.results_sentence().expect("a sentence");
+    assert!(!normal.contains("idle priority"), "{normal}");
 }

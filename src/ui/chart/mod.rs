@@ -178,6 +178,25 @@ pub(super) fn wrap_words(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// `text` wrapped as [`wrap_words`] does, in at most `max_lines` lines: when it needs more,
+/// the last shown ends with `…` after its last whole word that leaves room for it, so that
+/// what is left out is marked and no word is cut.
+pub(super) fn wrap_words_within(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let mut lines = wrap_words(text, width);
+    if lines.len() <= max_lines {
+        return lines;
+    }
+    lines.truncate(max_lines);
+    if let Some(last) = lines.last_mut() {
+        let mut words: Vec<&str> = last.split(' ').collect();
+        while !words.is_empty() && words.join(" ").chars().count() + 2 > width.max(1) {
+            words.pop();
+        }
+        *last = if words.is_empty() { "…".to_owned() } else { format!("{} …", words.join(" ")) };
+    }
+    lines
+}
+
 fn short_name(model: BenchModel) -> &'static str {
     match model {
         BenchModel::Sequential => "sequential",
@@ -405,6 +424,10 @@ mod tests {
         assert_eq!(wrap_words("one two three", 7), vec!["one two", "three"]);
         assert_eq!(wrap_words("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
         assert_eq!(wrap_words("", 4), Vec::<String>::new());
+        assert_eq!(wrap_words_within("one two three", 7, 2), vec!["one two", "three"]);
+        assert_eq!(wrap_words_within("one two three four", 9, 1), vec!["one two …"], "whole words, marked");
+        assert_eq!(wrap_words_within("one two three four", 8, 1), vec!["one …"]);
+        assert_eq!(wrap_words_within("abcdefghij", 4, 1), vec!["…"]);
     }
 
     #[test]

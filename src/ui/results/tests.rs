@@ -12,15 +12,49 @@ use crate::workload::{by_name, Measure, Metrics, MetricsOf, Wrong};
 fn the_base_columns_fit_an_80_column_terminal() {
     let base: u16 = BASE.iter().map(|(_, w)| w + 1).sum::<u16>() - 1;
     assert_eq!(base, 78);
-    assert_eq!(extra_columns(78, false), vec![]);
+    assert_eq!(extra_columns(78, false, Some(14)), vec![]);
 }
 
 #[test]
 fn extra_columns_join_by_priority_as_width_allows() {
-    assert_eq!(extra_columns(83, false), vec![Extra::Efficiency]);
-    assert_eq!(extra_columns(119, false), vec![Extra::Efficiency, Extra::Outcome, Extra::Figure, Extra::PeakMemory]);
-    assert_eq!(extra_columns(118, false), vec![Extra::Efficiency, Extra::Outcome, Extra::Figure, Extra::Cpu]);
-    assert_eq!(extra_columns(200, true).len(), Extra::ALL.len());
+    assert_eq!(extra_columns(83, false, Some(14)), vec![Extra::Efficiency]);
+    assert_eq!(
+        extra_columns(119, false, Some(14)),
+        vec![Extra::Efficiency, Extra::Figure, Extra::Outcome, Extra::PeakMemory]
+    );
+    assert_eq!(extra_columns(118, false, Some(14)), vec![Extra::Efficiency, Extra::Figure, Extra::Outcome, Extra::Cpu]);
+    // A wide figure (`write 123 MB/s, read 456 MB/s`) keeps its room whole before the outcome.
+    assert_eq!(extra_columns(118, false, Some(29)), vec![Extra::Efficiency, Extra::Figure]);
+    // No row with a figure: no column of `—`.
+    assert_eq!(extra_columns(118, false, None), vec![Extra::Efficiency, Extra::Outcome, Extra::PeakMemory, Extra::Cpu]);
+    assert_eq!(extra_columns(200, true, Some(14)).len(), Extra::ALL.len());
+}
+
+/// At 120×36 (the panel 118 columns inside) every figure shows whole, the widest included
+/// (disk's, net's, contention's lost updates); at 80×24 the base columns show whole and the
+/// figure column is left out rather than cut.
+#[test]
+fn every_figure_shows_whole_at_120_by_36() {
+    let mut state = State::new(2, Duration::from_secs(3));
+    state.color = false;
+    let headlines = [
+        ("disk", "write 123 MB/s, read 456 MB/s"),
+        ("net", "12.3 MB/s, 512 ms a request"),
+        ("memory", "PSS 324.0 MiB"),
+        ("ipc", "p50 12.5 µs"),
+        ("imbalance", "max idle 1.20 s"),
+        ("contention", "lost 142224382 of 288000000"),
+    ];
+    for (workload, headline) in headlines {
+        state.add_result(run(&plan(workload, Model::Threads, 2, false, &[]), 2.0, Some(headline)));
+    }
+    let wide = snapshot(120, 11, &state);
+    for (_, headline) in headlines {
+        assert!(wide.contains(headline), "{headline} cut:\n{wide}");
+    }
+    let narrow = snapshot(80, 11, &state);
+    assert!(!narrow.contains("figure"), "{narrow}");
+    insta::assert_snapshot!(format!("{wide}\n{narrow}"));
 }
 
 /// A workload's own figure, as its metrics would headline it, with what makes the result
