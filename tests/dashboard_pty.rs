@@ -158,7 +158,9 @@ fn sigterm_and_sighup_shut_down_like_ctrl_c() {
         dashboard.send("hh");
         dashboard.wait_for("375M ints");
         dashboard.send("\r");
-        dashboard.wait_for("running 2");
+        // The processes' run has begun (not "running 2": on a busy machine the kernel may show
+        // one of them waiting for a CPU), and both worker processes exist.
+        dashboard.wait_for("Workers · cpu · processes × 2 ·");
         let workers = worker_pids(&dashboard);
         dashboard.signal(signal);
         assert_eq!(dashboard.wait_exit(), code, "{name}");
