@@ -4,7 +4,7 @@
 mod common;
 
 use common::pty::Dashboard;
-use common::{assert_no_leftovers, children_of, wait_until};
+use common::{assert_no_leftovers, children_of, python_dirs_of, wait_until};
 use std::time::Duration;
 
 /// Settings for a long processes run of `io` whose draining can be watched: 2 workers, 4 tasks
@@ -627,20 +627,6 @@ fn the_racy_row_of_the_lost_updates_experiment_is_wrong_never_starred_and_its_co
     assert_no_leftovers(&dashboard.tag);
 }
 
-/// The run's private directories (the Python runner and its spec) that dashboard `pid` made in
-/// the temporary directory and left there.
-fn python_dirs_of(pid: i32) -> Vec<String> {
-    let prefix = format!("concur-tui-python-{pid}-");
-    std::fs::read_dir(std::env::temp_dir())
-        .map(|entries| {
-            entries
-                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-                .filter(|name| name.starts_with(&prefix))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The machine's python3 picked on the runtime row, cpu run on 2 CPython threads at a tiny
 /// size after Python's own sequential baseline: the results name CPython and its GIL, the
 /// sentence says what the threads gained, and q leaves the terminal restored, no Python
@@ -680,7 +666,7 @@ fn a_python_workload_runs_on_the_interpreter_picked_in_the_runtime_row() {
     assert!(threads.contains(" GIL ") || threads.contains(" free "), "the interpreter's own lock: {threads}");
     assert!(threads.contains('×'), "a speedup over Python's own baseline: {threads}");
     assert!(screen.contains("CPython 3.") && screen.contains("threads × 2"), "{screen}");
-    let pid = dashboard.pid();
+    let pid = dashboard.pid() as u32;
     dashboard.send("q");
     assert_eq!(dashboard.wait_exit(), 0);
     dashboard.assert_terminal_restored();

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{command, new_tag, run, run_json, tagged_processes, wait_until, Reaped};
+use common::{command, new_tag, python_dirs_of, run, run_json, tagged_processes, wait_until, Reaped};
 use serde_json::Value;
 
 fn python_run(args: &[&str]) -> (i32, Value) {
@@ -81,19 +81,6 @@ fn host_started(tag: &str) -> bool {
         std::fs::read(format!("/proc/{pid}/cmdline"))
             .is_ok_and(|cmdline| cmdline.windows(9).any(|window| window == b"runner.py"))
     })
-}
-
-/// Python's own processes and a run's files: none of this run's left after it.
-fn python_dirs_of(pid: u32) -> Vec<String> {
-    let prefix = format!("concur-tui-python-{pid}-");
-    std::fs::read_dir(std::env::temp_dir())
-        .map(|entries| {
-            entries
-                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-                .filter(|name| name.starts_with(&prefix))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Ctrl-C (SIGINT) and SIGTERM stop Python workers at their next checkpoint, in every kind of

@@ -136,6 +136,20 @@ impl Drop for Reaped {
     }
 }
 
+/// The Python runner's private directories that program `pid` made in the temporary directory
+/// and left there (`concur-tui-python-PID-…`).
+pub(crate) fn python_dirs_of(pid: u32) -> Vec<String> {
+    let prefix = format!("concur-tui-python-{pid}-");
+    std::fs::read_dir(std::env::temp_dir())
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+                .filter(|name| name.starts_with(&prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Polls `condition` every 20 ms for up to `limit`; a hang detector, not a speed check.
 pub(crate) fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
